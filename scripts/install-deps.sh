@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages rendezvous needs to build and test, only those that are missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libuv1-dev libssl-dev openssl libsecp256k1-dev nlohmann-json3-dev
+  libnice-dev libsrtp2-dev libwebsockets-dev libsqlite3-dev
+  libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+TEST_PACKAGES=(coturn iproute2 iptables procps python3)
+
+want=("${PACKAGES[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+# coturn's package must not start a system turnserver that would hold our test ports.
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
