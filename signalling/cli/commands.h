@@ -1,0 +1,14 @@
+// Each family of rdv subcommands registers itself on the top-level CLI::App.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace rdv::cli {
+
+// Each returns after adding its subcommands; a subcommand's callback sets the process exit code via
+// exitCode() and prints its own errors to stderr.
+int& exitCode();
+
+}  // namespace rdv::cli

@@ -1,0 +1,21 @@
+// rdv: the rendezvous client. Subcommands are registered by the files beside this one.
+#include <CLI/CLI.hpp>
+
+#include "signalling/cli/commands.h"
+
+namespace rdv::cli {
+int& exitCode() {
+  static int code = 0;
+  return code;
+}
+}  // namespace rdv::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"rdv: client for rendezvous nodes (STUN, NAT type, registry, signalling, relay reports)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rdv 0.1.0");
+  // Subcommand registrations (one line per command family).
+
+  CLI11_PARSE(app, argc, argv);
+  return rdv::cli::exitCode();
+}
