@@ -45,6 +45,8 @@ enum : uint16_t {
   // comprehension-required (0x0000-0x7FFF)
   MappedAddress = 0x0001,
   ChangeRequest = 0x0003,  // RFC 5780
+  SourceAddress = 0x0004,  // RFC 3489 (legacy responses only)
+  ChangedAddress = 0x0005, // RFC 3489 (legacy responses only)
   Username = 0x0006,
   MessageIntegrity = 0x0008,
   ErrorCode = 0x0009,

@@ -37,7 +37,7 @@ struct TransactionId {
 
 struct Attribute {
   uint16_t type = 0;
-  uint16_t offset = 0;  // offset of the attribute's 4-byte header within the message
+  uint32_t offset = 0;  // offset of the attribute's 4-byte header within the message (may exceed 65535)
   ByteSpan value;       // a view into the parsed buffer
 };
 
@@ -76,12 +76,16 @@ class MessageView {
   bool has(uint16_t type) const { return find(type) != nullptr; }
 
   // Typed getters: nullopt when absent or malformed.
-  std::optional<Endpoint> xorAddress(uint16_t type) const;   // XOR-MAPPED/-PEER/-RELAYED-ADDRESS
-  std::vector<Endpoint> xorAddresses(uint16_t type) const;   // every occurrence (XOR-PEER-ADDRESS repeats)
+  // XOR-MAPPED/-PEER/-RELAYED-ADDRESS; nullopt also for RFC 3489 messages (no magic cookie).
+  std::optional<Endpoint> xorAddress(uint16_t type) const;
+  // Every occurrence (XOR-PEER-ADDRESS repeats); empty when absent or when any occurrence is malformed.
+  std::vector<Endpoint> xorAddresses(uint16_t type) const;
   std::optional<Endpoint> address(uint16_t type) const;      // MAPPED-ADDRESS, OTHER-ADDRESS, RESPONSE-ORIGIN...
   std::optional<uint32_t> u32(uint16_t type) const;          // LIFETIME, PRIORITY, ...
   std::optional<uint64_t> u64(uint16_t type) const;          // ICE-CONTROLL(ED|ING), RESERVATION-TOKEN
-  std::optional<std::string_view> string(uint16_t type) const;  // USERNAME, REALM, NONCE, SOFTWARE
+  // USERNAME, REALM, NONCE, SOFTWARE; nullopt when longer than the RFC 8489 limit (USERNAME < 513 bytes,
+  // the others <= 763 bytes).
+  std::optional<std::string_view> string(uint16_t type) const;
   std::optional<ErrorCodeValue> errorCode() const;
   std::optional<uint16_t> channelNumber() const;
   std::optional<uint8_t> requestedTransport() const;
@@ -91,8 +95,9 @@ class MessageView {
   std::optional<ChangeRequestValue> changeRequest() const;
   std::optional<uint16_t> responsePort() const;
   std::optional<ByteSpan> data() const;
-  std::vector<uint16_t> unknownAttributes() const;  // the UNKNOWN-ATTRIBUTES list
-  std::vector<PasswordAlgorithm> passwordAlgorithms() const;
+  std::vector<uint16_t> unknownAttributes() const;  // the UNKNOWN-ATTRIBUTES list; empty when malformed
+  std::vector<PasswordAlgorithm> passwordAlgorithms() const;  // empty when absent or malformed
+  std::optional<PasswordAlgorithm> passwordAlgorithm() const;   // PASSWORD-ALGORITHM (singular)
 
   // Comprehension-required attribute types present in this message that are not in `known`.
   std::vector<uint16_t> unknownComprehensionRequired(std::span<const uint16_t> known) const;
@@ -134,20 +139,27 @@ class MessageBuilder {
   MessageBuilder& addResponsePort(uint16_t port);
   MessageBuilder& addPasswordAlgorithms(std::span<const PasswordAlgorithm> algs);
   MessageBuilder& addPasswordAlgorithm(PasswordAlgorithm alg);
+  MessageBuilder& addPadding(size_t length);  // PADDING (RFC 5780 §7.6): `length` zero bytes
 
   MessageBuilder& addMessageIntegrity(ByteSpan key);        // HMAC-SHA1, 20 bytes
   MessageBuilder& addMessageIntegritySha256(ByteSpan key);  // HMAC-SHA256, 32 bytes
   MessageBuilder& addFingerprint();
 
+  // True when an add*() was dropped because the message would exceed 65535 body bytes.
+  bool overflowed() const { return overflowed_; }
   const Bytes& bytes() const { return out_; }
   Bytes finish() && { return std::move(out_); }
 
  private:
   void setLength(size_t bodyLength);
+  bool reserve(size_t valueLength);
+  void appendIntegrity(uint16_t type, ByteSpan key, bool sha256);
   Bytes out_;
+  bool overflowed_ = false;
 };
 
-// A random transaction id from OpenSSL's CSPRNG (for clients; servers echo the request's).
+// A random transaction id from OpenSSL's CSPRNG (for clients; servers echo the request's). Aborts if the
+// CSPRNG fails: there is no safe way to continue without randomness.
 TransactionId randomTransactionId();
 
 }  // namespace rdv::stun
