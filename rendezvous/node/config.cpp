@@ -1,0 +1,177 @@
+#include "rendezvous/node/config.h"
+
+#include <functional>
+#include <map>
+
+namespace rdv::node {
+
+namespace {
+
+using Json = nlohmann::json;
+using Apply = std::function<std::optional<std::string>(const Json&, Config&)>;
+
+struct Key {
+  OptionSpec spec;
+  Apply apply;
+};
+
+std::optional<std::string> needString(const Json& v, std::string& out) {
+  if (!v.is_string()) return "expected a string";
+  out = v.get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<std::string> needUint(const Json& v, unsigned min, unsigned max, unsigned& out) {
+  if (!v.is_number_integer() && !v.is_number_unsigned()) return "expected a whole number";
+  const auto n = v.get<int64_t>();
+  if (n < min || n > max) return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+  out = static_cast<unsigned>(n);
+  return std::nullopt;
+}
+
+std::optional<std::string> needEndpoints(const Json& v, std::vector<Endpoint>& out) {
+  out.clear();
+  if (v.is_string()) {  // a single endpoint is accepted where a list is expected
+    Json list = Json::array({v});
+    return needEndpoints(list, out);
+  }
+  if (!v.is_array()) return "expected a list of ADDR:PORT strings";
+  for (const auto& e : v) {
+    if (!e.is_string()) return "expected ADDR:PORT strings";
+    auto ep = Endpoint::parse(e.get<std::string>());
+    if (!ep) return "'" + e.get<std::string>() + "' is not ADDR:PORT (IPv6 as [ADDR]:PORT)";
+    out.push_back(*ep);
+  }
+  return std::nullopt;
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> table = {
+      {{"listen", "endpoint-list", "STUN/TURN over UDP and TCP on ADDR:PORT (repeatable; port 0 picks a free port)", true},
+       [](const Json& v, Config& c) { return needEndpoints(v, c.listen); }},
+      {{"tls-listen", "endpoint-list", "STUN/TURN over TLS on ADDR:PORT (repeatable; needs cert and key)", true},
+       [](const Json& v, Config& c) { return needEndpoints(v, c.tlsListen); }},
+      {{"cert", "string", "TLS certificate chain file (PEM)", false},
+       [](const Json& v, Config& c) { return needString(v, c.certFile); }},
+      {{"key", "string", "TLS private key file (PEM)", false},
+       [](const Json& v, Config& c) { return needString(v, c.keyFile); }},
+      {{"alt-address", "string",
+        "second address of this node for RFC 5780 NAT-behaviour discovery: IP or IP:PORT (opt-in; empty: off)", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (v.is_null()) return std::nullopt;
+         std::string s;
+         if (auto err = needString(v, s)) return err;
+         if (s.empty()) {
+           c.altIp.reset();
+           return std::nullopt;
+         }
+         if (auto ip = IpAddress::parse(s)) {
+           c.altIp = *ip;
+           return std::nullopt;
+         }
+         if (auto ep = Endpoint::parse(s)) {
+           c.altIp = ep->ip();
+           c.altPort = ep->port();
+           return std::nullopt;
+         }
+         return "'" + s + "' is not an IP address or IP:PORT";
+       }},
+      {{"workers", "uint", "worker threads, each with its own event loop and SO_REUSEPORT sockets (1-64)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 64, c.workers); }},
+      {{"log-level", "string", "trace, debug, info, warn, error or off", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         std::string s;
+         if (auto err = needString(v, s)) return err;
+         static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+         for (const char* l : levels)
+           if (s == l) {
+             c.logLevel = s;
+             return std::nullopt;
+           }
+         return "'" + s + "' is not one of trace, debug, info, warn, error, off";
+       }},
+      {{"log-format", "string", "text (one line per event) or json (one JSON object per line)", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         std::string s;
+         if (auto err = needString(v, s)) return err;
+         if (s == "text") c.logFormat = LogFormat::Text;
+         else if (s == "json") c.logFormat = LogFormat::Json;
+         else return "'" + s + "' is not text or json";
+         return std::nullopt;
+       }},
+      {{"software", "string", "SOFTWARE attribute sent in responses (empty: none)", false},
+       [](const Json& v, Config& c) { return needString(v, c.software); }},
+      {{"ready-file", "string", "write the bound endpoints as JSON to this file once the node is ready", false},
+       [](const Json& v, Config& c) { return needString(v, c.readyFile); }},
+      {{"tcp-idle-timeout", "uint", "seconds before an idle TCP/TLS connection is closed (5-86400)", false},
+       [](const Json& v, Config& c) { return needUint(v, 5, 86400, c.tcpIdleTimeoutSeconds); }},
+      {{"max-connections", "uint", "TCP/TLS connections per worker before new ones are refused", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.maxConnectionsPerWorker); }},
+  };
+  return table;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& optionSpecs() {
+  static const std::vector<OptionSpec> specs = [] {
+    std::vector<OptionSpec> out;
+    for (const auto& k : keys()) out.push_back(k.spec);
+    return out;
+  }();
+  return specs;
+}
+
+const char* embeddedDefaultConfig() {
+  return R"json({
+  // The embedded default: a node on loopback, no secrets needed. See docs/operator.md for every key.
+  "listen": ["127.0.0.1:3478"],
+  "workers": 1,
+  "log-level": "info",
+  "log-format": "text"
+})json";
+}
+
+Result<nlohmann::json, std::string> parseConfigText(const std::string& text, const std::string& origin) {
+  auto j = Json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (j.is_discarded()) return unexpected(origin + ": not valid JSON (comments are allowed)");
+  if (!j.is_object()) return unexpected(origin + ": the configuration must be a JSON object");
+  return j;
+}
+
+void mergeConfig(nlohmann::json& base, const nlohmann::json& overrides) {
+  for (const auto& [k, v] : overrides.items()) base[k] = v;
+}
+
+Result<Config, std::string> configFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return unexpected(std::string("configuration must be a JSON object"));
+  std::map<std::string, const Key*> byName;
+  for (const auto& k : keys()) byName[k.spec.name] = &k;
+  Config c;
+  for (const auto& [name, value] : j.items()) {
+    auto it = byName.find(name);
+    if (it == byName.end()) return unexpected("unknown configuration key '" + name + "'");
+    if (auto err = it->second->apply(value, c)) return unexpected("configuration key '" + name + "': " + *err);
+  }
+  // Cross-key rules.
+  if (c.listen.empty() && c.tlsListen.empty())
+    return unexpected(std::string("configuration key 'listen': at least one listen or tls-listen address is needed"));
+  if (!c.tlsListen.empty() && (c.certFile.empty() || c.keyFile.empty()))
+    return unexpected(std::string("configuration key 'tls-listen': needs both 'cert' and 'key'"));
+  if (c.altIp) {
+    if (c.listen.empty()) return unexpected(std::string("configuration key 'alt-address': needs a 'listen' address"));
+    const Endpoint& primary = c.listen.front();
+    if (primary.family() != c.altIp->family())
+      return unexpected(std::string("configuration key 'alt-address': must be of the same IP family as the first 'listen' address"));
+    const bool wildcard = primary.ip() == IpAddress::parse(primary.ip().isV4() ? "0.0.0.0" : "::").value();
+    if (wildcard)
+      return unexpected(std::string("configuration key 'alt-address': the first 'listen' address must be a specific IP, not a wildcard"));
+    if (*c.altIp == primary.ip())
+      return unexpected(std::string("configuration key 'alt-address': must differ from the first 'listen' address"));
+    if (c.altPort != 0 && c.altPort == primary.port())
+      return unexpected(std::string("configuration key 'alt-address': its port must differ from the primary port"));
+  }
+  return c;
+}
+
+}  // namespace rdv::node

@@ -1,0 +1,55 @@
+// The daemon's configuration: one immutable struct, built from the embedded defaults, a JSON file
+// (comments allowed) and command-line flags, in that order. Every key is a flag of the same name.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stun/address.h"
+#include "stun/result.h"
+
+namespace rdv::node {
+
+enum class LogFormat { Text, Json };
+
+struct Config {
+  std::vector<Endpoint> listen;     // STUN/TURN over UDP and TCP, same port
+  std::vector<Endpoint> tlsListen;  // STUN/TURN over TLS
+  std::string certFile;
+  std::string keyFile;
+  // RFC 5780: the second IP (and optionally port) of this node; the first `listen` address is the primary.
+  std::optional<IpAddress> altIp;
+  uint16_t altPort = 0;  // 0: primary port + 1 (or any free port when the primary port is 0)
+  unsigned workers = 1;
+  std::string logLevel = "info";
+  LogFormat logFormat = LogFormat::Text;
+  std::string software = "rendezvous 0.1.0";
+  std::string readyFile;  // written once every socket is bound: the actual endpoints as JSON
+  unsigned tcpIdleTimeoutSeconds = 300;
+  unsigned maxConnectionsPerWorker = 10000;
+};
+
+// Every key the configuration accepts, with its help text; the same table drives --help and validation.
+struct OptionSpec {
+  const char* name;
+  const char* kind;  // "string", "endpoint-list", "uint", ...
+  const char* help;
+  bool repeatable;
+};
+const std::vector<OptionSpec>& optionSpecs();
+
+// The embedded default configuration (JSON with comments): loopback ports, no secrets.
+const char* embeddedDefaultConfig();
+
+// Parses JSON text (comments allowed). Errors name the key and the reason.
+Result<nlohmann::json, std::string> parseConfigText(const std::string& text, const std::string& origin);
+// Merges `overrides` into `base` key by key (a key present in overrides replaces the base value).
+void mergeConfig(nlohmann::json& base, const nlohmann::json& overrides);
+// Validates and converts; unknown keys and bad values are refused with the key's name and the reason.
+Result<Config, std::string> configFromJson(const nlohmann::json& j);
+
+}  // namespace rdv::node

@@ -1,0 +1,169 @@
+#include "rendezvous/node/daemon.h"
+
+#include <uv.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "rendezvous/node/log.h"
+#include "rendezvous/node/sockets.h"
+
+namespace rdv::node {
+
+Daemon::Daemon(Config config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() { stop(); }
+
+std::optional<std::string> Daemon::bindSockets(std::vector<WorkerSockets>& perWorker) {
+  const unsigned n = config_.workers;
+  for (const auto& ep : config_.listen) {
+    auto set = bindForWorkers(ep, {SocketType::Udp, SocketType::Tcp}, n);
+    if (!set) return set.error();
+    for (unsigned w = 0; w < n; ++w) {
+      perWorker[w].udp.push_back({set->fds[w][0], set->endpoint});
+      perWorker[w].stream.push_back({set->fds[w][1], set->endpoint, false});
+    }
+    bound_.udp.push_back(set->endpoint);
+    bound_.tcp.push_back(set->endpoint);
+  }
+  for (const auto& ep : config_.tlsListen) {
+    auto set = bindForWorkers(ep, {SocketType::Tcp}, n);
+    if (!set) return set.error();
+    for (unsigned w = 0; w < n; ++w) perWorker[w].stream.push_back({set->fds[w][0], set->endpoint, true});
+    bound_.tls.push_back(set->endpoint);
+  }
+  return bindAlternates(perWorker);
+}
+
+// RFC 5780 §6: the node answers on the four combinations of two IPs and two ports. The first listen
+// address is (primary IP, primary port); this binds the other three, UDP only.
+std::optional<std::string> Daemon::bindAlternates(std::vector<WorkerSockets>& perWorker) {
+  if (!config_.altIp || bound_.udp.empty()) return std::nullopt;
+  const Endpoint primary = bound_.udp.front();
+  const unsigned n = config_.workers;
+  std::string lastError;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    uint16_t altPort = config_.altPort;
+    if (altPort == 0 && config_.listen.front().port() != 0) altPort = static_cast<uint16_t>(primary.port() + 1);
+    std::vector<BoundSet> sets;
+    auto bindOne = [&](const Endpoint& ep) -> bool {
+      auto set = bindForWorkers(ep, {SocketType::Udp}, n);
+      if (!set) {
+        lastError = set.error();
+        return false;
+      }
+      sets.push_back(std::move(*set));
+      return true;
+    };
+    bool ok = bindOne(Endpoint(primary.ip(), altPort));
+    if (ok) altPort = sets.back().endpoint.port();
+    ok = ok && bindOne(Endpoint(*config_.altIp, primary.port())) && bindOne(Endpoint(*config_.altIp, altPort));
+    if (ok) {
+      for (auto& set : sets)
+        for (unsigned w = 0; w < n; ++w) perWorker[w].udp.push_back({set.fds[w][0], set.endpoint});
+      bound_.rfc5780 = stun::AlternateAddresses{primary.ip(), *config_.altIp, primary.port(), altPort};
+      return std::nullopt;
+    }
+    for (auto& set : sets)
+      for (auto& row : set.fds)
+        for (int fd : row) closeSocket(fd);
+    if (config_.altPort != 0 || config_.listen.front().port() != 0) break;  // fixed ports: no retry
+  }
+  return "alt-address: " + lastError;
+}
+
+std::optional<std::string> Daemon::start() {
+  std::shared_ptr<TlsContext> tls;
+  if (!config_.tlsListen.empty()) {
+    auto ctx = TlsContext::server(config_.certFile, config_.keyFile);
+    if (!ctx) return ctx.error();
+    tls = *ctx;
+  }
+  std::vector<WorkerSockets> perWorker(config_.workers);
+  if (auto err = bindSockets(perWorker)) {
+    for (auto& ws : perWorker) {
+      for (auto& u : ws.udp) closeSocket(u.fd);
+      for (auto& s : ws.stream) closeSocket(s.fd);
+    }
+    return err;
+  }
+  stun::BindingConfig binding;
+  binding.software = config_.software;
+  binding.rfc5780 = bound_.rfc5780;
+  for (unsigned w = 0; w < config_.workers; ++w) {
+    workers_.push_back(std::make_unique<Worker>(w, config_, binding, tls, std::move(perWorker[w])));
+    if (!workers_.back()->start()) {
+      stop();
+      return "worker " + std::to_string(w) + " could not start (see the log)";
+    }
+  }
+  for (const auto& ep : bound_.udp) logEvent(Level::Info, "listening", {{"transport", "udp"}, {"address", ep.toString()}});
+  for (const auto& ep : bound_.tcp) logEvent(Level::Info, "listening", {{"transport", "tcp"}, {"address", ep.toString()}});
+  for (const auto& ep : bound_.tls) logEvent(Level::Info, "listening", {{"transport", "tls"}, {"address", ep.toString()}});
+  if (bound_.rfc5780) {
+    const auto& a = *bound_.rfc5780;
+    logEvent(Level::Info, "rfc5780-enabled",
+             {{"primary", Endpoint(a.primaryIp, a.primaryPort).toString()},
+              {"alternate", Endpoint(a.alternateIp, a.alternatePort).toString()}});
+  }
+  writeReadyFile();
+  logEvent(Level::Info, "ready", {{"workers", config_.workers}});
+  return std::nullopt;
+}
+
+void Daemon::writeReadyFile() const {
+  if (config_.readyFile.empty()) return;
+  nlohmann::json j;
+  auto list = [](const std::vector<Endpoint>& eps) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& e : eps) a.push_back(e.toString());
+    return a;
+  };
+  j["udp"] = list(bound_.udp);
+  j["tcp"] = list(bound_.tcp);
+  j["tls"] = list(bound_.tls);
+  if (bound_.rfc5780)
+    j["alternate"] = Endpoint(bound_.rfc5780->alternateIp, bound_.rfc5780->alternatePort).toString();
+  j["pid"] = static_cast<long>(uv_os_getpid());
+  // Write then rename, so a reader never sees half a file.
+  const std::string tmp = config_.readyFile + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << j.dump() << "\n";
+    if (!f) {
+      logEvent(Level::Error, "ready-file-failed", {{"path", config_.readyFile}});
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), config_.readyFile.c_str()) != 0)
+    logEvent(Level::Error, "ready-file-failed", {{"path", config_.readyFile}});
+}
+
+void Daemon::runUntilSignalled() {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_signal_t sigint, sigterm;
+  uv_signal_init(&loop, &sigint);
+  uv_signal_init(&loop, &sigterm);
+  auto onSignal = [](uv_signal_t* h, int signum) {
+    logEvent(Level::Info, "stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
+    uv_stop(h->loop);
+  };
+  uv_signal_start(&sigint, onSignal, SIGINT);
+  uv_signal_start(&sigterm, onSignal, SIGTERM);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  stop();
+}
+
+void Daemon::stop() {
+  for (auto& w : workers_) w->requestStop();
+  for (auto& w : workers_) w->join();
+  if (!workers_.empty()) logEvent(Level::Info, "stopped");
+  workers_.clear();
+}
+
+}  // namespace rdv::node

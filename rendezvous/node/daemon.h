@@ -1,0 +1,43 @@
+// rendezvousd's top level: binds every socket, starts the workers, handles signals, writes the ready file.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rendezvous/node/config.h"
+#include "rendezvous/node/worker.h"
+#include "stun/binding.h"
+
+namespace rdv::node {
+
+struct BoundEndpoints {
+  std::vector<Endpoint> udp;
+  std::vector<Endpoint> tcp;
+  std::vector<Endpoint> tls;
+  std::optional<stun::AlternateAddresses> rfc5780;
+};
+
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+
+  // Binds and starts everything; on failure returns a message for the operator and leaves nothing running.
+  std::optional<std::string> start();
+  // Blocks until SIGINT or SIGTERM, then stops the workers.
+  void runUntilSignalled();
+  void stop();
+  const BoundEndpoints& endpoints() const { return bound_; }
+
+ private:
+  std::optional<std::string> bindSockets(std::vector<WorkerSockets>& perWorker);
+  std::optional<std::string> bindAlternates(std::vector<WorkerSockets>& perWorker);
+  void writeReadyFile() const;
+
+  Config config_;
+  BoundEndpoints bound_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace rdv::node

@@ -1,0 +1,20 @@
+// Structured logs: one line per event, as `event key=value ...` text or as one JSON object per line.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "rendezvous/node/config.h"
+
+namespace rdv::node {
+
+enum class Level { Trace, Debug, Info, Warn, Error };
+
+void initLogging(const std::string& level, LogFormat format);
+bool logEnabled(Level level);
+// `fields` is a JSON object; its members become key=value pairs (text) or JSON members.
+void logEvent(Level level, std::string_view event, const nlohmann::json& fields = nlohmann::json::object());
+
+}  // namespace rdv::node

@@ -1,0 +1,106 @@
+#include "rendezvous/node/sockets.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace rdv::node {
+
+namespace {
+std::string errnoText(const char* what, const Endpoint& ep) {
+  return std::string(what) + " " + ep.toString() + ": " + std::strerror(errno);
+}
+}  // namespace
+
+Result<int, std::string> openBoundSocket(const Endpoint& ep, SocketType type, bool reusePort) {
+  const int domain = ep.ip().isV4() ? AF_INET : AF_INET6;
+  const int fd = ::socket(domain, (type == SocketType::Udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return unexpected(errnoText("socket for", ep));
+  const int one = 1;
+  if (type == SocketType::Tcp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // TIME_WAIT
+  if (reusePort && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    auto err = errnoText("SO_REUSEPORT on", ep);
+    ::close(fd);
+    return unexpected(err);
+  }
+  if (domain == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  sockaddr_storage ss;
+  const unsigned len = ep.toSockaddr(ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    auto err = errnoText(type == SocketType::Udp ? "cannot bind UDP" : "cannot bind TCP", ep);
+    ::close(fd);
+    return unexpected(err);
+  }
+  return fd;
+}
+
+Result<Endpoint, std::string> localEndpointOf(int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return unexpected(std::string("getsockname: ") + std::strerror(errno));
+  auto ep = Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
+  if (!ep) return unexpected(std::string("getsockname: unknown address family"));
+  return *ep;
+}
+
+void closeSocket(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+namespace {
+
+// Binds every (worker, type) socket on `port` (0 only when there is a single worker: the first bind picks it).
+Result<BoundSet, std::string> bindAll(const IpAddress& ip, uint16_t port, const std::vector<SocketType>& types,
+                                      unsigned workers) {
+  const bool reuse = workers > 1;
+  BoundSet set{Endpoint(ip, port), {}};
+  for (unsigned w = 0; w < workers; ++w) {
+    set.fds.emplace_back();
+    for (SocketType t : types) {
+      auto fd = openBoundSocket(set.endpoint, t, reuse);
+      if (!fd) {
+        for (auto& row : set.fds)
+          for (int f : row) closeSocket(f);
+        return unexpected(fd.error());
+      }
+      set.fds.back().push_back(*fd);
+      if (set.endpoint.port() == 0) {
+        auto bound = localEndpointOf(*fd);
+        if (!bound) return unexpected(bound.error());
+        set.endpoint = *bound;
+      }
+    }
+  }
+  return set;
+}
+
+}  // namespace
+
+Result<BoundSet, std::string> bindForWorkers(const Endpoint& ep, const std::vector<SocketType>& types,
+                                             unsigned workers) {
+  if (types.empty() || workers == 0) return unexpected(std::string("nothing to bind"));
+  if (ep.port() != 0) return bindAll(ep.ip(), ep.port(), types, workers);
+  std::string lastError;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    uint16_t port = 0;
+    if (workers > 1) {
+      // SO_REUSEPORT sockets may be handed a port another reuse-port socket holds; probe exclusively.
+      auto probe = openBoundSocket(ep, types.front(), false);
+      if (!probe) return unexpected(probe.error());
+      auto bound = localEndpointOf(*probe);
+      closeSocket(*probe);
+      if (!bound) return unexpected(bound.error());
+      port = bound->port();
+    }
+    auto set = bindAll(ep.ip(), port, types, workers);
+    if (set) return set;
+    lastError = set.error();
+  }
+  return unexpected("no free port on " + ep.ip().toString() + ": " + lastError);
+}
+
+}  // namespace rdv::node

@@ -1,0 +1,30 @@
+// Socket set-up for the workers: bound file descriptors that libuv then adopts (uv_udp_open/uv_tcp_open).
+// Port 0 is resolved once, exclusively, so that every worker binds the same concrete port.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "stun/address.h"
+#include "stun/result.h"
+
+namespace rdv::node {
+
+enum class SocketType { Udp, Tcp };
+
+// A socket bound to `ep`; SO_REUSEPORT when `reusePort` (several workers on one port); IPV6_V6ONLY for IPv6.
+Result<int, std::string> openBoundSocket(const Endpoint& ep, SocketType type, bool reusePort);
+Result<Endpoint, std::string> localEndpointOf(int fd);
+void closeSocket(int fd);
+
+// One socket per worker and per type on the same port ("UDP and TCP on the same port"). Port 0 picks a port
+// free for every type. With one worker nothing is shared, so no SO_REUSEPORT and no race: the kernel's pick
+// is exclusive.
+struct BoundSet {
+  Endpoint endpoint;                  // with the concrete port
+  std::vector<std::vector<int>> fds;  // fds[worker][type index]
+};
+Result<BoundSet, std::string> bindForWorkers(const Endpoint& ep, const std::vector<SocketType>& types,
+                                             unsigned workers);
+
+}  // namespace rdv::node

@@ -1,0 +1,358 @@
+#include "rendezvous/node/worker.h"
+
+#include <uv.h>
+
+#include <atomic>
+#include <thread>
+#include <unordered_map>
+
+#include "rendezvous/node/log.h"
+#include "rendezvous/node/sockets.h"
+#include "stun/channel_data.h"
+
+namespace rdv::node {
+
+namespace {
+
+constexpr size_t kUdpRecvBuffer = 16 * 64 * 1024;  // recvmmsg: up to 16 datagrams of up to 64 KiB per call
+constexpr size_t kStreamReadBuffer = 64 * 1024;
+constexpr size_t kMaxWriteQueue = 4 * 1024 * 1024;  // a client that reads slower than this is dropped
+
+}  // namespace
+
+struct Worker::Impl {
+  struct UdpSocket {
+    uv_udp_t handle;
+    Endpoint local;
+    Impl* owner;
+  };
+  struct Listener {
+    uv_tcp_t handle;
+    Endpoint local;
+    bool tls;
+    Impl* owner;
+  };
+  struct Connection {
+    uv_tcp_t handle;
+    Impl* owner;
+    StreamPeer peer;
+    std::unique_ptr<TlsSession> tls;
+    Bytes inbound;
+    uint64_t lastActivityMs = 0;
+  };
+  struct WriteRequest {
+    uv_write_t req;
+    Bytes data;
+  };
+
+  unsigned index;
+  Config config;
+  std::shared_ptr<TlsContext> tlsContext;
+  WorkerSockets sockets;
+  NodeStats stats;
+  Service service;
+  uv_loop_t loop;
+  uv_async_t stopAsync;
+  uv_timer_t tick;
+  std::thread thread;
+  bool loopInitialised = false;
+  std::atomic<bool> stopSent{false};
+  std::vector<std::unique_ptr<UdpSocket>> udp;
+  std::vector<std::unique_ptr<Listener>> listeners;
+  std::unordered_map<uint64_t, Connection*> connections;
+  uint64_t nextConnectionId = 1;
+  Bytes udpBuffer = Bytes(kUdpRecvBuffer);
+  Bytes streamBuffer = Bytes(kStreamReadBuffer);
+  std::vector<Outgoing> out;
+
+  Impl(unsigned i, const Config& c, stun::BindingConfig b, std::shared_ptr<TlsContext> t, WorkerSockets s)
+      : index(i), config(c), tlsContext(std::move(t)), sockets(std::move(s)), service(std::move(b), stats) {}
+
+  bool open();
+  void shutdown();
+  void onDatagram(UdpSocket& s, ByteSpan bytes, const sockaddr* from);
+  void onConnection(Listener& l);
+  void onRead(Connection& c, ByteSpan bytes);
+  bool drainFrames(Connection& c);
+  void flush();
+  void writeTo(Connection& c, Bytes bytes);
+  void closeConnection(Connection& c);
+  void onTick();
+};
+
+bool Worker::Impl::open() {
+  if (int r = uv_loop_init(&loop); r != 0) {
+    logEvent(Level::Error, "worker-start-failed", {{"worker", index}, {"reason", uv_strerror(r)}});
+    return false;
+  }
+  loopInitialised = true;
+  loop.data = this;
+  uv_async_init(&loop, &stopAsync, [](uv_async_t* a) { static_cast<Impl*>(a->loop->data)->shutdown(); });
+  uv_timer_init(&loop, &tick);
+  uv_timer_start(&tick, [](uv_timer_t* t) { static_cast<Impl*>(t->loop->data)->onTick(); }, 1000, 1000);
+
+  for (const auto& s : sockets.udp) {
+    auto sock = std::make_unique<UdpSocket>();
+    sock->local = s.local;
+    sock->owner = this;
+    uv_udp_init_ex(&loop, &sock->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
+    sock->handle.data = sock.get();
+    if (int r = uv_udp_open(&sock->handle, s.fd); r != 0) {
+      logEvent(Level::Error, "udp-open-failed", {{"address", s.local.toString()}, {"reason", uv_strerror(r)}});
+      closeSocket(s.fd);
+      uv_close(reinterpret_cast<uv_handle_t*>(&sock->handle), nullptr);
+      udp.push_back(std::move(sock));
+      return false;
+    }
+    uv_udp_recv_start(
+        &sock->handle,
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* self = static_cast<UdpSocket*>(h->data)->owner;
+          *buf = uv_buf_init(reinterpret_cast<char*>(self->udpBuffer.data()), self->udpBuffer.size());
+        },
+        [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
+          auto* s = static_cast<UdpSocket*>(h->data);
+          if (n <= 0 || from == nullptr) return;  // nothing read, or an error libuv already handled
+          if (flags & UV_UDP_PARTIAL) {           // truncated: cannot be a valid STUN/TURN datagram
+            s->owner->stats.udpMalformedDropped.add();
+            return;
+          }
+          s->owner->onDatagram(*s, ByteSpan(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)), from);
+        });
+    udp.push_back(std::move(sock));
+  }
+
+  for (const auto& s : sockets.stream) {
+    auto l = std::make_unique<Listener>();
+    l->local = s.local;
+    l->tls = s.tls;
+    l->owner = this;
+    uv_tcp_init(&loop, &l->handle);
+    l->handle.data = l.get();
+    int r = uv_tcp_open(&l->handle, s.fd);
+    if (r == 0)
+      r = uv_listen(reinterpret_cast<uv_stream_t*>(&l->handle), 1024, [](uv_stream_t* server, int status) {
+        if (status == 0) {
+          auto* listener = static_cast<Listener*>(server->data);
+          listener->owner->onConnection(*listener);
+        }
+      });
+    if (r != 0) {
+      logEvent(Level::Error, "tcp-listen-failed", {{"address", s.local.toString()}, {"reason", uv_strerror(r)}});
+      uv_close(reinterpret_cast<uv_handle_t*>(&l->handle), nullptr);
+      listeners.push_back(std::move(l));
+      return false;
+    }
+    listeners.push_back(std::move(l));
+  }
+  return true;
+}
+
+void Worker::Impl::shutdown() {
+  auto closeHandle = [](auto* h) {
+    auto* handle = reinterpret_cast<uv_handle_t*>(h);
+    if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+  };
+  for (auto& s : udp) closeHandle(&s->handle);
+  for (auto& l : listeners) closeHandle(&l->handle);
+  std::vector<Connection*> open;
+  for (auto& [id, c] : connections) open.push_back(c);
+  for (auto* c : open) closeConnection(*c);
+  closeHandle(&tick);
+  closeHandle(&stopAsync);
+}
+
+void Worker::Impl::onDatagram(UdpSocket& s, ByteSpan bytes, const sockaddr* from) {
+  auto source = Endpoint::fromSockaddr(from);
+  if (!source) return;
+  service.onDatagram(bytes, *source, s.local, out);
+  flush();
+}
+
+void Worker::Impl::onConnection(Listener& l) {
+  auto* c = new Connection();
+  c->owner = this;
+  uv_tcp_init(&loop, &c->handle);
+  c->handle.data = c;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&l.handle), reinterpret_cast<uv_stream_t*>(&c->handle)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  if (connections.size() >= config.maxConnectionsPerWorker) {
+    stats.tcpRefused.add();
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  stats.tcpAccepted.add();
+  sockaddr_storage ss;
+  int len = sizeof(ss);
+  uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&ss), &len);
+  c->peer.remote = Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(Endpoint());
+  len = sizeof(ss);
+  uv_tcp_getsockname(&c->handle, reinterpret_cast<sockaddr*>(&ss), &len);
+  c->peer.local = Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(l.local);
+  c->peer.connection = nextConnectionId++;
+  c->peer.transport = l.tls ? Transport::Tls : Transport::Tcp;
+  if (l.tls) c->tls = std::make_unique<TlsSession>(tlsContext);
+  c->lastActivityMs = uv_now(&loop);
+  uv_tcp_nodelay(&c->handle, 1);
+  connections.emplace(c->peer.connection, c);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->handle),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* self = static_cast<Connection*>(h->data)->owner;
+        *buf = uv_buf_init(reinterpret_cast<char*>(self->streamBuffer.data()), self->streamBuffer.size());
+      },
+      [](uv_stream_t* h, ssize_t n, const uv_buf_t* buf) {
+        auto* conn = static_cast<Connection*>(h->data);
+        if (n < 0) {
+          conn->owner->closeConnection(*conn);
+          return;
+        }
+        if (n > 0)
+          conn->owner->onRead(*conn, ByteSpan(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)));
+      });
+}
+
+void Worker::Impl::onRead(Connection& c, ByteSpan bytes) {
+  c.lastActivityMs = uv_now(&loop);
+  if (c.tls) {
+    const bool ok = c.tls->receive(bytes, c.inbound);
+    Bytes cipher = c.tls->takeOutgoing();  // handshake messages, alerts
+    if (!cipher.empty()) writeTo(c, std::move(cipher));
+    if (!ok) {
+      if (!c.tls->handshakeDone()) {
+        stats.tlsHandshakeFailures.add();
+        logEvent(Level::Debug, "tls-handshake-failed", {{"peer", c.peer.remote.toString()}, {"reason", c.tls->error()}});
+      }
+      closeConnection(c);
+      return;
+    }
+  } else {
+    c.inbound.insert(c.inbound.end(), bytes.begin(), bytes.end());
+  }
+  if (!drainFrames(c)) {
+    stats.tcpMalformedClosed.add();
+    closeConnection(c);
+    return;
+  }
+  flush();
+}
+
+bool Worker::Impl::drainFrames(Connection& c) {
+  size_t consumed = 0;
+  while (true) {
+    ByteSpan rest = ByteSpan(c.inbound).subspan(consumed);
+    auto frame = stun::nextFrame(rest);
+    if (!frame) return false;
+    if (!frame->has_value()) break;
+    if (!service.onStreamFrame(rest.first((*frame)->size), c.peer, out)) return false;
+    consumed += (*frame)->size;
+  }
+  c.inbound.erase(c.inbound.begin(), c.inbound.begin() + static_cast<std::ptrdiff_t>(consumed));
+  return true;
+}
+
+void Worker::Impl::flush() {
+  for (auto& o : out) {
+    if (o.transport == Transport::Udp) {
+      UdpSocket* sock = nullptr;
+      for (auto& s : udp)
+        if (s->local == o.from) sock = s.get();
+      if (!sock) {
+        stats.udpSendErrors.add();
+        continue;
+      }
+      sockaddr_storage ss;
+      o.to.toSockaddr(ss);
+      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(o.bytes.data()), o.bytes.size());
+      if (uv_udp_try_send(&sock->handle, &buf, 1, reinterpret_cast<sockaddr*>(&ss)) < 0) stats.udpSendErrors.add();
+      continue;
+    }
+    auto it = connections.find(o.connection);
+    if (it == connections.end()) continue;  // closed meanwhile
+    Connection& c = *it->second;
+    if (c.tls) {
+      if (!c.tls->send(o.bytes)) {
+        closeConnection(c);
+        continue;
+      }
+      Bytes cipher = c.tls->takeOutgoing();
+      if (!cipher.empty()) writeTo(c, std::move(cipher));
+    } else {
+      writeTo(c, std::move(o.bytes));
+    }
+  }
+  out.clear();
+}
+
+void Worker::Impl::writeTo(Connection& c, Bytes bytes) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(&c.handle);
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&c.handle))) return;
+  if (uv_stream_get_write_queue_size(stream) > kMaxWriteQueue) {
+    stats.tcpSlowReaderClosed.add();
+    closeConnection(c);
+    return;
+  }
+  auto* w = new WriteRequest();
+  w->data = std::move(bytes);
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(w->data.data()), w->data.size());
+  if (uv_write(&w->req, stream, &buf, 1, [](uv_write_t* req, int) { delete reinterpret_cast<WriteRequest*>(req); }) != 0) {
+    delete w;
+    closeConnection(c);
+  }
+}
+
+void Worker::Impl::closeConnection(Connection& c) {
+  auto* handle = reinterpret_cast<uv_handle_t*>(&c.handle);
+  if (uv_is_closing(handle)) return;
+  connections.erase(c.peer.connection);
+  uv_close(handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+}
+
+void Worker::Impl::onTick() {
+  const uint64_t now = uv_now(&loop);
+  const uint64_t idleMs = uint64_t{config.tcpIdleTimeoutSeconds} * 1000;
+  std::vector<Connection*> idle;
+  for (auto& [id, c] : connections)
+    if (now - c->lastActivityMs > idleMs) idle.push_back(c);
+  for (auto* c : idle) {
+    stats.tcpIdleClosed.add();
+    closeConnection(*c);
+  }
+}
+
+Worker::Worker(unsigned index, const Config& config, stun::BindingConfig binding, std::shared_ptr<TlsContext> tls,
+               WorkerSockets sockets)
+    : impl_(std::make_unique<Impl>(index, config, std::move(binding), std::move(tls), std::move(sockets))) {}
+
+Worker::~Worker() {
+  requestStop();
+  join();
+  if (impl_->loopInitialised) {
+    uv_run(&impl_->loop, UV_RUN_DEFAULT);  // let close callbacks of a failed start finish
+    uv_loop_close(&impl_->loop);
+  }
+}
+
+bool Worker::start() {
+  if (!impl_->open()) {
+    impl_->shutdown();
+    return false;
+  }
+  impl_->thread = std::thread([impl = impl_.get()] { uv_run(&impl->loop, UV_RUN_DEFAULT); });
+  return true;
+}
+
+void Worker::requestStop() {
+  // Called from the owning (main) thread only; the async handle lives until the loop handles the stop.
+  if (impl_->thread.joinable() && !impl_->stopSent.exchange(true)) uv_async_send(&impl_->stopAsync);
+}
+
+void Worker::join() {
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+const NodeStats& Worker::stats() const { return impl_->stats; }
+
+}  // namespace rdv::node

@@ -1,0 +1,50 @@
+// A worker: one thread, one libuv loop, its own SO_REUSEPORT sockets and its own Service (DESIGN
+// principle 2). libuv stays inside worker.cpp.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "rendezvous/node/config.h"
+#include "rendezvous/node/service.h"
+#include "rendezvous/node/stats.h"
+#include "rendezvous/node/tls.h"
+#include "stun/address.h"
+
+namespace rdv::node {
+
+struct WorkerSockets {
+  struct Udp {
+    int fd;
+    Endpoint local;
+  };
+  struct Stream {
+    int fd;
+    Endpoint local;
+    bool tls;
+  };
+  std::vector<Udp> udp;
+  std::vector<Stream> stream;
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, const Config& config, stun::BindingConfig binding, std::shared_ptr<TlsContext> tls,
+         WorkerSockets sockets);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Adopts the sockets into a new loop and runs it on a new thread. False (with a log line) on failure.
+  bool start();
+  // Thread-safe: the loop closes its handles and ends; join() waits for it.
+  void requestStop();
+  void join();
+  const NodeStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rdv::node
