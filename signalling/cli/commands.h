@@ -11,4 +11,6 @@ namespace rdv::cli {
 // exitCode() and prints its own errors to stderr.
 int& exitCode();
 
+void addStunCommands(CLI::App& app);  // rdv stun, rdv nat-type
+
 }  // namespace rdv::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "rdv 0.1.0");
   // Subcommand registrations (one line per command family).
+  rdv::cli::addStunCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return rdv::cli::exitCode();

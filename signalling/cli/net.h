@@ -1,0 +1,63 @@
+// Blocking socket helpers for the rdv CLI (the client side needs no event loop for one-shot commands).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "stun/address.h"
+#include "stun/bytes.h"
+#include "stun/result.h"
+
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+
+namespace rdv::cli {
+
+// "HOST:PORT", "[v6]:PORT" or "name:PORT" (resolved with getaddrinfo; the first address wins).
+Result<Endpoint, std::string> resolveEndpoint(const std::string& text, uint16_t defaultPort = 3478);
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept;
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<Fd, std::string> udpSocket(Family family);
+bool sendTo(int fd, ByteSpan bytes, const Endpoint& to);
+// Waits until `deadline` for one datagram; nullopt on timeout.
+std::optional<std::pair<Bytes, Endpoint>> receiveFrom(int fd, std::chrono::steady_clock::time_point deadline);
+
+// A connected byte stream: plain TCP or TLS (OpenSSL, blocking with deadlines).
+class Stream {
+ public:
+  struct TlsOptions {
+    std::string caFile;     // trust this CA/certificate; empty: the system store
+    std::string serverName; // SNI and name check; empty: check the IP address
+    bool insecure = false;  // no certificate verification
+  };
+  static Result<std::unique_ptr<Stream>, std::string> connect(const Endpoint& to, std::chrono::milliseconds timeout,
+                                                              const TlsOptions* tls);
+  ~Stream();
+  bool write(ByteSpan bytes);
+  // Reads what is available (at least one byte) before the deadline; empty on timeout or close.
+  Bytes read(std::chrono::steady_clock::time_point deadline);
+  Endpoint localEndpoint() const;
+
+ private:
+  Stream() = default;
+  Fd fd_;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+};
+
+}  // namespace rdv::cli
