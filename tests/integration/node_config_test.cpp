@@ -1,0 +1,105 @@
+// rendezvousd's configuration as an operator meets it: --help, files with comments, clear refusals.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/integration/harness.h"
+
+namespace rdv::test {
+namespace {
+
+CommandResult node(std::vector<std::string> args) {
+  args.insert(args.begin(), binary("rendezvousd"));
+  return run(args, 10s);
+}
+
+TEST(NodeConfig, HelpListsEveryKey) {
+  auto r = node({"--help"});
+  EXPECT_EQ(r.exitCode, 0);
+  for (const char* key : {"--config", "--listen", "--tls-listen", "--cert", "--key", "--alt-address", "--workers",
+                          "--log-level", "--log-format", "--ready-file"})
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing from --help";
+}
+
+TEST(NodeConfig, EmbeddedDefaultIsLoopbackAndValid) {
+  auto r = node({"--check-config"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["listen"], nlohmann::json::array({"127.0.0.1:3478"}));
+}
+
+TEST(NodeConfig, FileWithCommentsAndFlagOverride) {
+  TempDir dir;
+  std::ofstream(dir.file("node.json")) << "{\n  // a comment\n  \"listen\": [\"127.0.0.1:0\"],\n"
+                                          "  /* block */ \"workers\": 2\n}\n";
+  auto r = node({"--config", dir.file("node.json"), "--workers", "3", "--check-config"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["workers"], 3);
+  EXPECT_EQ(j["listen"], nlohmann::json::array({"127.0.0.1:0"}));
+}
+
+struct Refusal {
+  std::string file;          // config file content ("" = none)
+  std::vector<std::string> flags;
+  std::string mustMention;   // the key's name and the reason
+};
+
+TEST(NodeConfig, BadConfigurationIsRefusedWithKeyAndReason) {
+  const std::vector<Refusal> cases = {
+      {R"({"listen": ["127.0.0.1:0"], "lisen": 1})", {}, "unknown configuration key 'lisen'"},
+      {R"({"workers": "two"})", {}, "'workers': expected a whole number"},
+      {R"({"workers": 0})", {}, "'workers': must be between 1 and 64"},
+      {R"({"listen": ["localhost"]})", {}, "'listen': 'localhost' is not ADDR:PORT"},
+      {R"({"listen": [)", {}, "not valid JSON"},
+      {"", {"--log-level", "loud"}, "'log-level': 'loud' is not one of"},
+      {"", {"--tls-listen", "127.0.0.1:0"}, "'tls-listen': needs both 'cert' and 'key'"},
+      {"", {"--alt-address", "127.0.0.1"}, "'alt-address': must differ"},
+      {"", {"--alt-address", "::2"}, "'alt-address': must be of the same IP family"},
+      {"", {"--alt-address", "nonsense"}, "'alt-address': 'nonsense' is not an IP address"},
+  };
+  for (const auto& c : cases) {
+    TempDir dir;
+    std::vector<std::string> args = c.flags;
+    if (!c.file.empty()) {
+      std::ofstream(dir.file("c.json")) << c.file;
+      args.insert(args.begin(), {"--config", dir.file("c.json")});
+    }
+    args.push_back("--check-config");
+    auto r = node(args);
+    EXPECT_EQ(r.exitCode, 2) << c.mustMention;
+    EXPECT_NE(r.err.find(c.mustMention), std::string::npos) << "stderr: " << r.err << " expected: " << c.mustMention;
+  }
+}
+
+TEST(NodeConfig, MissingConfigFileAndBusyPortAreClearErrors) {
+  auto missing = node({"--config", "/nonexistent/node.json"});
+  EXPECT_EQ(missing.exitCode, 2);
+  EXPECT_NE(missing.err.find("cannot read config file '/nonexistent/node.json'"), std::string::npos) << missing.err;
+
+  Node first({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(first.started());
+  auto busy = node({"--listen", first.udp()});
+  EXPECT_EQ(busy.exitCode, 1);
+  EXPECT_NE(busy.err.find("cannot bind"), std::string::npos) << busy.err;
+}
+
+TEST(NodeConfig, JsonLogsAreOneObjectPerLine) {
+  Node n({"--listen", "127.0.0.1:0", "--log-format", "json"});
+  ASSERT_TRUE(n.started()) << n.log();
+  n.process().stop(SIGTERM);
+  std::istringstream lines(n.log());
+  std::string line;
+  int events = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    EXPECT_TRUE(j.contains("ts") && j.contains("level") && j.contains("event")) << line;
+    ++events;
+  }
+  EXPECT_GE(events, 3);  // listening (udp, tcp), ready, stopping, stopped
+}
+
+}  // namespace
+}  // namespace rdv::test
