@@ -1,0 +1,153 @@
+// Allocate (RFC 8656 §7.2), step by step. Authentication (step 1) and the retransmission cache happened
+// in Server::onRequest before this handler runs.
+#include <algorithm>
+
+#include "relay/server.h"
+
+namespace rdv::relay {
+
+namespace {
+
+// ADDRESS-ERROR-CODE (RFC 8656 §18.15): family, reserved, class, number, reason phrase.
+Bytes addressErrorCode(Family f, uint16_t code) {
+  const std::string_view reason = stun::reasonPhrase(code);
+  Bytes v{static_cast<uint8_t>(f), 0, static_cast<uint8_t>(code / 100), static_cast<uint8_t>(code % 100)};
+  v.insert(v.end(), reason.begin(), reason.end());
+  return v;
+}
+
+}  // namespace
+
+// RFC 8656 §7.2, LIFETIME: the minimum of the requested lifetime and the maximum; if that is not more
+// than the default, the default. Never above the configured maximum.
+Seconds Server::grantedLifetime(const stun::MessageView& m) const {
+  const Config& c = *config_;
+  const auto requested = m.u32(stun::attr::Lifetime);
+  Seconds granted = c.defaultLifetime;
+  if (requested) granted = std::max(std::min(Seconds(*requested), c.maxLifetime), c.defaultLifetime);
+  return std::min(granted, c.maxLifetime);
+}
+
+Bytes Server::onAllocate(const Request& r) {
+  const stun::MessageView& m = r.msg;
+  const Config& c = *config_;
+  // Step 2: the 5-tuple already has an allocation (and this is not a retransmission): 437.
+  if (r.allocation) return errorReply(r, stun::error::AllocationMismatch);
+  // Step 3: REQUESTED-TRANSPORT missing or malformed: 400; not UDP: 442 (no RFC 6062 TCP relaying).
+  const auto transport = m.requestedTransport();
+  if (!transport) return errorReply(r, stun::error::BadRequest);
+  if (*transport != stun::kTransportUdp) return errorReply(r, stun::error::UnsupportedTransportProtocol);
+  // Step 4: DONT-FRAGMENT is supported: Send indications carrying it go out with DF set (SendToPeer).
+  // Step 5: RESERVATION-TOKEN excludes EVEN-PORT and the family attributes (400); an unknown or expired
+  // token: 508 (checked below, once nothing else can fail).
+  const bool hasToken = m.has(stun::attr::ReservationToken);
+  const bool hasRequestedFamily = m.has(stun::attr::RequestedAddressFamily);
+  const bool hasAdditionalFamily = m.has(stun::attr::AdditionalAddressFamily);
+  const bool hasEvenPort = m.has(stun::attr::EvenPort);
+  if (hasToken && (hasEvenPort || hasRequestedFamily || hasAdditionalFamily)) {
+    return errorReply(r, stun::error::BadRequest);
+  }
+  const auto token = m.u64(stun::attr::ReservationToken);
+  if (hasToken && !token) return errorReply(r, stun::error::BadRequest);
+  // Step 6: REQUESTED-ADDRESS-FAMILY and ADDITIONAL-ADDRESS-FAMILY together: 400.
+  if (hasRequestedFamily && hasAdditionalFamily) return errorReply(r, stun::error::BadRequest);
+  // Step 7: a family this node does not relay (or an unknown family value): 440. Absent: IPv4.
+  Family family = Family::V4;
+  if (hasRequestedFamily) {
+    const auto f = m.requestedAddressFamily();
+    if (!f) return errorReply(r, stun::error::AddressFamilyNotSupported);
+    family = *f;
+  }
+  if (token) {
+    const auto it = reservations_.find(*token);
+    if (it != reservations_.end()) family = it->second.relay.family;
+  }
+  if (!c.relayFor(family)) return errorReply(r, stun::error::AddressFamilyNotSupported);
+  // Step 8: EVEN-PORT (malformed: 400); with the R bit and ADDITIONAL-ADDRESS-FAMILY: 400.
+  const auto evenPort = m.evenPort();
+  if (hasEvenPort && !evenPort) return errorReply(r, stun::error::BadRequest);
+  const bool reserveNext = evenPort.value_or(false);
+  if (reserveNext && hasAdditionalFamily) return errorReply(r, stun::error::BadRequest);
+  // Step 9: ADDITIONAL-ADDRESS-FAMILY must say IPv6 (IPv4 is the primary family): else 400.
+  if (hasAdditionalFamily) {
+    const auto extra = m.additionalAddressFamily();
+    if (!extra || *extra != Family::V6) return errorReply(r, stun::error::BadRequest);
+  }
+  // Step 10: the per-username allocation quota: 486. The node-wide allocation cap: 508.
+  if (c.maxAllocationsPerUser != 0) {
+    const auto it = allocationsPerUser_.find(r.credentials.username);
+    if (it != allocationsPerUser_.end() && it->second >= c.maxAllocationsPerUser) {
+      return errorReply(r, stun::error::AllocationQuotaReached);
+    }
+  }
+  if (c.maxAllocations != 0 && allocations_.size() >= c.maxAllocations) {
+    return errorReply(r, stun::error::InsufficientCapacity);
+  }
+
+  // Choosing the relayed transport address(es): the reserved port, an even port (reserving the next one
+  // with R), or any port of the range, picked at random. None available: 508 (steps 5 and 8).
+  RelayPort relays[2];
+  uint8_t count = 0;
+  std::optional<uint64_t> newToken;
+  if (token) {
+    const auto reserved = takeReservation(*token, r.now);
+    if (!reserved) return errorReply(r, stun::error::InsufficientCapacity);
+    relays[count++] = *reserved;
+  } else {
+    const auto port = bindPort(family, evenPort.has_value(), reserveNext);
+    if (!port) return errorReply(r, stun::error::InsufficientCapacity);
+    relays[count++] = RelayPort{family, *port};
+    if (reserveNext) newToken = reserve(RelayPort{family, static_cast<uint16_t>(*port + 1)}, r.now);
+  }
+  // Dual allocation (RFC 8656 §7.2, ADDITIONAL-ADDRESS-FAMILY): when the IPv6 address cannot be had, the
+  // IPv4 allocation still succeeds and ADDRESS-ERROR-CODE says why IPv6 failed (440 or 508).
+  uint16_t additionalError = 0;
+  if (hasAdditionalFamily) {
+    if (!c.relayV6) {
+      additionalError = stun::error::AddressFamilyNotSupported;
+    } else if (const auto port6 = bindPort(Family::V6, false, false)) {
+      relays[count++] = RelayPort{Family::V6, *port6};
+    } else {
+      additionalError = stun::error::InsufficientCapacity;
+    }
+  }
+
+  Allocation& a = createAllocation(r, relays, count);
+  stun::MessageBuilder b = stun::MessageBuilder::responseTo(m, stun::Class::Success);
+  for (uint8_t i = 0; i < count; ++i) {
+    b.addXorAddress(stun::attr::XorRelayedAddress,
+                    Endpoint(c.relayFor(relays[i].family)->advertised(), relays[i].port));
+  }
+  if (additionalError != 0) b.add(stun::attr::AddressErrorCode, addressErrorCode(Family::V6, additionalError));
+  b.addU32(stun::attr::Lifetime, static_cast<uint32_t>(
+                                     std::chrono::duration_cast<Seconds>(a.expires - r.now.mono).count()));
+  if (newToken) b.addU64(stun::attr::ReservationToken, *newToken);
+  b.addXorAddress(stun::attr::XorMappedAddress, r.tuple.client);
+  return finish(b, m, &r.credentials);
+}
+
+Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, uint8_t count) {
+  Allocation a;
+  a.info.id = nextAllocationId_++;
+  a.info.tuple = r.tuple;
+  a.info.username = r.credentials.username;
+  a.info.identity = r.credentials.identity;
+  a.info.started = r.now.mono;
+  a.info.startedUnix = r.now.unixSeconds;
+  for (uint8_t i = 0; i < count; ++i) a.info.relays[i] = relays[i];
+  a.info.relayCount = count;
+  a.expires = r.now.mono + grantedLifetime(r.msg);
+
+  Allocation& stored = allocations_.emplace(r.tuple, std::move(a)).first->second;
+  for (uint8_t i = 0; i < count; ++i) allocationByRelay_[relays[i]] = r.tuple;
+  ++allocationsPerUser_[stored.info.username];
+  ++stats_.allocationsCreated;
+  stats_.allocationsActive = allocations_.size();
+  schedule(stored, stored.expires);
+  push(AllocationStarted{stored.info});
+  log(LogLevel::Info, "allocation " + std::to_string(stored.info.id) + " for " + stored.info.identity + " from " +
+                          r.tuple.client.toString() + " relayed on port " + std::to_string(relays[0].port));
+  return stored;
+}
+
+}  // namespace rdv::relay

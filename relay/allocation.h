@@ -1,0 +1,74 @@
+// The state of one allocation (RFC 8656 §2.2, §5) and its forwarding records, as plain values.
+// An Allocation lives in Server::allocations_ keyed by its ClientTuple; its channel bindings live in
+// Server::channels_ (see server.h for every index and why it exists).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "relay/commands.h"
+#include "relay/types.h"
+#include "stun/address.h"
+#include "stun/bytes.h"
+#include "stun/message.h"
+
+namespace rdv::relay {
+
+// RFC 8656 §2.3: a permission is an IP address (no port) and an expiry.
+struct Permission {
+  IpAddress peer;
+  Instant expires{};
+};
+
+// One channel binding (RFC 8656 §2.5, §11): every fact needed to forward ChannelData either way, in one
+// fixed-size record with no pointers, so a kernel fast path can later mirror it into a BPF map as is
+// (DESIGN principle 2). `permissionExpires` mirrors the permission for peer.ip() so the hot path
+// needs no second lookup; it is updated whenever that permission is installed or refreshed.
+struct ChannelBinding {
+  ClientTuple client;
+  uint16_t channel = 0;
+  RelayPort relay;
+  Endpoint peer;
+  Instant expires{};
+  Instant permissionExpires{};
+  TrafficCounters toPeer;
+  TrafficCounters toClient;
+};
+
+struct Allocation {
+  AllocationInfo info;  // tuple, username, identity, relays, start; counters for the indication path
+  Instant expires{};
+  std::vector<Permission> permissions;  // small; scanned linearly (capped by Config)
+  std::vector<uint16_t> channels;       // channel numbers bound on this allocation (keys into channels_)
+  TrafficCounters closedChannelsToPeer;    // counters folded in from channel bindings that expired
+  TrafficCounters closedChannelsToClient;
+  // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmitted request (same transaction id, same 5-tuple) gets the
+  // same answer. The last request's transaction id and response bytes.
+  stun::TransactionId lastTransaction;
+  Bytes lastResponse;
+  // The earliest time this allocation is queued in the timer heap (see Server::schedule()).
+  Instant scheduledAt = Instant::max();
+
+  const ClientTuple& tuple() const { return info.tuple; }
+  bool hasFamily(Family f) const {
+    for (uint8_t i = 0; i < info.relayCount; ++i) {
+      if (info.relays[i].family == f) return true;
+    }
+    return false;
+  }
+  const RelayPort* relayFor(Family f) const {
+    for (uint8_t i = 0; i < info.relayCount; ++i) {
+      if (info.relays[i].family == f) return &info.relays[i];
+    }
+    return nullptr;
+  }
+  const Permission* findPermission(const IpAddress& ip) const {
+    for (const Permission& p : permissions) {
+      if (p.peer == ip) return &p;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace rdv::relay

@@ -1,0 +1,80 @@
+// What the TURN engine asks of the I/O layer: commands drained after every input (firezone style), and
+// the one synchronous call it needs, binding a relay socket, behind a small interface.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "relay/types.h"
+#include "stun/address.h"
+#include "stun/bytes.h"
+
+namespace rdv::relay {
+
+// Binding a relay socket must be synchronous: the Allocate answer carries the relayed address.
+// The daemon binds a UDP socket (no SO_REUSEPORT) on `local` and keys it by `relay`; a fake in tests.
+class RelaySocketBinder {
+ public:
+  virtual ~RelaySocketBinder() = default;
+  // True when a socket is now bound on `local` (the relay address of relay.family, port relay.port).
+  // False when the port is taken (by another worker or process) or binding failed: the engine tries
+  // another port. A bound socket stays open until the engine emits ReleaseRelaySocket for it.
+  virtual bool bind(RelayPort relay, const Endpoint& local) = 0;
+};
+
+// Send `bytes` to the client on the tuple it used (for streams: the connection `tuple.connectionId`).
+struct SendToClient {
+  ClientTuple tuple;
+  Bytes bytes;
+};
+
+// Send one UDP datagram from relay socket `relay` to `peer`. dontFragment: set DF (RFC 8656 §14/§15).
+struct SendToPeer {
+  RelayPort relay;
+  Endpoint peer;
+  Bytes bytes;
+  bool dontFragment = false;
+};
+
+// Close the relay socket: its allocation or reservation ended.
+struct ReleaseRelaySocket {
+  RelayPort relay;
+};
+
+enum class EndReason : uint8_t { Expired, Deleted, ConnectionClosed };
+std::string_view toString(EndReason r);
+
+// What metering needs to know about one allocation (issue 7): who, where, when, how much.
+struct AllocationInfo {
+  uint64_t id = 0;  // unique per Server, increasing
+  ClientTuple tuple;
+  std::string username;
+  std::string identity;  // REST "EXPIRY:ID" -> ID; otherwise the username
+  RelayPort relays[2];
+  uint8_t relayCount = 0;
+  Instant started{};
+  int64_t startedUnix = 0;
+  TrafficCounters toPeer;    // client -> peer payload
+  TrafficCounters toClient;  // peer -> client payload
+};
+
+struct AllocationStarted {
+  AllocationInfo info;
+};
+struct AllocationEnded {
+  AllocationInfo info;
+  EndReason reason = EndReason::Expired;
+  Instant ended{};
+};
+
+enum class LogLevel : uint8_t { Debug, Info, Warning };
+struct LogEvent {
+  LogLevel level = LogLevel::Info;
+  std::string message;
+};
+
+using Command =
+    std::variant<SendToClient, SendToPeer, ReleaseRelaySocket, AllocationStarted, AllocationEnded, LogEvent>;
+
+}  // namespace rdv::relay

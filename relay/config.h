@@ -1,0 +1,78 @@
+// The TURN engine's configuration: an immutable struct built once by the daemon and passed in (STYLE 9).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "relay/peer_policy.h"
+#include "relay/types.h"
+#include "stun/address.h"
+#include "stun/bytes.h"
+#include "stun/constants.h"
+
+namespace rdv::relay {
+
+struct StaticUser {
+  std::string name;
+  std::string password;
+};
+
+// A relay address of one family: `local` is what relay sockets bind to; `external` is what clients are
+// told (XOR-RELAYED-ADDRESS) when the node sits behind a 1:1 NAT.
+struct RelayAddress {
+  IpAddress local;
+  std::optional<IpAddress> external;
+  const IpAddress& advertised() const { return external ? *external : local; }
+};
+
+struct RateLimit {
+  double perSecond = 5.0;  // sustained rate
+  double burst = 20.0;     // bucket depth
+};
+
+struct Config {
+  std::string realm = "rendezvous";
+  std::string software = "rendezvous";  // SOFTWARE in responses; empty: none
+
+  // Long-term credentials (RFC 8489 §9.2): static users, and coturn-compatible REST secrets tried in
+  // order (the first one is current, the others are being rotated out).
+  std::vector<StaticUser> users;
+  std::vector<std::string> authSecrets;
+  // Password algorithms offered in PASSWORD-ALGORITHMS, in order of preference (RFC 8489 §9.2.4).
+  std::vector<stun::PasswordAlgorithm> passwordAlgorithms = {stun::PasswordAlgorithm::Sha256,
+                                                             stun::PasswordAlgorithm::Md5};
+
+  // Stateless nonces: HMAC key (random, at least 16 bytes; the same on every worker) and lifetime.
+  Bytes nonceKey;
+  Seconds nonceLifetime{600};
+  // 401 answers per source IP, in a table of `unauthorizedBuckets` hashed token buckets (a power of 2).
+  RateLimit unauthorizedRate;
+  uint32_t unauthorizedBuckets = 4096;
+
+  // Lifetimes (RFC 8656 §7.2, §9, §11).
+  Seconds defaultLifetime{600};
+  Seconds maxLifetime{3600};
+  Seconds permissionLifetime{300};
+  Seconds channelLifetime{600};
+  Seconds reservationLifetime{30};  // EVEN-PORT R bit: how long the next port is held (RFC 8656 §7.2)
+
+  // Relay sockets: at least one family; ports from `relayPorts`, picked at random.
+  std::optional<RelayAddress> relayV4;
+  std::optional<RelayAddress> relayV6;
+  PortRange relayPorts;
+  uint32_t portBindAttempts = 64;  // binder calls per allocation before answering 508
+
+  PeerPolicy policy;
+
+  // Limits (0: unlimited). Per worker: each Server counts its own allocations.
+  uint32_t maxAllocationsPerUser = 64;  // 486 when reached
+  uint32_t maxAllocations = 0;          // 508 when reached
+  uint32_t maxPermissionsPerAllocation = 128;  // 508 when reached
+  uint32_t maxChannelsPerAllocation = 128;     // 508 when reached
+
+  const std::optional<RelayAddress>& relayFor(Family f) const { return f == Family::V4 ? relayV4 : relayV6; }
+};
+
+}  // namespace rdv::relay

@@ -1,0 +1,56 @@
+#include "relay/nonce.h"
+
+#include <charconv>
+
+#include "stun/integrity.h"
+
+namespace rdv::relay {
+
+namespace {
+constexpr size_t kTimestampHex = 16;
+constexpr size_t kMacBytes = 16;
+constexpr int64_t kFutureSlackSeconds = 5;  // workers read the wall clock at slightly different times
+}  // namespace
+
+std::string NonceCodec::mac(uint64_t seconds, const IpAddress& client) const {
+  Bytes input(8);
+  for (int i = 0; i < 8; ++i) input[i] = static_cast<uint8_t>(seconds >> (56 - 8 * i));
+  input.push_back(static_cast<uint8_t>(client.family()));
+  input.insert(input.end(), client.data(), client.data() + client.size());
+  const Bytes full = stun::hmacSha256(key_, input);
+  return toHex(ByteSpan(full).first(std::min(full.size(), kMacBytes)));
+}
+
+std::string NonceCodec::make(const IpAddress& client, int64_t unixNow) const {
+  const auto seconds = static_cast<uint64_t>(unixNow < 0 ? 0 : unixNow);
+  char ts[kTimestampHex + 1];
+  for (size_t i = 0; i < kTimestampHex; ++i) ts[i] = "0123456789abcdef"[(seconds >> (60 - 4 * i)) & 0xF];
+  ts[kTimestampHex] = '\0';
+  std::string out;
+  out.reserve(kNonceCookie.size() + kNonceFeatures.size() + kTimestampHex + 2 * kMacBytes);
+  out.append(kNonceCookie).append(kNonceFeatures).append(ts).append(mac(seconds, client));
+  return out;
+}
+
+NonceCheck NonceCodec::check(std::string_view nonce, const IpAddress& client, int64_t unixNow) const {
+  const size_t prefix = kNonceCookie.size() + kNonceFeatures.size();
+  if (nonce.size() != prefix + kTimestampHex + 2 * kMacBytes) return NonceCheck::Invalid;
+  if (nonce.substr(0, kNonceCookie.size()) != kNonceCookie ||
+      nonce.substr(kNonceCookie.size(), kNonceFeatures.size()) != kNonceFeatures) {
+    return NonceCheck::Invalid;
+  }
+  const std::string_view ts = nonce.substr(prefix, kTimestampHex);
+  uint64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), seconds, 16);
+  if (ec != std::errc() || end != ts.data() + ts.size()) return NonceCheck::Invalid;
+  const std::string expected = mac(seconds, client);
+  if (!stun::constantTimeEqual(asBytes(expected), asBytes(nonce.substr(prefix + kTimestampHex)))) {
+    return NonceCheck::Invalid;
+  }
+  const auto issued = static_cast<int64_t>(seconds);
+  if (issued > unixNow + kFutureSlackSeconds) return NonceCheck::Invalid;
+  if (unixNow - issued > lifetime_.count()) return NonceCheck::Stale;
+  return NonceCheck::Valid;
+}
+
+}  // namespace rdv::relay

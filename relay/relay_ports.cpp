@@ -1,0 +1,68 @@
+// Relay ports: random picks from the configured range, bound through the injected RelaySocketBinder, and
+// reservations for EVEN-PORT's R bit (RFC 8656 §7.2: "the server ... reserves the next-higher port").
+#include "relay/server.h"
+
+namespace rdv::relay {
+
+bool Server::portInUse(RelayPort p) const {
+  return allocationByRelay_.count(p) != 0 || reservedPorts_.count(p) != 0;
+}
+
+// A random starting point in the range, then each port in turn (RFC 6056's first algorithm), skipping
+// ports this worker already holds without a syscall. A failed bind (another worker or process holds the
+// port) moves on; after `portBindAttempts` binder calls, or the whole range, give up (the caller: 508).
+std::optional<uint16_t> Server::bindPort(Family f, bool even, bool reservePair) {
+  const auto& address = config_->relayFor(f);
+  const PortRange range = config_->relayPorts;
+  const uint32_t n = range.size();
+  if (!address || n == 0) return std::nullopt;
+  const uint32_t start = static_cast<uint32_t>(rng_.below(n));
+  uint32_t attempts = 0;
+  for (uint32_t k = 0; k < n && attempts < config_->portBindAttempts; ++k) {
+    const auto port = static_cast<uint16_t>(range.min + (start + k) % n);
+    if (even && port % 2 != 0) continue;
+    if (reservePair && port >= range.max) continue;  // the next port must be in the range too
+    const RelayPort relay{f, port};
+    const RelayPort next{f, static_cast<uint16_t>(port + 1)};
+    if (portInUse(relay) || (reservePair && portInUse(next))) continue;
+    ++attempts;
+    if (!binder_.bind(relay, Endpoint(address->local, port))) continue;
+    if (reservePair) {
+      ++attempts;
+      if (!binder_.bind(next, Endpoint(address->local, next.port))) {
+        push(ReleaseRelaySocket{relay});
+        continue;
+      }
+    }
+    return port;
+  }
+  log(LogLevel::Warning, "no relay port available after " + std::to_string(attempts) + " attempts");
+  return std::nullopt;
+}
+
+uint64_t Server::reserve(RelayPort p, const Now& now) {
+  uint64_t token = rng_.next();
+  while (token == 0 || reservations_.count(token) != 0) token = rng_.next();
+  const Instant expires = now.mono + config_->reservationLifetime;
+  reservations_[token] = Reservation{p, expires};
+  reservedPorts_[p] = token;
+  TimerEntry e;
+  e.at = expires;
+  e.kind = TimerEntry::Kind::Reservation;
+  e.token = token;
+  timers_.push(e);
+  return token;
+}
+
+std::optional<RelayPort> Server::takeReservation(uint64_t token, const Now& now) {
+  const auto it = reservations_.find(token);
+  if (it == reservations_.end() || it->second.expires <= now.mono) return std::nullopt;
+  const RelayPort p = it->second.relay;
+  reservedPorts_.erase(p);
+  reservations_.erase(it);  // its timer entry finds nothing and is dropped
+  return p;
+}
+
+void Server::releasePort(RelayPort p) { push(ReleaseRelaySocket{p}); }
+
+}  // namespace rdv::relay

@@ -1,0 +1,221 @@
+// Server: input dispatch, the request pipeline (cache -> authenticate -> 420 -> 441 -> method handler) and
+// the command queue. The method handlers are in allocate.cpp, refresh.cpp, permission.cpp and
+// channel_bind.cpp; the relayed traffic in data_path.cpp; expiry in expiry.cpp.
+#include "relay/server.h"
+
+#include <algorithm>
+#include <array>
+
+#include "stun/binding.h"
+#include "stun/channel_data.h"
+
+namespace rdv::relay {
+
+namespace {
+
+// Comprehension-required attributes the engine understands in a TURN request; anything else in
+// 0x0000-0x7FFF gets 420 with UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1.1).
+constexpr std::array<uint16_t, 15> kKnownAttributes = {
+    stun::attr::Username,          stun::attr::MessageIntegrity,  stun::attr::MessageIntegritySha256,
+    stun::attr::Realm,             stun::attr::Nonce,             stun::attr::PasswordAlgorithm,
+    stun::attr::Lifetime,          stun::attr::RequestedTransport, stun::attr::DontFragment,
+    stun::attr::ReservationToken,  stun::attr::EvenPort,          stun::attr::RequestedAddressFamily,
+    stun::attr::XorPeerAddress,    stun::attr::ChannelNumber,     stun::attr::Data,
+};
+
+}  // namespace
+
+std::string_view toString(EndReason r) {
+  switch (r) {
+    case EndReason::Expired: return "expired";
+    case EndReason::Deleted: return "deleted";
+    case EndReason::ConnectionClosed: return "connection closed";
+  }
+  return "?";
+}
+
+Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, Rng& rng)
+    : config_(std::move(config)),
+      binder_(binder),
+      rng_(rng),
+      auth_(*config_),
+      unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedBuckets, rng.next()) {}
+
+void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {
+  switch (stun::classify(packet)) {
+    case stun::PacketKind::ChannelData: onClientChannelData(packet, tuple, now); return;
+    case stun::PacketKind::Stun: break;
+    case stun::PacketKind::Other: ++stats_.dropMalformed; return;
+  }
+  const auto parsed = stun::MessageView::parse(packet);
+  // TURN needs the magic cookie (RFC 8656 §4): RFC 3489 messages are not TURN.
+  if (!parsed || !parsed->hasMagicCookie()) {
+    ++stats_.dropMalformed;
+    return;
+  }
+  const stun::MessageView& m = *parsed;
+  switch (m.cls()) {
+    case stun::Class::Request: onRequest(m, tuple, now); return;
+    case stun::Class::Indication:
+      // Send is the only indication a TURN server acts on; others (Binding keepalives) are ignored.
+      if (m.method() == static_cast<uint16_t>(stun::Method::Send)) onSendIndication(m, tuple, now);
+      return;
+    default: ++stats_.dropMalformed; return;  // a server never expects responses
+  }
+}
+
+void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, const Now& now) {
+  if (m.method() == static_cast<uint16_t>(stun::Method::Binding)) {
+    onBinding(m, tuple);
+    return;
+  }
+  struct MethodEntry {
+    stun::Method method;
+    Handler handler;
+  };
+  static constexpr MethodEntry kMethods[] = {
+      {stun::Method::Allocate, &Server::onAllocate},
+      {stun::Method::Refresh, &Server::onRefresh},
+      {stun::Method::CreatePermission, &Server::onCreatePermission},
+      {stun::Method::ChannelBind, &Server::onChannelBind},
+  };
+  const auto entry = std::find_if(std::begin(kMethods), std::end(kMethods),
+                                  [&](const MethodEntry& e) { return static_cast<uint16_t>(e.method) == m.method(); });
+  if (entry == std::end(kMethods)) {
+    // Unknown method, or Send/Data/Connect sent as a request: 400 (RFC 8489 §6.3.1).
+    stun::MessageBuilder b = stun::MessageBuilder::responseTo(m, stun::Class::Error);
+    b.addErrorCode(stun::error::BadRequest);
+    ++stats_.otherRequestError;
+    sendToClient(tuple, finish(b, m, nullptr));
+    return;
+  }
+
+  // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmission (same transaction id on the same 5-tuple) gets the
+  // very same answer, without re-running the request (a second Allocate would otherwise get 437).
+  auto found = allocations_.find(tuple);
+  Allocation* allocation = found == allocations_.end() ? nullptr : &found->second;
+  if (allocation && !allocation->lastResponse.empty() && allocation->lastTransaction == m.transactionId()) {
+    ++stats_.retransmissionsAnswered;
+    Bytes copy = takeBuffer();
+    copy.assign(allocation->lastResponse.begin(), allocation->lastResponse.end());
+    sendToClient(tuple, std::move(copy));
+    return;
+  }
+
+  auto credentials = auth_.authenticate(m, tuple.client.ip(), now.unixSeconds);
+  if (!credentials) {
+    onAuthFailure(m, tuple, credentials.error(), now);
+    return;
+  }
+  const Request r{m, tuple, *credentials, now, allocation};
+  Bytes response;
+  if (const auto unknown = m.unknownComprehensionRequired(kKnownAttributes); !unknown.empty()) {
+    stun::MessageBuilder b = stun::MessageBuilder::responseTo(m, stun::Class::Error);
+    b.addErrorCode(stun::error::UnknownAttribute).addUnknownAttributes(unknown);
+    response = finish(b, m, &r.credentials);
+  } else if (allocation && allocation->info.username != credentials->username) {
+    // RFC 8656 §5: requests on an allocation must use the credentials that created it.
+    ++stats_.wrongCredentials;
+    response = errorReply(r, stun::error::WrongCredentials);
+  } else {
+    response = (this->*(entry->handler))(r);
+  }
+  countAnswer(m.method(), response);
+  if (auto after = allocations_.find(tuple); after != allocations_.end()) {
+    after->second.lastTransaction = m.transactionId();
+    after->second.lastResponse = response;
+  }
+  sendToClient(tuple, std::move(response));
+}
+
+void Server::onBinding(const stun::MessageView& m, const ClientTuple& tuple) {
+  stun::BindingConfig bc;
+  bc.software = config_->software;
+  const auto reply = stun::handleBinding(m, {tuple.client, tuple.server, isStream(tuple.transport)}, bc);
+  if (!reply) return;
+  ++stats_.bindingSuccess;
+  sendToClient(tuple, reply->bytes);
+}
+
+void Server::onAuthFailure(const stun::MessageView& m, const ClientTuple& tuple, AuthError e, const Now& now) {
+  const uint16_t code = errorCodeOf(e);
+  if (code == stun::error::Unauthorized) {
+    // DESIGN principle 6: 401 answers are rate-limited per source, in a bounded table.
+    if (!unauthorizedLimiter_.allow(tuple.client.ip(), now.mono)) {
+      ++stats_.unauthorizedRateLimited;
+      return;
+    }
+    ++stats_.unauthorized;
+  } else if (code == stun::error::StaleNonce) {
+    ++stats_.staleNonce;
+  }
+  Bytes response = challenge(m, tuple, code, now);
+  countAnswer(m.method(), response);
+  sendToClient(tuple, std::move(response));
+}
+
+void Server::countAnswer(uint16_t method, ByteSpan response) {
+  const bool ok = response.size() >= 2 && stun::classOf(loadBe16(response.data())) == stun::Class::Success;
+  switch (static_cast<stun::Method>(method)) {
+    case stun::Method::Allocate: ++(ok ? stats_.allocateSuccess : stats_.allocateError); break;
+    case stun::Method::Refresh: ++(ok ? stats_.refreshSuccess : stats_.refreshError); break;
+    case stun::Method::CreatePermission:
+      ++(ok ? stats_.createPermissionSuccess : stats_.createPermissionError);
+      break;
+    case stun::Method::ChannelBind: ++(ok ? stats_.channelBindSuccess : stats_.channelBindError); break;
+    default: break;
+  }
+  if (response.size() < 2 || ok) return;
+  // Error codes counted by kind, read back from the answer so every handler is covered.
+  const auto parsed = stun::MessageView::parse(response);
+  const auto err = parsed ? parsed->errorCode() : std::nullopt;
+  if (!err) return;
+  if (err->code == stun::error::AllocationQuotaReached) ++stats_.quotaRejected;
+  if (err->code == stun::error::InsufficientCapacity) ++stats_.capacityRejected;
+  if (err->code == stun::error::Forbidden) ++stats_.policyRejected;
+}
+
+void Server::sendToClient(const ClientTuple& tuple, Bytes bytes) { push(SendToClient{tuple, std::move(bytes)}); }
+
+void Server::push(Command c) { commands_.push_back(std::move(c)); }
+
+void Server::log(LogLevel level, std::string message) { push(LogEvent{level, std::move(message)}); }
+
+std::optional<Command> Server::nextCommand() {
+  if (commandHead_ >= commands_.size()) {
+    commands_.clear();
+    commandHead_ = 0;
+    return std::nullopt;
+  }
+  Command c = std::move(commands_[commandHead_++]);
+  if (commandHead_ == commands_.size()) {
+    commands_.clear();
+    commandHead_ = 0;
+  }
+  return c;
+}
+
+Bytes Server::takeBuffer() {
+  if (bufferPool_.empty()) return {};
+  Bytes b = std::move(bufferPool_.back());
+  bufferPool_.pop_back();
+  b.clear();
+  return b;
+}
+
+void Server::recycle(Bytes&& buffer) {
+  constexpr size_t kMaxPooled = 256;
+  if (bufferPool_.size() < kMaxPooled && buffer.capacity() > 0) bufferPool_.push_back(std::move(buffer));
+}
+
+const Allocation* Server::findAllocation(const ClientTuple& tuple) const {
+  const auto it = allocations_.find(tuple);
+  return it == allocations_.end() ? nullptr : &it->second;
+}
+
+const ChannelBinding* Server::findChannel(const ClientTuple& tuple, uint16_t channel) const {
+  const auto it = channels_.find(ChannelKey{tuple, channel});
+  return it == channels_.end() ? nullptr : &it->second;
+}
+
+}  // namespace rdv::relay

@@ -1,0 +1,195 @@
+// The TURN server engine (RFC 8656), sans-I/O (DESIGN principle 1). One Server per worker thread.
+//
+// The daemon feeds it what its sockets receive and the time, and after every call drains the commands
+// (send these bytes there, release that relay socket, log this, meter that) and re-arms its one timer to
+// nextDeadline(). The only call the engine makes outwards is RelaySocketBinder::bind(), because the
+// Allocate answer carries the relayed address. Nothing here reads a clock, opens a socket or blocks.
+//
+// Inputs that come from the network never assert or throw: they are answered per the RFC or dropped
+// and counted in stats().
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "relay/allocation.h"
+#include "relay/auth.h"
+#include "relay/commands.h"
+#include "relay/config.h"
+#include "relay/rate_limiter.h"
+#include "relay/stats.h"
+#include "relay/types.h"
+#include "stun/bytes.h"
+#include "stun/message.h"
+
+namespace rdv::relay {
+
+// A channel as the client names it: the allocation's 5-tuple and the channel number.
+struct ChannelKey {
+  ClientTuple client;
+  uint16_t channel = 0;
+  bool operator==(const ChannelKey&) const = default;
+};
+// A peer as a relay socket sees it: which relay socket, and the peer's transport address.
+struct PeerKey {
+  RelayPort relay;
+  Endpoint peer;
+  bool operator==(const PeerKey&) const = default;
+};
+
+}  // namespace rdv::relay
+
+template <>
+struct std::hash<rdv::relay::ChannelKey> {
+  size_t operator()(const rdv::relay::ChannelKey& k) const {
+    return rdv::relay::hashCombine(std::hash<rdv::relay::ClientTuple>{}(k.client), k.channel);
+  }
+};
+template <>
+struct std::hash<rdv::relay::PeerKey> {
+  size_t operator()(const rdv::relay::PeerKey& k) const {
+    return rdv::relay::hashCombine(std::hash<rdv::relay::RelayPort>{}(k.relay), rdv::hashValue(k.peer));
+  }
+};
+
+namespace rdv::relay {
+
+class Server {
+ public:
+  // `binder` and `rng` must outlive the Server.
+  Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, Rng& rng);
+
+  // One datagram (UDP) or one frame (TCP/TLS, as cut by stun::nextFrame) from a client: a STUN message
+  // or a ChannelData message.
+  void handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now);
+  // One datagram received on relay socket `relay` from `peer`.
+  void handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, const Now& now);
+  // A TCP/TLS client connection closed: its allocation ends with it (RFC 8656 §3.1, §7).
+  void handleConnectionClosed(const ClientTuple& tuple, const Now& now);
+  // Expires what is due at `now`. Call when the timer armed with nextDeadline() fires.
+  void handleTimeout(const Now& now);
+  // When handleTimeout() next has work (it may find none: entries are dropped lazily).
+  std::optional<Instant> nextDeadline() const;
+
+  // Commands produced by the calls above, in order; drain them all after every call.
+  std::optional<Command> nextCommand();
+  // Give a sent command's buffer back, so the data path reuses buffers instead of allocating.
+  void recycle(Bytes&& buffer);
+
+  const Stats& stats() const { return stats_; }
+  const Config& config() const { return *config_; }
+  size_t allocationCount() const { return allocations_.size(); }
+  const Allocation* findAllocation(const ClientTuple& tuple) const;
+  const ChannelBinding* findChannel(const ClientTuple& tuple, uint16_t channel) const;
+
+ private:
+  // One authenticated request on its way through a method handler.
+  struct Request {
+    const stun::MessageView& msg;
+    const ClientTuple& tuple;
+    const Credentials& credentials;
+    const Now& now;
+    Allocation* allocation;  // the tuple's allocation, nullptr when none
+  };
+  using Handler = Bytes (Server::*)(const Request&);
+
+  struct TimerEntry {
+    Instant at{};
+    enum class Kind : uint8_t { Allocation, Reservation } kind = Kind::Allocation;
+    ClientTuple tuple;   // Kind::Allocation
+    uint64_t token = 0;  // Kind::Reservation
+    bool operator>(const TimerEntry& o) const { return at > o.at; }
+  };
+  struct Reservation {
+    RelayPort relay;
+    Instant expires{};
+  };
+
+  // server.cpp: dispatch and the command queue
+  void onRequest(const stun::MessageView& m, const ClientTuple& tuple, const Now& now);
+  void onBinding(const stun::MessageView& m, const ClientTuple& tuple);
+  void onAuthFailure(const stun::MessageView& m, const ClientTuple& tuple, AuthError e, const Now& now);
+  void countAnswer(uint16_t method, ByteSpan response);
+  void sendToClient(const ClientTuple& tuple, Bytes bytes);
+  void push(Command c);
+  void log(LogLevel level, std::string message);
+  Bytes takeBuffer();
+
+  // response.cpp
+  Bytes finish(stun::MessageBuilder& b, const stun::MessageView& request, const Credentials* credentials) const;
+  Bytes errorReply(const Request& r, uint16_t code);
+  Bytes challenge(const stun::MessageView& request, const ClientTuple& tuple, uint16_t code, const Now& now) const;
+
+  // One handler per method, each in its own file, each walking its RFC section step by step.
+  Bytes onAllocate(const Request& r);          // allocate.cpp, RFC 8656 §7.2
+  Bytes onRefresh(const Request& r);           // refresh.cpp, RFC 8656 §7.3
+  Bytes onCreatePermission(const Request& r);  // permission.cpp, RFC 8656 §9.2
+  Bytes onChannelBind(const Request& r);       // channel_bind.cpp, RFC 8656 §11.2
+
+  // allocate.cpp
+  Seconds grantedLifetime(const stun::MessageView& m) const;
+  Allocation& createAllocation(const Request& r, const RelayPort* relays, uint8_t count);
+  // relay_ports.cpp: picking and binding relay ports; reservations (EVEN-PORT R bit, RESERVATION-TOKEN)
+  std::optional<uint16_t> bindPort(Family f, bool even, bool reservePair);
+  bool portInUse(RelayPort p) const;
+  uint64_t reserve(RelayPort p, const Now& now);
+  std::optional<RelayPort> takeReservation(uint64_t token, const Now& now);
+  void releasePort(RelayPort p);
+
+  // permission.cpp, channel_bind.cpp
+  void installPermission(Allocation& a, const IpAddress& peer, Instant now);
+  void bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const Endpoint& peer, Instant now);
+  void removeChannel(Allocation& a, uint16_t channel);
+
+  // data_path.cpp: the relayed traffic
+  void onClientChannelData(ByteSpan packet, const ClientTuple& tuple, const Now& now);
+  void onSendIndication(const stun::MessageView& m, const ClientTuple& tuple, const Now& now);
+  void sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan data);
+
+  // expiry.cpp: one heap of deadlines for the whole Server
+  void schedule(Allocation& a, Instant at);
+  void sweep(const TimerEntry& e, const Now& now);
+  void endAllocation(const ClientTuple& tuple, EndReason reason, const Now& now);
+  AllocationInfo totalsOf(const Allocation& a) const;
+
+  std::shared_ptr<const Config> config_;
+  RelaySocketBinder& binder_;
+  Rng& rng_;
+  Authenticator auth_;
+  SourceRateLimiter unauthorizedLimiter_;
+  Stats stats_;
+  uint64_t nextAllocationId_ = 1;
+
+  // Primary store: every allocation, keyed by its client 5-tuple (RFC 8656 §2.2: the 5-tuple names the
+  // allocation on every client request).
+  std::unordered_map<ClientTuple, Allocation> allocations_;
+  // Every channel binding, keyed the way client ChannelData names it (5-tuple, channel number): the
+  // client->peer hot path is one lookup.
+  std::unordered_map<ChannelKey, ChannelBinding> channels_;
+  // Why: a datagram arriving on a relay socket names only (relay port, peer). This finds the channel to
+  // wrap it in without scanning, and enforces "a peer is bound to one channel" (RFC 8656 §11.2).
+  std::unordered_map<PeerKey, ChannelKey> channelByPeer_;
+  // Why: peer datagrams without a channel (Data indications) and port bookkeeping: which allocation owns
+  // a relay socket.
+  std::unordered_map<RelayPort, ClientTuple> allocationByRelay_;
+  // RESERVATION-TOKEN -> the port held for it (RFC 8656 §7.2, EVEN-PORT with R).
+  std::unordered_map<uint64_t, Reservation> reservations_;
+  // Why: port picking must skip ports held by reservations without scanning them.
+  std::unordered_map<RelayPort, uint64_t> reservedPorts_;
+  // Why: the per-username allocation cap (486) needs the count without scanning allocations.
+  std::unordered_map<std::string, uint32_t> allocationsPerUser_;
+
+  // Every lifetime, permission, channel and reservation expiry goes through this one min-heap: one
+  // timer per worker, none per allocation. Entries are dropped lazily (see expiry.cpp).
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+
+  std::vector<Command> commands_;
+  size_t commandHead_ = 0;
+  std::vector<Bytes> bufferPool_;
+};
+
+}  // namespace rdv::relay
