@@ -12,5 +12,6 @@ namespace rdv::cli {
 int& exitCode();
 
 void addStunCommands(CLI::App& app);  // rdv stun, rdv nat-type
+void addEnrCommands(CLI::App& app);   // rdv key new, rdv enr encode|decode|verify
 
 }  // namespace rdv::cli

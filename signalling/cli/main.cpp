@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "rdv 0.1.0");
   // Subcommand registrations (one line per command family).
   rdv::cli::addStunCommands(app);
+  rdv::cli::addEnrCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return rdv::cli::exitCode();
