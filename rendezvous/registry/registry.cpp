@@ -96,7 +96,7 @@ Result<RegisterPlan, RegistryError> Registry::checkRegister(std::string_view ns,
       return unexpected(RegistryError::IdentityCapReached);
     }
     auto space = namespaces_.find(std::string(ns));
-    if (space != namespaces_.end() && space->second.byId.size() >= config_.maxPerNamespace) {
+    if (space != namespaces_.end() && space->second.byCounter.size() >= config_.maxPerNamespace) {
       return unexpected(RegistryError::NamespaceCapReached);
     }
   }
@@ -106,11 +106,7 @@ Result<RegisterPlan, RegistryError> Registry::checkRegister(std::string_view ns,
 
 void Registry::apply(const RegisterPlan& plan) {
   const Registration& reg = plan.registration;
-  auto space = namespaces_.find(reg.ns);
-  if (space != namespaces_.end()) {
-    auto it = space->second.byId.find(reg.nodeId());
-    if (it != space->second.byId.end()) erase(space->second, it);
-  }
+  remove(reg.ns, reg.nodeId());
   insert(reg);
 }
 
@@ -125,29 +121,32 @@ void Registry::insert(Registration registration) {
   counter_ = std::max(counter_, registration.counter);
   Namespace& space = namespaces_[registration.ns];
   const identity::NodeId id = registration.nodeId();
+  const uint64_t counter = registration.counter;
   expiry_.emplace(registration.expiresAt, registration.ns, id);
-  space.byCounter.emplace(registration.counter, id);
+  space.byId.insert_or_assign(id, counter);
   ++perIdentity_[id];
-  space.byId.insert_or_assign(id, std::move(registration));
+  space.byCounter.insert_or_assign(counter, std::move(registration));
 }
 
-void Registry::erase(Namespace& space,
-                     std::unordered_map<identity::NodeId, Registration, identity::NodeIdHash>::iterator it) {
+void Registry::erase(Namespace& space, std::map<uint64_t, Registration>::iterator it) {
   const Registration& reg = it->second;
-  expiry_.erase(ExpiryKey{reg.expiresAt, reg.ns, it->first});
-  space.byCounter.erase(reg.counter);
-  auto count = perIdentity_.find(it->first);
+  const identity::NodeId id = reg.nodeId();
+  expiry_.erase(ExpiryKey{reg.expiresAt, reg.ns, id});
+  space.byId.erase(id);
+  auto count = perIdentity_.find(id);
   if (count != perIdentity_.end() && --count->second == 0) perIdentity_.erase(count);
   const std::string ns = reg.ns;
-  space.byId.erase(it);
-  if (space.byId.empty()) namespaces_.erase(ns);
+  space.byCounter.erase(it);
+  if (space.byCounter.empty()) namespaces_.erase(ns);
 }
 
 const Registration* Registry::find(std::string_view ns, const identity::NodeId& id) const {
   auto space = namespaces_.find(std::string(ns));
   if (space == namespaces_.end()) return nullptr;
   auto it = space->second.byId.find(id);
-  return it == space->second.byId.end() ? nullptr : &it->second;
+  if (it == space->second.byId.end()) return nullptr;
+  auto reg = space->second.byCounter.find(it->second);
+  return reg == space->second.byCounter.end() ? nullptr : &reg->second;
 }
 
 Result<Registration, RegistryError> Registry::checkUnregister(std::string_view ns, const identity::NodeId& id,
@@ -165,7 +164,9 @@ bool Registry::remove(std::string_view ns, const identity::NodeId& id) {
   if (space == namespaces_.end()) return false;
   auto it = space->second.byId.find(id);
   if (it == space->second.byId.end()) return false;
-  erase(space->second, it);
+  auto reg = space->second.byCounter.find(it->second);
+  if (reg == space->second.byCounter.end()) return false;
+  erase(space->second, reg);
   return true;
 }
 
@@ -190,11 +191,10 @@ Result<DiscoverPage, RegistryError> Registry::discover(std::string_view ns, size
   auto space = namespaces_.find(std::string(ns));
   if (space != namespaces_.end()) {
     const auto& byCounter = space->second.byCounter;
-    page.registrations.reserve(std::min(limit, space->second.byId.size()));
+    page.registrations.reserve(std::min(limit, byCounter.size()));
     for (auto it = byCounter.upper_bound(after); it != byCounter.end() && page.registrations.size() < limit; ++it) {
       after = it->first;  // expired entries are skipped for good: they can only come back as new
-      const Registration& reg = space->second.byId.at(it->second);
-      if (reg.expiresAt > now) page.registrations.push_back(reg);
+      if (it->second.expiresAt > now) page.registrations.push_back(it->second);
     }
   }
   page.cookie = encodeCookie(ns, after);
@@ -218,6 +218,10 @@ std::optional<TimePoint> Registry::nextExpiry() const {
 
 void Registry::restore(Registration registration) {
   remove(registration.ns, registration.nodeId());
+  auto space = namespaces_.find(registration.ns);
+  if (space != namespaces_.end() && space->second.byCounter.contains(registration.counter)) {
+    registration.counter = counter_ + 1;  // a damaged store: never let two registrations share a slot
+  }
   insert(std::move(registration));
 }
 

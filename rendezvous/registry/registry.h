@@ -111,15 +111,17 @@ class Registry {
 
  private:
   struct Namespace {
-    std::unordered_map<identity::NodeId, Registration, identity::NodeIdHash> byId;
-    // Change order -> node id: discover walks it from the cookie's counter.
-    std::map<uint64_t, identity::NodeId> byCounter;
+    // The registrations, in change order: discover walks it from the cookie's counter without
+    // any other lookup.
+    std::map<uint64_t, Registration> byCounter;
+    // Node id -> counter: find, seq rules and unregister by identity.
+    std::unordered_map<identity::NodeId, uint64_t, identity::NodeIdHash> byId;
   };
   // Expiry order: purgeExpired() and nextExpiry() read its front.
   using ExpiryKey = std::tuple<TimePoint, std::string, identity::NodeId>;
 
   void insert(Registration registration);
-  void erase(Namespace& space, std::unordered_map<identity::NodeId, Registration, identity::NodeIdHash>::iterator it);
+  void erase(Namespace& space, std::map<uint64_t, Registration>::iterator it);
   Result<Seconds, RegistryError> grantTtl(std::optional<Seconds> ttl) const;
   size_t identityCount(const identity::NodeId& id) const;
 
