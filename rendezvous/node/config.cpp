@@ -107,6 +107,21 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needUint(v, 5, 86400, c.tcpIdleTimeoutSeconds); }},
       {{"max-connections", "uint", "TCP/TLS connections per worker before new ones are refused", false},
        [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.maxConnectionsPerWorker); }},
+      {{"http-listen", "string", "HTTP API (registry, signalling, ICE servers) on ADDR:PORT; empty: off", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         std::string s;
+         if (auto err = needString(v, s)) return err;
+         if (s.empty()) {
+           c.httpListen.reset();
+           return std::nullopt;
+         }
+         auto ep = Endpoint::parse(s);
+         if (!ep) return "'" + s + "' is not ADDR:PORT (IPv6 as [ADDR]:PORT)";
+         c.httpListen = *ep;
+         return std::nullopt;
+       }},
+      {{"data-dir", "string", "directory for durable state (SQLite database); created if missing", false},
+       [](const Json& v, Config& c) { return needString(v, c.dataDir); }},
   };
   return table;
 }
@@ -126,6 +141,8 @@ const char* embeddedDefaultConfig() {
   return R"json({
   // The embedded default: a node on loopback, no secrets needed. See docs/operator.md for every key.
   "listen": ["127.0.0.1:3478"],
+  "http-listen": "127.0.0.1:8080",
+  "data-dir": "rendezvous-data",
   "workers": 1,
   "log-level": "info",
   "log-format": "text"

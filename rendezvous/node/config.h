@@ -31,6 +31,8 @@ struct Config {
   std::string readyFile;  // written once every socket is bound: the actual endpoints as JSON
   unsigned tcpIdleTimeoutSeconds = 300;
   unsigned maxConnectionsPerWorker = 10000;
+  std::optional<Endpoint> httpListen;  // the HTTP API (registry, signalling, ICE servers); nullopt: off
+  std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

@@ -97,6 +97,10 @@ std::optional<std::string> Daemon::start() {
       return "worker " + std::to_string(w) + " could not start (see the log)";
     }
   }
+  if (auto err = startApi()) {
+    stop();
+    return err;
+  }
   for (const auto& ep : bound_.udp) logEvent(Level::Info, "listening", {{"transport", "udp"}, {"address", ep.toString()}});
   for (const auto& ep : bound_.tcp) logEvent(Level::Info, "listening", {{"transport", "tcp"}, {"address", ep.toString()}});
   for (const auto& ep : bound_.tls) logEvent(Level::Info, "listening", {{"transport", "tls"}, {"address", ep.toString()}});
@@ -106,6 +110,7 @@ std::optional<std::string> Daemon::start() {
              {{"primary", Endpoint(a.primaryIp, a.primaryPort).toString()},
               {"alternate", Endpoint(a.alternateIp, a.alternatePort).toString()}});
   }
+  if (bound_.http) logEvent(Level::Info, "listening", {{"transport", "http"}, {"address", bound_.http->toString()}});
   writeReadyFile();
   logEvent(Level::Info, "ready", {{"workers", config_.workers}});
   return std::nullopt;
@@ -124,6 +129,7 @@ void Daemon::writeReadyFile() const {
   j["tls"] = list(bound_.tls);
   if (bound_.rfc5780)
     j["alternate"] = Endpoint(bound_.rfc5780->alternateIp, bound_.rfc5780->alternatePort).toString();
+  if (bound_.http) j["http"] = bound_.http->toString();
   j["pid"] = static_cast<long>(uv_os_getpid());
   // Write then rename, so a reader never sees half a file.
   const std::string tmp = config_.readyFile + ".tmp";
@@ -159,7 +165,19 @@ void Daemon::runUntilSignalled() {
   stop();
 }
 
+std::optional<std::string> Daemon::startApi() {
+  if (!config_.httpListen) return std::nullopt;
+  HttpServerConfig hc;
+  hc.listen = *config_.httpListen;
+  http_ = std::make_unique<HttpServer>(hc);
+  http_->route("GET", "/healthz", [](const HttpRequest&) { return jsonResponse(200, {{"status", "ok"}}); });
+  if (auto err = http_->start()) return "http-listen: " + *err;
+  bound_.http = http_->boundEndpoint();
+  return std::nullopt;
+}
+
 void Daemon::stop() {
+  if (http_) http_->stop();
   for (auto& w : workers_) w->requestStop();
   for (auto& w : workers_) w->join();
   if (!workers_.empty()) logEvent(Level::Info, "stopped");

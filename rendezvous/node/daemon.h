@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rendezvous/node/config.h"
+#include "rendezvous/node/http_server.h"
 #include "rendezvous/node/worker.h"
 #include "stun/binding.h"
 
@@ -16,6 +17,7 @@ struct BoundEndpoints {
   std::vector<Endpoint> tcp;
   std::vector<Endpoint> tls;
   std::optional<stun::AlternateAddresses> rfc5780;
+  std::optional<Endpoint> http;
 };
 
 class Daemon {
@@ -37,7 +39,10 @@ class Daemon {
 
   Config config_;
   BoundEndpoints bound_;
+  std::optional<std::string> startApi();
+
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace rdv::node

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -155,7 +156,10 @@ long Process::rssKiB() const {
 
 Node::Node(std::vector<std::string> args) {
   const std::string readyFile = dir_.file("ready.json");
-  std::vector<std::string> argv{binary("rendezvousd"), "--ready-file", readyFile};
+  std::vector<std::string> argv{binary("rendezvousd"), "--ready-file", readyFile, "--data-dir", dir_.file("data")};
+  // Never the default fixed ports: parallel tests would collide.
+  if (std::find(args.begin(), args.end(), "--http-listen") == args.end())
+    argv.insert(argv.end(), {"--http-listen", "127.0.0.1:0"});
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<Process>(argv, dir_.file("node.log"));
   waitUntil([&] { return std::filesystem::exists(readyFile) || !process_->running(); }, 15s);

@@ -1,0 +1,265 @@
+#include "rendezvous/node/http_server.h"
+
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "rendezvous/node/log.h"
+
+namespace rdv::node {
+
+std::optional<std::string> HttpRequest::queryValue(const std::string& key) const {
+  auto it = query.find(key);
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+HttpResponse jsonResponse(int status, const nlohmann::json& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+HttpResponse jsonError(int status, const std::string& code, const std::string& message) {
+  return jsonResponse(status, {{"error", code}, {"message", message}});
+}
+
+namespace {
+
+// One HTTP transaction in flight on a connection (keep-alive connections run several, one after another).
+struct Transaction {
+  HttpRequest request;
+  bool tooLarge = false;
+  std::string out;  // LWS_PRE bytes of headroom, then the response body
+};
+
+// lws allocates this zeroed per connection; it holds only a pointer we own.
+struct SessionData {
+  Transaction* tx;
+};
+
+std::string headerValue(lws* wsi, lws_token_indexes token) {
+  const int len = lws_hdr_total_length(wsi, token);
+  if (len <= 0) return {};
+  std::string s(static_cast<size_t>(len) + 1, '\0');
+  if (lws_hdr_copy(wsi, s.data(), len + 1, token) < 0) return {};
+  s.resize(static_cast<size_t>(len));
+  return s;
+}
+
+std::string methodOf(lws* wsi) {
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) return "GET";
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) return "POST";
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI)) return "PUT";
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI)) return "DELETE";
+  return "OTHER";
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerConfig config;
+  std::map<std::string, std::map<std::string, HttpHandler>> routes;  // path -> method -> handler
+  struct Timer {
+    lws_sorted_usec_list_t sul;  // first member: the callback casts back to Timer
+    Impl* owner;
+    std::chrono::milliseconds interval;
+    std::function<void()> task;
+  };
+  std::vector<std::unique_ptr<Timer>> timers;
+  lws_context* context = nullptr;
+  lws_vhost* vhost = nullptr;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  lws_protocols protocols[2] = {};
+  Endpoint bound;
+
+  static int callback(lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len);
+  int onHttp(lws* wsi, SessionData* sd, const char* uri);
+  int respond(lws* wsi, SessionData* sd, const HttpResponse& response);
+  HttpResponse dispatch(const HttpRequest& req);
+  static void onTimer(lws_sorted_usec_list_t* sul);
+};
+
+HttpResponse HttpServer::Impl::dispatch(const HttpRequest& req) {
+  auto byPath = routes.find(req.path);
+  if (byPath == routes.end()) return jsonError(404, "not_found", "no such endpoint: " + req.path);
+  auto handler = byPath->second.find(req.method);
+  if (handler == byPath->second.end())
+    return jsonError(405, "method_not_allowed", req.method + " is not allowed on " + req.path);
+  return handler->second(req);
+}
+
+int HttpServer::Impl::respond(lws* wsi, SessionData* sd, const HttpResponse& response) {
+  uint8_t headers[LWS_PRE + 1024];
+  uint8_t* start = headers + LWS_PRE;
+  uint8_t* p = start;
+  uint8_t* end = headers + sizeof(headers) - 1;
+  if (lws_add_http_common_headers(wsi, static_cast<unsigned>(response.status), response.contentType.c_str(),
+                                  response.body.size(), &p, end) ||
+      lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                  reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return -1;
+  sd->tx->out.assign(LWS_PRE, '\0');
+  sd->tx->out += response.body;
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+int HttpServer::Impl::onHttp(lws* wsi, SessionData* sd, const char* uri) {
+  delete sd->tx;
+  sd->tx = new Transaction();
+  HttpRequest& r = sd->tx->request;
+  r.method = methodOf(wsi);
+  r.path = uri ? uri : "/";
+  char frag[1024];
+  for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0; ++i) {
+    std::string kv(frag);
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) r.query[kv] = "";
+    else r.query[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  r.authorization = headerValue(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  r.contentType = headerValue(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+  char peer[64] = {0};
+  lws_get_peer_simple(wsi, peer, sizeof(peer));
+  r.remoteIp = peer;
+
+  const std::string contentLength = headerValue(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  if (!contentLength.empty()) {
+    const unsigned long long n = std::strtoull(contentLength.c_str(), nullptr, 10);
+    if (n > config.maxBodyBytes) {
+      sd->tx->tooLarge = true;
+      return respond(wsi, sd, jsonError(413, "too_large",
+                                        "request body over " + std::to_string(config.maxBodyBytes) + " bytes"));
+    }
+    if (n > 0) {
+      lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, static_cast<int>(config.requestTimeoutSeconds));
+      return 0;  // wait for LWS_CALLBACK_HTTP_BODY_COMPLETION
+    }
+  }
+  return respond(wsi, sd, dispatch(r));
+}
+
+int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len) {
+  auto* self = static_cast<Impl*>(lws_context_user(lws_get_context(wsi)));
+  auto* sd = static_cast<SessionData*>(user);
+  switch (reason) {
+    case LWS_CALLBACK_HTTP:
+      return self->onHttp(wsi, sd, static_cast<const char*>(in));
+    case LWS_CALLBACK_HTTP_BODY:
+      if (!sd || !sd->tx || sd->tx->tooLarge) return 0;
+      if (sd->tx->request.body.size() + len > self->config.maxBodyBytes) {
+        sd->tx->tooLarge = true;
+        return self->respond(wsi, sd, jsonError(413, "too_large", "request body too large"));
+      }
+      sd->tx->request.body.append(static_cast<const char*>(in), len);
+      return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (!sd || !sd->tx || sd->tx->tooLarge) return 0;
+      lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+      return self->respond(wsi, sd, self->dispatch(sd->tx->request));
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+      if (!sd || !sd->tx || sd->tx->out.size() < LWS_PRE) return 0;
+      std::string& out = sd->tx->out;
+      const size_t n = out.size() - LWS_PRE;
+      if (lws_write(wsi, reinterpret_cast<unsigned char*>(out.data()) + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) != static_cast<int>(n))
+        return -1;
+      const bool close = sd->tx->tooLarge;  // do not read the rest of an oversize body
+      delete sd->tx;
+      sd->tx = nullptr;
+      if (close) return -1;
+      return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+      if (sd) {
+        delete sd->tx;
+        sd->tx = nullptr;
+      }
+      return 0;
+    default:
+      return lws_callback_http_dummy(wsi, reason, user, in, len);
+  }
+}
+
+void HttpServer::Impl::onTimer(lws_sorted_usec_list_t* sul) {
+  auto* t = reinterpret_cast<Timer*>(sul);
+  t->task();
+  lws_sul_schedule(t->owner->context, 0, &t->sul, &Impl::onTimer,
+                   std::chrono::duration_cast<std::chrono::microseconds>(t->interval).count());
+}
+
+HttpServer::HttpServer(HttpServerConfig config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::route(const std::string& method, const std::string& path, HttpHandler handler) {
+  impl_->routes[path][method] = std::move(handler);
+}
+
+void HttpServer::every(std::chrono::milliseconds interval, std::function<void()> task) {
+  auto t = std::make_unique<Impl::Timer>();
+  t->owner = impl_.get();
+  t->interval = interval;
+  t->task = std::move(task);
+  impl_->timers.push_back(std::move(t));
+}
+
+std::optional<std::string> HttpServer::start() {
+  lws_set_log_level(LLL_ERR, [](int, const char* line) {
+    std::string s(line);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    logEvent(Level::Warn, "http-library", {{"message", s}});
+  });
+  Impl& d = *impl_;
+  d.protocols[0] = {"http", &Impl::callback, sizeof(SessionData), 0, 0, nullptr, 0};
+  d.protocols[1] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof(info));
+  const std::string iface = d.config.listen.ip().toString();
+  info.port = d.config.listen.port();
+  info.iface = iface.c_str();
+  info.protocols = d.protocols;
+  info.user = impl_.get();
+  info.keepalive_timeout = static_cast<int>(d.config.keepAliveSeconds);
+  info.timeout_secs = d.config.requestTimeoutSeconds;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  if (d.config.listen.ip().isV4()) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+  info.max_http_header_data = 8192;
+  d.context = lws_create_context(&info);
+  if (!d.context) return "cannot listen for HTTP on " + d.config.listen.toString() + " (address in use or not local?)";
+  d.vhost = lws_get_vhost_by_name(d.context, "default");
+  const int port = d.vhost ? lws_get_vhost_listen_port(d.vhost) : -1;
+  if (port <= 0) {
+    lws_context_destroy(d.context);
+    d.context = nullptr;
+    return "cannot listen for HTTP on " + d.config.listen.toString();
+  }
+  d.bound = Endpoint(d.config.listen.ip(), static_cast<uint16_t>(port));
+  for (auto& t : d.timers)
+    lws_sul_schedule(d.context, 0, &t->sul, &Impl::onTimer,
+                     std::chrono::duration_cast<std::chrono::microseconds>(t->interval).count());
+  d.thread = std::thread([&d] {
+    while (!d.stopping.load()) {
+      if (lws_service(d.context, 0) < 0) break;
+    }
+  });
+  return std::nullopt;
+}
+
+Endpoint HttpServer::boundEndpoint() const { return impl_->bound; }
+
+void HttpServer::stop() {
+  Impl& d = *impl_;
+  if (!d.context) return;
+  d.stopping = true;
+  lws_cancel_service(d.context);
+  if (d.thread.joinable()) d.thread.join();
+  lws_context_destroy(d.context);
+  d.context = nullptr;
+}
+
+}  // namespace rdv::node

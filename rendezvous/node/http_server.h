@@ -1,0 +1,74 @@
+// The node's HTTP API listener: libwebsockets on its own thread (the "API thread"), which also owns the
+// state the API serves (registry, later the signalling hub). Handlers run on that thread, one at a time.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stun/address.h"
+
+namespace rdv::node {
+
+struct HttpRequest {
+  std::string method;  // GET, POST, PUT, DELETE
+  std::string path;    // without the query
+  std::map<std::string, std::string> query;
+  std::string authorization;  // the Authorization header, if any
+  std::string contentType;
+  std::string body;
+  std::string remoteIp;
+
+  std::optional<std::string> queryValue(const std::string& key) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+};
+
+// {"error": code, "message": message} with `status` (DESIGN principle 7).
+HttpResponse jsonError(int status, const std::string& code, const std::string& message);
+HttpResponse jsonResponse(int status, const nlohmann::json& body);
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerConfig {
+  Endpoint listen;
+  size_t maxBodyBytes = 64 * 1024;  // larger bodies get 413
+  unsigned requestTimeoutSeconds = 10;  // slow or half-open requests are cut after this
+  unsigned keepAliveSeconds = 30;
+  std::string name = "api";  // for logs
+};
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerConfig config);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Register before start(). Unknown paths get 404, known paths with another method 405.
+  void route(const std::string& method, const std::string& path, HttpHandler handler);
+  // Runs `task` on the API thread every `interval` (e.g. registry expiry).
+  void every(std::chrono::milliseconds interval, std::function<void()> task);
+
+  // Binds and starts the API thread; an error message for the operator on failure.
+  std::optional<std::string> start();
+  Endpoint boundEndpoint() const;
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rdv::node
