@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -210,6 +211,33 @@ TEST(EnrRecord, BuilderRefusesInvalidRawValue) {
   ASSERT_TRUE(rec.ok());
   EXPECT_FALSE(rec->bytes("eth").has_value()) << "a list is not a byte string";
   EXPECT_EQ(toHex(*rec->rawValue("eth")), "c20102");
+}
+
+// Untrusted bytes never crash the decoder: deterministic mutations of a valid record (bit flips,
+// byte changes, truncations, insertions) must each give a record or an error.
+TEST(EnrRecord, MutatedInputNeverCrashes) {
+  const Bytes valid = EnrRecord::fromText(kEipRecord)->encoded();
+  std::mt19937 rng(778);
+  size_t accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Bytes b = valid;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !b.empty(); ++e) {
+      const size_t pos = rng() % b.size();
+      switch (rng() % 4) {
+        case 0: b[pos] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
+        case 1: b[pos] = static_cast<uint8_t>(rng()); break;
+        case 2: b.resize(pos); break;
+        default: b.insert(b.begin() + static_cast<std::ptrdiff_t>(pos), static_cast<uint8_t>(rng())); break;
+      }
+    }
+    auto r = EnrRecord::decode(b);
+    if (r.ok()) {
+      ++accepted;
+      EXPECT_EQ(r->encoded(), b);
+    }
+  }
+  EXPECT_LT(accepted, 10u) << "a mutated record should almost never still verify";
 }
 
 TEST(NatType, FormatParse) {
