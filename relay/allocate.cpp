@@ -28,81 +28,86 @@ Seconds Server::grantedLifetime(const stun::MessageView& m) const {
   return std::min(granted, c.maxLifetime);
 }
 
-Bytes Server::onAllocate(const Request& r) {
+// Steps 2-10 of RFC 8656 §7.2: the request's checks, in the RFC's order. Returns 0 and fills `plan`, or
+// the error code to answer with.
+uint16_t Server::checkAllocate(const Request& r, AllocatePlan& plan) const {
   const stun::MessageView& m = r.msg;
   const Config& c = *config_;
   // Step 2: the 5-tuple already has an allocation (and this is not a retransmission): 437.
-  if (r.allocation) return errorReply(r, stun::error::AllocationMismatch);
+  if (r.allocation) return stun::error::AllocationMismatch;
   // Step 3: REQUESTED-TRANSPORT missing or malformed: 400; not UDP: 442 (no RFC 6062 TCP relaying).
   const auto transport = m.requestedTransport();
-  if (!transport) return errorReply(r, stun::error::BadRequest);
-  if (*transport != stun::kTransportUdp) return errorReply(r, stun::error::UnsupportedTransportProtocol);
+  if (!transport) return stun::error::BadRequest;
+  if (*transport != stun::kTransportUdp) return stun::error::UnsupportedTransportProtocol;
   // Step 4: DONT-FRAGMENT is supported: Send indications carrying it go out with DF set (SendToPeer).
   // Step 5: RESERVATION-TOKEN excludes EVEN-PORT and the family attributes (400); an unknown or expired
-  // token: 508 (checked below, once nothing else can fail).
+  // token: 508 (when the port is taken, in onAllocate).
   const bool hasToken = m.has(stun::attr::ReservationToken);
   const bool hasRequestedFamily = m.has(stun::attr::RequestedAddressFamily);
-  const bool hasAdditionalFamily = m.has(stun::attr::AdditionalAddressFamily);
+  plan.dual = m.has(stun::attr::AdditionalAddressFamily);
   const bool hasEvenPort = m.has(stun::attr::EvenPort);
-  if (hasToken && (hasEvenPort || hasRequestedFamily || hasAdditionalFamily)) {
-    return errorReply(r, stun::error::BadRequest);
-  }
-  const auto token = m.u64(stun::attr::ReservationToken);
-  if (hasToken && !token) return errorReply(r, stun::error::BadRequest);
+  if (hasToken && (hasEvenPort || hasRequestedFamily || plan.dual)) return stun::error::BadRequest;
+  plan.token = m.u64(stun::attr::ReservationToken);
+  if (hasToken && !plan.token) return stun::error::BadRequest;
   // Step 6: REQUESTED-ADDRESS-FAMILY and ADDITIONAL-ADDRESS-FAMILY together: 400.
-  if (hasRequestedFamily && hasAdditionalFamily) return errorReply(r, stun::error::BadRequest);
+  if (hasRequestedFamily && plan.dual) return stun::error::BadRequest;
   // Step 7: a family this node does not relay (or an unknown family value): 440. Absent: IPv4.
-  Family family = Family::V4;
   if (hasRequestedFamily) {
     const auto f = m.requestedAddressFamily();
-    if (!f) return errorReply(r, stun::error::AddressFamilyNotSupported);
-    family = *f;
+    if (!f) return stun::error::AddressFamilyNotSupported;
+    plan.family = *f;
   }
-  if (token) {
-    const auto it = reservations_.find(*token);
-    if (it != reservations_.end()) family = it->second.relay.family;
+  if (plan.token) {
+    const auto it = reservations_.find(*plan.token);
+    if (it != reservations_.end()) plan.family = it->second.relay.family;
   }
-  if (!c.relayFor(family)) return errorReply(r, stun::error::AddressFamilyNotSupported);
+  if (!c.relayFor(plan.family)) return stun::error::AddressFamilyNotSupported;
   // Step 8: EVEN-PORT (malformed: 400); with the R bit and ADDITIONAL-ADDRESS-FAMILY: 400.
   const auto evenPort = m.evenPort();
-  if (hasEvenPort && !evenPort) return errorReply(r, stun::error::BadRequest);
-  const bool reserveNext = evenPort.value_or(false);
-  if (reserveNext && hasAdditionalFamily) return errorReply(r, stun::error::BadRequest);
+  if (hasEvenPort && !evenPort) return stun::error::BadRequest;
+  plan.even = evenPort.has_value();
+  plan.reserveNext = evenPort.value_or(false);
+  if (plan.reserveNext && plan.dual) return stun::error::BadRequest;
   // Step 9: ADDITIONAL-ADDRESS-FAMILY must say IPv6 (IPv4 is the primary family): else 400.
-  if (hasAdditionalFamily) {
+  if (plan.dual) {
     const auto extra = m.additionalAddressFamily();
-    if (!extra || *extra != Family::V6) return errorReply(r, stun::error::BadRequest);
+    if (!extra || *extra != Family::V6) return stun::error::BadRequest;
   }
   // Step 10: the per-username allocation quota: 486. The node-wide allocation cap: 508.
   if (c.maxAllocationsPerUser != 0) {
     const auto it = allocationsPerUser_.find(r.credentials.username);
     if (it != allocationsPerUser_.end() && it->second >= c.maxAllocationsPerUser) {
-      return errorReply(r, stun::error::AllocationQuotaReached);
+      return stun::error::AllocationQuotaReached;
     }
   }
-  if (c.maxAllocations != 0 && allocations_.size() >= c.maxAllocations) {
-    return errorReply(r, stun::error::InsufficientCapacity);
-  }
+  if (c.maxAllocations != 0 && allocations_.size() >= c.maxAllocations) return stun::error::InsufficientCapacity;
+  return 0;
+}
+
+Bytes Server::onAllocate(const Request& r) {
+  const Config& c = *config_;
+  AllocatePlan plan;
+  if (const uint16_t code = checkAllocate(r, plan); code != 0) return errorReply(r, code);
 
   // Choosing the relayed transport address(es): the reserved port, an even port (reserving the next one
   // with R), or any port of the range, picked at random. None available: 508 (steps 5 and 8).
   RelayPort relays[2];
   uint8_t count = 0;
   std::optional<uint64_t> newToken;
-  if (token) {
-    const auto reserved = takeReservation(*token, r.now);
+  if (plan.token) {
+    const auto reserved = takeReservation(*plan.token, r.now);
     if (!reserved) return errorReply(r, stun::error::InsufficientCapacity);
     relays[count++] = *reserved;
   } else {
-    const auto port = bindPort(family, evenPort.has_value(), reserveNext);
+    const auto port = bindPort(plan.family, plan.even, plan.reserveNext);
     if (!port) return errorReply(r, stun::error::InsufficientCapacity);
-    relays[count++] = RelayPort{family, *port};
-    if (reserveNext) newToken = reserve(RelayPort{family, static_cast<uint16_t>(*port + 1)}, r.now);
+    relays[count++] = RelayPort{plan.family, *port};
+    if (plan.reserveNext) newToken = reserve(RelayPort{plan.family, static_cast<uint16_t>(*port + 1)}, r.now);
   }
   // Dual allocation (RFC 8656 §7.2, ADDITIONAL-ADDRESS-FAMILY): when the IPv6 address cannot be had, the
   // IPv4 allocation still succeeds and ADDRESS-ERROR-CODE says why IPv6 failed (440 or 508).
   uint16_t additionalError = 0;
-  if (hasAdditionalFamily) {
+  if (plan.dual) {
     if (!c.relayV6) {
       additionalError = stun::error::AddressFamilyNotSupported;
     } else if (const auto port6 = bindPort(Family::V6, false, false)) {
@@ -113,17 +118,17 @@ Bytes Server::onAllocate(const Request& r) {
   }
 
   Allocation& a = createAllocation(r, relays, count);
-  stun::MessageBuilder b = stun::MessageBuilder::responseTo(m, stun::Class::Success);
+  stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Success);
   for (uint8_t i = 0; i < count; ++i) {
     b.addXorAddress(stun::attr::XorRelayedAddress,
                     Endpoint(c.relayFor(relays[i].family)->advertised(), relays[i].port));
   }
   if (additionalError != 0) b.add(stun::attr::AddressErrorCode, addressErrorCode(Family::V6, additionalError));
-  b.addU32(stun::attr::Lifetime, static_cast<uint32_t>(
-                                     std::chrono::duration_cast<Seconds>(a.expires - r.now.mono).count()));
+  const auto lifetime = std::chrono::duration_cast<Seconds>(a.expires - r.now.mono).count();
+  b.addU32(stun::attr::Lifetime, static_cast<uint32_t>(lifetime));
   if (newToken) b.addU64(stun::attr::ReservationToken, *newToken);
   b.addXorAddress(stun::attr::XorMappedAddress, r.tuple.client);
-  return finish(b, m, &r.credentials);
+  return finish(b, r.msg, &r.credentials);
 }
 
 Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, uint8_t count) {

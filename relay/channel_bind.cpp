@@ -9,7 +9,7 @@ Bytes Server::onChannelBind(const Request& r) {
   // §11.2 via §5: no allocation on this 5-tuple: 437.
   if (!r.allocation) return errorReply(r, stun::error::AllocationMismatch);
   Allocation& a = *r.allocation;
-  // §11.2: CHANNEL-NUMBER missing or outside 0x4000-0x4FFF, XOR-PEER-ADDRESS missing or malformed: 400.
+  // §11.2: CHANNEL-NUMBER missing or outside 0x4000-0x7FFF (stun::kMaxChannel), XOR-PEER-ADDRESS missing or malformed: 400.
   const auto channel = m.channelNumber();
   if (!channel || *channel < stun::kMinChannel || *channel > stun::kMaxChannel) {
     return errorReply(r, stun::error::BadRequest);

@@ -75,4 +75,8 @@ struct Config {
   const std::optional<RelayAddress>& relayFor(Family f) const { return f == Family::V4 ? relayV4 : relayV6; }
 };
 
+// Start-up checks: one human-readable line per problem; empty when the config is usable. The daemon
+// refuses to start on any (STYLE 8: start-up failures exit with a clear message).
+std::vector<std::string> validate(const Config& config);
+
 }  // namespace rdv::relay

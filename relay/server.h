@@ -131,6 +131,14 @@ class Server {
   Bytes onChannelBind(const Request& r);       // channel_bind.cpp, RFC 8656 §11.2
 
   // allocate.cpp
+  struct AllocatePlan {
+    Family family = Family::V4;
+    std::optional<uint64_t> token;  // RESERVATION-TOKEN
+    bool even = false;              // EVEN-PORT
+    bool reserveNext = false;       // EVEN-PORT's R bit
+    bool dual = false;              // ADDITIONAL-ADDRESS-FAMILY (IPv6)
+  };
+  uint16_t checkAllocate(const Request& r, AllocatePlan& plan) const;
   Seconds grantedLifetime(const stun::MessageView& m) const;
   Allocation& createAllocation(const Request& r, const RelayPort* relays, uint8_t count);
   // relay_ports.cpp: picking and binding relay ports; reservations (EVEN-PORT R bit, RESERVATION-TOKEN)

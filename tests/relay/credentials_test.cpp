@@ -89,3 +89,24 @@ TEST(RateLimiter, BucketsRefillAndTableIsBounded) {
 
 }  // namespace
 }  // namespace rdv::relay::test
+
+namespace rdv::relay::test {
+namespace {
+
+TEST(Config, TestConfigIsValidAndProblemsAreNamed) {
+  EXPECT_TRUE(validate(baseConfig()).empty());
+  Config c = baseConfig();
+  c.users.clear();
+  c.authSecrets.clear();
+  c.nonceKey.clear();
+  c.relayV4.reset();
+  c.relayV6.reset();
+  c.relayPorts = PortRange{60000, 50000};
+  c.maxLifetime = Seconds(60);
+  const auto errors = validate(c);
+  EXPECT_EQ(errors.size(), 5u);
+  for (const auto& e : errors) EXPECT_FALSE(e.empty());
+}
+
+}  // namespace
+}  // namespace rdv::relay::test
