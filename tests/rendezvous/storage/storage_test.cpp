@@ -9,7 +9,9 @@
 #include "rendezvous/enr/enr_builder.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/registry/registry.h"
+#include "rendezvous/registry/unregister_message.h"
 #include "rendezvous/storage/database.h"
+#include "rendezvous/storage/durable_registry.h"
 #include "rendezvous/storage/registry_store.h"
 
 namespace rdv::storage {
@@ -200,6 +202,35 @@ TEST_F(StorageTest, AcknowledgedRegistrationSurvivesKill9) {
   ASSERT_TRUE(loaded.ok());
   ASSERT_NE(registry.find("chat", key.nodeId()), nullptr);
   EXPECT_EQ(*registry.find("chat", key.nodeId())->record, record);
+}
+
+TEST_F(StorageTest, DurableRegistryWritesThroughAndReloads) {
+  auto alice = *PrivateKey::generate();
+  auto bob = *PrivateKey::generate();
+  {
+    auto db = Database::open(path());
+    auto reg = DurableRegistry::open(*db, {}, now_);
+    ASSERT_TRUE(reg.ok());
+    ASSERT_TRUE(reg->registerRecord("chat", makeRecord(alice, 1), 1h, now_).ok());
+    ASSERT_TRUE(reg->registerRecord("chat", makeRecord(bob, 1), 1h, now_).ok());
+    auto refused = reg->registerRecord("chat", makeRecord(bob, 1), 100h, now_);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(std::get<registry::RegistryError>(refused.error()), registry::RegistryError::TtlOutOfRange);
+    auto sig = *bob.sign(registry::unregisterDigest("chat", bob.nodeId(), 1));
+    ASSERT_TRUE(reg->unregister("chat", bob.nodeId(), sig, now_).ok());
+  }
+  auto db = Database::open(path());
+  LoadedRegistry loaded;
+  auto reg = DurableRegistry::open(*db, {}, now_ + 1min, &loaded);
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(loaded.registrations.size(), 1u);
+  auto page = reg->discover("chat", 10, "", now_ + 1min);
+  ASSERT_EQ(page->registrations.size(), 1u);
+  EXPECT_EQ(page->registrations[0].nodeId(), alice.nodeId());
+  EXPECT_EQ(reg->nextExpiry(), now_ + 1h);
+  EXPECT_EQ(*reg->purgeExpired(now_ + 1h), 1u);
+  EXPECT_EQ(reg->core().size(), 0u);
+  EXPECT_EQ(RegistryStore::open(*db)->load(now_)->registrations.size(), 0u);
 }
 
 }  // namespace
