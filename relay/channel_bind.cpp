@@ -9,7 +9,9 @@ Bytes Server::onChannelBind(const Request& r) {
   // §11.2 via §5: no allocation on this 5-tuple: 437.
   if (!r.allocation) return errorReply(r, stun::error::AllocationMismatch);
   Allocation& a = *r.allocation;
-  // §11.2: CHANNEL-NUMBER missing or outside 0x4000-0x7FFF (stun::kMaxChannel), XOR-PEER-ADDRESS missing or malformed: 400.
+  // §11.2: CHANNEL-NUMBER missing or out of range, XOR-PEER-ADDRESS missing or malformed: 400. The range
+  // is stun::kMinChannel..kMaxChannel, shared with ChannelData framing so both agree: RFC 8656 says
+  // 0x4000-0x4FFF; stun/ accepts RFC 5766's 0x7FFF for deployed clients (turnutils_uclient).
   const auto channel = m.channelNumber();
   if (!channel || *channel < stun::kMinChannel || *channel > stun::kMaxChannel) {
     return errorReply(r, stun::error::BadRequest);

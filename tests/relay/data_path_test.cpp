@@ -151,7 +151,7 @@ TEST(DataPath, ChannelBindRules) {
   const Endpoint a = ep("8.8.8.8:1000");
   const Endpoint b = ep("8.8.8.8:2000");
   EXPECT_EQ(errorOf(c.bindChannel(0x3FFF, a)), 400);  // below the range
-  EXPECT_EQ(errorOf(c.bindChannel(0x5000, a)), 400);  // above the range
+  EXPECT_EQ(errorOf(c.bindChannel(static_cast<uint16_t>(stun::kMaxChannel + 1), a)), 400);  // above the range
   EXPECT_EQ(errorOf(c.request(Method::ChannelBind, [](MessageBuilder& m) { m.addChannelNumber(0x4000); })), 400);
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, a)));
   EXPECT_TRUE(isSuccess(c.bindChannel(0x4000, a)));       // refresh: same channel, same peer
