@@ -7,7 +7,7 @@ PacketKind classify(ByteSpan packet) {
   if (packet.empty()) return PacketKind::Other;
   const uint8_t b = packet[0];
   if (b <= 3) return PacketKind::Stun;
-  if (b >= 64 && b <= 79) return PacketKind::ChannelData;
+  if (b >= 64 && b <= 127) return PacketKind::ChannelData;  // see kMaxChannel
   return PacketKind::Other;
 }
 

@@ -11,7 +11,10 @@
 namespace rdv::stun {
 
 constexpr uint16_t kMinChannel = 0x4000;
-constexpr uint16_t kMaxChannel = 0x4FFF;
+// RFC 8656 §12 narrowed channel numbers to 0x4000-0x4FFF, but RFC 5766 allowed 0x4000-0x7FFF and
+// deployed clients (coturn's turnutils_uclient among them) still pick numbers up to 0x7FFF. We accept
+// the RFC 5766 range so those clients work; nothing else uses first bytes 0x50-0x7F on a TURN port.
+constexpr uint16_t kMaxChannel = 0x7FFF;
 constexpr size_t kChannelDataHeaderSize = 4;
 
 struct ChannelData {

@@ -25,7 +25,7 @@ enum class ParseError : uint8_t {
   AttributeAfterFingerprint,  // FINGERPRINT is not last
   AttributeAfterIntegrity,    // something other than MI-SHA256/FINGERPRINT follows MESSAGE-INTEGRITY
   BadFingerprint,             // FINGERPRINT present and wrong
-  BadChannelNumber,           // ChannelData with a channel outside 0x4000-0x4FFF
+  BadChannelNumber,           // ChannelData with a channel outside 0x4000-0x7FFF
 };
 std::string_view toString(ParseError e);
 

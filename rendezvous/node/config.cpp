@@ -1,5 +1,6 @@
 #include "rendezvous/node/config.h"
 
+#include <cstdio>
 #include <functional>
 #include <map>
 
@@ -41,6 +42,44 @@ std::optional<std::string> needEndpoints(const Json& v, std::vector<Endpoint>& o
     auto ep = Endpoint::parse(e.get<std::string>());
     if (!ep) return "'" + e.get<std::string>() + "' is not ADDR:PORT (IPv6 as [ADDR]:PORT)";
     out.push_back(*ep);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> needStrings(const Json& v, std::vector<std::string>& out) {
+  out.clear();
+  if (v.is_string()) {
+    out.push_back(v.get<std::string>());
+    return std::nullopt;
+  }
+  if (!v.is_array()) return "expected a list of strings";
+  for (const auto& e : v) {
+    if (!e.is_string()) return "expected a list of strings";
+    out.push_back(e.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> needIps(const Json& v, std::vector<IpAddress>& out) {
+  std::vector<std::string> texts;
+  if (auto err = needStrings(v, texts)) return err;
+  out.clear();
+  for (const auto& t : texts) {
+    auto ip = IpAddress::parse(t);
+    if (!ip) return "'" + t + "' is not an IP address";
+    out.push_back(*ip);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> needCidrs(const Json& v, std::vector<relay::Cidr>& out) {
+  std::vector<std::string> texts;
+  if (auto err = needStrings(v, texts)) return err;
+  out.clear();
+  for (const auto& t : texts) {
+    auto c = relay::parseCidr(t);
+    if (!c) return c.error();
+    out.push_back(*c);
   }
   return std::nullopt;
 }
@@ -122,6 +161,58 @@ const std::vector<Key>& keys() {
        }},
       {{"data-dir", "string", "directory for durable state (SQLite database); created if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.dataDir); }},
+      {{"realm", "string", "TURN realm (long-term credentials)", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (auto err = needString(v, c.realm)) return err;
+         if (c.realm.empty() || c.realm.size() > 763) return "must be 1-763 bytes";
+         return std::nullopt;
+       }},
+      {{"user", "string-list", "TURN static user NAME:PASSWORD (repeatable)", true},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         std::vector<std::string> texts;
+         if (auto err = needStrings(v, texts)) return err;
+         c.users.clear();
+         for (const auto& t : texts) {
+           const auto colon = t.find(':');
+           if (colon == std::string::npos || colon == 0 || colon + 1 == t.size())
+             return "'" + t.substr(0, t.find(':')) + ":...' is not NAME:PASSWORD";
+           c.users.push_back({t.substr(0, colon), t.substr(colon + 1)});
+         }
+         return std::nullopt;
+       }},
+      {{"auth-secret", "string-list",
+        "TURN REST shared secret, coturn's static-auth-secret (repeatable: the first is current, the others "
+        "still accepted while clients rotate)", true},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (auto err = needStrings(v, c.authSecrets)) return err;
+         for (const auto& s : c.authSecrets)
+           if (s.empty()) return "an empty secret is not allowed";
+         return std::nullopt;
+       }},
+      {{"relay-ports", "string", "relay port range MIN-MAX (default 49152-65535)", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         std::string s;
+         if (auto err = needString(v, s)) return err;
+         unsigned lo = 0, hi = 0;
+         const auto dash = s.find('-');
+         if (dash == std::string::npos || std::sscanf(s.c_str(), "%u-%u", &lo, &hi) != 2 || lo < 1 || hi > 65535 || lo > hi)
+           return "'" + s + "' is not MIN-MAX with 1 <= MIN <= MAX <= 65535";
+         c.relayPorts = {static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+         return std::nullopt;
+       }},
+      {{"relay-address", "ip-list", "address relay sockets bind to, one per family (default: the first listen address)", true},
+       [](const Json& v, Config& c) { return needIps(v, c.relayAddresses); }},
+      {{"external-address", "ip-list",
+        "address told to clients as the relayed address, for a node behind 1:1 NAT (one per family)", true},
+       [](const Json& v, Config& c) { return needIps(v, c.externalAddresses); }},
+      {{"allow-peer", "cidr-list", "allow relaying to this CIDR even if a default rule denies it (repeatable)", true},
+       [](const Json& v, Config& c) { return needCidrs(v, c.allowPeers); }},
+      {{"deny-peer", "cidr-list", "deny relaying to this CIDR; wins over allow-peer (repeatable)", true},
+       [](const Json& v, Config& c) { return needCidrs(v, c.denyPeers); }},
+      {{"max-lifetime", "uint", "longest allocation lifetime a client may ask for, seconds (600-86400)", false},
+       [](const Json& v, Config& c) { return needUint(v, 600, 86400, c.maxLifetimeSeconds); }},
+      {{"allocations-per-user", "uint", "concurrent allocations per username per worker (0: unlimited)", false},
+       [](const Json& v, Config& c) { return needUint(v, 0, 1000000, c.allocationsPerUser); }},
   };
   return table;
 }
@@ -187,6 +278,14 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
       return unexpected(std::string("configuration key 'alt-address': must differ from the first 'listen' address"));
     if (c.altPort != 0 && c.altPort == primary.port())
       return unexpected(std::string("configuration key 'alt-address': its port must differ from the primary port"));
+  }
+  for (const auto& family : {Family::V4, Family::V6}) {
+    int relays = 0, externals = 0;
+    for (const auto& ip : c.relayAddresses) relays += ip.family() == family;
+    for (const auto& ip : c.externalAddresses) externals += ip.family() == family;
+    if (relays > 1) return unexpected(std::string("configuration key 'relay-address': at most one address per IP family"));
+    if (externals > 1)
+      return unexpected(std::string("configuration key 'external-address': at most one address per IP family"));
   }
   return c;
 }

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "relay/config.h"
+#include "relay/peer_policy.h"
 #include "stun/address.h"
 #include "stun/result.h"
 
@@ -33,6 +35,18 @@ struct Config {
   unsigned maxConnectionsPerWorker = 10000;
   std::optional<Endpoint> httpListen;  // the HTTP API (registry, signalling, ICE servers); nullopt: off
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
+
+  // TURN (RFC 8656). Authentication is always on: with no users and no secrets every request gets 401.
+  std::string realm = "rendezvous";
+  std::vector<relay::StaticUser> users;
+  std::vector<std::string> authSecrets;  // coturn-compatible REST secrets; the first is current
+  relay::PortRange relayPorts{49152, 65535};
+  std::vector<IpAddress> relayAddresses;     // default: the first listen address of each family
+  std::vector<IpAddress> externalAddresses;  // advertised instead of the relay address of the same family
+  std::vector<relay::Cidr> allowPeers;
+  std::vector<relay::Cidr> denyPeers;
+  unsigned maxLifetimeSeconds = 3600;
+  unsigned allocationsPerUser = 64;  // per worker; 0: unlimited
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

@@ -1,5 +1,6 @@
 #include "rendezvous/node/daemon.h"
 
+#include <openssl/rand.h>
 #include <uv.h>
 
 #include <cstdio>
@@ -90,8 +91,9 @@ std::optional<std::string> Daemon::start() {
   stun::BindingConfig binding;
   binding.software = config_.software;
   binding.rfc5780 = bound_.rfc5780;
+  const auto relay = relayConfig();
   for (unsigned w = 0; w < config_.workers; ++w) {
-    workers_.push_back(std::make_unique<Worker>(w, config_, binding, tls, std::move(perWorker[w])));
+    workers_.push_back(std::make_unique<Worker>(w, config_, binding, relay, tls, std::move(perWorker[w])));
     if (!workers_.back()->start()) {
       stop();
       return "worker " + std::to_string(w) + " could not start (see the log)";
@@ -163,6 +165,52 @@ void Daemon::runUntilSignalled() {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   stop();
+}
+
+std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
+  auto rc = std::make_shared<relay::Config>();
+  rc->realm = config_.realm;
+  rc->software = config_.software;
+  rc->users = config_.users;
+  rc->authSecrets = config_.authSecrets;
+  rc->nonceKey.resize(32);
+  if (RAND_bytes(rc->nonceKey.data(), static_cast<int>(rc->nonceKey.size())) != 1) std::abort();  // no CSPRNG: no node
+  rc->maxLifetime = relay::Seconds(config_.maxLifetimeSeconds);
+  rc->relayPorts = config_.relayPorts;
+  rc->maxAllocationsPerUser = config_.allocationsPerUser;
+
+  // Relay addresses: as configured, else the first specific listen address of each family.
+  auto relayIp = [&](Family f) -> std::optional<IpAddress> {
+    for (const auto& ip : config_.relayAddresses)
+      if (ip.family() == f) return ip;
+    for (const auto& ep : bound_.udp) {
+      const bool wildcard = ep.ip() == *IpAddress::parse(f == Family::V4 ? "0.0.0.0" : "::");
+      if (ep.family() == f && !wildcard) return ep.ip();
+    }
+    return std::nullopt;
+  };
+  std::vector<IpAddress> own;
+  for (Family f : {Family::V4, Family::V6}) {
+    auto ip = relayIp(f);
+    if (!ip) continue;
+    relay::RelayAddress ra{*ip, std::nullopt};
+    for (const auto& ext : config_.externalAddresses)
+      if (ext.family() == f) ra.external = ext;
+    (f == Family::V4 ? rc->relayV4 : rc->relayV6) = ra;
+    own.push_back(*ip);
+    if (ra.external) own.push_back(*ra.external);
+  }
+  for (const auto& ep : bound_.udp) own.push_back(ep.ip());
+  for (const auto& ep : bound_.tls) own.push_back(ep.ip());
+  if (bound_.rfc5780) own.push_back(bound_.rfc5780->alternateIp);
+  rc->policy = relay::PeerPolicy(config_.allowPeers, config_.denyPeers, own, config_.relayPorts);
+
+  if (!rc->relayV4 && !rc->relayV6)
+    logEvent(Level::Warn, "turn-no-relay-address",
+             {{"reason", "listening on a wildcard address only: set relay-address (and external-address)"}});
+  if (rc->users.empty() && rc->authSecrets.empty())
+    logEvent(Level::Info, "turn-no-credentials", {{"reason", "no user or auth-secret configured: TURN requests get 401"}});
+  return rc;
 }
 
 std::optional<std::string> Daemon::startApi() {

@@ -40,6 +40,7 @@ class Daemon {
   Config config_;
   BoundEndpoints bound_;
   std::optional<std::string> startApi();
+  std::shared_ptr<const relay::Config> relayConfig() const;
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<HttpServer> http_;

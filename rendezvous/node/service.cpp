@@ -1,49 +1,144 @@
 #include "rendezvous/node/service.h"
 
+#include <type_traits>
+
+#include "rendezvous/node/log.h"
 #include "stun/channel_data.h"
 #include "stun/message.h"
 
 namespace rdv::node {
 
 namespace {
+
 bool isErrorResponse(const Bytes& b) {
   return b.size() >= 2 && stun::classOf(loadBe16(b.data())) == stun::Class::Error;
 }
+
+nlohmann::json describe(const relay::AllocationInfo& a) {
+  return {{"id", a.id},
+          {"client", a.tuple.client.toString()},
+          {"username", a.username},
+          {"identity", a.identity},
+          {"bytes_to_peer", a.toPeer.bytes},
+          {"bytes_to_client", a.toClient.bytes}};
+}
+
 }  // namespace
 
-void Service::onDatagram(ByteSpan bytes, const Endpoint& source, const Endpoint& local, std::vector<Outgoing>& out) {
+Service::Service(stun::BindingConfig binding, std::shared_ptr<const relay::Config> relayConfig,
+                 relay::RelaySocketBinder& binder, NodeStats& stats)
+    : binding_(std::move(binding)), stats_(stats), relay_(std::move(relayConfig), binder, rng_) {}
+
+bool Service::answerBinding(const stun::MessageView& msg, const stun::BindingRequestContext& ctx, Outgoing::Kind kind,
+                            uint64_t connection, std::vector<Outgoing>& out) {
+  auto reply = stun::handleBinding(msg, ctx, binding_);
+  if (!reply) return false;  // indications and responses get no answer
+  stats_.bindingRequests.add();
+  if (isErrorResponse(reply->bytes)) stats_.bindingErrors.add();
+  Outgoing o;
+  o.kind = kind;
+  o.from = reply->from;
+  o.to = reply->to;
+  o.connection = connection;
+  o.bytes = std::move(reply->bytes);
+  out.push_back(std::move(o));
+  return true;
+}
+
+void Service::onDatagram(ByteSpan bytes, const Endpoint& source, const Endpoint& local, const relay::Now& now,
+                         std::vector<Outgoing>& out) {
   stats_.udpDatagramsReceived.add();
-  if (stun::classify(bytes) != stun::PacketKind::Stun) {
-    stats_.udpUnhandledDropped.add();  // ChannelData and others: the relay will take these
-    return;
-  }
-  auto msg = stun::MessageView::parse(bytes);
-  if (!msg) {
+  const auto kind = stun::classify(bytes);
+  if (kind == stun::PacketKind::Other) {
     stats_.udpMalformedDropped.add();
     return;
   }
-  if (msg->method() != static_cast<uint16_t>(stun::Method::Binding)) {
-    stats_.udpUnhandledDropped.add();
-    return;
+  if (kind == stun::PacketKind::Stun) {
+    auto msg = stun::MessageView::parse(bytes);
+    if (!msg) {
+      stats_.udpMalformedDropped.add();
+      return;
+    }
+    if (msg->method() == static_cast<uint16_t>(stun::Method::Binding)) {
+      answerBinding(*msg, {source, local, false}, Outgoing::Kind::Udp, 0, out);
+      return;
+    }
   }
-  auto reply = stun::handleBinding(*msg, {source, local, false}, binding_);
-  if (!reply) return;  // indications and responses get no answer
-  stats_.bindingRequests.add();
-  if (isErrorResponse(reply->bytes)) stats_.bindingErrors.add();
-  out.push_back({Transport::Udp, reply->from, reply->to, 0, std::move(reply->bytes)});
+  relay_.handleClientInput(bytes, relay::ClientTuple{source, local, Transport::Udp, 0}, now);
+  drain(out);
 }
 
-bool Service::onStreamFrame(ByteSpan frame, const StreamPeer& peer, std::vector<Outgoing>& out) {
-  if (stun::classify(frame) != stun::PacketKind::Stun) return true;  // ChannelData: the relay's, later
-  auto msg = stun::MessageView::parse(frame);
-  if (!msg) return false;  // RFC 8489 §6.3: a stream that is not STUN cannot be resynchronised
-  if (msg->method() != static_cast<uint16_t>(stun::Method::Binding)) return true;
-  auto reply = stun::handleBinding(*msg, {peer.remote, peer.local, true}, binding_);
-  if (!reply) return true;
-  stats_.bindingRequests.add();
-  if (isErrorResponse(reply->bytes)) stats_.bindingErrors.add();
-  out.push_back({peer.transport, reply->from, reply->to, peer.connection, std::move(reply->bytes)});
+bool Service::onStreamFrame(ByteSpan frame, const StreamPeer& peer, const relay::Now& now, std::vector<Outgoing>& out) {
+  if (stun::classify(frame) == stun::PacketKind::Stun) {
+    auto msg = stun::MessageView::parse(frame);
+    if (!msg) return false;  // RFC 8489 §6.3: a stream that is not STUN cannot be resynchronised
+    if (msg->method() == static_cast<uint16_t>(stun::Method::Binding)) {
+      answerBinding(*msg, {peer.remote, peer.local, true}, Outgoing::Kind::Stream, peer.connection, out);
+      return true;
+    }
+  }
+  relay_.handleClientInput(frame, relay::ClientTuple{peer.remote, peer.local, peer.transport, peer.connection}, now);
+  drain(out);
   return true;
+}
+
+void Service::onConnectionClosed(const StreamPeer& peer, const relay::Now& now, std::vector<Outgoing>& out) {
+  relay_.handleConnectionClosed(relay::ClientTuple{peer.remote, peer.local, peer.transport, peer.connection}, now);
+  drain(out);
+}
+
+void Service::onPeerDatagram(relay::RelayPort relay, const Endpoint& peer, ByteSpan bytes, const relay::Now& now,
+                             std::vector<Outgoing>& out) {
+  relay_.handlePeerInput(relay, peer, bytes, now);
+  drain(out);
+}
+
+void Service::onTimeout(const relay::Now& now, std::vector<Outgoing>& out) {
+  relay_.handleTimeout(now);
+  drain(out);
+}
+
+void Service::drain(std::vector<Outgoing>& out) {
+  while (auto command = relay_.nextCommand()) {
+    std::visit(
+        [&](auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, relay::SendToClient>) {
+            Outgoing o;
+            o.kind = c.tuple.transport == Transport::Udp ? Outgoing::Kind::Udp : Outgoing::Kind::Stream;
+            o.from = c.tuple.server;
+            o.to = c.tuple.client;
+            o.connection = c.tuple.connectionId;
+            o.bytes = std::move(c.bytes);
+            out.push_back(std::move(o));
+          } else if constexpr (std::is_same_v<T, relay::SendToPeer>) {
+            Outgoing o;
+            o.kind = Outgoing::Kind::Peer;
+            o.relay = c.relay;
+            o.to = c.peer;
+            o.dontFragment = c.dontFragment;
+            o.bytes = std::move(c.bytes);
+            out.push_back(std::move(o));
+          } else if constexpr (std::is_same_v<T, relay::ReleaseRelaySocket>) {
+            Outgoing o;
+            o.kind = Outgoing::Kind::ReleaseRelay;
+            o.relay = c.relay;
+            out.push_back(std::move(o));
+          } else if constexpr (std::is_same_v<T, relay::AllocationStarted>) {
+            logEvent(Level::Info, "allocation-started", describe(c.info));
+          } else if constexpr (std::is_same_v<T, relay::AllocationEnded>) {
+            auto fields = describe(c.info);
+            fields["reason"] = std::string(relay::toString(c.reason));
+            logEvent(Level::Info, "allocation-ended", fields);
+          } else if constexpr (std::is_same_v<T, relay::LogEvent>) {
+            const Level level = c.level == relay::LogLevel::Debug  ? Level::Debug
+                                : c.level == relay::LogLevel::Info ? Level::Info
+                                                                   : Level::Warn;
+            logEvent(level, "relay", {{"message", c.message}});
+          }
+        },
+        *command);
+  }
 }
 
 }  // namespace rdv::node

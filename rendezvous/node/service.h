@@ -1,10 +1,15 @@
-// What the node does with a packet, without any I/O: the worker's I/O layer hands it datagrams and
-// stream frames and sends what it returns. One Service per worker (no locks).
+// What the node does with a packet, without any I/O: the worker's I/O layer hands it datagrams, stream
+// frames, peer datagrams and timeouts, and performs the Outgoing actions it returns. One Service per
+// worker (no locks). Binding requests go to the stun/ responder (RFC 5780 included); everything else
+// STUN/TURN goes to the relay engine.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
+#include "relay/server.h"
 #include "rendezvous/node/stats.h"
 #include "stun/address.h"
 #include "stun/binding.h"
@@ -12,7 +17,7 @@
 
 namespace rdv::node {
 
-enum class Transport : uint8_t { Udp, Tcp, Tls };
+using relay::Transport;
 
 struct StreamPeer {
   uint64_t connection = 0;  // the worker's id for the connection
@@ -22,25 +27,44 @@ struct StreamPeer {
 };
 
 struct Outgoing {
-  Transport transport = Transport::Udp;
-  Endpoint from;            // UDP: which of the node's sockets sends it
-  Endpoint to;              // UDP: destination
-  uint64_t connection = 0;  // TCP/TLS: which connection
+  enum class Kind : uint8_t { Udp, Stream, Peer, ReleaseRelay } kind = Kind::Udp;
+  Endpoint from;            // Udp: which of the node's sockets sends it
+  Endpoint to;              // Udp, Peer: destination
+  uint64_t connection = 0;  // Stream: which connection
+  relay::RelayPort relay;   // Peer, ReleaseRelay: which relay socket
+  bool dontFragment = false;
   Bytes bytes;
 };
 
 class Service {
  public:
-  Service(stun::BindingConfig binding, NodeStats& stats) : binding_(std::move(binding)), stats_(stats) {}
+  Service(stun::BindingConfig binding, std::shared_ptr<const relay::Config> relayConfig,
+          relay::RelaySocketBinder& binder, NodeStats& stats);
 
   // A datagram from `source` received on the node's `local` socket.
-  void onDatagram(ByteSpan bytes, const Endpoint& source, const Endpoint& local, std::vector<Outgoing>& out);
+  void onDatagram(ByteSpan bytes, const Endpoint& source, const Endpoint& local, const relay::Now& now,
+                  std::vector<Outgoing>& out);
   // One complete frame (see stun::nextFrame) from a stream. Returns false when the connection must close.
-  bool onStreamFrame(ByteSpan frame, const StreamPeer& peer, std::vector<Outgoing>& out);
+  bool onStreamFrame(ByteSpan frame, const StreamPeer& peer, const relay::Now& now, std::vector<Outgoing>& out);
+  void onConnectionClosed(const StreamPeer& peer, const relay::Now& now, std::vector<Outgoing>& out);
+  // A datagram a peer sent to one of the relay sockets.
+  void onPeerDatagram(relay::RelayPort relay, const Endpoint& peer, ByteSpan bytes, const relay::Now& now,
+                      std::vector<Outgoing>& out);
+  void onTimeout(const relay::Now& now, std::vector<Outgoing>& out);
+  std::optional<relay::Instant> nextDeadline() const { return relay_.nextDeadline(); }
+  // Hands a sent buffer back to the relay engine's pool (no allocation per relayed packet).
+  void recycle(Bytes&& buffer) { relay_.recycle(std::move(buffer)); }
+  const relay::Stats& relayStats() const { return relay_.stats(); }
 
  private:
+  bool answerBinding(const stun::MessageView& msg, const stun::BindingRequestContext& ctx, Outgoing::Kind kind,
+                     uint64_t connection, std::vector<Outgoing>& out);
+  void drain(std::vector<Outgoing>& out);
+
   stun::BindingConfig binding_;
   NodeStats& stats_;
+  relay::CryptoRng rng_;
+  relay::Server relay_;
 };
 
 }  // namespace rdv::node

@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <unordered_map>
@@ -20,7 +21,7 @@ constexpr size_t kMaxWriteQueue = 4 * 1024 * 1024;  // a client that reads slowe
 
 }  // namespace
 
-struct Worker::Impl {
+struct Worker::Impl final : relay::RelaySocketBinder {
   struct UdpSocket {
     uv_udp_t handle;
     Endpoint local;
@@ -39,6 +40,13 @@ struct Worker::Impl {
     std::unique_ptr<TlsSession> tls;
     Bytes inbound;
     uint64_t lastActivityMs = 0;
+  };
+  // A relay socket (RFC 8656 §2.2 relayed transport address): bound on demand by the engine's Allocate,
+  // closed when the engine releases it. Plain bind, no SO_REUSEPORT: a port taken elsewhere fails here.
+  struct RelaySocket {
+    uv_udp_t handle;
+    relay::RelayPort port;
+    Impl* owner;
   };
   struct WriteRequest {
     uv_write_t req;
@@ -64,9 +72,24 @@ struct Worker::Impl {
   Bytes udpBuffer = Bytes(kUdpRecvBuffer);
   Bytes streamBuffer = Bytes(kStreamReadBuffer);
   std::vector<Outgoing> out;
+  std::vector<Outgoing> sending;
+  std::vector<StreamPeer> closedPeers;
 
-  Impl(unsigned i, const Config& c, stun::BindingConfig b, std::shared_ptr<TlsContext> t, WorkerSockets s)
-      : index(i), config(c), tlsContext(std::move(t)), sockets(std::move(s)), service(std::move(b), stats) {}
+  std::unordered_map<relay::RelayPort, RelaySocket*> relaySockets;
+  uint64_t armedAtMs = UINT64_MAX;  // when `tick` fires next
+  uint64_t nextIdleSweepMs = 0;
+  int64_t unixOffsetMs = 0;  // wall clock minus loop clock, read once at start
+
+  Impl(unsigned i, const Config& c, stun::BindingConfig b, std::shared_ptr<const relay::Config> rc,
+       std::shared_ptr<TlsContext> t, WorkerSockets s)
+      : index(i), config(c), tlsContext(std::move(t)), sockets(std::move(s)),
+        service(std::move(b), std::move(rc), *this, stats) {}
+
+  bool bind(relay::RelayPort relay, const Endpoint& local) override;
+  void onPeerDatagram(RelaySocket& s, ByteSpan bytes, const sockaddr* from);
+  void releaseRelay(relay::RelayPort port);
+  relay::Now now();
+  void armTimer();
 
   bool open();
   void shutdown();
@@ -75,6 +98,7 @@ struct Worker::Impl {
   void onRead(Connection& c, ByteSpan bytes);
   bool drainFrames(Connection& c);
   void flush();
+  void sendAll();
   void writeTo(Connection& c, Bytes bytes);
   void closeConnection(Connection& c);
   void onTick();
@@ -89,7 +113,15 @@ bool Worker::Impl::open() {
   loop.data = this;
   uv_async_init(&loop, &stopAsync, [](uv_async_t* a) { static_cast<Impl*>(a->loop->data)->shutdown(); });
   uv_timer_init(&loop, &tick);
-  uv_timer_start(&tick, [](uv_timer_t* t) { static_cast<Impl*>(t->loop->data)->onTick(); }, 1000, 1000);
+  uv_update_time(&loop);
+  unixOffsetMs = static_cast<int64_t>(uv_now(&loop));
+  {
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    unixOffsetMs = tv.tv_sec * 1000 + tv.tv_usec / 1000 - unixOffsetMs;
+  }
+  nextIdleSweepMs = uv_now(&loop) + 1000;
+  armTimer();
 
   for (const auto& s : sockets.udp) {
     auto sock = std::make_unique<UdpSocket>();
@@ -158,6 +190,9 @@ void Worker::Impl::shutdown() {
   std::vector<Connection*> open;
   for (auto& [id, c] : connections) open.push_back(c);
   for (auto* c : open) closeConnection(*c);
+  std::vector<relay::RelayPort> relays;
+  for (auto& [port, sock] : relaySockets) relays.push_back(port);
+  for (auto port : relays) releaseRelay(port);
   closeHandle(&tick);
   closeHandle(&stopAsync);
 }
@@ -165,8 +200,74 @@ void Worker::Impl::shutdown() {
 void Worker::Impl::onDatagram(UdpSocket& s, ByteSpan bytes, const sockaddr* from) {
   auto source = Endpoint::fromSockaddr(from);
   if (!source) return;
-  service.onDatagram(bytes, *source, s.local, out);
+  service.onDatagram(bytes, *source, s.local, now(), out);
   flush();
+}
+
+relay::Now Worker::Impl::now() {
+  const uint64_t ms = uv_now(&loop);
+  return relay::Now{relay::Instant(std::chrono::milliseconds(ms)),
+                    (static_cast<int64_t>(ms) + unixOffsetMs) / 1000};
+}
+
+bool Worker::Impl::bind(relay::RelayPort relay, const Endpoint& local) {
+  if (relaySockets.count(relay)) return false;
+  auto fd = openBoundSocket(local, SocketType::Udp, false);
+  if (!fd) return false;  // taken by another worker or process: the engine tries another port
+  auto* s = new RelaySocket();
+  s->port = relay;
+  s->owner = this;
+  uv_udp_init_ex(&loop, &s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
+  s->handle.data = s;
+  if (uv_udp_open(&s->handle, *fd) != 0) {
+    closeSocket(*fd);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->handle), [](uv_handle_t* h) { delete static_cast<RelaySocket*>(h->data); });
+    return false;
+  }
+  uv_udp_recv_start(
+      &s->handle,
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* self = static_cast<RelaySocket*>(h->data)->owner;
+        *buf = uv_buf_init(reinterpret_cast<char*>(self->udpBuffer.data()), self->udpBuffer.size());
+      },
+      [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
+        auto* rs = static_cast<RelaySocket*>(h->data);
+        if (n < 0 || from == nullptr || (flags & UV_UDP_PARTIAL)) return;
+        rs->owner->onPeerDatagram(*rs, ByteSpan(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)), from);
+      });
+  relaySockets.emplace(relay, s);
+  return true;
+}
+
+void Worker::Impl::onPeerDatagram(RelaySocket& s, ByteSpan bytes, const sockaddr* from) {
+  auto peer = Endpoint::fromSockaddr(from);
+  if (!peer) return;
+  service.onPeerDatagram(s.port, *peer, bytes, now(), out);
+  flush();
+}
+
+void Worker::Impl::releaseRelay(relay::RelayPort port) {
+  auto it = relaySockets.find(port);
+  if (it == relaySockets.end()) return;
+  RelaySocket* s = it->second;
+  relaySockets.erase(it);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->handle), [](uv_handle_t* h) { delete static_cast<RelaySocket*>(h->data); });
+}
+
+// One timer per worker (STYLE 3): re-armed only when the engine's next deadline moves earlier, so the
+// per-packet path does no timer work in the common case.
+void Worker::Impl::armTimer() {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick))) return;
+  const uint64_t nowMs = uv_now(&loop);
+  uint64_t due = nextIdleSweepMs;
+  if (auto d = service.nextDeadline()) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d->time_since_epoch()).count();
+    due = std::min<uint64_t>(due, ms < 0 ? 0 : static_cast<uint64_t>(ms));
+  }
+  if (due >= armedAtMs) return;
+  armedAtMs = due;
+  uv_timer_start(&tick, [](uv_timer_t* t) { static_cast<Impl*>(t->loop->data)->onTick(); },
+                 due > nowMs ? due - nowMs : 0, 0);
 }
 
 void Worker::Impl::onConnection(Listener& l) {
@@ -206,7 +307,9 @@ void Worker::Impl::onConnection(Listener& l) {
       [](uv_stream_t* h, ssize_t n, const uv_buf_t* buf) {
         auto* conn = static_cast<Connection*>(h->data);
         if (n < 0) {
-          conn->owner->closeConnection(*conn);
+          Impl* self = conn->owner;
+          self->closeConnection(*conn);
+          self->flush();
           return;
         }
         if (n > 0)
@@ -246,7 +349,7 @@ bool Worker::Impl::drainFrames(Connection& c) {
     auto frame = stun::nextFrame(rest);
     if (!frame) return false;
     if (!frame->has_value()) break;
-    if (!service.onStreamFrame(rest.first((*frame)->size), c.peer, out)) return false;
+    if (!service.onStreamFrame(rest.first((*frame)->size), c.peer, now(), out)) return false;
     consumed += (*frame)->size;
   }
   c.inbound.erase(c.inbound.begin(), c.inbound.begin() + static_cast<std::ptrdiff_t>(consumed));
@@ -254,36 +357,63 @@ bool Worker::Impl::drainFrames(Connection& c) {
 }
 
 void Worker::Impl::flush() {
-  for (auto& o : out) {
-    if (o.transport == Transport::Udp) {
-      UdpSocket* sock = nullptr;
-      for (auto& s : udp)
-        if (s->local == o.from) sock = s.get();
-      if (!sock) {
-        stats.udpSendErrors.add();
-        continue;
-      }
-      sockaddr_storage ss;
-      o.to.toSockaddr(ss);
-      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(o.bytes.data()), o.bytes.size());
-      if (uv_udp_try_send(&sock->handle, &buf, 1, reinterpret_cast<sockaddr*>(&ss)) < 0) stats.udpSendErrors.add();
-      continue;
-    }
-    auto it = connections.find(o.connection);
-    if (it == connections.end()) continue;  // closed meanwhile
-    Connection& c = *it->second;
-    if (c.tls) {
-      if (!c.tls->send(o.bytes)) {
-        closeConnection(c);
-        continue;
-      }
-      Bytes cipher = c.tls->takeOutgoing();
-      if (!cipher.empty()) writeTo(c, std::move(cipher));
-    } else {
-      writeTo(c, std::move(o.bytes));
-    }
+  // Sending can close connections (slow readers) and closing tells the engine, which may answer with
+  // more commands: loop until both lists are empty. `sending` is swapped out so `out` can grow meanwhile.
+  while (!out.empty() || !closedPeers.empty()) {
+    for (const auto& peer : closedPeers) service.onConnectionClosed(peer, now(), out);
+    closedPeers.clear();
+    sending.swap(out);
+    sendAll();
   }
-  out.clear();
+  armTimer();
+}
+
+void Worker::Impl::sendAll() {
+  for (auto& o : sending) {
+    switch (o.kind) {
+      case Outgoing::Kind::Udp: {
+        UdpSocket* sock = nullptr;
+        for (auto& u : udp)
+          if (u->local == o.from) sock = u.get();
+        sockaddr_storage ss;
+        o.to.toSockaddr(ss);
+        uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(o.bytes.data()), o.bytes.size());
+        if (!sock || uv_udp_try_send(&sock->handle, &buf, 1, reinterpret_cast<sockaddr*>(&ss)) < 0)
+          stats.udpSendErrors.add();
+        break;
+      }
+      case Outgoing::Kind::Peer: {
+        auto it = relaySockets.find(o.relay);
+        sockaddr_storage ss;
+        o.to.toSockaddr(ss);
+        uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(o.bytes.data()), o.bytes.size());
+        if (it == relaySockets.end() || uv_udp_try_send(&it->second->handle, &buf, 1, reinterpret_cast<sockaddr*>(&ss)) < 0)
+          stats.udpSendErrors.add();
+        break;
+      }
+      case Outgoing::Kind::ReleaseRelay:
+        releaseRelay(o.relay);
+        break;
+      case Outgoing::Kind::Stream: {
+        auto it = connections.find(o.connection);
+        if (it == connections.end()) break;  // closed meanwhile
+        Connection& c = *it->second;
+        if (c.tls) {
+          if (!c.tls->send(o.bytes)) {
+            closeConnection(c);
+            break;
+          }
+          Bytes cipher = c.tls->takeOutgoing();
+          if (!cipher.empty()) writeTo(c, std::move(cipher));
+        } else {
+          writeTo(c, std::move(o.bytes));
+        }
+        break;
+      }
+    }
+    if (o.bytes.capacity() != 0) service.recycle(std::move(o.bytes));
+  }
+  sending.clear();
 }
 
 void Worker::Impl::writeTo(Connection& c, Bytes bytes) {
@@ -307,24 +437,32 @@ void Worker::Impl::closeConnection(Connection& c) {
   auto* handle = reinterpret_cast<uv_handle_t*>(&c.handle);
   if (uv_is_closing(handle)) return;
   connections.erase(c.peer.connection);
+  closedPeers.push_back(c.peer);  // the engine ends the connection's allocation (RFC 8656 §3.1)
   uv_close(handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
 }
 
 void Worker::Impl::onTick() {
-  const uint64_t now = uv_now(&loop);
-  const uint64_t idleMs = uint64_t{config.tcpIdleTimeoutSeconds} * 1000;
-  std::vector<Connection*> idle;
-  for (auto& [id, c] : connections)
-    if (now - c->lastActivityMs > idleMs) idle.push_back(c);
-  for (auto* c : idle) {
-    stats.tcpIdleClosed.add();
-    closeConnection(*c);
+  armedAtMs = UINT64_MAX;
+  const uint64_t nowMs = uv_now(&loop);
+  if (nowMs >= nextIdleSweepMs) {
+    nextIdleSweepMs = nowMs + 1000;
+    const uint64_t idleMs = uint64_t{config.tcpIdleTimeoutSeconds} * 1000;
+    std::vector<Connection*> idle;
+    for (auto& [id, c] : connections)
+      if (nowMs - c->lastActivityMs > idleMs) idle.push_back(c);
+    for (auto* c : idle) {
+      stats.tcpIdleClosed.add();
+      closeConnection(*c);
+    }
   }
+  service.onTimeout(now(), out);
+  flush();  // re-arms the timer
 }
 
-Worker::Worker(unsigned index, const Config& config, stun::BindingConfig binding, std::shared_ptr<TlsContext> tls,
-               WorkerSockets sockets)
-    : impl_(std::make_unique<Impl>(index, config, std::move(binding), std::move(tls), std::move(sockets))) {}
+Worker::Worker(unsigned index, const Config& config, stun::BindingConfig binding,
+               std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets)
+    : impl_(std::make_unique<Impl>(index, config, std::move(binding), std::move(relayConfig), std::move(tls),
+                                   std::move(sockets))) {}
 
 Worker::~Worker() {
   requestStop();
@@ -354,5 +492,6 @@ void Worker::join() {
 }
 
 const NodeStats& Worker::stats() const { return impl_->stats; }
+const relay::Stats& Worker::relayStats() const { return impl_->service.relayStats(); }
 
 }  // namespace rdv::node

@@ -29,8 +29,8 @@ struct WorkerSockets {
 
 class Worker {
  public:
-  Worker(unsigned index, const Config& config, stun::BindingConfig binding, std::shared_ptr<TlsContext> tls,
-         WorkerSockets sockets);
+  Worker(unsigned index, const Config& config, stun::BindingConfig binding,
+         std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -41,6 +41,8 @@ class Worker {
   void requestStop();
   void join();
   const NodeStats& stats() const;
+  // Read from another thread: values may be a moment old (single writer, the worker).
+  const relay::Stats& relayStats() const;
 
  private:
   struct Impl;

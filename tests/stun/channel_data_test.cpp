@@ -11,7 +11,7 @@ TEST(ChannelData, Classify) {
   EXPECT_EQ(classify({}), PacketKind::Other);
   for (int b = 0; b < 256; ++b) {
     const uint8_t byte = static_cast<uint8_t>(b);
-    const PacketKind expected = b <= 3 ? PacketKind::Stun : (b >= 64 && b <= 79) ? PacketKind::ChannelData
+    const PacketKind expected = b <= 3 ? PacketKind::Stun : (b >= 64 && b <= 127) ? PacketKind::ChannelData
                                                                                  : PacketKind::Other;
     EXPECT_EQ(classify(ByteSpan(&byte, 1)), expected) << b;
   }
@@ -43,7 +43,7 @@ TEST(ChannelData, RoundTripUnpaddedAndPadded) {
 TEST(ChannelData, Malformed) {
   EXPECT_EQ(parseChannelData(Bytes{0x40, 0x00, 0x00}).error(), ParseError::TooShort);
   EXPECT_EQ(parseChannelData(Bytes{0x3F, 0xFF, 0x00, 0x00}).error(), ParseError::BadChannelNumber);
-  EXPECT_EQ(parseChannelData(Bytes{0x50, 0x00, 0x00, 0x00}).error(), ParseError::BadChannelNumber);
+  EXPECT_EQ(parseChannelData(Bytes{0x80, 0x00, 0x00, 0x00}).error(), ParseError::BadChannelNumber);
   EXPECT_EQ(parseChannelData(Bytes{0x40, 0x00, 0x00, 0x02, 1}).error(), ParseError::TooShort);  // overrun
 }
 
