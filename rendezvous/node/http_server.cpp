@@ -3,6 +3,8 @@
 #include <libwebsockets.h>
 
 #include <atomic>
+#include <deque>
+#include <unordered_map>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -34,10 +36,24 @@ struct Transaction {
   std::string out;  // LWS_PRE bytes of headroom, then the response body
 };
 
-// lws allocates this zeroed per connection; it holds only a pointer we own.
+// One WebSocket connection: reassembly of fragmented messages and the outgoing queue.
+struct WebSocketConn {
+  uint64_t id = 0;
+  std::string path;
+  std::string partial;
+  std::deque<std::string> queue;  // each with LWS_PRE bytes of headroom
+  size_t queuedBytes = 0;
+  bool closing = false;
+  std::string closeReason;
+};
+
+// lws allocates this zeroed per connection; it holds only pointers we own.
 struct SessionData {
   Transaction* tx;
+  WebSocketConn* ws;
 };
+
+constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;  // per WebSocket: a client that does not read is cut
 
 std::string headerValue(lws* wsi, lws_token_indexes token) {
   const int len = lws_hdr_total_length(wsi, token);
@@ -74,6 +90,15 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   lws_protocols protocols[2] = {};
   Endpoint bound;
+  struct WebSocketEndpoint {
+    WebSocketHandlers handlers;
+    size_t maxMessageBytes;
+  };
+  std::map<std::string, WebSocketEndpoint> websockets;  // path -> endpoint
+  std::unordered_map<uint64_t, std::pair<lws*, WebSocketConn*>> wsConnections;
+  uint64_t nextWsId = 1;
+
+  int onWebSocket(lws* wsi, enum lws_callback_reasons reason, SessionData* sd, void* in, size_t len);
 
   static int callback(lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len);
   int onHttp(lws* wsi, SessionData* sd, const char* uri);
@@ -147,6 +172,12 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
   auto* self = static_cast<Impl*>(lws_context_user(lws_get_context(wsi)));
   auto* sd = static_cast<SessionData*>(user);
   switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+      return self->onWebSocket(wsi, reason, sd, in, len);
     case LWS_CALLBACK_HTTP:
       return self->onHttp(wsi, sd, static_cast<const char*>(in));
     case LWS_CALLBACK_HTTP_BODY:
@@ -185,6 +216,78 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
   }
 }
 
+int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, SessionData* sd, void* in, size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+      // Upgrade only on a registered path; anything else is refused before the handshake completes.
+      const std::string path = headerValue(wsi, WSI_TOKEN_GET_URI);
+      return websockets.count(path) ? 0 : 1;
+    }
+    case LWS_CALLBACK_ESTABLISHED: {
+      auto* c = new WebSocketConn();
+      c->id = nextWsId++;
+      c->path = headerValue(wsi, WSI_TOKEN_GET_URI);
+      sd->ws = c;
+      wsConnections[c->id] = {wsi, c};
+      char peer[64] = {0};
+      lws_get_peer_simple(wsi, peer, sizeof(peer));
+      auto& ep = websockets.at(c->path);
+      if (ep.handlers.onOpen) ep.handlers.onOpen(c->id, peer);
+      return 0;
+    }
+    case LWS_CALLBACK_RECEIVE: {
+      WebSocketConn* c = sd ? sd->ws : nullptr;
+      if (!c || c->closing) return 0;
+      auto& ep = websockets.at(c->path);
+      if (c->partial.size() + len > ep.maxMessageBytes) {
+        static const char kTooBig[] = "message too large";
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         reinterpret_cast<unsigned char*>(const_cast<char*>(kTooBig)), sizeof(kTooBig) - 1);
+        return -1;
+      }
+      c->partial.append(static_cast<const char*>(in), len);
+      if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+        std::string message;
+        message.swap(c->partial);
+        if (ep.handlers.onMessage) ep.handlers.onMessage(c->id, message);
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+      WebSocketConn* c = sd ? sd->ws : nullptr;
+      if (!c) return 0;
+      if (!c->queue.empty()) {
+        std::string& m = c->queue.front();
+        const size_t n = m.size() - LWS_PRE;
+        if (lws_write(wsi, reinterpret_cast<unsigned char*>(m.data()) + LWS_PRE, n, LWS_WRITE_TEXT) < static_cast<int>(n))
+          return -1;
+        c->queuedBytes -= n;
+        c->queue.pop_front();
+      }
+      if (!c->queue.empty()) {
+        lws_callback_on_writable(wsi);
+      } else if (c->closing) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+                         reinterpret_cast<unsigned char*>(c->closeReason.data()), c->closeReason.size());
+        return -1;
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_CLOSED: {
+      WebSocketConn* c = sd ? sd->ws : nullptr;
+      if (!c) return 0;
+      sd->ws = nullptr;
+      wsConnections.erase(c->id);
+      auto it = websockets.find(c->path);
+      if (it != websockets.end() && it->second.handlers.onClose) it->second.handlers.onClose(c->id);
+      delete c;
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
+
 void HttpServer::Impl::onTimer(lws_sorted_usec_list_t* sul) {
   auto* t = reinterpret_cast<Timer*>(sul);
   t->task();
@@ -208,6 +311,32 @@ void HttpServer::every(std::chrono::milliseconds interval, std::function<void()>
   impl_->timers.push_back(std::move(t));
 }
 
+void HttpServer::websocket(const std::string& path, WebSocketHandlers handlers, size_t maxMessageBytes) {
+  impl_->websockets[path] = {std::move(handlers), maxMessageBytes};
+}
+
+bool HttpServer::sendText(uint64_t connection, std::string text) {
+  auto it = impl_->wsConnections.find(connection);
+  if (it == impl_->wsConnections.end()) return false;
+  auto [wsi, c] = it->second;
+  if (c->closing || c->queuedBytes + text.size() > kMaxQueuedBytes) return false;
+  c->queuedBytes += text.size();
+  std::string framed(LWS_PRE, '\0');
+  framed += text;
+  c->queue.push_back(std::move(framed));
+  lws_callback_on_writable(wsi);
+  return true;
+}
+
+void HttpServer::closeWebSocket(uint64_t connection, const std::string& reason) {
+  auto it = impl_->wsConnections.find(connection);
+  if (it == impl_->wsConnections.end()) return;
+  auto [wsi, c] = it->second;
+  c->closing = true;
+  c->closeReason = reason.substr(0, 120);  // a close frame's reason is at most 123 bytes
+  lws_callback_on_writable(wsi);
+}
+
 std::optional<std::string> HttpServer::start() {
   lws_set_log_level(LLL_ERR, [](int, const char* line) {
     std::string s(line);
@@ -215,7 +344,8 @@ std::optional<std::string> HttpServer::start() {
     logEvent(Level::Warn, "http-library", {{"message", s}});
   });
   Impl& d = *impl_;
-  d.protocols[0] = {"http", &Impl::callback, sizeof(SessionData), 0, 0, nullptr, 0};
+  // One protocol serves HTTP and WebSocket upgrades (clients that name no subprotocol get protocols[0]).
+  d.protocols[0] = {"http", &Impl::callback, sizeof(SessionData), 64 * 1024, 0, nullptr, 0};
   d.protocols[1] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof(info));

@@ -40,6 +40,14 @@ HttpResponse jsonResponse(int status, const nlohmann::json& body);
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// A WebSocket endpoint (e.g. /v1/signal). Connection ids are unique for the server's life. Callbacks run
+// on the API thread; sendText/closeWebSocket may only be called from the API thread too.
+struct WebSocketHandlers {
+  std::function<void(uint64_t connection, const std::string& remoteIp)> onOpen;
+  std::function<void(uint64_t connection, std::string_view message)> onMessage;
+  std::function<void(uint64_t connection)> onClose;
+};
+
 struct HttpServerConfig {
   Endpoint listen;
   size_t maxBodyBytes = 64 * 1024;  // larger bodies get 413
@@ -57,6 +65,11 @@ class HttpServer {
 
   // Register before start(). Unknown paths get 404, known paths with another method 405.
   void route(const std::string& method, const std::string& path, HttpHandler handler);
+  // Register before start(). Text messages larger than `maxMessageBytes` close the connection (1009).
+  void websocket(const std::string& path, WebSocketHandlers handlers, size_t maxMessageBytes = 64 * 1024);
+  // API thread only. Queues a text message; false when the connection is gone or its queue is full.
+  bool sendText(uint64_t connection, std::string text);
+  void closeWebSocket(uint64_t connection, const std::string& reason);
   // Runs `task` on the API thread every `interval` (e.g. registry expiry).
   void every(std::chrono::milliseconds interval, std::function<void()> task);
 
