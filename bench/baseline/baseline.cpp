@@ -1,0 +1,179 @@
+// rdv-baseline: the machine's raw-socket limit for the benchmarks, in as little code as possible.
+//   echo     answers every datagram with itself (the baseline for STUN Binding)
+//   forward  a relay without STUN: each client source gets its own socket connected to --peer; client
+//            datagrams go out through it, and what the peer sends back goes to that client (the baseline
+//            for ChannelData, Send/Data and relay latency)
+// Both batch with recvmmsg/sendmmsg on one thread. Writes {"udp":["IP:PORT"],"pid":N} to --ready-file.
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bench/loadgen/udp.h"
+
+namespace rdv::bench {
+namespace {
+
+volatile std::sig_atomic_t gStop = 0;
+void onSignal(int) { gStop = 1; }
+
+struct Args {
+  std::string mode;
+  Endpoint listen;
+  Endpoint peer;
+  std::string readyFile;
+  int cpu = -1;
+};
+
+void runEcho(int fd) {
+  Batch batch;
+  Poller poller;
+  std::vector<uint32_t> ready;
+  poller.add(fd, 0);
+  while (!gStop) {
+    poller.wait(ready, 200);
+    if (ready.empty()) continue;
+    for (unsigned n = batch.receive(fd); n; n = batch.receive(fd)) {
+      for (unsigned k = 0; k < n; ++k) {
+        batch.setLength(k, batch.length(k));
+        const auto& a = batch.address(k);
+        batch.setAddress(k, a, a.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+      }
+      batch.send(fd, n);
+    }
+  }
+}
+
+uint64_t keyOf(const sockaddr_storage& a) {  // IPv4 client address and port as one number
+  const auto& in = reinterpret_cast<const sockaddr_in&>(a);
+  return (uint64_t{in.sin_addr.s_addr} << 16) | in.sin_port;
+}
+
+class Forwarder {
+ public:
+  Forwarder(int listenFd, const Endpoint& peer) : listenFd_(listenFd), peer_(peer) { poller_.add(listenFd, 0); }
+
+  void run() {
+    std::vector<uint32_t> ready;
+    while (!gStop) {
+      poller_.wait(ready, 200);
+      for (uint32_t i : ready) i == 0 ? fromClients() : fromPeer(i - 1);
+    }
+  }
+
+ private:
+  struct Flow {
+    int fd;
+    sockaddr_storage client;
+  };
+
+  // Client datagrams, forwarded through each client's own socket; consecutive datagrams of one client
+  // go out in one sendmmsg.
+  void fromClients() {
+    const unsigned n = in_.receive(listenFd_);
+    unsigned k = 0;
+    while (k < n) {
+      const uint64_t key = keyOf(in_.address(k));
+      const int fd = flowFor(key, in_.address(k));
+      unsigned m = 0;
+      for (; k < n && keyOf(in_.address(k)) == key; ++k, ++m) {
+        std::memcpy(out_.buffer(m), in_.buffer(k), in_.length(k));
+        out_.setLength(m, in_.length(k));
+        out_.clearAddress(m);
+      }
+      if (fd >= 0) out_.send(fd, m);
+    }
+  }
+
+  void fromPeer(uint32_t index) {
+    Flow& f = flows_[index];
+    const unsigned n = in_.receive(f.fd);
+    for (unsigned k = 0; k < n; ++k) {
+      in_.setLength(k, in_.length(k));
+      in_.setAddress(k, f.client, sizeof(sockaddr_in));
+    }
+    if (n) in_.send(listenFd_, n);
+  }
+
+  int flowFor(uint64_t key, const sockaddr_storage& client) {
+    auto it = byClient_.find(key);
+    if (it != byClient_.end()) return flows_[it->second].fd;
+    std::string error;
+    const int fd = openUdp(Endpoint(IpAddress::v4(0x7f000001), 0), &peer_, error);
+    if (fd < 0) return -1;
+    byClient_.emplace(key, static_cast<uint32_t>(flows_.size()));
+    flows_.push_back({fd, client});
+    poller_.add(fd, static_cast<uint32_t>(flows_.size()));
+    return fd;
+  }
+
+  int listenFd_;
+  Endpoint peer_;
+  Poller poller_;
+  Batch in_;
+  Batch out_;
+  std::vector<Flow> flows_;
+  std::unordered_map<uint64_t, uint32_t> byClient_;  // client address -> index in flows_
+};
+
+bool parseArgs(int argc, char** argv, Args& a) {
+  if (argc < 2) return false;
+  a.mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string name = argv[i];
+    const char* v = argv[i + 1];
+    if (name == "--listen" || name == "--peer") {
+      auto ep = Endpoint::parse(v);
+      if (!ep || !isLoopback(*ep)) return false;
+      (name == "--listen" ? a.listen : a.peer) = *ep;
+    } else if (name == "--ready-file") {
+      a.readyFile = v;
+    } else if (name == "--cpu") {
+      a.cpu = std::atoi(v);
+    } else {
+      return false;
+    }
+  }
+  return (a.mode == "echo" || (a.mode == "forward" && a.peer.port() != 0)) && a.listen.family() == Family::V4;
+}
+
+}  // namespace
+}  // namespace rdv::bench
+
+int main(int argc, char** argv) {
+  using namespace rdv::bench;
+  Args a;
+  a.listen = *rdv::Endpoint::parse("127.0.0.1:0");
+  if (!parseArgs(argc, argv, a)) {
+    std::fprintf(stderr,
+                 "usage: rdv-baseline echo|forward [--listen 127.0.0.1:PORT] [--peer 127.0.0.X:PORT (forward)]\n"
+                 "                    [--ready-file F] [--cpu N]\n");
+    return 2;
+  }
+  std::signal(SIGTERM, onSignal);
+  std::signal(SIGINT, onSignal);
+  pinToCpu(a.cpu);
+  std::string error;
+  const int fd = openUdp(a.listen, nullptr, error);
+  if (fd < 0) {
+    std::fprintf(stderr, "rdv-baseline: %s\n", error.c_str());
+    return 1;
+  }
+  if (!a.readyFile.empty()) {
+    const std::string tmp = a.readyFile + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f) return 1;
+    std::fprintf(f, "{\"udp\":[\"%s\"],\"pid\":%d}\n", localEndpoint(fd).toString().c_str(), getpid());
+    std::fclose(f);
+    std::rename(tmp.c_str(), a.readyFile.c_str());
+  }
+  if (a.mode == "echo") runEcho(fd);
+  else Forwarder(fd, a.peer).run();
+  close(fd);
+  return 0;
+}

@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks: rendezvousd vs coturn vs the raw-socket baseline (rdv-baseline).
+
+Every scenario runs against each target, several rounds, the targets' order rotating each round; the
+server is pinned to core 0 and rdv-loadgen to core 1 (taskset). Prints one table (median, min-max,
+ratios) and writes it to a results file. Every process started here is killed on exit, even on failure.
+Standard library only. See docs/benchmarks.md.
+"""
+import argparse
+import atexit
+import datetime
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+TARGETS = ["rendezvousd", "coturn", "baseline"]
+NA = "n/a (not supported yet)"
+USER, PASSWORD, REALM, SECRET = "bench", "benchpass", "bench", "bench-rest-secret"
+
+# name, loadgen arguments, the result key shown, unit, which baseline (None: no baseline), TURN or not.
+SCENARIOS = [
+    ("binding", ["--scenario", "binding", "--flows", "4", "--window", "32"], "value", "req/s", "echo", False),
+    ("allocate", ["--scenario", "allocate", "--flows", "32"], "value", "alloc/s", None, True),
+    ("allocate-rest", ["--scenario", "allocate", "--flows", "32", "--rest-secret", SECRET], "value", "alloc/s",
+     None, True),
+    ("channel-100", ["--scenario", "channel", "--flows", "16", "--window", "16", "--payload", "100"], "value",
+     "pkt/s", "forward", True),
+    ("channel-1200", ["--scenario", "channel", "--flows", "16", "--window", "16", "--payload", "1200"], "value",
+     "pkt/s", "forward", True),
+    ("send-100", ["--scenario", "send", "--flows", "16", "--window", "16", "--payload", "100"], "value",
+     "pkt/s", "forward", True),
+    ("send-1200", ["--scenario", "send", "--flows", "16", "--window", "16", "--payload", "1200"], "value",
+     "pkt/s", "forward", True),
+    ("latency", ["--scenario", "latency", "--flows", "4", "--window", "64", "--payload", "100"], "latency", "us",
+     "forward", True),
+]
+# Derived rows: (row name, scenario, result key, unit).
+EXTRA_ROWS = [("channel-1200 Mbit/s", "channel-1200", "mbps", "Mbit/s"),
+              ("send-1200 Mbit/s", "send-1200", "mbps", "Mbit/s")]
+LATENCY_KEYS = [("latency p50", "p50_us"), ("latency p99", "p99_us"), ("latency p999", "p999_us")]
+
+PROCS = []  # every child process, killed at exit
+
+
+def kill_all():
+    for p in PROCS:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.time() + 3
+    for p in PROCS:
+        try:
+            p.wait(max(0.05, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    PROCS.clear()
+
+
+def on_signal(signum, _frame):
+    kill_all()
+    sys.exit(128 + signum)
+
+
+def spawn(cmd, **kw):
+    p = subprocess.Popen(cmd, start_new_session=True, **kw)
+    PROCS.append(p)
+    return p
+
+
+def stop(p):
+    if p and p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(3)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if p in PROCS:
+        PROCS.remove(p)
+
+
+def free_port(ip="127.0.0.1", tcp_too=True):
+    """A port free for UDP (and TCP) on ip right now: bound to 0, then released."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((ip, 0))
+        port = u.getsockname()[1]
+        try:
+            if tcp_too:
+                t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                t.bind((ip, port))
+                t.close()
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+    raise RuntimeError("no free port")
+
+
+def stun_ready(port, timeout):
+    """Waits until a STUN Binding request to 127.0.0.1:port is answered."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.05)
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            s.sendto(struct.pack("!HHI12s", 1, 0, 0x2112A442, os.urandom(12)), ("127.0.0.1", port))
+            try:
+                if len(s.recv(2048)) >= 20:
+                    return True
+            except OSError:
+                pass
+        return False
+    finally:
+        s.close()
+
+
+def wait_ready_file(path, proc, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            time.sleep(0.02)
+    return None
+
+
+def raise_nofile(n):
+    """preexec: lift the open-file limit to n (the hard limit too when allowed)."""
+    def apply():
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, n), max(hard, n)))
+        except (ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return apply
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.bin = args.bin_dir
+        self.tmp = tempfile.mkdtemp(prefix="rdv-bench-")
+        self.pin = (os.cpu_count() or 1) >= 2
+        self.ours_turn = False
+        self.ours_flags = ""
+
+    def taskset(self, core):
+        return ["taskset", "-c", str(core)] if self.pin and shutil.which("taskset") else []
+
+    def relay_range(self, size):
+        lo = random.randrange(10000, max(10001, 32000 - size))
+        return lo, min(65000, lo + size)
+
+    # --- servers -------------------------------------------------------------------------------------
+    def start_ours(self, auth, relay_size=2000):
+        ready = os.path.join(self.tmp, "rdv-%d.json" % random.randrange(1 << 30))
+        cmd = self.taskset(0) + [self.args.rendezvousd, "--listen", "127.0.0.1:0", "--workers", "1",
+                                 "--ready-file", ready, "--log-level", "warn"]
+        if "--http-listen" in self.ours_flags:
+            cmd += ["--http-listen", "127.0.0.1:0"]
+        if "--data-dir" in self.ours_flags:
+            cmd += ["--data-dir", tempfile.mkdtemp(dir=self.tmp)]
+        if self.ours_turn:
+            lo, hi = self.relay_range(relay_size)
+            cmd += ["--realm", REALM, "--relay-ports", "%d-%d" % (lo, hi), "--allow-peer", "127.0.0.0/8"]
+            cmd += ["--auth-secret", SECRET] if auth == "rest" else ["--user", "%s:%s" % (USER, PASSWORD)]
+        p = spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                  preexec_fn=raise_nofile(relay_size + 4096))
+        info = wait_ready_file(ready, p, 10)
+        if not info:
+            err = p.stderr.read().decode(errors="replace")[-300:] if p.poll() is not None else "no ready file"
+            stop(p)
+            raise RuntimeError("rendezvousd did not start: " + err.strip())
+        return p, info["udp"][0]
+
+    def start_coturn(self, auth, relay_size=2000):
+        port = free_port()
+        lo, hi = self.relay_range(relay_size)
+        cmd = self.taskset(0) + [
+            "turnserver", "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
+            "--listening-port", str(port), "--relay-threads", "1", "--min-port", str(lo), "--max-port", str(hi),
+            "--no-cli", "--no-tls", "--no-dtls", "--no-rfc5780", "--allow-loopback-peers",
+            "--log-file", "stdout", "--simple-log", "--pidfile", os.path.join(self.tmp, "coturn.pid"),
+            "--realm", REALM]
+        cmd += ["--use-auth-secret", "--static-auth-secret", SECRET] if auth == "rest" else \
+            ["--lt-cred-mech", "--user", "%s:%s" % (USER, PASSWORD)]
+        p = spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                  preexec_fn=raise_nofile(relay_size + 4096))
+        if not stun_ready(port, 10):
+            stop(p)
+            raise RuntimeError("turnserver did not answer on port %d" % port)
+        return p, "127.0.0.1:%d" % port
+
+    def start_baseline(self, mode, peer_port):
+        ready = os.path.join(self.tmp, "base-%d.json" % random.randrange(1 << 30))
+        cmd = self.taskset(0) + [os.path.join(self.bin, "rdv-baseline"), mode, "--ready-file", ready]
+        if mode == "forward":
+            cmd += ["--peer", "127.0.0.2:%d" % peer_port]
+        p = spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        info = wait_ready_file(ready, p, 10)
+        if not info:
+            stop(p)
+            raise RuntimeError("rdv-baseline %s did not start" % mode)
+        return p, info["udp"][0]
+
+    # --- load ----------------------------------------------------------------------------------------
+    def loadgen(self, server, label, extra, duration=None, timeout=None):
+        duration = self.args.duration if duration is None else duration
+        cmd = self.taskset(1) + [os.path.join(self.bin, "rdv-loadgen"), "--server", server, "--label", label,
+                                 "--duration", str(duration), "--user", USER, "--password", PASSWORD]
+        cmd += ["--cpu", "1"] if self.pin else []
+        cmd += extra
+        if self.args.count:
+            cmd += ["--count", str(self.args.count)]
+        try:
+            out = subprocess.run(cmd, capture_output=True, timeout=timeout or duration + 60, text=True)
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "error": "rdv-loadgen timed out"}
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            return {"ok": False, "error": "rdv-loadgen: " + out.stderr.strip()[-300:]}
+        return json.loads(lines[-1])
+
+    def scenario_args(self, name, args, target):
+        args = list(args)
+        if name == "latency":
+            args += ["--rate", str(self.args.latency_rate)]
+        if target == "baseline":
+            args = [a for a in args if a not in ("--rest-secret", SECRET)] + ["--raw"]
+        return args
+
+    def probe_ours_turn(self):
+        """TURN on rendezvousd: flags present in --help and an authenticated Allocate answered."""
+        try:
+            self.ours_flags = subprocess.run([self.args.rendezvousd, "--help"], capture_output=True, text=True,
+                                             timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            self.ours_flags = ""
+        if not all(f in self.ours_flags for f in ("--user", "--relay-ports", "--allow-peer", "--auth-secret")):
+            return False
+        self.ours_turn = True
+        try:
+            p, server = self.start_ours("user")
+        except RuntimeError:
+            self.ours_turn = False
+            return False
+        r = self.loadgen(server, "probe", ["--scenario", "allocate", "--flows", "1", "--count", "1"], duration=3)
+        stop(p)
+        self.ours_turn = bool(r.get("ok"))
+        return self.ours_turn
+
+    def run_target_round(self, target, results):
+        """All traffic scenarios against one target, one server per authentication mode."""
+        for auth in ("user", "rest"):
+            todo = [s for s in SCENARIOS if (s[0] == "allocate-rest") == (auth == "rest")]
+            todo = [s for s in todo if s[0] in self.args.scenarios]
+            if target == "baseline":
+                todo = [s for s in todo if s[4]]
+            if not todo:
+                continue
+            if target == "rendezvousd" and not self.ours_turn:
+                for s in [s for s in todo if s[5]]:
+                    results.setdefault((s[0], target), []).append({"ok": False, "na": True})
+                todo = [s for s in todo if not s[5]]
+            self.run_on_server(target, auth, todo, results)
+
+    def run_on_server(self, target, auth, todo, results):
+        procs = []
+        try:
+            peer_port = free_port("127.0.0.2", tcp_too=False)
+            if target == "baseline":
+                servers = {}
+                for mode in sorted({s[4] for s in todo}):
+                    p, servers[mode] = self.start_baseline(mode, peer_port)
+                    procs.append(p)
+            else:
+                p, addr = self.start_ours(auth) if target == "rendezvousd" else self.start_coturn(auth)
+                procs.append(p)
+                servers = {"echo": addr, "forward": addr}
+            for name, args, _key, _unit, base, _turn in todo:
+                extra = self.scenario_args(name, args, target) + ["--peer-bind", "127.0.0.2:%d" % peer_port]
+                r = self.loadgen(servers[base] if base else servers["echo"], target, extra)
+                results.setdefault((name, target), []).append(r)
+        except RuntimeError as e:
+            for name, *_ in todo:
+                results.setdefault((name, target), []).append({"ok": False, "error": str(e)})
+        finally:
+            for p in procs:
+                stop(p)
+
+    # --- memory --------------------------------------------------------------------------------------
+    def rss_kib(self, pid):
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def memory_level(self, target, level):
+        """Fresh server, RSS idle, then RSS with `level` allocations held by rdv-loadgen."""
+        start = self.start_ours if target == "rendezvousd" else self.start_coturn
+        p, server = start("user", relay_size=level + 1000)
+        try:
+            time.sleep(0.3)
+            idle = self.rss_kib(p.pid)
+            cmd = self.taskset(1) + [os.path.join(self.bin, "rdv-loadgen"), "--scenario", "memory", "--server",
+                                     server, "--allocations", str(level), "--hold", "120", "--label", target,
+                                     "--user", USER, "--password", PASSWORD]
+            lg = spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                       preexec_fn=raise_nofile(level + 4096))
+            line = lg.stdout.readline()  # {"event":"holding",...} once every allocation is made
+            held = json.loads(line).get("allocations", 0) if line.startswith("{") else 0
+            time.sleep(0.5)
+            rss = self.rss_kib(p.pid)
+            lg.stdin.close()
+            final = lg.stdout.read()
+            stop(lg)
+            last = [l for l in final.splitlines() if l.startswith("{")]
+            r = json.loads(last[-1]) if last else {"ok": False, "error": "rdv-loadgen memory gave no result"}
+            r.update({"idle_kib": idle, "rss_kib": rss, "held": held})
+            return r
+        finally:
+            stop(p)
+
+    def run_memory(self, results, rounds):
+        levels = [int(x) for x in self.args.memory_levels.split(",")]
+        for rnd in range(rounds):
+            for target in (["rendezvousd", "coturn"] if rnd % 2 == 0 else ["coturn", "rendezvousd"]):
+                if target == "rendezvousd" and not self.ours_turn:
+                    for lvl in levels:
+                        results.setdefault(("memory-%d" % lvl, target), []).append({"ok": False, "na": True})
+                    continue
+                for lvl in levels:
+                    try:
+                        r = self.memory_level(target, lvl)
+                    except (RuntimeError, OSError, ValueError) as e:
+                        r = {"ok": False, "error": str(e)}
+                    results.setdefault(("memory-%d" % lvl, target), []).append(r)
+
+
+# --- the table ---------------------------------------------------------------------------------------
+def summary(runs, key):
+    """(text, median) for one cell: 'median (min-max)', n/a or the first error."""
+    if not runs:
+        return "-", None
+    if any(r.get("na") for r in runs):
+        return NA, None
+    bad = [r for r in runs if not r.get("ok")]
+    if bad:
+        return "error: " + str(bad[0].get("error", "failed"))[:120], None
+    values = [float(r[key]) for r in runs if key in r]
+    if not values:
+        return "-", None
+    med = statistics.median(values)
+    fmt = (lambda v: "%.0f" % v) if med >= 100 else (lambda v: "%.1f" % v)
+    text = fmt(med) if len(values) == 1 else "%s (%s-%s)" % (fmt(med), fmt(min(values)), fmt(max(values)))
+    return text, med
+
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a is not None and b else "-"
+
+
+def derived(runs, fn):
+    """Copies of runs with a computed 'v' field (memory rows)."""
+    out = []
+    for r in runs:
+        r = dict(r)
+        if r.get("ok") and not r.get("na"):
+            r["v"] = fn(r)
+        out.append(r)
+    return out
+
+
+def table_rows(results, args):
+    rows = []
+    specs = []
+    for name, _a, key, unit, _b, _t in SCENARIOS:
+        if name not in args.scenarios:
+            continue
+        if name == "latency":
+            specs += [(label, name, k, unit) for label, k in LATENCY_KEYS]
+        else:
+            specs.append((name, name, key, unit))
+        specs += [x for x in EXTRA_ROWS if x[1] == name]
+    for label, name, key, unit in specs:
+        rows.append(row(label, unit, {t: (results.get((name, t), []), key) for t in TARGETS}))
+    if "memory" in args.scenarios:
+        for lvl in [int(x) for x in args.memory_levels.split(",")]:
+            runs = {t: results.get(("memory-%d" % lvl, t), []) for t in TARGETS}
+            rows.append(row("memory RSS idle", "KiB", {t: (v, "idle_kib") for t, v in runs.items()}))
+            rows.append(row("memory RSS @%d alloc" % lvl, "KiB", {t: (v, "rss_kib") for t, v in runs.items()}))
+            per = {t: (derived(v, lambda r: (r["rss_kib"] - r["idle_kib"]) * 1024.0 / max(1, r["held"])), "v")
+                   for t, v in runs.items()}
+            rows.append(row("memory bytes/alloc @%d" % lvl, "B", per))
+    return rows
+
+
+def row(label, unit, cells):
+    texts, meds = {}, {}
+    for t in TARGETS:
+        texts[t], meds[t] = summary(*cells[t])
+    return [label, unit, texts["rendezvousd"], texts["coturn"], texts["baseline"],
+            ratio(meds["rendezvousd"], meds["coturn"]), ratio(meds["rendezvousd"], meds["baseline"])]
+
+
+def added_latency(results):
+    """Relay-added latency: each server's median percentile minus the baseline forwarder's."""
+    lines = []
+    base = {k: summary(results.get(("latency", "baseline"), []), k)[1] for _, k in LATENCY_KEYS}
+    for t in ("rendezvousd", "coturn"):
+        parts = []
+        for label, k in LATENCY_KEYS:
+            v = summary(results.get(("latency", t), []), k)[1]
+            parts.append("%s %s" % (label.split()[1], "%.1f us" % (v - base[k]) if v is not None and
+                                    base[k] is not None else "n/a"))
+        lines.append("- relay-added latency, %s: %s" % (t, ", ".join(parts)))
+    return lines
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+    except OSError:
+        pass
+    coturn = subprocess.run(["turnserver", "--version"], capture_output=True, text=True).stdout.strip()
+    return "nproc %d, CPU %s, kernel %s, load average %s, coturn %s" % (
+        os.cpu_count() or 0, model, platform.release(), " ".join("%.2f" % x for x in os.getloadavg()),
+        coturn or "?")
+
+
+def render(rows, results, bench, args, started):
+    head = ["scenario", "unit", "rendezvousd", "coturn", "baseline", "ours/coturn", "ours/baseline"]
+    out = ["# rendezvous benchmarks, %s" % started.strftime("%Y-%m-%d %H:%M"), "",
+           "- machine: " + machine(),
+           "- CPU pinning: %s" % ("server on core 0, rdv-loadgen on core 1 (taskset)" if bench.pin else "none (1 core)"),
+           "- rounds %d, %.2f s per run%s, latency at %d packets/s; medians, (min-max) over rounds" % (
+               args.rounds, args.duration, (", count %d" % args.count) if args.count else "", args.latency_rate),
+           "- rendezvousd TURN: %s" % ("yes" if bench.ours_turn else NA), "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    if "latency" in args.scenarios:
+        out += [""] + added_latency(results)
+    return "\n".join(out) + "\n"
+
+
+def parse_args(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1 round, 1 s runs, memory at 1000 only")
+    ap.add_argument("--smoke", action="store_true", help="tiny runs (CI): 1 round, 0.2 s, memory at 50")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--duration", type=float, default=None, help="seconds per run (default 3)")
+    ap.add_argument("--count", type=int, default=0, help="also stop each run after this many packets")
+    ap.add_argument("--latency-rate", type=int, default=None, help="packets/s in the latency scenario")
+    ap.add_argument("--memory-levels", default=None, help="allocation counts, default 1000,10000")
+    ap.add_argument("--with-50k", action="store_true", help="add 50000 to the memory levels")
+    ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory"]))
+    ap.add_argument("--bin-dir", default=os.environ.get("RDV_BIN_DIR", os.path.join(root, "build-bench", "bin")))
+    ap.add_argument("--rendezvousd", default=None, help="default: BIN_DIR/rendezvousd")
+    ap.add_argument("--out", default=None, help="results file (default bench/results/<date>.md)")
+    a = ap.parse_args(argv)
+    tiny = a.smoke or a.quick
+    a.rounds = a.rounds or (1 if tiny else 5)
+    a.duration = a.duration or (0.2 if a.smoke else 1.0 if a.quick else 3.0)
+    a.latency_rate = a.latency_rate or (500 if a.smoke else 2000)
+    a.memory_levels = a.memory_levels or ("50" if a.smoke else "1000" if a.quick else "1000,10000")
+    if a.with_50k:
+        a.memory_levels += ",50000"
+    a.scenarios = a.scenarios.split(",")
+    a.rendezvousd = a.rendezvousd or os.path.join(a.bin_dir, "rendezvousd")
+    a.out = a.out or os.path.join(here, "results", datetime.date.today().isoformat() + ".md")
+    return a
+
+
+def main(argv):
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    atexit.register(kill_all)
+    for tool in ("rdv-loadgen", "rdv-baseline"):
+        if not os.access(os.path.join(args.bin_dir, tool), os.X_OK):
+            sys.exit("run.py: %s not found in %s (build the bench targets)" % (tool, args.bin_dir))
+    if not shutil.which("turnserver"):
+        sys.exit("run.py: coturn's turnserver is not installed")
+    started = datetime.datetime.now()
+    bench = Bench(args)
+    try:
+        bench.probe_ours_turn()
+        results = {}
+        for rnd in range(args.rounds):
+            order = TARGETS[rnd % 3:] + TARGETS[:rnd % 3]
+            for target in order:
+                bench.run_target_round(target, results)
+        if "memory" in args.scenarios:
+            bench.run_memory(results, args.rounds)
+        rows = table_rows(results, args)
+        text = render(rows, results, bench, args, started)
+    finally:
+        kill_all()
+        shutil.rmtree(bench.tmp, ignore_errors=True)
+    print(text, end="")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(text)
+    errors = [r for r in rows if any(c.startswith("error") for c in r)]
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
