@@ -1,0 +1,87 @@
+// The JSON text frames of the signalling WebSocket (/v1/signal); docs/signalling.md lists them.
+//   hub -> client: challenge, welcome, envelope, ack, error
+//   client -> hub: auth, envelope
+// encodeFrame()/decodeFrame() work for both directions, so the rdv CLI uses the same code as the
+// hub. Decoding never throws; unknown keys are ignored.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "signalling/envelope/envelope.h"
+#include "signalling/hub/auth.h"
+
+namespace rdv::signalling {
+
+// {"type":"challenge","v":1,"hub":hex32,"nonce":hex32,"expiresInMs":n}
+struct ChallengeFrame {
+  NodeId hub;
+  ChallengeNonce nonce{};
+  uint64_t expiresInMs = 0;
+  bool operator==(const ChallengeFrame&) const = default;
+};
+
+// {"type":"auth","node":hex32,"sig":hex65}
+struct AuthFrame {
+  NodeId node;
+  identity::RecoverableSignature signature{};
+  bool operator==(const AuthFrame&) const = default;
+};
+
+// {"type":"welcome","node":hex32,"stored":n}: authenticated; n stored envelopes follow.
+struct WelcomeFrame {
+  NodeId node;
+  uint64_t stored = 0;
+  bool operator==(const WelcomeFrame&) const = default;
+};
+
+// {"type":"envelope","envelope":{...envelope JSON...}}
+struct EnvelopeFrame {
+  Envelope envelope;
+  bool operator==(const EnvelopeFrame&) const = default;
+};
+
+enum class AckStatus { Delivered, Stored };
+std::string_view ackStatusName(AckStatus s);
+
+// {"type":"ack","to":hex32,"seq":n,"status":"delivered"|"stored"}
+struct AckFrame {
+  NodeId to;
+  uint64_t seq = 0;
+  AckStatus status = AckStatus::Delivered;
+  bool operator==(const AckFrame&) const = default;
+};
+
+// {"type":"error","code":"...","message":"..."[,"to":hex32,"seq":n]}: "to"/"seq" name the
+// envelope refused, when the error is about one.
+struct ErrorFrame {
+  std::string code;
+  std::string message;
+  std::optional<NodeId> to;
+  std::optional<uint64_t> seq;
+  bool operator==(const ErrorFrame&) const = default;
+};
+
+using Frame = std::variant<ChallengeFrame, AuthFrame, WelcomeFrame, EnvelopeFrame, AckFrame, ErrorFrame>;
+
+enum class FrameErrorKind {
+  NotJson,      // not a JSON object
+  UnknownType,  // "type" missing or not one of the above
+  Malformed,    // a field is missing or has the wrong shape
+  Envelope,     // the "envelope" member failed to decode (see `envelope`)
+};
+
+struct FrameError {
+  FrameErrorKind kind = FrameErrorKind::Malformed;
+  EnvelopeError envelope = EnvelopeError::Malformed;  // when kind == Envelope
+};
+
+// "bad-frame", "unknown-frame-type", or the envelope's error code.
+std::string frameErrorCode(const FrameError& e);
+
+std::string encodeFrame(const Frame& f);
+Result<Frame, FrameError> decodeFrame(std::string_view text);
+
+}  // namespace rdv::signalling

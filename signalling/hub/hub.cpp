@@ -1,0 +1,283 @@
+#include "signalling/hub/hub.h"
+
+#include <algorithm>
+
+namespace rdv::signalling {
+
+const char* closeReasonName(CloseReason r) {
+  switch (r) {
+    case CloseReason::Replaced: return "replaced";
+    case CloseReason::AuthFailed: return "auth-failed";
+    case CloseReason::AuthTimeout: return "auth-timeout";
+  }
+  return "auth-failed";
+}
+
+uint16_t closeCode(CloseReason r) {
+  switch (r) {
+    case CloseReason::Replaced: return 4000;
+    case CloseReason::AuthFailed: return 4001;
+    case CloseReason::AuthTimeout: return 4002;
+  }
+  return 4001;
+}
+
+Hub::Hub(HubConfig config, MailboxStore& store, Rng& rng)
+    : config_(config), store_(&store), rng_(&rng), mailbox_(config.mailbox) {}
+
+Result<size_t, StoreError> Hub::load(TimePoint now) {
+  auto loaded = store_->loadAll(now);
+  if (!loaded) return unexpected(loaded.error());
+  const size_t n = loaded->envelopes.size();
+  for (auto& e : loaded->envelopes) mailbox_.add(std::move(e));
+  return n;
+}
+
+void Hub::connected(ConnId conn, TimePoint now) {
+  conns_.try_emplace(conn, TokenBucket(config_.framesPerSecond, config_.frameBurst, now));
+  challenge(conn, now);
+}
+
+ChallengeNonce Hub::challenge(ConnId conn, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return {};
+  Connection& c = it->second;
+  clearChallenge(conn, c);
+  PendingChallenge pending{{}, now + config_.challengeTtl};
+  if (!rng_->fill(pending.nonce)) {
+    sendError(conn, "internal-error", "no randomness for a challenge");
+    close(conn, CloseReason::AuthFailed);
+    return {};
+  }
+  c.challenge = pending;
+  challengeExpiry_.emplace(pending.expiresAt, conn);
+  send(conn, ChallengeFrame{config_.hubId, pending.nonce, static_cast<uint64_t>(config_.challengeTtl.count())});
+  return pending.nonce;
+}
+
+void Hub::handleFrame(ConnId conn, std::string_view text, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  if (!it->second.bucket.take(now)) {
+    ++stats_.rateLimited;
+    sendError(conn, "rate-limited", "more than the allowed frames per second; frame dropped");
+    return;
+  }
+  if (text.size() > config_.maxFrameBytes) {
+    sendError(conn, "frame-too-large", "frame larger than " + std::to_string(config_.maxFrameBytes) + " bytes");
+    return;
+  }
+  auto frame = decodeFrame(text);
+  if (!frame) {
+    sendError(conn, frameErrorCode(frame.error()), "frame refused: " + frameErrorCode(frame.error()));
+    return;
+  }
+  if (auto* auth = std::get_if<AuthFrame>(&*frame)) {
+    authenticate(conn, *auth, now);
+  } else if (auto* env = std::get_if<EnvelopeFrame>(&*frame)) {
+    submit(conn, std::move(env->envelope), now);
+  } else {
+    sendError(conn, "unexpected-frame", "clients send only auth and envelope frames");
+  }
+}
+
+void Hub::authenticate(ConnId conn, const AuthFrame& response, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Connection& c = it->second;
+  if (c.identity) {
+    sendError(conn, "already-authenticated", "this connection is already authenticated");
+    return;
+  }
+  if (!c.challenge) {
+    ++stats_.authFailed;
+    sendError(conn, "no-challenge", "no challenge is pending on this connection");
+    close(conn, CloseReason::AuthFailed);
+    return;
+  }
+  const PendingChallenge pending = *c.challenge;
+  clearChallenge(conn, c);  // single use, whatever the outcome
+  if (now >= pending.expiresAt) {
+    ++stats_.authFailed;
+    sendError(conn, "challenge-expired", "the challenge expired");
+    close(conn, CloseReason::AuthTimeout);
+    return;
+  }
+  if (!checkChallengeResponse(config_.hubId, pending.nonce, response.node, response.signature)) {
+    ++stats_.authFailed;
+    sendError(conn, "auth-failed", "the signature does not match the node id, hub id and challenge");
+    close(conn, CloseReason::AuthFailed);
+    return;
+  }
+  ++stats_.authSucceeded;
+  bind(conn, response.node);
+}
+
+void Hub::bind(ConnId conn, const NodeId& id) {
+  auto old = byIdentity_.find(id);
+  if (old != byIdentity_.end() && old->second != conn) {
+    ++stats_.replaced;
+    close(old->second, CloseReason::Replaced);  // also erases the byIdentity_ entry
+  }
+  conns_.at(conn).identity = id;
+  byIdentity_[id] = conn;
+  send(conn, WelcomeFrame{id, mailbox_.countFor(id)});
+  deliverStored(conn, id);
+}
+
+void Hub::deliverStored(ConnId conn, const NodeId& id) {
+  auto waiting = mailbox_.take(id);
+  if (waiting.empty()) return;
+  std::vector<int64_t> ids;
+  ids.reserve(waiting.size());
+  for (auto& s : waiting) {
+    ids.push_back(s.id);
+    send(conn, EnvelopeFrame{std::move(s.envelope)});
+  }
+  stats_.deliveredStored += waiting.size();
+  // If this fails the rows stay and are delivered again after a restart; the recipient's
+  // ReplayGuard drops the duplicates.
+  if (!store_->remove(ids)) ++stats_.storeErrors;
+}
+
+void Hub::submit(ConnId conn, Envelope envelope, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  const Connection& c = it->second;
+  if (!c.identity) {
+    refuseEnvelope(conn, envelope.header, "not-authenticated", "authenticate before sending envelopes");
+    return;
+  }
+  if (envelope.header.from != *c.identity) {
+    refuseEnvelope(conn, envelope.header, "spoofed-sender", "the envelope's sender is not this connection's identity");
+    return;
+  }
+  if (envelope.ciphertext.size() > config_.maxCiphertextBytes) {
+    refuseEnvelope(conn, envelope.header, "envelope-too-large",
+                   "ciphertext larger than " + std::to_string(config_.maxCiphertextBytes) + " bytes");
+    return;
+  }
+  const EnvelopeHeader header = envelope.header;  // verify() consumes the envelope
+  auto verified = verify(std::move(envelope));
+  if (!verified) {
+    refuseEnvelope(conn, header, errorCode(verified.error()), describe(verified.error()));
+    return;
+  }
+  const Envelope& e = verified->envelope();
+  auto recipient = byIdentity_.find(e.header.to);
+  if (recipient != byIdentity_.end()) {
+    send(recipient->second, EnvelopeFrame{e});
+    ++stats_.delivered;
+    send(conn, AckFrame{e.header.to, e.header.seq, AckStatus::Delivered});
+    return;
+  }
+  store(conn, e, now);
+}
+
+void Hub::store(ConnId conn, const Envelope& e, TimePoint now) {
+  if (auto limit = mailbox_.wouldExceed(e)) {
+    refuseEnvelope(conn, e.header, limitCode(*limit), "the recipient is offline and the mailbox limit is reached");
+    return;
+  }
+  const TimePoint expiresAt = now + config_.mailboxTtl;
+  auto id = store_->put(e, expiresAt);
+  if (!id) {
+    ++stats_.storeErrors;
+    refuseEnvelope(conn, e.header, "storage-failed", "the mailbox could not store the envelope");
+    return;
+  }
+  mailbox_.add(StoredEnvelope{*id, expiresAt, e});
+  ++stats_.stored;
+  send(conn, AckFrame{e.header.to, e.header.seq, AckStatus::Stored});
+}
+
+void Hub::disconnected(ConnId conn) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  clearChallenge(conn, it->second);
+  if (it->second.identity) {
+    auto owner = byIdentity_.find(*it->second.identity);
+    if (owner != byIdentity_.end() && owner->second == conn) byIdentity_.erase(owner);
+  }
+  conns_.erase(it);
+}
+
+std::optional<TimePoint> Hub::nextDeadline() const {
+  std::optional<TimePoint> next = mailbox_.nextExpiry();
+  if (!challengeExpiry_.empty()) {
+    const TimePoint c = challengeExpiry_.begin()->first;
+    if (!next || c < *next) next = c;
+  }
+  return next;
+}
+
+void Hub::handleTimeout(TimePoint now) {
+  while (!challengeExpiry_.empty() && challengeExpiry_.begin()->first <= now) {
+    const ConnId conn = challengeExpiry_.begin()->second;
+    challengeExpiry_.erase(challengeExpiry_.begin());
+    auto it = conns_.find(conn);
+    if (it == conns_.end() || it->second.identity) continue;
+    it->second.challenge.reset();
+    ++stats_.authFailed;
+    sendError(conn, "challenge-expired", "no valid answer to the challenge in time");
+    close(conn, CloseReason::AuthTimeout);
+  }
+  auto expired = mailbox_.expire(now);
+  if (!expired.empty()) {
+    stats_.expired += expired.size();
+    if (!store_->remove(expired)) ++stats_.storeErrors;  // load() skips expired rows anyway
+  }
+}
+
+std::optional<HubCommand> Hub::nextCommand() {
+  if (commands_.empty()) return std::nullopt;
+  HubCommand c = std::move(commands_.front());
+  commands_.pop_front();
+  return c;
+}
+
+std::vector<HubCommand> Hub::drainCommands() {
+  std::vector<HubCommand> out(std::make_move_iterator(commands_.begin()), std::make_move_iterator(commands_.end()));
+  commands_.clear();
+  return out;
+}
+
+std::optional<NodeId> Hub::identityOf(ConnId conn) const {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return std::nullopt;
+  return it->second.identity;
+}
+
+std::optional<ConnId> Hub::connectionOf(const NodeId& id) const {
+  auto it = byIdentity_.find(id);
+  if (it == byIdentity_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Hub::send(ConnId conn, const Frame& frame) { commands_.push_back(SendFrame{conn, encodeFrame(frame)}); }
+
+void Hub::sendError(ConnId conn, std::string code, std::string message, const EnvelopeHeader* about) {
+  ErrorFrame f{std::move(code), std::move(message), std::nullopt, std::nullopt};
+  if (about) {
+    f.to = about->to;
+    f.seq = about->seq;
+  }
+  send(conn, f);
+}
+
+void Hub::refuseEnvelope(ConnId conn, const EnvelopeHeader& about, std::string code, std::string message) {
+  ++stats_.refused;
+  sendError(conn, std::move(code), std::move(message), &about);
+}
+
+void Hub::clearChallenge(ConnId conn, Connection& c) {
+  if (c.challenge) challengeExpiry_.erase({c.challenge->expiresAt, conn});
+  c.challenge.reset();
+}
+
+void Hub::close(ConnId conn, CloseReason reason) {
+  commands_.push_back(CloseConnection{conn, reason});
+  disconnected(conn);  // forget it now: later frames from it are ignored
+}
+
+}  // namespace rdv::signalling

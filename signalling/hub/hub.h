@@ -1,0 +1,149 @@
+// The signalling hub: a sans-I/O core (no sockets, no clock). The daemon's WebSocket layer
+// assigns each connection an id, feeds the core events, and then drains commands:
+//
+//   hub.connected(conn, now);              // on upgrade: queues the challenge frame
+//   hub.handleFrame(conn, text, now);      // every text frame
+//   hub.disconnected(conn);                // when the socket closes, for any reason
+//   hub.handleTimeout(now);                // when the timer armed to nextDeadline() fires
+//   while (auto c = hub.nextCommand()) ... // SendFrame -> write a text frame;
+//                                          // CloseConnection -> send its frames first, then close
+//   arm the timer to hub.nextDeadline()    // after every call above
+//
+// `now` is wall-clock time, because mailbox expiries are persisted and must mean the same after a
+// restart. Guarantees: an envelope acknowledged "stored" was committed to the MailboxStore first;
+// an envelope refused gets an error frame naming why (limit, signature, sender...), never a
+// silent drop; stored envelopes are delivered in arrival order (so per-sender order is kept) when
+// the recipient authenticates, and removed from the store only then (at-least-once: after a
+// crash between the two, the recipient's ReplayGuard drops the duplicate).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "signalling/envelope/crypto.h"
+#include "signalling/envelope/envelope.h"
+#include "signalling/hub/frames.h"
+#include "signalling/hub/mailbox.h"
+#include "signalling/hub/mailbox_store.h"
+#include "signalling/hub/token_bucket.h"
+
+namespace rdv::signalling {
+
+using ConnId = uint64_t;
+
+enum class CloseReason {
+  Replaced,     // the same identity authenticated on a newer connection
+  AuthFailed,   // bad signature, wrong hub id, no challenge
+  AuthTimeout,  // the challenge expired before a valid answer
+};
+const char* closeReasonName(CloseReason r);  // "replaced", "auth-failed", "auth-timeout"
+// A WebSocket close code from the private range (4000 replaced, 4001 auth-failed, 4002 auth-timeout).
+uint16_t closeCode(CloseReason r);
+
+struct SendFrame {
+  ConnId conn = 0;
+  std::string text;  // one JSON text frame
+};
+struct CloseConnection {
+  ConnId conn = 0;
+  CloseReason reason = CloseReason::AuthFailed;
+};
+using HubCommand = std::variant<SendFrame, CloseConnection>;
+
+struct HubConfig {
+  NodeId hubId;  // this node's id: challenges bind it
+  std::chrono::milliseconds challengeTtl{30'000};
+  std::chrono::seconds mailboxTtl{24 * 3600};
+  MailboxLimits mailbox;
+  size_t maxFrameBytes = 96 * 1024;       // a text frame larger than this is refused unread
+  size_t maxCiphertextBytes = 64 * 1024;  // envelope body + tag
+  double framesPerSecond = 50;            // per connection, every frame counts
+  double frameBurst = 100;
+};
+
+struct HubStats {
+  uint64_t authSucceeded = 0;
+  uint64_t authFailed = 0;
+  uint64_t replaced = 0;
+  uint64_t delivered = 0;         // forwarded to a live connection at once
+  uint64_t stored = 0;            // acknowledged as stored
+  uint64_t deliveredStored = 0;   // handed over from the mailbox on authentication
+  uint64_t expired = 0;           // mailbox entries dropped at their TTL
+  uint64_t refused = 0;           // envelopes answered with an error frame
+  uint64_t rateLimited = 0;       // frames refused by the token bucket
+  uint64_t storeErrors = 0;       // MailboxStore failures (put refused to the sender; remove retried at load)
+};
+
+class Hub {
+ public:
+  Hub(HubConfig config, MailboxStore& store, Rng& rng);
+
+  // Loads the unexpired stored envelopes; call once, before the first connection. Returns how
+  // many were loaded.
+  Result<size_t, StoreError> load(TimePoint now);
+
+  void connected(ConnId conn, TimePoint now);
+  // Issues a fresh challenge (replacing an unanswered one) and queues its frame.
+  ChallengeNonce challenge(ConnId conn, TimePoint now);
+  void handleFrame(ConnId conn, std::string_view text, TimePoint now);
+  void authenticate(ConnId conn, const AuthFrame& response, TimePoint now);
+  void submit(ConnId conn, Envelope envelope, TimePoint now);
+  void disconnected(ConnId conn);
+
+  std::optional<TimePoint> nextDeadline() const;
+  void handleTimeout(TimePoint now);
+
+  std::optional<HubCommand> nextCommand();
+  std::vector<HubCommand> drainCommands();
+
+  std::optional<NodeId> identityOf(ConnId conn) const;
+  std::optional<ConnId> connectionOf(const NodeId& id) const;
+  size_t connections() const { return conns_.size(); }
+  const Mailbox& mailbox() const { return mailbox_; }
+  const HubStats& stats() const { return stats_; }
+  const HubConfig& config() const { return config_; }
+
+ private:
+  struct PendingChallenge {
+    ChallengeNonce nonce{};
+    TimePoint expiresAt;
+  };
+  struct Connection {
+    explicit Connection(TokenBucket b) : bucket(b) {}
+    std::optional<PendingChallenge> challenge;
+    std::optional<NodeId> identity;
+    TokenBucket bucket;
+  };
+
+  void send(ConnId conn, const Frame& frame);
+  void sendError(ConnId conn, std::string code, std::string message, const EnvelopeHeader* about = nullptr);
+  void refuseEnvelope(ConnId conn, const EnvelopeHeader& about, std::string code, std::string message);
+  void clearChallenge(ConnId conn, Connection& c);
+  void close(ConnId conn, CloseReason reason);
+  void bind(ConnId conn, const NodeId& id);
+  void deliverStored(ConnId conn, const NodeId& id);
+  void store(ConnId conn, const Envelope& e, TimePoint now);
+
+  HubConfig config_;
+  MailboxStore* store_;
+  Rng* rng_;
+  std::unordered_map<ConnId, Connection> conns_;
+  // identity -> its one live connection: routing looks recipients up here.
+  std::unordered_map<NodeId, ConnId, identity::NodeIdHash> byIdentity_;
+  // (expiry, conn) of unanswered challenges, in time order: nextDeadline() without a scan.
+  std::set<std::pair<TimePoint, ConnId>> challengeExpiry_;
+  Mailbox mailbox_;
+  std::deque<HubCommand> commands_;
+  HubStats stats_;
+};
+
+}  // namespace rdv::signalling

@@ -1,0 +1,194 @@
+// Hub authentication and connection lifecycle with a fake clock.
+#include <gtest/gtest.h>
+
+#include "tests/signalling/hub_harness.h"
+
+namespace rdv::signalling {
+namespace {
+
+using identity::PrivateKey;
+using namespace test;
+
+class HubAuthTest : public ::testing::Test {
+ protected:
+  HubAuthTest() : h_(makeConfig(), store_) {}
+  HubConfig makeConfig() {
+    HubConfig c;
+    c.hubId = hubKey_.nodeId();
+    return c;
+  }
+
+  PrivateKey hubKey_ = *PrivateKey::generate();
+  MemoryMailboxStore store_;
+  HubHarness h_;
+  Client alice_{1, *PrivateKey::generate()};
+};
+
+TEST_F(HubAuthTest, GoodSignatureBindsTheConnection) {
+  const auto challenge = h_.connect(alice_.conn);
+  EXPECT_EQ(challenge.hub, hubKey_.nodeId());
+  EXPECT_EQ(challenge.expiresInMs, 30'000u);
+  h_.hub().handleFrame(alice_.conn, HubHarness::authText(alice_.key, challenge.hub, challenge.nonce), h_.now);
+  auto cmds = h_.drain();
+  auto welcome = only<WelcomeFrame>(framesTo(cmds, alice_.conn));
+  ASSERT_EQ(welcome.size(), 1u);
+  EXPECT_EQ(welcome[0].node, alice_.key.nodeId());
+  EXPECT_EQ(welcome[0].stored, 0u);
+  EXPECT_TRUE(closes(cmds).empty());
+  EXPECT_EQ(h_.hub().identityOf(alice_.conn), alice_.key.nodeId());
+  EXPECT_EQ(h_.hub().connectionOf(alice_.key.nodeId()), alice_.conn);
+  EXPECT_EQ(h_.hub().stats().authSucceeded, 1u);
+  EXPECT_FALSE(h_.hub().nextDeadline().has_value());  // the challenge was consumed
+}
+
+TEST_F(HubAuthTest, ChallengesAreFreshPerConnection) {
+  const auto a = h_.connect(1);
+  const auto b = h_.connect(2);
+  EXPECT_NE(a.nonce, b.nonce);
+}
+
+void expectRefused(const std::vector<HubCommand>& cmds, ConnId conn, const std::string& code, CloseReason reason) {
+  auto errors = only<ErrorFrame>(framesTo(cmds, conn));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, code);
+  auto closed = closes(cmds);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].conn, conn);
+  EXPECT_EQ(closed[0].reason, reason);
+}
+
+TEST_F(HubAuthTest, BadSignatureIsRefusedAndClosed) {
+  const auto challenge = h_.connect(alice_.conn);
+  const auto mallory = *PrivateKey::generate();
+  // Mallory signs but claims alice's node id.
+  AuthFrame forged{alice_.key.nodeId(), *signChallenge(mallory, challenge.hub, challenge.nonce)};
+  h_.hub().handleFrame(alice_.conn, encodeFrame(forged), h_.now);
+  expectRefused(h_.drain(), alice_.conn, "auth-failed", CloseReason::AuthFailed);
+  EXPECT_FALSE(h_.hub().connectionOf(alice_.key.nodeId()).has_value());
+  EXPECT_EQ(h_.hub().connections(), 0u);
+  // Frames after the close are ignored.
+  h_.hub().handleFrame(alice_.conn, HubHarness::authText(alice_.key, challenge.hub, challenge.nonce), h_.now);
+  EXPECT_TRUE(h_.drain().empty());
+}
+
+TEST_F(HubAuthTest, WrongHubIdIsRefused) {
+  const auto challenge = h_.connect(alice_.conn);
+  const auto otherHub = PrivateKey::generate()->nodeId();
+  h_.hub().handleFrame(alice_.conn, HubHarness::authText(alice_.key, otherHub, challenge.nonce), h_.now);
+  expectRefused(h_.drain(), alice_.conn, "auth-failed", CloseReason::AuthFailed);
+}
+
+TEST_F(HubAuthTest, ExpiredChallengeIsRefused) {
+  const auto challenge = h_.connect(alice_.conn);
+  h_.advance(30s);
+  h_.hub().handleFrame(alice_.conn, HubHarness::authText(alice_.key, challenge.hub, challenge.nonce), h_.now);
+  expectRefused(h_.drain(), alice_.conn, "challenge-expired", CloseReason::AuthTimeout);
+}
+
+TEST_F(HubAuthTest, UnansweredChallengeTimesOutAtTheDeadline) {
+  h_.connect(alice_.conn);
+  ASSERT_EQ(h_.hub().nextDeadline(), h_.now + 30s);
+  h_.advance(29'999ms);
+  h_.hub().handleTimeout(h_.now);
+  EXPECT_TRUE(h_.drain().empty());
+  h_.advance(1ms);
+  h_.hub().handleTimeout(h_.now);
+  expectRefused(h_.drain(), alice_.conn, "challenge-expired", CloseReason::AuthTimeout);
+  EXPECT_FALSE(h_.hub().nextDeadline().has_value());
+}
+
+TEST_F(HubAuthTest, ChallengeIsSingleUse) {
+  const auto challenge = h_.connect(alice_.conn);
+  const auto answer = HubHarness::authText(alice_.key, challenge.hub, challenge.nonce);
+  h_.hub().handleFrame(alice_.conn, answer, h_.now);
+  h_.drain();
+  // Again on the same connection: already bound.
+  h_.hub().handleFrame(alice_.conn, answer, h_.now);
+  auto errors = only<ErrorFrame>(framesTo(h_.drain(), alice_.conn));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, "already-authenticated");
+  // Replayed on another connection (a captured answer): that connection has another nonce.
+  h_.connect(7);
+  h_.hub().handleFrame(7, answer, h_.now);
+  expectRefused(h_.drain(), 7, "auth-failed", CloseReason::AuthFailed);
+  EXPECT_EQ(h_.hub().connectionOf(alice_.key.nodeId()), alice_.conn);
+}
+
+TEST_F(HubAuthTest, AFreshChallengeReplacesTheOldOne) {
+  const auto first = h_.connect(alice_.conn);
+  const auto second = h_.hub().challenge(alice_.conn, h_.now);
+  h_.drain();
+  h_.hub().handleFrame(alice_.conn, HubHarness::authText(alice_.key, first.hub, first.nonce), h_.now);
+  expectRefused(h_.drain(), alice_.conn, "auth-failed", CloseReason::AuthFailed);
+  EXPECT_NE(second, first.nonce);
+}
+
+TEST_F(HubAuthTest, NewerConnectionReplacesTheOlder) {
+  Client bobOld{2, *PrivateKey::generate()};
+  Client bobNew{3, bobOld.key};
+  h_.login(alice_);
+  h_.login(bobOld);
+  auto cmds = h_.login(bobNew);
+  auto closed = closes(cmds);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].conn, bobOld.conn);
+  EXPECT_EQ(closed[0].reason, CloseReason::Replaced);
+  EXPECT_EQ(closeCode(CloseReason::Replaced), 4000);
+  EXPECT_STREQ(closeReasonName(CloseReason::Replaced), "replaced");
+  EXPECT_EQ(h_.hub().connectionOf(bobOld.key.nodeId()), bobNew.conn);
+  EXPECT_EQ(h_.hub().stats().replaced, 1u);
+  // The daemon reports the old socket closed: the new binding stays.
+  h_.hub().disconnected(bobOld.conn);
+  EXPECT_EQ(h_.hub().connectionOf(bobOld.key.nodeId()), bobNew.conn);
+  // Envelopes go to the new connection only.
+  auto sent = h_.send(alice_, h_.envelope(alice_, bobNew.key, "hi"));
+  EXPECT_EQ(only<EnvelopeFrame>(framesTo(sent, bobNew.conn)).size(), 1u);
+  EXPECT_TRUE(framesTo(sent, bobOld.conn).empty());
+}
+
+TEST_F(HubAuthTest, DisconnectUnbinds) {
+  h_.login(alice_);
+  h_.hub().disconnected(alice_.conn);
+  EXPECT_FALSE(h_.hub().connectionOf(alice_.key.nodeId()).has_value());
+  EXPECT_EQ(h_.hub().connections(), 0u);
+  h_.hub().disconnected(alice_.conn);  // twice: ignored
+}
+
+TEST_F(HubAuthTest, BadFramesGetNamedErrors) {
+  h_.connect(alice_.conn);
+  auto codeFor = [&](std::string_view text) {
+    h_.hub().handleFrame(alice_.conn, text, h_.now);
+    auto errors = only<ErrorFrame>(framesTo(h_.drain(), alice_.conn));
+    return errors.size() == 1 ? errors[0].code : std::string("<none>");
+  };
+  EXPECT_EQ(codeFor("{not json"), "bad-frame");
+  EXPECT_EQ(codeFor(R"({"type":"dance"})"), "unknown-frame-type");
+  EXPECT_EQ(codeFor(R"({"type":"auth","node":"00"})"), "bad-frame");
+  EXPECT_EQ(codeFor(R"({"type":"envelope","envelope":{"v":2}})"), "unsupported-version");
+  EXPECT_EQ(codeFor(R"({"type":"ack","to":"00","seq":1,"status":"stored"})"), "bad-frame");
+  EXPECT_EQ(codeFor(encodeFrame(WelcomeFrame{alice_.key.nodeId(), 0})), "unexpected-frame");
+  EXPECT_EQ(h_.hub().connections(), 1u);  // bad frames do not close the connection
+}
+
+TEST_F(HubAuthTest, FramesRoundTrip) {
+  ErrorFrame withAbout{"mailbox-full", "full", alice_.key.nodeId(), 42};
+  const std::vector<Frame> frames = {
+      ChallengeFrame{hubKey_.nodeId(), ChallengeNonce{1, 2, 3}, 30000},
+      AuthFrame{alice_.key.nodeId(), *signChallenge(alice_.key, hubKey_.nodeId(), ChallengeNonce{})},
+      WelcomeFrame{alice_.key.nodeId(), 3},
+      EnvelopeFrame{h_.envelope(alice_, hubKey_, "x")},
+      AckFrame{alice_.key.nodeId(), 7, AckStatus::Stored},
+      AckFrame{alice_.key.nodeId(), 8, AckStatus::Delivered},
+      ErrorFrame{"rate-limited", "slow down", std::nullopt, std::nullopt},
+      withAbout,
+  };
+  for (const auto& f : frames) {
+    auto text = encodeFrame(f);
+    auto back = decodeFrame(text);
+    ASSERT_TRUE(back.ok()) << text;
+    EXPECT_EQ(*back, f) << text;
+  }
+}
+
+}  // namespace
+}  // namespace rdv::signalling
