@@ -47,7 +47,11 @@ bool TurnClients::reopen(size_t i) {
     poller_.remove(s.fd);
     close(s.fd);
   }
-  const IpAddress local = IpAddress::v4((127u << 24) | (1u + static_cast<uint32_t>(i / 10000)));
+  // Every socket gets a source address of its own in 127.64.0.0/10: no 5-tuple is ever reused (coturn keeps
+  // state for a closed one a while), and a server's per-source 401 limiter sees many clients, as in life.
+  if (nextSource_ == 0) nextSource_ = static_cast<uint32_t>(nowNs() / 1000);  // runs start apart
+  const uint32_t n = nextSource_++ % (254u * 256u * 64u);
+  const IpAddress local = IpAddress::v4((127u << 24) | (64u << 16) | ((n / 254) << 8) | (1 + n % 254));
   std::string error;
   s = Session{};
   s.fd = openUdp(Endpoint(local, 0), &options_.server, error);
@@ -191,7 +195,8 @@ void TurnClients::onError(size_t i, const stun::MessageView& m) {
     return;
   }
   ++stats_.errors;
-  stats_.lastError = "error " + std::to_string(code) + " to method " + std::to_string(m.method());
+  stats_.lastError = "error " + std::to_string(code) + " to method " + std::to_string(m.method()) + " from " +
+                     localEndpoint(s.fd).toString();
   finish(i, Stage::Failed);
 }
 
@@ -257,20 +262,25 @@ void TurnClients::run(Plan plan, const Endpoint& peer, int64_t deadlineNs, unsig
 }
 
 void TurnClients::releaseAll(int64_t deadlineNs) {
-  plan_ = Plan::Hold;
-  std::vector<size_t> pending;
-  for (size_t i = 0; i < sessions_.size(); ++i)
-    if (sessions_[i].relayed.port() != 0) pending.push_back(i);
-  size_t next = 0;
+  plan_ = Plan::Hold;  // requests still in flight finish without a follow-up
   active_ = 0;
+  for (const auto& s : sessions_)
+    if (s.stage == Stage::Probe || s.stage == Stage::Auth || s.stage == Stage::Bind || s.stage == Stage::Release)
+      ++active_;
   int64_t lastScan = nowNs();
   for (int64_t now = lastScan; now < deadlineNs; now = nowNs()) {
-    while (next < pending.size() && active_ < 256) {
-      sessions_[pending[next]].stage = Stage::Release;
+    bool waiting = active_ > 0;
+    for (size_t i = 0; i < sessions_.size() && active_ < 256; ++i) {
+      Session& s = sessions_[i];
+      const bool settled = s.stage == Stage::Done || s.stage == Stage::Failed || s.stage == Stage::Idle;
+      if (!settled || s.relayed.port() == 0 || s.releaseSent) continue;
+      s.releaseSent = true;
+      s.stage = Stage::Release;
       ++active_;
-      sendRequest(pending[next++], Method::Refresh);
+      waiting = true;
+      sendRequest(i, Method::Refresh);
     }
-    if (active_ == 0) break;
+    if (!waiting) break;
     pump(1);
     if (now - lastScan > 20'000'000) {
       checkTimeouts(now);

@@ -45,6 +45,7 @@ struct Session {
   unsigned staleNonces = 0;
   std::string nonce;
   Endpoint relayed;
+  bool releaseSent = false;  // releaseAll() sent its Refresh(0)
 };
 
 class TurnClients {
@@ -54,8 +55,7 @@ class TurnClients {
   TurnClients(const TurnClients&) = delete;
   TurnClients& operator=(const TurnClients&) = delete;
 
-  // Opens `n` client sockets connected to the server. Client i binds 127.0.0.(1 + i/10000):0 so that
-  // tens of thousands fit beside the server's relay ports.
+  // Opens `n` client sockets connected to the server, each from its own loopback address (see reopen()).
   bool open(unsigned n, std::string& error);
   // Drives every session through `plan` (Cycle: until the deadline or `maxCycles`), with at most
   // `concurrency` sessions mid-setup and new setups started at no more than `rate` per second (0: any).
@@ -89,6 +89,7 @@ class TurnClients {
   std::vector<Session> sessions_;
   std::vector<size_t> idle_;  // sessions ready to start, used as a stack
   size_t active_ = 0;         // sessions mid-setup
+  uint32_t nextSource_ = 0;   // the next client source address, counting up in 127.64.0.0/10
   Poller poller_;
   Batch batch_;
   std::vector<uint32_t> ready_;

@@ -1,0 +1,123 @@
+"""The results table of bench/run.py: medians, min-max, ratios, machine facts, as Markdown."""
+import os
+import platform
+import statistics
+import subprocess
+
+TARGETS = ["rendezvousd", "coturn", "baseline"]
+NA = "n/a (not supported yet)"
+# Derived rows: (row name, scenario, result key, unit).
+EXTRA_ROWS = [("channel-1200 Mbit/s", "channel-1200", "mbps", "Mbit/s"),
+              ("send-1200 Mbit/s", "send-1200", "mbps", "Mbit/s")]
+LATENCY_KEYS = [("latency p50", "p50_us"), ("latency p99", "p99_us"), ("latency p999", "p999_us")]
+
+
+def summary(runs, key):
+    """(text, median) for one cell: 'median (min-max)', n/a or the first error."""
+    if not runs:
+        return "-", None
+    if any(r.get("na") for r in runs):
+        return NA, None
+    bad = [r for r in runs if not r.get("ok")]
+    if bad:
+        return "error: " + str(bad[0].get("error", "failed"))[:120], None
+    values = [float(r[key]) for r in runs if key in r]
+    if not values:
+        return "-", None
+    med = statistics.median(values)
+    fmt = (lambda v: "%.0f" % v) if med >= 100 else (lambda v: "%.1f" % v)
+    text = fmt(med) if len(values) == 1 else "%s (%s-%s)" % (fmt(med), fmt(min(values)), fmt(max(values)))
+    return text, med
+
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a is not None and b else "-"
+
+
+def derived(runs, fn):
+    """Copies of runs with a computed 'v' field (memory rows)."""
+    out = []
+    for r in runs:
+        r = dict(r)
+        if r.get("ok") and not r.get("na"):
+            r["v"] = fn(r)
+        out.append(r)
+    return out
+
+
+def table_rows(results, args, scenarios):
+    rows = []
+    specs = []
+    for name, _a, key, unit, _b, _t in scenarios:
+        if name not in args.scenarios:
+            continue
+        if name == "latency":
+            specs += [(label, name, k, unit) for label, k in LATENCY_KEYS]
+        else:
+            specs.append((name, name, key, unit))
+        specs += [x for x in EXTRA_ROWS if x[1] == name]
+    for label, name, key, unit in specs:
+        rows.append(row(label, unit, {t: (results.get((name, t), []), key) for t in TARGETS}))
+    if "memory" in args.scenarios:
+        levels = [int(x) for x in args.memory_levels.split(",")]
+        for lvl in levels:
+            runs = {t: results.get(("memory-%d" % lvl, t), []) for t in TARGETS}
+            if lvl == levels[0]:
+                rows.append(row("memory RSS idle", "KiB", {t: (v, "idle_kib") for t, v in runs.items()}))
+            rows.append(row("memory RSS @%d alloc" % lvl, "KiB", {t: (v, "rss_kib") for t, v in runs.items()}))
+            per = {t: (derived(v, lambda r: (r["rss_kib"] - r["idle_kib"]) * 1024.0 / max(1, r["held"])), "v")
+                   for t, v in runs.items()}
+            rows.append(row("memory bytes/alloc @%d" % lvl, "B", per))
+    return rows
+
+
+def row(label, unit, cells):
+    texts, meds = {}, {}
+    for t in TARGETS:
+        texts[t], meds[t] = summary(*cells[t])
+    return [label, unit, texts["rendezvousd"], texts["coturn"], texts["baseline"],
+            ratio(meds["rendezvousd"], meds["coturn"]), ratio(meds["rendezvousd"], meds["baseline"])]
+
+
+def added_latency(results):
+    """Relay-added latency: each server's median percentile minus the baseline forwarder's."""
+    lines = []
+    base = {k: summary(results.get(("latency", "baseline"), []), k)[1] for _, k in LATENCY_KEYS}
+    for t in ("rendezvousd", "coturn"):
+        parts = []
+        for label, k in LATENCY_KEYS:
+            v = summary(results.get(("latency", t), []), k)[1]
+            parts.append("%s %s" % (label.split()[1], "%.1f us" % (v - base[k]) if v is not None and
+                                    base[k] is not None else "n/a"))
+        lines.append("- relay-added latency, %s: %s" % (t, ", ".join(parts)))
+    return lines
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+    except OSError:
+        pass
+    coturn = subprocess.run(["turnserver", "--version"], capture_output=True, text=True).stdout.strip()
+    return "nproc %d, CPU %s, kernel %s, load average %s, coturn %s" % (
+        os.cpu_count() or 0, model, platform.release(), " ".join("%.2f" % x for x in os.getloadavg()),
+        coturn or "?")
+
+
+def render(rows, results, args, started, pinned, ours_turn):
+    head = ["scenario", "unit", "rendezvousd", "coturn", "baseline", "ours/coturn", "ours/baseline"]
+    out = ["# rendezvous benchmarks, %s" % started.strftime("%Y-%m-%d %H:%M"), "",
+           "- machine: " + machine(),
+           "- CPU pinning: %s" % ("server on core 0, rdv-loadgen on core 1 (taskset)" if pinned else "none (1 core)"),
+           "- rounds %d, %.2f s per run%s, latency at %d packets/s; medians, (min-max) over rounds" % (
+               args.rounds, args.duration, (", count %d" % args.count) if args.count else "", args.latency_rate),
+           "- rendezvousd TURN: %s" % ("yes" if ours_turn else NA), "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    if "latency" in args.scenarios:
+        out += [""] + added_latency(results)
+    return "\n".join(out) + "\n"
+
+
