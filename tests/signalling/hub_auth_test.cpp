@@ -170,6 +170,26 @@ TEST_F(HubAuthTest, BadFramesGetNamedErrors) {
   EXPECT_EQ(h_.hub().connections(), 1u);  // bad frames do not close the connection
 }
 
+// The worked example of docs/signalling.md ("Authentication").
+TEST(HubAuthVector, DigestSignatureAndFrames) {
+  const auto hub = keyFromHex(kEphemeralSecret);
+  const auto client = keyFromHex(kSenderSecret);
+  ChallengeNonce nonce;
+  for (size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<uint8_t>(i);
+  EXPECT_EQ(hub.nodeId().hex(), "776aa29402e64b15661e0b8e6370ef2f4db3611d657b90667de398a2cc2a370c");
+  EXPECT_EQ(toHex(authDigest(hub.nodeId(), nonce, client.nodeId())),
+            "f3dd59f38417d7b3860873687ab297cd01709dd95c48ec0d1ba1a71180c43ccc");
+  EXPECT_EQ(encodeFrame(ChallengeFrame{hub.nodeId(), nonce, 30000}),
+            R"({"expiresInMs":30000,"hub":"776aa29402e64b15661e0b8e6370ef2f4db3611d657b90667de398a2cc2a370c",)"
+            R"("nonce":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f","type":"challenge","v":1})");
+  const auto sig = *signChallenge(client, hub.nodeId(), nonce);
+  EXPECT_EQ(toHex(sig),
+            "5a97edf4a2a23bf8d4047fa3a53ad802b39f3452ad0d61c4aca5186f274f676e76a5e95740e969310f81d865f8ae77cb5594"
+            "87c6c86c10faad4ab26c1174391901");
+  EXPECT_TRUE(checkChallengeResponse(hub.nodeId(), nonce, client.nodeId(), sig));
+  EXPECT_FALSE(checkChallengeResponse(client.nodeId(), nonce, client.nodeId(), sig));
+}
+
 TEST_F(HubAuthTest, FramesRoundTrip) {
   ErrorFrame withAbout{"mailbox-full", "full", alice_.key.nodeId(), 42};
   const std::vector<Frame> frames = {
