@@ -213,6 +213,18 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needUint(v, 600, 86400, c.maxLifetimeSeconds); }},
       {{"allocations-per-user", "uint", "concurrent allocations per username per worker (0: unlimited)", false},
        [](const Json& v, Config& c) { return needUint(v, 0, 1000000, c.allocationsPerUser); }},
+      {{"node-key", "string", "the node's secp256k1 key file (hex); default <data-dir>/node.key, created (0600) if missing", false},
+       [](const Json& v, Config& c) { return needString(v, c.nodeKeyFile); }},
+      {{"registry-min-ttl", "uint", "shortest registration TTL a peer may ask for, seconds (1-259200; default 60)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 259200, c.registryMinTtlSeconds); }},
+      {{"registry-default-ttl", "uint", "TTL of a registration that asks for none, seconds (default 7200)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 2592000, c.registryDefaultTtlSeconds); }},
+      {{"registry-max-ttl", "uint", "longest registration TTL, seconds (1-2592000; default 259200 = 72 h)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 2592000, c.registryMaxTtlSeconds); }},
+      {{"registry-max-per-identity", "uint", "namespaces one node id may be registered in (default 100)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryMaxPerIdentity); }},
+      {{"registry-max-per-namespace", "uint", "registrations one namespace may hold (default 1000000)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 100000000, c.registryMaxPerNamespace); }},
   };
   return table;
 }
@@ -287,6 +299,9 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
     if (externals > 1)
       return unexpected(std::string("configuration key 'external-address': at most one address per IP family"));
   }
+  if (c.registryMinTtlSeconds > c.registryDefaultTtlSeconds || c.registryDefaultTtlSeconds > c.registryMaxTtlSeconds)
+    return unexpected(std::string(
+        "configuration key 'registry-default-ttl': must lie between 'registry-min-ttl' and 'registry-max-ttl'"));
   return c;
 }
 

@@ -47,6 +47,14 @@ struct Config {
   std::vector<relay::Cidr> denyPeers;
   unsigned maxLifetimeSeconds = 3600;
   unsigned allocationsPerUser = 64;  // per worker; 0: unlimited
+
+  // ENR registry (docs/registry.md) and the node's own record.
+  std::string nodeKeyFile;  // empty: <data-dir>/node.key, generated (mode 0600) on first start
+  unsigned registryMinTtlSeconds = 60;
+  unsigned registryDefaultTtlSeconds = 2 * 3600;
+  unsigned registryMaxTtlSeconds = 72 * 3600;
+  unsigned registryMaxPerIdentity = 100;       // namespaces one node id may be registered in
+  unsigned registryMaxPerNamespace = 1000000;  // registrations one namespace may hold
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

@@ -219,9 +219,14 @@ std::optional<std::string> Daemon::startApi() {
   hc.listen = *config_.httpListen;
   http_ = std::make_unique<HttpServer>(hc);
   http_->route("GET", "/healthz", [](const HttpRequest&) { return jsonResponse(200, {{"status", "ok"}}); });
+  auto registry = RegistryApi::open(config_);
+  if (!registry) return registry.error();
+  registryApi_ = std::move(*registry);
+  registryApi_->addRoutes(*http_);
+  http_->every(std::chrono::seconds(1), [api = registryApi_.get()] { api->purgeExpired(); });
   if (auto err = http_->start()) return "http-listen: " + *err;
   bound_.http = http_->boundEndpoint();
-  return std::nullopt;
+  return registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses});
 }
 
 void Daemon::stop() {

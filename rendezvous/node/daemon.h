@@ -7,6 +7,7 @@
 
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/http_server.h"
+#include "rendezvous/node/registry_api.h"
 #include "rendezvous/node/worker.h"
 #include "stun/binding.h"
 
@@ -43,6 +44,7 @@ class Daemon {
   std::shared_ptr<const relay::Config> relayConfig() const;
 
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;
 };
 

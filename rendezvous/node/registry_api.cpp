@@ -1,0 +1,230 @@
+#include "rendezvous/node/registry_api.h"
+
+#include <charconv>
+
+#include "rendezvous/node/data_dir.h"
+#include "rendezvous/node/log.h"
+
+namespace rdv::node {
+
+namespace {
+
+using Json = nlohmann::json;
+using registry::RegistryError;
+
+constexpr size_t kDefaultDiscoverLimit = 100;
+
+const char* errorCode(RegistryError e) {
+  switch (e) {
+    case RegistryError::InvalidNamespace: return "invalid_namespace";
+    case RegistryError::TtlOutOfRange: return "ttl_out_of_range";
+    case RegistryError::InvalidLimit: return "invalid_limit";
+    case RegistryError::InvalidCookie: return "invalid_cookie";
+    case RegistryError::StaleRecord: return "stale_record";
+    case RegistryError::ConflictingRecord: return "conflicting_record";
+    case RegistryError::NotRegistered: return "not_registered";
+    case RegistryError::BadSignature: return "bad_signature";
+    case RegistryError::IdentityCapReached: return "identity_cap_reached";
+    case RegistryError::NamespaceCapReached: return "namespace_cap_reached";
+  }
+  return "registry_error";
+}
+
+// docs/registry.md: TooLarge 413; the text-form errors mean a malformed request (400); the rest
+// (RLP, keys, signature) is a record that does not verify (422).
+HttpResponse enrError(enr::EnrError e) {
+  const std::string why = std::string("enr: ") + enr::describe(e);
+  switch (e) {
+    case enr::EnrError::TooLarge: return jsonError(413, "record_too_large", why + " (the limit is 300 bytes)");
+    case enr::EnrError::MissingPrefix:
+    case enr::EnrError::BadBase64: return jsonError(400, "malformed_enr", why);
+    default: return jsonError(422, "invalid_record", why);
+  }
+}
+
+HttpResponse storageError(const storage::DbError& e) {
+  logEvent(Level::Error, "registry-storage-failed", {{"code", e.code}, {"reason", e.message}});
+  return jsonError(500, "storage_error", "the registration could not be stored");
+}
+
+// A request body that is a JSON object, or the 400 to answer.
+Result<Json, HttpResponse> jsonBody(const HttpRequest& request) {
+  auto j = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return unexpected(jsonError(400, "malformed_json", "the body is not valid JSON"));
+  if (!j.is_object()) return unexpected(jsonError(400, "malformed_json", "the body must be a JSON object"));
+  return j;
+}
+
+Result<std::string, HttpResponse> stringField(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null())
+    return unexpected(jsonError(400, "missing_field", std::string("'") + name + "' is required"));
+  if (!it->is_string()) return unexpected(jsonError(400, "bad_field", std::string("'") + name + "' must be a string"));
+  return it->get<std::string>();
+}
+
+// Hex with an optional 0x prefix.
+Result<Bytes, HttpResponse> hexField(const Json& j, const char* name) {
+  auto text = stringField(j, name);
+  if (!text) return unexpected(text.error());
+  std::string_view hex = *text;
+  if (hex.starts_with("0x")) hex.remove_prefix(2);
+  Bytes out;
+  if (!fromHex(hex, out)) return unexpected(jsonError(400, "bad_field", std::string("'") + name + "' must be hex"));
+  return out;
+}
+
+int64_t secondsUntil(registry::TimePoint t, registry::TimePoint now) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
+  return ms <= 0 ? 0 : (ms + 999) / 1000;  // rounded up: a live registration never shows 0
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RegistryApi>, std::string> RegistryApi::open(const Config& config, Clock clock) {
+  if (!clock) clock = [] { return std::chrono::system_clock::now(); };
+  if (auto made = ensureDataDir(dataDirOf(config)); !made) return unexpected(made.error());
+  auto key = loadOrCreateNodeKey(nodeKeyPathOf(config));
+  if (!key) return unexpected(key.error());
+  const std::string dbPath = databasePathOf(config);
+  auto db = storage::Database::open(dbPath);
+  if (!db) return unexpected("data-dir: cannot open '" + dbPath + "': " + db.error().message);
+
+  registry::RegistryConfig rc;
+  rc.minTtl = registry::Seconds(config.registryMinTtlSeconds);
+  rc.defaultTtl = registry::Seconds(config.registryDefaultTtlSeconds);
+  rc.maxTtl = registry::Seconds(config.registryMaxTtlSeconds);
+  rc.maxPerIdentity = config.registryMaxPerIdentity;
+  rc.maxPerNamespace = config.registryMaxPerNamespace;
+
+  std::unique_ptr<RegistryApi> api(new RegistryApi(std::move(*db), std::move(*key), dbPath, std::move(clock)));
+  storage::LoadedRegistry loaded;
+  auto reg = storage::DurableRegistry::open(api->db_, rc, api->clock_(), &loaded);
+  if (!reg) return unexpected("data-dir: cannot load the registry from '" + dbPath + "': " + reg.error().message);
+  api->registry_.emplace(std::move(*reg));
+  logEvent(Level::Info, "registry-loaded",
+           {{"database", dbPath}, {"registrations", loaded.registrations.size()}, {"skipped", loaded.skipped}});
+  if (loaded.skipped > 0)
+    logEvent(Level::Warn, "registry-rows-skipped", {{"count", loaded.skipped}, {"reason", "record no longer verifies"}});
+  return api;
+}
+
+void RegistryApi::addRoutes(HttpServer& server) {
+  server.route("POST", "/v1/registrations", [this](const HttpRequest& r) { return postRegistration(r); });
+  server.route("GET", "/v1/registrations", [this](const HttpRequest& r) { return getRegistrations(r); });
+  server.route("DELETE", "/v1/registrations", [this](const HttpRequest& r) { return deleteRegistration(r); });
+  server.route("GET", "/v1/node", [this](const HttpRequest& r) { return getNode(r); });
+}
+
+std::optional<std::string> RegistryApi::advertise(const NodeServices& services) {
+  auto db = storage::Database::open(dbPath_);
+  if (!db) return "data-dir: cannot open '" + dbPath_ + "': " + db.error().message;
+  auto record = publishNodeRecord(*db, describeServices(services), key_);
+  if (!record) return record.error();
+  logEvent(Level::Info, "node-record",
+           {{"node_id", record->nodeId().hex()}, {"seq", record->seq()}, {"enr", record->toText()}});
+  std::lock_guard lock(nodeRecordMutex_);
+  nodeRecord_ = std::move(*record);
+  return std::nullopt;
+}
+
+void RegistryApi::purgeExpired() {
+  auto purged = registry_->purgeExpired(clock_());
+  if (!purged) {
+    logEvent(Level::Error, "registry-purge-failed", {{"reason", purged.error().message}});
+    return;
+  }
+  if (*purged > 0) logEvent(Level::Info, "registry-purged", {{"count", *purged}, {"remaining", registry_->core().size()}});
+}
+
+// POST /v1/registrations {namespace, enr, ttl?} -> 201 {namespace, node_id, seq, ttl}
+HttpResponse RegistryApi::postRegistration(const HttpRequest& request) {
+  auto body = jsonBody(request);
+  if (!body) return body.error();
+  auto ns = stringField(*body, "namespace");
+  if (!ns) return ns.error();
+  auto text = stringField(*body, "enr");
+  if (!text) return text.error();
+  std::optional<registry::Seconds> ttl;
+  if (auto it = body->find("ttl"); it != body->end() && !it->is_null()) {
+    if (!it->is_number_integer()) return jsonError(400, "bad_field", "'ttl' must be a whole number of seconds");
+    // Anything outside the bounds is refused by the registry with the bounds in the message.
+    const int64_t n = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT32_MAX))
+                                               : std::max<int64_t>(it->get<int64_t>(), -1);
+    ttl = registry::Seconds(std::min<int64_t>(n, INT32_MAX));
+  }
+  auto record = enr::EnrRecord::fromText(*text);
+  if (!record) return enrError(record.error());
+
+  auto plan = registry_->registerRecord(*ns, *record, ttl, clock_());
+  if (!plan) {
+    const storage::DurableError error = plan.error();
+    if (const auto* e = std::get_if<RegistryError>(&error))
+      return jsonError(registry::httpStatus(*e), errorCode(*e), registry_->core().message(*e));
+    return storageError(std::get<storage::DbError>(error));
+  }
+  return jsonResponse(201, {{"namespace", *ns},
+                            {"node_id", record->nodeId().hex()},
+                            {"seq", record->seq()},
+                            {"ttl", plan->ttl.count()}});
+}
+
+// GET /v1/registrations?namespace=&limit=&cookie= -> {registrations: [...], cookie}
+HttpResponse RegistryApi::getRegistrations(const HttpRequest& request) {
+  const auto ns = request.queryValue("namespace");
+  if (!ns) return jsonError(400, "missing_field", "the 'namespace' query parameter is required");
+  size_t limit = std::min(kDefaultDiscoverLimit, registry_->core().config().maxDiscoverLimit);
+  if (const auto text = request.queryValue("limit")) {
+    uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec == std::errc::result_out_of_range) n = UINT32_MAX;  // out of range: the registry says the bounds
+    else if (ec != std::errc() || end != text->data() + text->size() || text->empty())
+      return jsonError(400, errorCode(RegistryError::InvalidLimit), registry_->core().message(RegistryError::InvalidLimit));
+    limit = static_cast<size_t>(std::min<uint64_t>(n, UINT32_MAX));
+  }
+  const auto now = clock_();
+  auto page = registry_->discover(*ns, limit, request.queryValue("cookie").value_or(""), now);
+  if (!page) return jsonError(registry::httpStatus(page.error()), errorCode(page.error()), registry_->core().message(page.error()));
+  Json list = Json::array();
+  for (const auto& reg : page->registrations) {
+    list.push_back({{"enr", reg.record->toText()},
+                    {"node_id", reg.nodeId().hex()},
+                    {"seq", reg.record->seq()},
+                    {"ttl_remaining", secondsUntil(reg.expiresAt, now)}});
+  }
+  return jsonResponse(200, {{"registrations", std::move(list)}, {"cookie", page->cookie}});
+}
+
+// DELETE /v1/registrations {namespace, node_id, signature} -> 200 {namespace, node_id, seq}
+HttpResponse RegistryApi::deleteRegistration(const HttpRequest& request) {
+  auto body = jsonBody(request);
+  if (!body) return body.error();
+  auto ns = stringField(*body, "namespace");
+  if (!ns) return ns.error();
+  auto idBytes = hexField(*body, "node_id");
+  if (!idBytes) return idBytes.error();
+  auto id = identity::NodeId::fromBytes(*idBytes);
+  if (!id) return jsonError(400, "bad_field", "'node_id' must be 32 bytes of hex");
+  auto signature = hexField(*body, "signature");
+  if (!signature) return signature.error();
+
+  auto removed = registry_->unregister(*ns, *id, *signature, clock_());
+  if (!removed) {
+    const storage::DurableError error = removed.error();
+    if (const auto* e = std::get_if<RegistryError>(&error))
+      return jsonError(registry::httpStatus(*e), errorCode(*e), registry_->core().message(*e));
+    return storageError(std::get<storage::DbError>(error));
+  }
+  return jsonResponse(200, {{"namespace", *ns}, {"node_id", id->hex()}, {"seq", removed->record->seq()}});
+}
+
+// GET /v1/node -> {enr, node_id, seq}: the node's own record, signed with the node key.
+HttpResponse RegistryApi::getNode(const HttpRequest&) {
+  std::lock_guard lock(nodeRecordMutex_);
+  if (!nodeRecord_) return jsonError(503, "starting", "the node record is not ready yet");
+  return jsonResponse(200, {{"enr", nodeRecord_->toText()},
+                            {"node_id", nodeRecord_->nodeId().hex()},
+                            {"seq", nodeRecord_->seq()}});
+}
+
+}  // namespace rdv::node
