@@ -20,7 +20,7 @@ def summary(runs, key):
         return NA, None
     bad = [r for r in runs if not r.get("ok")]
     if bad:
-        return "error: " + str(bad[0].get("error", "failed"))[:120], None
+        return "error: " + str(bad[0].get("error") or bad[0].get("last_error") or "failed")[:120], None
     values = [float(r[key]) for r in runs if key in r]
     if not values:
         return "-", None

@@ -156,11 +156,13 @@ class Bench:
         return ["taskset", "-c", str(core)] if self.pin and shutil.which("taskset") else []
 
     def relay_range(self, size):
+        # Below the kernel's ephemeral ports (32768-) where possible. Large by default: coturn keeps a freed
+        # relay port a while, so a small range ends in 508 under the allocate scenario.
         lo = random.randrange(10000, max(10001, 32000 - size))
         return lo, min(65000, lo + size)
 
     # --- servers -------------------------------------------------------------------------------------
-    def start_ours(self, auth, relay_size=2000):
+    def start_ours(self, auth, relay_size=20000):
         ready = os.path.join(self.tmp, "rdv-%d.json" % random.randrange(1 << 30))
         cmd = self.taskset(0) + [self.args.rendezvousd, "--listen", "127.0.0.1:0", "--workers", "1",
                                  "--ready-file", ready, "--log-level", "warn"]
@@ -183,7 +185,7 @@ class Bench:
             raise RuntimeError("rendezvousd did not start: " + err.strip())
         return p, info["udp"][0]
 
-    def start_coturn(self, auth, relay_size=2000):
+    def start_coturn(self, auth, relay_size=20000):
         port = free_port()
         lo, hi = self.relay_range(relay_size)
         cmd = self.taskset(0) + [

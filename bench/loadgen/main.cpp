@@ -73,7 +73,7 @@ JsonLine runAllocate(const Options& o) {
   j.add("ok", s.cycles > 0 && s.errors == 0).add("value", static_cast<double>(s.allocations) / seconds);
   j.add("unit", std::string("alloc/s")).add("cycles", s.cycles).add("seconds", seconds);
   addTurnStats(j, s);
-  if (s.cycles == 0) j.add("error", "no Allocate completed: " + s.lastError);
+  if (s.cycles == 0 || s.errors) j.add("error", std::to_string(s.errors) + " errors, last: " + s.lastError);
   return j;
 }
 
