@@ -52,6 +52,9 @@ struct Encoder {
   json operator()(const AckFrame& f) const {
     return {{"type", "ack"}, {"to", f.to.hex()}, {"seq", f.seq}, {"status", ackStatusName(f.status)}};
   }
+  json operator()(const ReceivedFrame& f) const {
+    return {{"type", "received"}, {"from", f.from.hex()}, {"seq", f.seq}};
+  }
   json operator()(const ErrorFrame& f) const {
     json j{{"type", "error"}, {"code", f.code}, {"message", f.message}};
     if (f.to) j["to"] = f.to->hex();
@@ -109,6 +112,12 @@ Decoded decodeAck(const json& j) {
   return Frame{f};
 }
 
+Decoded decodeReceived(const json& j) {
+  ReceivedFrame f;
+  if (!hexField(j, "from", f.from.bytes) || !uintField(j, "seq", f.seq)) return malformed();
+  return Frame{f};
+}
+
 Decoded decodeError(const json& j) {
   ErrorFrame f;
   if (!stringField(j, "code", f.code) || !stringField(j, "message", f.message)) return malformed();
@@ -152,6 +161,7 @@ Result<Frame, FrameError> decodeFrame(std::string_view text) {
   if (type == "envelope") return decodeEnvelope(j);
   if (type == "ack") return decodeAck(j);
   if (type == "error") return decodeError(j);
+  if (type == "received") return decodeReceived(j);
   return unexpected(FrameError{FrameErrorKind::UnknownType});
 }
 

@@ -1,6 +1,6 @@
 // The JSON text frames of the signalling WebSocket (/v1/signal); docs/signalling.md lists them.
 //   hub -> client: challenge, welcome, envelope, ack, error
-//   client -> hub: auth, envelope
+//   client -> hub: auth, envelope, received
 // encodeFrame()/decodeFrame() work for both directions, so the rdv CLI uses the same code as the
 // hub. Decoding never throws; unknown keys are ignored.
 #pragma once
@@ -64,7 +64,17 @@ struct ErrorFrame {
   bool operator==(const ErrorFrame&) const = default;
 };
 
-using Frame = std::variant<ChallengeFrame, AuthFrame, WelcomeFrame, EnvelopeFrame, AckFrame, ErrorFrame>;
+// {"type":"received","from":hex32,"seq":n}: the recipient has every envelope from `from` up to
+// `seq`; the hub deletes those from its mailbox. Until then stored envelopes are delivered again
+// on every new connection (the recipient's ReplayGuard drops the repeats).
+struct ReceivedFrame {
+  NodeId from;
+  uint64_t seq = 0;
+  bool operator==(const ReceivedFrame&) const = default;
+};
+
+using Frame =
+    std::variant<ChallengeFrame, AuthFrame, WelcomeFrame, EnvelopeFrame, AckFrame, ErrorFrame, ReceivedFrame>;
 
 enum class FrameErrorKind {
   NotJson,      // not a JSON object

@@ -76,8 +76,10 @@ void Hub::handleFrame(ConnId conn, std::string_view text, TimePoint now) {
     authenticate(conn, *auth, now);
   } else if (auto* env = std::get_if<EnvelopeFrame>(&*frame)) {
     submit(conn, std::move(env->envelope), now);
+  } else if (auto* received = std::get_if<ReceivedFrame>(&*frame)) {
+    confirm(conn, received->from, received->seq);
   } else {
-    sendError(conn, "unexpected-frame", "clients send only auth and envelope frames");
+    sendError(conn, "unexpected-frame", "clients send only auth, envelope and received frames");
   }
 }
 
@@ -126,17 +128,26 @@ void Hub::bind(ConnId conn, const NodeId& id) {
 }
 
 void Hub::deliverStored(ConnId conn, const NodeId& id) {
-  auto waiting = mailbox_.take(id);
-  if (waiting.empty()) return;
-  std::vector<int64_t> ids;
-  ids.reserve(waiting.size());
-  for (auto& s : waiting) {
-    ids.push_back(s.id);
+  // Sent again on every connection until confirmed: a crash or a dropped socket between the
+  // hub's write and the client's read loses nothing.
+  for (auto& s : mailbox_.pending(id)) {
     send(conn, EnvelopeFrame{std::move(s.envelope)});
+    ++stats_.deliveredStored;
   }
-  stats_.deliveredStored += waiting.size();
-  // If this fails the rows stay and are delivered again after a restart; the recipient's
-  // ReplayGuard drops the duplicates.
+}
+
+void Hub::confirm(ConnId conn, const NodeId& sender, uint64_t uptoSeq) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  if (!it->second.identity) {
+    sendError(conn, "not-authenticated", "authenticate before confirming envelopes");
+    return;
+  }
+  auto ids = mailbox_.confirm(*it->second.identity, sender, uptoSeq);
+  if (ids.empty()) return;
+  stats_.confirmed += ids.size();
+  // If this fails the rows come back at the next start and are delivered again; the recipient's
+  // ReplayGuard drops them.
   if (!store_->remove(ids)) ++stats_.storeErrors;
 }
 

@@ -12,9 +12,9 @@
 // `now` is wall-clock time, because mailbox expiries are persisted and must mean the same after a
 // restart. Guarantees: an envelope acknowledged "stored" was committed to the MailboxStore first;
 // an envelope refused gets an error frame naming why (limit, signature, sender...), never a
-// silent drop; stored envelopes are delivered in arrival order (so per-sender order is kept) when
-// the recipient authenticates, and removed from the store only then (at-least-once: after a
-// crash between the two, the recipient's ReplayGuard drops the duplicate).
+// silent drop; stored envelopes are delivered in arrival order (so per-sender order is kept) each
+// time the recipient authenticates, and deleted only when the recipient confirms them with a
+// "received" frame, or at their TTL (at-least-once: the recipient's ReplayGuard drops repeats).
 #pragma once
 
 #include <chrono>
@@ -76,11 +76,13 @@ struct HubStats {
   uint64_t replaced = 0;
   uint64_t delivered = 0;         // forwarded to a live connection at once
   uint64_t stored = 0;            // acknowledged as stored
-  uint64_t deliveredStored = 0;   // handed over from the mailbox on authentication
+  uint64_t deliveredStored = 0;   // sent from the mailbox on authentication (repeats included)
+  uint64_t confirmed = 0;         // mailbox entries the recipient confirmed and the hub deleted
   uint64_t expired = 0;           // mailbox entries dropped at their TTL
   uint64_t refused = 0;           // envelopes answered with an error frame
   uint64_t rateLimited = 0;       // frames refused by the token bucket
-  uint64_t storeErrors = 0;       // MailboxStore failures (put refused to the sender; remove retried at load)
+  uint64_t storeErrors = 0;       // MailboxStore failures (a failed put is refused to the sender;
+                                  // a failed remove leaves the row to be delivered again)
 };
 
 class Hub {
@@ -97,6 +99,8 @@ class Hub {
   void handleFrame(ConnId conn, std::string_view text, TimePoint now);
   void authenticate(ConnId conn, const AuthFrame& response, TimePoint now);
   void submit(ConnId conn, Envelope envelope, TimePoint now);
+  // The recipient on `conn` confirms the stored envelopes from `sender` up to `uptoSeq`.
+  void confirm(ConnId conn, const NodeId& sender, uint64_t uptoSeq);
   void disconnected(ConnId conn);
 
   std::optional<TimePoint> nextDeadline() const;

@@ -37,19 +37,35 @@ void Mailbox::add(StoredEnvelope e) {
   queue.insert(pos, std::move(e));
 }
 
-std::vector<StoredEnvelope> Mailbox::take(const NodeId& recipient) {
+std::vector<StoredEnvelope> Mailbox::pending(const NodeId& recipient) const {
   auto it = byRecipient_.find(recipient);
   if (it == byRecipient_.end()) return {};
-  std::vector<StoredEnvelope> out(std::make_move_iterator(it->second.begin()),
-                                  std::make_move_iterator(it->second.end()));
-  byRecipient_.erase(it);
-  for (const auto& s : out) {
+  return std::vector<StoredEnvelope>(it->second.begin(), it->second.end());
+}
+
+std::vector<int64_t> Mailbox::confirm(const NodeId& recipient, const NodeId& sender, uint64_t uptoSeq) {
+  std::vector<int64_t> ids;
+  auto it = byRecipient_.find(recipient);
+  if (it == byRecipient_.end()) return ids;
+  auto& queue = it->second;
+  auto confirmed = [&](const StoredEnvelope& s) {
+    return s.envelope.header.from == sender && s.envelope.header.seq <= uptoSeq;
+  };
+  for (const auto& s : queue) {
+    if (!confirmed(s)) continue;
+    ids.push_back(s.id);
     expiry_.erase({s.expiresAt, s.id});
-    recipientOf_.erase(s.id);
-    --total_;
-    bytes_ -= encodedSize(s.envelope);
+    forget(s);
   }
-  return out;
+  queue.erase(std::remove_if(queue.begin(), queue.end(), confirmed), queue.end());
+  if (queue.empty()) byRecipient_.erase(it);
+  return ids;
+}
+
+void Mailbox::forget(const StoredEnvelope& s) {
+  recipientOf_.erase(s.id);
+  --total_;
+  bytes_ -= encodedSize(s.envelope);
 }
 
 std::vector<int64_t> Mailbox::expire(TimePoint now) {

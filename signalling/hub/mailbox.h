@@ -1,5 +1,5 @@
-// The hub's in-memory view of the mailboxes: envelopes per offline recipient in arrival (id)
-// order, the caps, and an expiry index. The MailboxStore holds the durable copy; the hub writes
+// The hub's in-memory view of the mailboxes: envelopes per recipient in arrival (id) order,
+// kept until the recipient confirms them or they expire, the caps, and an expiry index. The MailboxStore holds the durable copy; the hub writes
 // there first and adds here after the write returned.
 #pragma once
 
@@ -34,8 +34,10 @@ class Mailbox {
   // Adds an envelope already written to the store. Does not check the limits (load() must keep
   // everything that was acknowledged, even if the limits were lowered since).
   void add(StoredEnvelope e);
-  // Removes and returns everything waiting for `recipient`, in id order.
-  std::vector<StoredEnvelope> take(const NodeId& recipient);
+  // Everything waiting for `recipient`, in id order (copies; nothing is removed).
+  std::vector<StoredEnvelope> pending(const NodeId& recipient) const;
+  // Removes the envelopes from `sender` to `recipient` with seq <= uptoSeq; returns their ids.
+  std::vector<int64_t> confirm(const NodeId& recipient, const NodeId& sender, uint64_t uptoSeq);
   // Removes the envelopes with expiresAt <= now; returns their ids.
   std::vector<int64_t> expire(TimePoint now);
 
@@ -47,6 +49,8 @@ class Mailbox {
   static size_t encodedSize(const Envelope& e);
 
  private:
+  void forget(const StoredEnvelope& s);
+
   MailboxLimits limits_;
   std::unordered_map<NodeId, std::deque<StoredEnvelope>, identity::NodeIdHash> byRecipient_;
   // (expiry, id) in time order, so expiry needs no scan; the id leads to the recipient below.

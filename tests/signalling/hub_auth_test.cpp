@@ -201,6 +201,7 @@ TEST_F(HubAuthTest, FramesRoundTrip) {
       AckFrame{alice_.key.nodeId(), 8, AckStatus::Delivered},
       ErrorFrame{"rate-limited", "slow down", std::nullopt, std::nullopt},
       withAbout,
+      ReceivedFrame{alice_.key.nodeId(), UINT64_MAX},
   };
   for (const auto& f : frames) {
     auto text = encodeFrame(f);

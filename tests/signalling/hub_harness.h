@@ -98,6 +98,12 @@ class HubHarness {
     return drain();
   }
 
+  // The recipient confirms everything from `sender` up to `seq`.
+  std::vector<HubCommand> confirm(const Client& recipient, const NodeId& sender, uint64_t seq) {
+    hub_->handleFrame(recipient.conn, encodeFrame(ReceivedFrame{sender, seq}), now);
+    return drain();
+  }
+
   void advance(std::chrono::milliseconds d) { now += d; }
 
   TimePoint now = fromUnixMillis(1'700'000'000'000);

@@ -78,12 +78,21 @@ TEST_F(HubRoutingTest, OfflineRecipientGetsStoredEnvelopesInOrderOnConnect) {
     EXPECT_EQ(std::get<EnvelopeFrame>(frames[i + 1]).envelope, sent[i]) << i;
     EXPECT_EQ(openBody(std::get<EnvelopeFrame>(frames[i + 1]).envelope, bob_.key), "m" + std::to_string(i));
   }
+  // Not confirmed yet: still stored, and sent again on the next connection.
+  EXPECT_EQ(store_.size(), 4u);
+  h_.hub().disconnected(bob_.conn);
+  EXPECT_EQ(only<EnvelopeFrame>(framesTo(h_.login(bob_), bob_.conn)).size(), 4u);
+  // Confirming alice's (cumulative per sender) deletes hers only; then carol's.
+  EXPECT_TRUE(h_.confirm(bob_, alice_.key.nodeId(), alice_.seq).empty());
+  EXPECT_EQ(store_.size(), 2u);
+  EXPECT_TRUE(h_.confirm(bob_, carol_.key.nodeId(), carol_.seq).empty());
   EXPECT_EQ(store_.size(), 0u);
   EXPECT_EQ(h_.hub().mailbox().size(), 0u);
-  // Reconnecting later delivers nothing twice.
+  EXPECT_EQ(h_.hub().stats().confirmed, 4u);
   h_.hub().disconnected(bob_.conn);
   auto again = h_.login(bob_);
   EXPECT_EQ(only<EnvelopeFrame>(framesTo(again, bob_.conn)).size(), 0u);
+  EXPECT_EQ(only<WelcomeFrame>(framesTo(again, bob_.conn))[0].stored, 0u);
 }
 
 TEST_F(HubRoutingTest, MailboxEntriesExpireAtTheirTtl) {
@@ -124,7 +133,7 @@ TEST_F(HubRoutingTest, PerRecipientCapRefusesWithANamedErrorAndKeepsWhatWasAcked
   // Other recipients still have room.
   EXPECT_EQ(acksTo(h_.send(alice_, h_.envelope(alice_, carol_.key, "c")), alice_).size(), 1u);
   auto received = only<EnvelopeFrame>(framesTo(h_.login(bob_), bob_.conn));
-  ASSERT_EQ(received.size(), acked.size());
+  ASSERT_EQ(received.size(), acked.size());  // every acknowledged envelope arrives
   for (size_t i = 0; i < acked.size(); ++i) EXPECT_EQ(received[i].envelope.header.seq, acked[i]);
 }
 
@@ -140,8 +149,11 @@ TEST_F(HubRoutingTest, GlobalCapRefusesWithANamedError) {
   EXPECT_EQ(errors[0].code, "mailbox-full");
   EXPECT_EQ(h_.hub().mailbox().size(), 6u);
   EXPECT_EQ(store_.size(), 6u);
-  // Delivering bob's frees room.
+  // Bob receiving and confirming his frees room.
   h_.login(bob_);
+  EXPECT_EQ(h_.hub().mailbox().size(), 6u);
+  h_.confirm(bob_, alice_.key.nodeId(), alice_.seq);
+  EXPECT_EQ(h_.hub().mailbox().size(), 3u);
   EXPECT_EQ(acksTo(h_.send(alice_, h_.envelope(alice_, dave.key, "x")), alice_).size(), 1u);
 }
 
@@ -251,6 +263,28 @@ TEST_F(HubRoutingTest, RateLimitPerConnection) {
   EXPECT_EQ(acksTo(h.send(alice_, h.envelope(alice_, bob_.key, "4")), alice_).size(), 1u);
   EXPECT_EQ(errorsTo(h.send(alice_, h.envelope(alice_, bob_.key, "5")), alice_).size(), 1u);
   EXPECT_EQ(h.hub().stats().rateLimited, 2u);
+}
+
+TEST_F(HubRoutingTest, ConfirmationsNeedAuthAndOnlyTouchOwnMailbox) {
+  h_.login(alice_);
+  h_.send(alice_, h_.envelope(alice_, bob_.key, "for bob"));
+  h_.send(alice_, h_.envelope(alice_, carol_.key, "for carol"));
+  // Carol confirms alice's envelopes: only carol's own entry goes.
+  h_.login(carol_);
+  h_.confirm(carol_, alice_.key.nodeId(), UINT64_MAX);
+  EXPECT_EQ(h_.hub().mailbox().countFor(bob_.key.nodeId()), 1u);
+  EXPECT_EQ(h_.hub().mailbox().countFor(carol_.key.nodeId()), 0u);
+  // A confirmation below the stored seq removes nothing.
+  h_.login(bob_);
+  h_.confirm(bob_, alice_.key.nodeId(), 0);
+  EXPECT_EQ(h_.hub().mailbox().countFor(bob_.key.nodeId()), 1u);
+  // Before authentication it is refused.
+  Client eve{9, *PrivateKey::generate()};
+  h_.connect(eve.conn);
+  auto errors = errorsTo(h_.confirm(eve, alice_.key.nodeId(), UINT64_MAX), eve);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, "not-authenticated");
+  EXPECT_EQ(store_.size(), 1u);
 }
 
 TEST_F(HubRoutingTest, NextDeadlineIsTheEarliestOfChallengesAndMailbox) {

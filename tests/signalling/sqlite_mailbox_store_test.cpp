@@ -124,7 +124,9 @@ TEST_F(SqliteMailboxStoreTest, HubOverSqliteDeliversAfterReopen) {
   ASSERT_EQ(received.size(), 1u);
   EXPECT_EQ(received[0].envelope, sent);
   EXPECT_EQ(openBody(received[0].envelope, bob_), "kept across restart");
-  // Delivered rows are gone from the file.
+  // Delivered but unconfirmed rows stay; confirmed rows are gone from the file.
+  EXPECT_EQ(store->loadAll(h.now)->envelopes.size(), 1u);
+  h.confirm(bob, alice_.nodeId(), sent.header.seq);
   EXPECT_EQ(store->loadAll(h.now)->envelopes.size(), 0u);
 }
 
