@@ -161,6 +161,21 @@ const std::vector<Key>& keys() {
        }},
       {{"data-dir", "string", "directory for durable state (SQLite database); created if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.dataDir); }},
+      {{"admin-listen", "string", "admin API and Prometheus /metrics on ADDR:PORT (keep it on loopback); empty: off", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         std::string s;
+         if (auto err = needString(v, s)) return err;
+         if (s.empty()) {
+           c.adminListen.reset();
+           return std::nullopt;
+         }
+         auto ep = Endpoint::parse(s);
+         if (!ep) return "'" + s + "' is not ADDR:PORT (IPv6 as [ADDR]:PORT)";
+         c.adminListen = *ep;
+         return std::nullopt;
+       }},
+      {{"admin-token", "string", "bearer token for the admin API (at least 16 characters)", false},
+       [](const Json& v, Config& c) { return needString(v, c.adminToken); }},
       {{"realm", "string", "TURN realm (long-term credentials)", false},
        [](const Json& v, Config& c) -> std::optional<std::string> {
          if (auto err = needString(v, c.realm)) return err;
@@ -291,6 +306,8 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
     if (c.altPort != 0 && c.altPort == primary.port())
       return unexpected(std::string("configuration key 'alt-address': its port must differ from the primary port"));
   }
+  if (c.adminListen && c.adminToken.size() < 16)
+    return unexpected(std::string("configuration key 'admin-token': required with admin-listen, at least 16 characters"));
   for (const auto& family : {Family::V4, Family::V6}) {
     int relays = 0, externals = 0;
     for (const auto& ip : c.relayAddresses) relays += ip.family() == family;

@@ -35,6 +35,8 @@ struct Config {
   unsigned maxConnectionsPerWorker = 10000;
   std::optional<Endpoint> httpListen;  // the HTTP API (registry, signalling, ICE servers); nullopt: off
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
+  std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off
+  std::string adminToken;               // bearer token the admin API requires
 
   // TURN (RFC 8656). Authentication is always on: with no users and no secrets every request gets 401.
   std::string realm = "rendezvous";

@@ -1,5 +1,6 @@
 #include "rendezvous/node/daemon.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <uv.h>
 
@@ -7,6 +8,7 @@
 #include <fstream>
 
 #include "rendezvous/node/log.h"
+#include "rendezvous/node/metrics.h"
 #include "rendezvous/node/sockets.h"
 
 namespace rdv::node {
@@ -103,6 +105,10 @@ std::optional<std::string> Daemon::start() {
     stop();
     return err;
   }
+  if (auto err = startAdmin()) {
+    stop();
+    return err;
+  }
   for (const auto& ep : bound_.udp) logEvent(Level::Info, "listening", {{"transport", "udp"}, {"address", ep.toString()}});
   for (const auto& ep : bound_.tcp) logEvent(Level::Info, "listening", {{"transport", "tcp"}, {"address", ep.toString()}});
   for (const auto& ep : bound_.tls) logEvent(Level::Info, "listening", {{"transport", "tls"}, {"address", ep.toString()}});
@@ -113,6 +119,7 @@ std::optional<std::string> Daemon::start() {
               {"alternate", Endpoint(a.alternateIp, a.alternatePort).toString()}});
   }
   if (bound_.http) logEvent(Level::Info, "listening", {{"transport", "http"}, {"address", bound_.http->toString()}});
+  if (bound_.admin) logEvent(Level::Info, "listening", {{"transport", "admin"}, {"address", bound_.admin->toString()}});
   writeReadyFile();
   logEvent(Level::Info, "ready", {{"workers", config_.workers}});
   return std::nullopt;
@@ -132,6 +139,7 @@ void Daemon::writeReadyFile() const {
   if (bound_.rfc5780)
     j["alternate"] = Endpoint(bound_.rfc5780->alternateIp, bound_.rfc5780->alternatePort).toString();
   if (bound_.http) j["http"] = bound_.http->toString();
+  if (bound_.admin) j["admin"] = bound_.admin->toString();
   j["pid"] = static_cast<long>(uv_os_getpid());
   // Write then rename, so a reader never sees half a file.
   const std::string tmp = config_.readyFile + ".tmp";
@@ -229,7 +237,38 @@ std::optional<std::string> Daemon::startApi() {
   return registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses});
 }
 
+// The admin API: its own listener (loopback by default), every request needs the bearer token.
+std::optional<std::string> Daemon::startAdmin() {
+  if (!config_.adminListen) return std::nullopt;
+  HttpServerConfig hc;
+  hc.listen = *config_.adminListen;
+  hc.name = "admin";
+  admin_ = std::make_unique<HttpServer>(hc);
+  const std::string expected = "Bearer " + config_.adminToken;
+  auto authorized = [expected](const HttpRequest& r) {
+    return r.authorization.size() == expected.size() &&
+           CRYPTO_memcmp(r.authorization.data(), expected.data(), expected.size()) == 0;
+  };
+  admin_->route("GET", "/metrics", [this, authorized](const HttpRequest& r) {
+    if (!authorized(r)) return jsonError(401, "unauthorized", "the admin API needs 'Authorization: Bearer <admin-token>'");
+    MetricsSnapshot snap;
+    for (const auto& w : workers_) {
+      snap.node.push_back(&w->stats());
+      snap.relay.push_back(&w->relayStats());
+    }
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap)};
+  });
+  if (auto err = admin_->start()) return "admin-listen: " + *err;
+  bound_.admin = admin_->boundEndpoint();
+  const IpAddress& ip = config_.adminListen->ip();
+  const bool loopback = ip.isV4() ? (ip.v4HostOrder() >> 24) == 127 : ip == *IpAddress::parse("::1");
+  if (!loopback)
+    logEvent(Level::Warn, "admin-not-loopback", {{"address", bound_.admin->toString()}});
+  return std::nullopt;
+}
+
 void Daemon::stop() {
+  if (admin_) admin_->stop();
   if (http_) http_->stop();
   for (auto& w : workers_) w->requestStop();
   for (auto& w : workers_) w->join();

@@ -19,6 +19,7 @@ struct BoundEndpoints {
   std::vector<Endpoint> tls;
   std::optional<stun::AlternateAddresses> rfc5780;
   std::optional<Endpoint> http;
+  std::optional<Endpoint> admin;
 };
 
 class Daemon {
@@ -41,11 +42,13 @@ class Daemon {
   Config config_;
   BoundEndpoints bound_;
   std::optional<std::string> startApi();
+  std::optional<std::string> startAdmin();
   std::shared_ptr<const relay::Config> relayConfig() const;
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> admin_;
 };
 
 }  // namespace rdv::node
