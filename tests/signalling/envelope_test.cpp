@@ -262,6 +262,39 @@ TEST_F(EnvelopeTest, JsonDecodingRejectsBadShapes) {
   EXPECT_EQ(fromJson(max)->header.seq, UINT64_MAX);
 }
 
+// Any single-bit change anywhere in the binary encoding is refused by decode or verify.
+TEST_F(EnvelopeTest, EveryBitFlipOfTheBinaryEncodingIsRefused) {
+  const Bytes good = encodeBinary(vector());
+  for (size_t bit = 0; bit < good.size() * 8; ++bit) {
+    Bytes bad = good;
+    bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    auto decoded = decodeBinary(bad);
+    if (!decoded) continue;
+    EXPECT_FALSE(verify(*decoded).ok()) << "bit " << bit;
+  }
+}
+
+// Garbage never crashes the decoders (a poor man's fuzzer; the real one belongs in a fuzz target).
+TEST_F(EnvelopeTest, GarbageNeverCrashesTheDecoders) {
+  CryptoRng rng;
+  const std::string json(kVectorJson);
+  const Envelope original = vector();
+  for (int i = 0; i < 2000; ++i) {
+    uint8_t r[4];
+    ASSERT_TRUE(rng.fill(r));
+    std::string text = json;
+    text[(r[0] | (r[1] << 8)) % text.size()] = static_cast<char>(r[2]);
+    text.resize(text.size() - r[3] % 8);
+    auto e = fromJsonText(text);
+    if (e && *e != original) {
+      EXPECT_FALSE(verify(*e).ok()) << text;
+    }
+    Bytes raw(r[3]);
+    ASSERT_TRUE(rng.fill(raw));
+    EXPECT_FALSE(decodeBinary(raw).ok());  // shorter than the fixed part
+  }
+}
+
 TEST_F(EnvelopeTest, ErrorsHaveNamesAndSentences) {
   for (int i = 0; i <= static_cast<int>(EnvelopeError::CryptoFailed); ++i) {
     const auto e = static_cast<EnvelopeError>(i);

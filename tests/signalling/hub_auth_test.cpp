@@ -190,6 +190,23 @@ TEST(HubAuthVector, DigestSignatureAndFrames) {
   EXPECT_FALSE(checkChallengeResponse(client.nodeId(), nonce, client.nodeId(), sig));
 }
 
+TEST_F(HubAuthTest, GarbageFramesNeverCrashOrBind) {
+  CryptoRng rng;
+  const auto challenge = h_.connect(alice_.conn);
+  const std::string good = HubHarness::authText(alice_.key, challenge.hub, challenge.nonce);
+  for (int i = 0; i < 500; ++i) {
+    h_.hub().connected(100 + i, h_.now);
+    uint8_t r[3];
+    ASSERT_TRUE(rng.fill(r));
+    std::string text = good;
+    text[(r[0] | (r[1] << 8)) % text.size()] = static_cast<char>(r[2] | 1);
+    if (text == good) continue;
+    h_.hub().handleFrame(100 + i, text, h_.now);
+  }
+  h_.drain();
+  EXPECT_FALSE(h_.hub().connectionOf(alice_.key.nodeId()).has_value());
+}
+
 TEST_F(HubAuthTest, FramesRoundTrip) {
   ErrorFrame withAbout{"mailbox-full", "full", alice_.key.nodeId(), 42};
   const std::vector<Frame> frames = {
