@@ -9,6 +9,7 @@
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
 #include "signalling/cli/commands.h"
+#include "signalling/cli/record_options.h"
 
 namespace rdv::cli {
 
@@ -21,64 +22,14 @@ int fail(const std::string& command, const std::string& message) {
 
 struct EncodeOptions {
   std::string keyFile;
-  uint64_t seq = 1;
-  std::string ip;
-  std::string ip6;
-  std::optional<uint16_t> udp, tcp, udp6, tcp6;
-  std::vector<std::string> sets;
+  RecordOptions record;
 };
-
-// "KEY=VALUE": VALUE is text, or bytes when written "0x" + hex.
-bool applySet(enr::EnrBuilder& b, const std::string& kv, std::string& error) {
-  const auto eq = kv.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    error = "--set expects KEY=VALUE, got \"" + kv + "\"";
-    return false;
-  }
-  const std::string key = kv.substr(0, eq);
-  const std::string value = kv.substr(eq + 1);
-  if (key == "id" || key == "secp256k1") {
-    error = "\"" + key + "\" is written from the signing key";
-    return false;
-  }
-  if (value.starts_with("0x")) {
-    Bytes raw;
-    if (!fromHex(std::string_view(value).substr(2), raw)) {
-      error = "bad hex in --set " + key;
-      return false;
-    }
-    b.setBytes(key, raw);
-  } else {
-    b.setText(key, value);
-  }
-  return true;
-}
 
 int encode(const EncodeOptions& o) {
   auto key = identity::PrivateKey::load(o.keyFile);
   if (!key) return fail("enr encode", o.keyFile + ": " + identity::describe(key.error()));
-  enr::EnrBuilder b;
-  b.setSeq(o.seq);
-  if (!o.ip.empty()) {
-    std::array<uint8_t, 4> ip{};
-    if (inet_pton(AF_INET, o.ip.c_str(), ip.data()) != 1) return fail("enr encode", "bad IPv4 address " + o.ip);
-    b.setIp(ip);
-  }
-  if (!o.ip6.empty()) {
-    std::array<uint8_t, 16> ip6{};
-    if (inet_pton(AF_INET6, o.ip6.c_str(), ip6.data()) != 1) return fail("enr encode", "bad IPv6 address " + o.ip6);
-    b.setIp6(ip6);
-  }
-  if (o.udp) b.setUdp(*o.udp);
-  if (o.tcp) b.setTcp(*o.tcp);
-  if (o.udp6) b.setUdp6(*o.udp6);
-  if (o.tcp6) b.setTcp6(*o.tcp6);
-  for (const auto& kv : o.sets) {
-    std::string error;
-    if (!applySet(b, kv, error)) return fail("enr encode", error);
-  }
-  auto record = b.sign(*key);
-  if (!record) return fail("enr encode", enr::describe(record.error()));
+  auto record = buildRecord(o.record, *key);
+  if (!record) return fail("enr encode", record.error());
   std::cout << record->toText() << std::endl;
   return 0;
 }
@@ -160,14 +111,7 @@ void addEnrCommands(CLI::App& app) {
   auto o = std::make_shared<EncodeOptions>();
   auto* enc = cmd->add_subcommand("encode", "build and sign a record, print it as enr:...");
   enc->add_option("--key", o->keyFile, "private key file (hex)")->required();
-  enc->add_option("--seq", o->seq, "sequence number")->capture_default_str();
-  enc->add_option("--ip", o->ip, "IPv4 address");
-  enc->add_option("--ip6", o->ip6, "IPv6 address");
-  enc->add_option("--udp", o->udp, "UDP port");
-  enc->add_option("--tcp", o->tcp, "TCP port");
-  enc->add_option("--udp6", o->udp6, "IPv6 UDP port");
-  enc->add_option("--tcp6", o->tcp6, "IPv6 TCP port");
-  enc->add_option("--set", o->sets, "KEY=VALUE (text, or 0x-prefixed hex bytes); repeatable");
+  addRecordOptions(*enc, o->record);
   enc->callback([o] { exitCode() = encode(*o); });
 
   auto text = std::make_shared<std::string>();

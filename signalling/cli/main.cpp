@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   // Subcommand registrations (one line per command family).
   rdv::cli::addStunCommands(app);
   rdv::cli::addEnrCommands(app);
+  rdv::cli::addRegistryCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return rdv::cli::exitCode();

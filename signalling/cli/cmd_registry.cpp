@@ -1,0 +1,178 @@
+// rdv register, discover, unregister, node-info: the registry API of a rendezvous node
+// (docs/registry.md). Output on success is the node's JSON reply on one line (discover: one JSON
+// document {"registrations": [...], "cookie": ...}); on failure "rdv CMD: HTTP STATUS code: message"
+// on stderr and exit code 1.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "rendezvous/enr/enr_record.h"
+#include "rendezvous/identity/private_key.h"
+#include "rendezvous/registry/unregister_message.h"
+#include "signalling/cli/commands.h"
+#include "signalling/cli/http_client.h"
+#include "signalling/cli/record_options.h"
+
+namespace rdv::cli {
+
+namespace {
+
+using Json = nlohmann::json;
+
+int fail(const std::string& command, const std::string& message) {
+  std::cerr << "rdv " << command << ": " << message << "\n";
+  return 1;
+}
+
+struct NodeOptions {
+  std::string node;  // http://HOST:PORT
+  std::string caFile;
+  unsigned timeoutMs = 10000;
+};
+
+void addNodeOptions(CLI::App& cmd, NodeOptions& o) {
+  cmd.add_option("--node", o.node, "the node's API URL, e.g. http://127.0.0.1:8080")->required();
+  cmd.add_option("--ca", o.caFile, "for https: trust this CA or certificate (PEM)");
+  cmd.add_option("--timeout", o.timeoutMs, "milliseconds for the whole request")->capture_default_str();
+}
+
+// One API call; the reply's JSON on 2xx, else the printed error and exit code 1.
+Result<Json, int> call(const std::string& command, const NodeOptions& o, HttpCall c, int expectStatus) {
+  auto url = parseHttpUrl(o.node);
+  if (!url) return unexpected(fail(command, url.error()));
+  Stream::TlsOptions tls;
+  tls.caFile = o.caFile;
+  if (url->tls && !IpAddress::parse(url->host)) tls.serverName = url->host;
+  c.tls = &tls;
+  c.timeout = std::chrono::milliseconds(o.timeoutMs);
+  auto reply = httpRequest(*url, c);
+  if (!reply) return unexpected(fail(command, reply.error()));
+  auto j = Json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  if (reply->status != expectStatus) {
+    if (j.is_object() && j.contains("error"))
+      return unexpected(fail(command, "HTTP " + std::to_string(reply->status) + " " + j.value("error", "") + ": " +
+                                          j.value("message", "")));
+    return unexpected(fail(command, "HTTP " + std::to_string(reply->status)));
+  }
+  if (j.is_discarded() || !j.is_object()) return unexpected(fail(command, "the reply is not a JSON object"));
+  return j;
+}
+
+struct RegisterOptions {
+  NodeOptions node;
+  std::string ns;
+  std::optional<int64_t> ttl;
+  std::string keyFile;
+  std::string enr;
+  RecordOptions record;
+};
+
+int registerRecord(const RegisterOptions& o) {
+  std::string text = o.enr;
+  if (text.empty()) {
+    auto key = identity::PrivateKey::load(o.keyFile);
+    if (!key) return fail("register", o.keyFile + ": " + identity::describe(key.error()));
+    auto record = buildRecord(o.record, *key);
+    if (!record) return fail("register", record.error());
+    text = record->toText();
+  }
+  Json body = {{"namespace", o.ns}, {"enr", text}};
+  if (o.ttl) body["ttl"] = *o.ttl;
+  auto reply = call("register", o.node, {"POST", "/v1/registrations", body.dump()}, 201);
+  if (!reply) return reply.error();
+  std::cout << reply->dump() << std::endl;
+  return 0;
+}
+
+struct DiscoverOptions {
+  NodeOptions node;
+  std::string ns;
+  std::optional<unsigned> limit;
+  std::string cookie;
+};
+
+int discover(const DiscoverOptions& o) {
+  std::string target = "/v1/registrations?namespace=" + urlEncode(o.ns);
+  if (o.limit) target += "&limit=" + std::to_string(*o.limit);
+  if (!o.cookie.empty()) target += "&cookie=" + urlEncode(o.cookie);
+  auto reply = call("discover", o.node, {"GET", target, ""}, 200);
+  if (!reply) return reply.error();
+  std::cout << reply->dump() << std::endl;
+  return 0;
+}
+
+struct UnregisterOptions {
+  NodeOptions node;
+  std::string ns;
+  std::string keyFile;
+  uint64_t seq = 1;
+};
+
+int unregister(const UnregisterOptions& o) {
+  auto key = identity::PrivateKey::load(o.keyFile);
+  if (!key) return fail("unregister", o.keyFile + ": " + identity::describe(key.error()));
+  auto signature = key->sign(registry::unregisterDigest(o.ns, key->nodeId(), o.seq));
+  if (!signature) return fail("unregister", identity::describe(signature.error()));
+  Json body = {{"namespace", o.ns}, {"node_id", key->nodeId().hex()}, {"signature", toHex(*signature)}};
+  auto reply = call("unregister", o.node, {"DELETE", "/v1/registrations", body.dump()}, 200);
+  if (!reply) return reply.error();
+  std::cout << reply->dump() << std::endl;
+  return 0;
+}
+
+// Fetches GET /v1/node and checks the record itself: signature, and the node id the node claims.
+int nodeInfo(const NodeOptions& o) {
+  auto reply = call("node-info", o, {"GET", "/v1/node", ""}, 200);
+  if (!reply) return reply.error();
+  auto record = enr::EnrRecord::fromText(reply->value("enr", ""));
+  if (!record) return fail("node-info", std::string("the node's record is invalid: ") + enr::describe(record.error()));
+  if (record->nodeId().hex() != reply->value("node_id", ""))
+    return fail("node-info", "the node id does not match the record");
+  std::cout << reply->dump() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void addRegistryCommands(CLI::App& app) {
+  auto r = std::make_shared<RegisterOptions>();
+  auto* reg = app.add_subcommand("register", "register a signed record in a namespace of a node's registry");
+  addNodeOptions(*reg, r->node);
+  reg->add_option("--namespace", r->ns, "namespace (1-255 bytes)")->required();
+  reg->add_option("--ttl", r->ttl, "seconds (default: the node's, 2 h; bounds in the error if refused)");
+  auto* keyOpt = reg->add_option("--key", r->keyFile, "private key file: build and sign the record from it");
+  auto* enrOpt = reg->add_option("--enr", r->enr, "register this existing record (enr:...) instead");
+  keyOpt->excludes(enrOpt);
+  reg->callback([r] {
+    if (r->keyFile.empty() == r->enr.empty()) {
+      exitCode() = fail("register", "give either --key (with record options) or --enr");
+      return;
+    }
+    exitCode() = registerRecord(*r);
+  });
+  addRecordOptions(*reg, r->record);
+
+  auto d = std::make_shared<DiscoverOptions>();
+  auto* disc = app.add_subcommand("discover", "list the records in a namespace (one JSON document)");
+  addNodeOptions(*disc, d->node);
+  disc->add_option("--namespace", d->ns, "namespace")->required();
+  disc->add_option("--limit", d->limit, "at most this many records (node default 100, maximum 1000)");
+  disc->add_option("--cookie", d->cookie, "the cookie of the previous page: only records new since then");
+  disc->callback([d] { exitCode() = discover(*d); });
+
+  auto u = std::make_shared<UnregisterOptions>();
+  auto* unreg = app.add_subcommand("unregister", "remove this key's registration from a namespace (signed)");
+  addNodeOptions(*unreg, u->node);
+  unreg->add_option("--namespace", u->ns, "namespace")->required();
+  unreg->add_option("--key", u->keyFile, "private key file of the registered record")->required();
+  unreg->add_option("--seq", u->seq, "seq of the registered record")->capture_default_str();
+  unreg->callback([u] { exitCode() = unregister(*u); });
+
+  auto n = std::make_shared<NodeOptions>();
+  auto* info = app.add_subcommand("node-info", "the node's own signed record (GET /v1/node), verified");
+  addNodeOptions(*info, *n);
+  info->callback([n] { exitCode() = nodeInfo(*n); });
+}
+
+}  // namespace rdv::cli
