@@ -5,8 +5,10 @@
 #include <uv.h>
 
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 
+#include "rendezvous/node/ice_servers.h"
 #include "rendezvous/node/log.h"
 #include "rendezvous/node/metrics.h"
 #include "rendezvous/node/sockets.h"
@@ -232,6 +234,14 @@ std::optional<std::string> Daemon::startApi() {
   registryApi_ = std::move(*registry);
   registryApi_->addRoutes(*http_);
   http_->every(std::chrono::seconds(1), [api = registryApi_.get()] { api->purgeExpired(); });
+  IceServersConfig ice;
+  ice.authSecrets = config_.authSecrets;
+  ice.nodeId = registryApi_->nodeKey().nodeId();
+  ice.udp = bound_.udp;
+  ice.tls = bound_.tls;
+  ice.externalAddresses = config_.externalAddresses;
+  iceServers_ = std::make_unique<IceServersApi>(ice, [] { return static_cast<int64_t>(std::time(nullptr)); });
+  http_->route("GET", "/v1/ice-servers", [api = iceServers_.get()](const HttpRequest& r) { return api->get(r); });
   if (auto err = http_->start()) return "http-listen: " + *err;
   bound_.http = http_->boundEndpoint();
   return registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses});

@@ -49,6 +49,7 @@ class Daemon {
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> admin_;
+  std::unique_ptr<class IceServersApi> iceServers_;
 };
 
 }  // namespace rdv::node

@@ -14,5 +14,6 @@ int& exitCode();
 void addStunCommands(CLI::App& app);  // rdv stun, rdv nat-type
 void addEnrCommands(CLI::App& app);   // rdv key new, rdv enr encode|decode|verify
 void addRegistryCommands(CLI::App& app);  // rdv register, discover, unregister, node-info
+void addIceCommands(CLI::App& app);       // rdv ice-servers
 
 }  // namespace rdv::cli

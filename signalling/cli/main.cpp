@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   rdv::cli::addStunCommands(app);
   rdv::cli::addEnrCommands(app);
   rdv::cli::addRegistryCommands(app);
+  rdv::cli::addIceCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return rdv::cli::exitCode();
