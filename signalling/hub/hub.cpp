@@ -22,6 +22,23 @@ uint16_t closeCode(CloseReason r) {
   return 4001;
 }
 
+std::optional<std::string> validateConfig(const HubConfig& c) {
+  if (c.hubId == NodeId{}) return "signalling: the hub id (the node's id) is not set";
+  if (c.challengeTtl.count() <= 0) return "signalling: challenge TTL must be positive";
+  if (c.mailboxTtl.count() <= 0) return "signalling: mailbox TTL must be positive";
+  if (c.mailbox.perRecipient == 0 || c.mailbox.total == 0 || c.mailbox.totalBytes == 0) {
+    return "signalling: mailbox limits must be positive";
+  }
+  if (c.maxCiphertextBytes < kGcmTagSize || c.maxCiphertextBytes > kMaxCiphertextSize) {
+    return "signalling: max envelope size must be between 16 and " + std::to_string(kMaxCiphertextSize) + " bytes";
+  }
+  if (c.maxFrameBytes < 1024) return "signalling: max frame size must be at least 1024 bytes";
+  if (!(c.framesPerSecond > 0) || !(c.frameBurst >= 1)) {
+    return "signalling: the frame rate must be positive and the burst at least 1";
+  }
+  return std::nullopt;
+}
+
 Hub::Hub(HubConfig config, MailboxStore& store, Rng& rng)
     : config_(config), store_(&store), rng_(&rng), mailbox_(config.mailbox) {}
 

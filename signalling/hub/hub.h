@@ -70,6 +70,10 @@ struct HubConfig {
   double frameBurst = 100;
 };
 
+// Why `config` cannot run a hub (a zero hub id, a zero TTL, limit or rate), or nullopt. The
+// daemon calls this when it loads its configuration and exits with the message.
+std::optional<std::string> validateConfig(const HubConfig& config);
+
 struct HubStats {
   uint64_t authSucceeded = 0;
   uint64_t authFailed = 0;

@@ -1,6 +1,8 @@
 // Hub authentication and connection lifecycle with a fake clock.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "tests/signalling/hub_harness.h"
 
 namespace rdv::signalling {
@@ -42,9 +44,8 @@ TEST_F(HubAuthTest, GoodSignatureBindsTheConnection) {
 }
 
 TEST_F(HubAuthTest, ChallengesAreFreshPerConnection) {
-  const auto a = h_.connect(1);
-  const auto b = h_.connect(2);
-  EXPECT_NE(a.nonce, b.nonce);
+  std::set<ChallengeNonce> seen;
+  for (ConnId conn = 1; conn <= 1000; ++conn) EXPECT_TRUE(seen.insert(h_.connect(conn).nonce).second) << conn;
 }
 
 void expectRefused(const std::vector<HubCommand>& cmds, ConnId conn, const std::string& code, CloseReason reason) {
@@ -205,6 +206,23 @@ TEST_F(HubAuthTest, GarbageFramesNeverCrashOrBind) {
   }
   h_.drain();
   EXPECT_FALSE(h_.hub().connectionOf(alice_.key.nodeId()).has_value());
+}
+
+TEST_F(HubAuthTest, ConfigValidation) {
+  EXPECT_FALSE(validateConfig(makeConfig()).has_value());
+  EXPECT_TRUE(validateConfig(HubConfig{}).has_value());  // no hub id
+  auto bad = [&](auto mutate) {
+    HubConfig c = makeConfig();
+    mutate(c);
+    return validateConfig(c).has_value();
+  };
+  EXPECT_TRUE(bad([](HubConfig& c) { c.challengeTtl = 0ms; }));
+  EXPECT_TRUE(bad([](HubConfig& c) { c.mailboxTtl = 0s; }));
+  EXPECT_TRUE(bad([](HubConfig& c) { c.mailbox.perRecipient = 0; }));
+  EXPECT_TRUE(bad([](HubConfig& c) { c.maxCiphertextBytes = kMaxCiphertextSize + 1; }));
+  EXPECT_TRUE(bad([](HubConfig& c) { c.maxFrameBytes = 10; }));
+  EXPECT_TRUE(bad([](HubConfig& c) { c.framesPerSecond = 0; }));
+  EXPECT_TRUE(bad([](HubConfig& c) { c.frameBurst = 0.5; }));
 }
 
 TEST_F(HubAuthTest, FramesRoundTrip) {

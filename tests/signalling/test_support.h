@@ -11,8 +11,9 @@
 
 namespace rdv::signalling::test {
 
-// Hands out the bytes it was given, in order; then counts up from `fallback_` so that long hub
-// scenarios never run dry yet stay deterministic.
+// Hands out the bytes it was given, in order; then a splitmix64 stream, so that long hub
+// scenarios never run dry, stay deterministic, and never repeat a nonce (a short-period filler
+// once made two connections share a challenge nonce).
 class ScriptedRng final : public Rng {
  public:
   ScriptedRng() = default;
@@ -33,15 +34,31 @@ class ScriptedRng final : public Rng {
         byte = queue_.front();
         queue_.pop_front();
       } else {
-        byte = static_cast<uint8_t>(++fallback_ * 131u + 7u);
+        byte = nextFallbackByte();
       }
     }
     return true;
   }
 
  private:
+  uint8_t nextFallbackByte() {
+    if (fallbackLeft_ == 0) {
+      uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      fallbackWord_ = z ^ (z >> 31);
+      fallbackLeft_ = 8;
+    }
+    --fallbackLeft_;
+    const auto b = static_cast<uint8_t>(fallbackWord_);
+    fallbackWord_ >>= 8;
+    return b;
+  }
+
   std::deque<uint8_t> queue_;
-  uint32_t fallback_ = 0;
+  uint64_t state_ = 0;
+  uint64_t fallbackWord_ = 0;
+  int fallbackLeft_ = 0;
   bool fail_ = false;
 };
 
