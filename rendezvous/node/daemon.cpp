@@ -10,6 +10,7 @@
 
 #include "rendezvous/node/ice_servers.h"
 #include "rendezvous/node/log.h"
+#include "rendezvous/node/signal_api.h"
 #include "rendezvous/node/metrics.h"
 #include "rendezvous/node/sockets.h"
 
@@ -234,6 +235,10 @@ std::optional<std::string> Daemon::startApi() {
   registryApi_ = std::move(*registry);
   registryApi_->addRoutes(*http_);
   http_->every(std::chrono::seconds(1), [api = registryApi_.get()] { api->purgeExpired(); });
+  auto signal = SignalApi::open(registryApi_->database(), registryApi_->nodeKey().nodeId());
+  if (!signal) return signal.error();
+  signalApi_ = std::move(*signal);
+  signalApi_->attach(*http_);
   IceServersConfig ice;
   ice.authSecrets = config_.authSecrets;
   ice.nodeId = registryApi_->nodeKey().nodeId();

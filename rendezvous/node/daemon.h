@@ -50,6 +50,7 @@ class Daemon {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> admin_;
   std::unique_ptr<class IceServersApi> iceServers_;
+  std::unique_ptr<class SignalApi> signalApi_;
 };
 
 }  // namespace rdv::node

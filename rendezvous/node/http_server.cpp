@@ -44,6 +44,7 @@ struct WebSocketConn {
   std::deque<std::string> queue;  // each with LWS_PRE bytes of headroom
   size_t queuedBytes = 0;
   bool closing = false;
+  uint16_t closeCode = 1000;
   std::string closeReason;
 };
 
@@ -267,7 +268,7 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
       if (!c->queue.empty()) {
         lws_callback_on_writable(wsi);
       } else if (c->closing) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+        lws_close_reason(wsi, static_cast<enum lws_close_status>(c->closeCode),
                          reinterpret_cast<unsigned char*>(c->closeReason.data()), c->closeReason.size());
         return -1;
       }
@@ -328,11 +329,12 @@ bool HttpServer::sendText(uint64_t connection, std::string text) {
   return true;
 }
 
-void HttpServer::closeWebSocket(uint64_t connection, const std::string& reason) {
+void HttpServer::closeWebSocket(uint64_t connection, const std::string& reason, uint16_t code) {
   auto it = impl_->wsConnections.find(connection);
   if (it == impl_->wsConnections.end()) return;
   auto [wsi, c] = it->second;
   c->closing = true;
+  c->closeCode = code;
   c->closeReason = reason.substr(0, 120);  // a close frame's reason is at most 123 bytes
   lws_callback_on_writable(wsi);
 }

@@ -69,7 +69,8 @@ class HttpServer {
   void websocket(const std::string& path, WebSocketHandlers handlers, size_t maxMessageBytes = 64 * 1024);
   // API thread only. Queues a text message; false when the connection is gone or its queue is full.
   bool sendText(uint64_t connection, std::string text);
-  void closeWebSocket(uint64_t connection, const std::string& reason);
+  // Sends what is queued, then a close frame with `code` (1000 normal; 4000-4999 application) and `reason`.
+  void closeWebSocket(uint64_t connection, const std::string& reason, uint16_t code = 1000);
   // Runs `task` on the API thread every `interval` (e.g. registry expiry).
   void every(std::chrono::milliseconds interval, std::function<void()> task);
 

@@ -1,0 +1,69 @@
+#include "rendezvous/node/signal_api.h"
+
+#include <type_traits>
+
+#include "rendezvous/node/log.h"
+
+namespace rdv::node {
+
+namespace {
+signalling::TimePoint wallNow() { return std::chrono::system_clock::now(); }
+}  // namespace
+
+Result<std::unique_ptr<SignalApi>, std::string> SignalApi::open(storage::Database& db, const identity::NodeId& nodeId) {
+  std::unique_ptr<SignalApi> api(new SignalApi());
+  auto store = signalling::SqliteMailboxStore::open(db);
+  if (!store) return unexpected("signalling mailbox store: " + store.error().message);
+  api->store_.emplace(std::move(*store));
+  signalling::HubConfig config;
+  config.hubId = nodeId;
+  api->hub_ = std::make_unique<signalling::Hub>(config, *api->store_, api->rng_);
+  auto loaded = api->hub_->load(wallNow());
+  if (!loaded) return unexpected(std::string("signalling mailboxes: cannot load stored envelopes"));
+  logEvent(Level::Info, "signalling-mailboxes-loaded", {{"envelopes", *loaded}});
+  return api;
+}
+
+void SignalApi::attach(HttpServer& server) {
+  server_ = &server;
+  WebSocketHandlers h;
+  h.onOpen = [this](uint64_t conn, const std::string&) {
+    hub_->connected(conn, wallNow());
+    flush();
+  };
+  h.onMessage = [this](uint64_t conn, std::string_view text) {
+    hub_->handleFrame(conn, text, wallNow());
+    flush();
+  };
+  h.onClose = [this](uint64_t conn) {
+    hub_->disconnected(conn);
+    flush();
+  };
+  server.websocket("/v1/signal", std::move(h), hub_->config().maxFrameBytes);
+  // Challenge and mailbox expiry: the hub's deadlines are coarse (seconds), a 1 s tick serves them.
+  server.every(std::chrono::seconds(1), [this] {
+    const auto now = wallNow();
+    if (auto d = hub_->nextDeadline(); d && *d <= now) {
+      hub_->handleTimeout(now);
+      flush();
+    }
+  });
+}
+
+void SignalApi::flush() {
+  while (auto command = hub_->nextCommand()) {
+    std::visit(
+        [this](auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, signalling::SendFrame>) {
+            if (!server_->sendText(c.conn, std::move(c.text)))
+              logEvent(Level::Debug, "signal-send-dropped", {{"connection", c.conn}});
+          } else {
+            server_->closeWebSocket(c.conn, signalling::closeReasonName(c.reason), signalling::closeCode(c.reason));
+          }
+        },
+        *command);
+  }
+}
+
+}  // namespace rdv::node

@@ -1,0 +1,40 @@
+// The signalling hub on the node: WebSocket /v1/signal on the HTTP API thread, feeding the sans-I/O hub
+// core (signalling/hub) and performing its commands. Mailboxes live in the node's SQLite database, so
+// an envelope acknowledged "stored" survives a restart.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "rendezvous/identity/node_id.h"
+#include "rendezvous/node/http_server.h"
+#include "rendezvous/storage/database.h"
+#include "signalling/envelope/crypto.h"
+#include "signalling/hub/hub.h"
+#include "signalling/hub/sqlite_mailbox_store.h"
+#include "stun/result.h"
+
+namespace rdv::node {
+
+class SignalApi {
+ public:
+  // Opens the mailbox store in `db` and loads what is waiting. `db` must outlive this object.
+  static Result<std::unique_ptr<SignalApi>, std::string> open(storage::Database& db, const identity::NodeId& nodeId);
+
+  // Registers /v1/signal and the expiry timer; call before server.start(). `server` must outlive the
+  // registration (this object is used only from the server's API thread afterwards).
+  void attach(HttpServer& server);
+  const signalling::HubStats& stats() const { return hub_->stats(); }
+
+ private:
+  SignalApi() = default;
+  void flush();
+
+  std::optional<signalling::SqliteMailboxStore> store_;
+  signalling::CryptoRng rng_;
+  std::unique_ptr<signalling::Hub> hub_;
+  HttpServer* server_ = nullptr;
+};
+
+}  // namespace rdv::node
