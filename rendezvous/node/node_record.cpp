@@ -62,14 +62,15 @@ NodeAdvert describeServices(const NodeServices& s) {
     auto& slot = ep->ip().isV4() ? a.v4 : a.v6;
     if (!slot) slot = *ep;
   }
-  for (const auto& bound : s.udp)
-    if (auto ep = advertised(bound, s.external)) a.turn.push_back("turn:" + ep->toString() + "?transport=tcp");
   for (const auto& bound : s.tls) {
     auto ep = advertised(bound, s.external);
     if (!ep) continue;
     a.stun.push_back("stuns:" + ep->toString());
     a.turn.push_back("turns:" + ep->toString());  // RFC 7065 §3: TLS over TCP
   }
+  // Least useful last (dropped first when the record is full): TURN over plain TCP.
+  for (const auto& bound : s.udp)
+    if (auto ep = advertised(bound, s.external)) a.turn.push_back("turn:" + ep->toString() + "?transport=tcp");
   if (s.http)
     if (auto ep = advertised(*s.http, s.external)) a.api = "http://" + ep->toString();
   return a;

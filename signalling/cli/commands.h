@@ -15,5 +15,6 @@ void addStunCommands(CLI::App& app);  // rdv stun, rdv nat-type
 void addEnrCommands(CLI::App& app);   // rdv key new, rdv enr encode|decode|verify
 void addRegistryCommands(CLI::App& app);  // rdv register, discover, unregister, node-info
 void addIceCommands(CLI::App& app);       // rdv ice-servers
+void addSignalCommands(CLI::App& app);    // rdv send, rdv inbox
 
 }  // namespace rdv::cli

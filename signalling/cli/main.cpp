@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   rdv::cli::addEnrCommands(app);
   rdv::cli::addRegistryCommands(app);
   rdv::cli::addIceCommands(app);
+  rdv::cli::addSignalCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return rdv::cli::exitCode();

@@ -104,11 +104,12 @@ class VerifiedEnvelope {
 Result<Envelope, EnvelopeError> seal(const identity::PrivateKey& sender, const identity::PublicKey& recipient,
                                      const EnvelopeHeader& header, ByteSpan body, Rng& rng);
 
-// Checks the type, sizes, that the ephemeral key is a curve point, and that the signature
-// recovers to header.from. Takes the envelope by value: move it in when it is no longer needed.
+// Checks the type, sizes, the ephemeral key's prefix (02/03), and that the signature recovers to
+// header.from. Takes the envelope by value: move it in when it is no longer needed.
 Result<VerifiedEnvelope, EnvelopeError> verify(Envelope e);
 
-// WrongRecipient when recipient's node id is not header.to; DecryptFailed when GCM refuses.
+// WrongRecipient when recipient's node id is not header.to; BadEphemeralKey when epk is not a
+// curve point; DecryptFailed when GCM refuses.
 Result<Bytes, EnvelopeError> open(const VerifiedEnvelope& e, const identity::PrivateKey& recipient);
 
 }  // namespace rdv::signalling

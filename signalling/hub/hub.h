@@ -68,6 +68,12 @@ struct HubConfig {
   size_t maxCiphertextBytes = 64 * 1024;  // envelope body + tag
   double framesPerSecond = 50;            // per connection, every frame counts
   double frameBurst = 100;
+  // Check each envelope's signature at the hub (recipients always do). The sender binding
+  // (from == the connection's authenticated id) is enforced either way, so turning this off lets
+  // no one send as someone else; it only lets a client get its own badly signed envelopes
+  // stored and forwarded, to be refused by the recipient. It is most of the hub's CPU per
+  // envelope (docs/signalling.md, "Cost").
+  bool verifySignatures = true;
 };
 
 // Why `config` cannot run a hub (a zero hub id, a zero TTL, limit or rate), or nullopt. The

@@ -156,7 +156,10 @@ long Process::rssKiB() const {
 
 Node::Node(std::vector<std::string> args) {
   const std::string readyFile = dir_.file("ready.json");
-  std::vector<std::string> argv{binary("rendezvousd"), "--ready-file", readyFile, "--data-dir", dir_.file("data")};
+  std::vector<std::string> argv{binary("rendezvousd"), "--ready-file", readyFile};
+  // A test may reuse another node's data directory (restart tests).
+  if (std::find(args.begin(), args.end(), "--data-dir") == args.end())
+    argv.insert(argv.end(), {"--data-dir", dir_.file("data")});
   // Never the default fixed ports: parallel tests would collide.
   if (std::find(args.begin(), args.end(), "--http-listen") == args.end())
     argv.insert(argv.end(), {"--http-listen", "127.0.0.1:0"});

@@ -79,7 +79,7 @@ class Node {
   std::string udp(size_t i = 0) const { return ready_["udp"][i].get<std::string>(); }
   std::string tls(size_t i = 0) const { return ready_["tls"][i].get<std::string>(); }
   std::string http() const { return ready_.value("http", ""); }
-  std::string dataDir() const { return dir_.file("data"); }
+  std::string dataDir() const { return dir_.file("data"); }  // unless the args gave --data-dir
   uint16_t udpPort(size_t i = 0) const;
   Process& process() { return *process_; }
   std::string log() const { return process_->log(); }

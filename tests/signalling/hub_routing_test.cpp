@@ -218,6 +218,25 @@ TEST_F(HubRoutingTest, SenderSpoofingIsRefused) {
   EXPECT_EQ(h_.hub().stats().refused, 3u);
 }
 
+TEST_F(HubRoutingTest, WithoutHubVerificationTheSenderBindingStillHolds) {
+  HubConfig c = makeConfig();
+  c.verifySignatures = false;
+  MemoryMailboxStore store;
+  HubHarness h(c, store);
+  h.login(alice_);
+  h.login(bob_);
+  auto badlySigned = h.envelope(alice_, bob_.key, "x");
+  badlySigned.signature[5] ^= 1;
+  auto cmds = h.send(alice_, badlySigned);
+  ASSERT_EQ(acksTo(cmds, alice_).size(), 1u);  // forwarded; bob's verify() refuses it
+  auto received = only<EnvelopeFrame>(framesTo(cmds, bob_.conn));
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_FALSE(verify(received[0].envelope).ok());
+  cmds = h.send(alice_, h.envelope(carol_, bob_.key, "x"));
+  ASSERT_EQ(errorsTo(cmds, alice_).size(), 1u);
+  EXPECT_EQ(errorsTo(cmds, alice_)[0].code, "spoofed-sender");
+}
+
 TEST_F(HubRoutingTest, EnvelopesBeforeAuthenticationAreRefused) {
   h_.connect(alice_.conn);
   auto cmds = h_.send(alice_, h_.envelope(alice_, bob_.key, "x"));

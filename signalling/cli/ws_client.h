@@ -1,0 +1,46 @@
+// A small blocking WebSocket client (RFC 6455) for rdv's one-shot signalling commands, over net.h's
+// Stream (TCP, or TLS for wss://). Text frames only (what /v1/signal speaks); answers pings; masks
+// what it sends, as clients must. Chosen over libwebsockets' client API for the same reason as
+// http_client.h: rdv runs one conversation with deadlines, not an event loop.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "signalling/cli/http_client.h"
+#include "signalling/cli/net.h"
+#include "stun/result.h"
+
+namespace rdv::cli {
+
+class WebSocketClient {
+ public:
+  // Connects to `url` (http(s):// or ws(s)://) and upgrades on `path`.
+  static Result<std::unique_ptr<WebSocketClient>, std::string> connect(const std::string& url, const std::string& path,
+                                                                       std::chrono::milliseconds timeout);
+  bool sendText(const std::string& text);
+  // The next text message before `deadline`; nullopt on timeout. Sets closed() when the peer closed
+  // (closeCode()/closeReason() say why) or the connection broke.
+  std::optional<std::string> receive(std::chrono::steady_clock::time_point deadline);
+  bool closed() const { return closed_; }
+  uint16_t closeCode() const { return closeCode_; }
+  const std::string& closeReason() const { return closeReason_; }
+  void close();
+
+ private:
+  WebSocketClient() = default;
+  bool sendFrame(uint8_t opcode, const std::string& payload);
+  // Parses one frame from buffered_ if complete.
+  std::optional<std::pair<uint8_t, std::string>> takeFrame(bool& fin, bool& bad);
+
+  std::unique_ptr<Stream> stream_;
+  std::string buffered_;
+  std::string message_;  // fragments of the message being received
+  bool closed_ = false;
+  uint16_t closeCode_ = 0;
+  std::string closeReason_;
+};
+
+}  // namespace rdv::cli
