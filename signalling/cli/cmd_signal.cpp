@@ -120,6 +120,7 @@ int inbox(const SignalOptions& o) {
   const auto deadline = Clock::now() + std::chrono::seconds(o.timeoutSeconds);
   auto ws = authenticate(o, *key, deadline);
   if (!ws) return fail("inbox", ws.error());
+  std::cerr << "rdv inbox: listening as " << key->nodeId().hex() << std::endl;  // scripts wait for this line
   sig::ReplayGuard guard;
   unsigned printed = 0;
   while (o.count == 0 || printed < o.count) {

@@ -1,0 +1,107 @@
+// The signalling base layer end to end: two rdv clients through the real rendezvousd hub, online and
+// offline, and nothing acknowledged is lost when the daemon is killed with SIGKILL in between.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/integration/harness.h"
+
+namespace rdv::test {
+namespace {
+
+struct Peer {
+  std::string key;
+  std::string enr;
+};
+
+Peer makePeer(const TempDir& dir, const std::string& name) {
+  Peer p{dir.file(name + ".key"), ""};
+  EXPECT_EQ(run({binary("rdv"), "key", "new", "--out", p.key}).exitCode, 0);
+  auto enr = run({binary("rdv"), "enr", "encode", "--key", p.key});
+  EXPECT_EQ(enr.exitCode, 0) << enr.err;
+  p.enr = enr.out.substr(0, enr.out.find('\n'));
+  return p;
+}
+
+nlohmann::json lastJsonLine(const std::string& out) {
+  auto end = out.find_last_not_of('\n');
+  if (end == std::string::npos) return nullptr;
+  auto start = out.rfind('\n', end);
+  return nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1), nullptr, false);
+}
+
+CommandResult send(const Node& node, const Peer& from, const Peer& to, const std::string& text) {
+  return run({binary("rdv"), "send", "--node", "http://" + node.http(), "--key", from.key, "--to", to.enr, text});
+}
+
+TEST(Signalling, OnlineDeliveryIsAcknowledgedDelivered) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer alice = makePeer(dir, "alice"), bob = makePeer(dir, "bob");
+  Process inbox({binary("rdv"), "inbox", "--node", "http://" + node.http(), "--key", bob.key, "--count", "1", "--timeout", "20"},
+                dir.file("inbox.log"));
+  ASSERT_TRUE(waitUntil([&] { return inbox.log().find("listening as") != std::string::npos; }, 10s)) << inbox.log();
+
+  auto sent = send(node, alice, bob, "hello bob");
+  ASSERT_EQ(sent.exitCode, 0) << sent.err;
+  EXPECT_EQ(lastJsonLine(sent.out)["status"], "delivered") << sent.out;
+  ASSERT_TRUE(waitUntil([&] { return !inbox.running(); }, 20s));
+  const std::string out = inbox.log();
+  EXPECT_NE(out.find("\"body\":\"hello bob\""), std::string::npos) << out;
+}
+
+TEST(Signalling, OfflineMessagesWaitAndArriveInOrder) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer alice = makePeer(dir, "alice"), bob = makePeer(dir, "bob");
+  for (const char* text : {"first", "second", "third"}) {
+    auto sent = send(node, alice, bob, text);
+    ASSERT_EQ(sent.exitCode, 0) << sent.err;
+    EXPECT_EQ(lastJsonLine(sent.out)["status"], "stored") << sent.out;
+  }
+  auto got = run({binary("rdv"), "inbox", "--node", "http://" + node.http(), "--key", bob.key, "--count", "3", "--timeout", "10"});
+  ASSERT_EQ(got.exitCode, 0) << got.err;
+  const auto a = got.out.find("first"), b = got.out.find("second"), c = got.out.find("third");
+  ASSERT_TRUE(a != std::string::npos && b != std::string::npos && c != std::string::npos) << got.out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  // Confirmed messages are gone from the mailbox.
+  auto again = run({binary("rdv"), "inbox", "--node", "http://" + node.http(), "--key", bob.key, "--timeout", "1"});
+  EXPECT_EQ(again.exitCode, 0) << again.err;
+  EXPECT_EQ(again.out, "");
+}
+
+TEST(Signalling, AcknowledgedMessageSurvivesKill9) {
+  TempDir dir;
+  const std::string data = dir.file("node-data");
+  Peer alice = makePeer(dir, "alice"), bob = makePeer(dir, "bob");
+  {
+    Node node({"--listen", "127.0.0.1:0", "--data-dir", data});
+    ASSERT_TRUE(node.started()) << node.log();
+    auto sent = send(node, alice, bob, "survives");
+    ASSERT_EQ(sent.exitCode, 0) << sent.err;
+    ASSERT_EQ(lastJsonLine(sent.out)["status"], "stored") << sent.out;
+    ASSERT_TRUE(node.process().stop(SIGKILL));
+  }
+  Node restarted({"--listen", "127.0.0.1:0", "--data-dir", data});
+  ASSERT_TRUE(restarted.started()) << restarted.log();
+  auto got = run({binary("rdv"), "inbox", "--node", "http://" + restarted.http(), "--key", bob.key, "--count", "1", "--timeout", "10"});
+  EXPECT_EQ(got.exitCode, 0) << got.err;
+  EXPECT_NE(got.out.find("\"body\":\"survives\""), std::string::npos) << got.out;
+}
+
+TEST(Signalling, SendWithoutRecipientKeyExplains) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer alice = makePeer(dir, "alice");
+  auto r = run({binary("rdv"), "send", "--node", "http://" + node.http(), "--key", alice.key, "--to",
+                std::string(64, 'a'), "x"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("ENR"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace rdv::test
