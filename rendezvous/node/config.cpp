@@ -46,6 +46,20 @@ std::optional<std::string> needEndpoints(const Json& v, std::vector<Endpoint>& o
   return std::nullopt;
 }
 
+// "ADDR:PORT", or "" for off.
+std::optional<std::string> needOptionalEndpoint(const Json& v, std::optional<Endpoint>& out) {
+  std::string s;
+  if (auto err = needString(v, s)) return err;
+  if (s.empty()) {
+    out.reset();
+    return std::nullopt;
+  }
+  auto ep = Endpoint::parse(s);
+  if (!ep) return "'" + s + "' is not ADDR:PORT (IPv6 as [ADDR]:PORT)";
+  out = *ep;
+  return std::nullopt;
+}
+
 std::optional<std::string> needStrings(const Json& v, std::vector<std::string>& out) {
   out.clear();
   if (v.is_string()) {
@@ -147,33 +161,11 @@ const std::vector<Key>& keys() {
       {{"max-connections", "uint", "TCP/TLS connections per worker before new ones are refused", false},
        [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.maxConnectionsPerWorker); }},
       {{"http-listen", "string", "HTTP API (registry, signalling, ICE servers) on ADDR:PORT; empty: off", false},
-       [](const Json& v, Config& c) -> std::optional<std::string> {
-         std::string s;
-         if (auto err = needString(v, s)) return err;
-         if (s.empty()) {
-           c.httpListen.reset();
-           return std::nullopt;
-         }
-         auto ep = Endpoint::parse(s);
-         if (!ep) return "'" + s + "' is not ADDR:PORT (IPv6 as [ADDR]:PORT)";
-         c.httpListen = *ep;
-         return std::nullopt;
-       }},
+       [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.httpListen); }},
       {{"data-dir", "string", "directory for durable state (SQLite database); created if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.dataDir); }},
       {{"admin-listen", "string", "admin API and Prometheus /metrics on ADDR:PORT (keep it on loopback); empty: off", false},
-       [](const Json& v, Config& c) -> std::optional<std::string> {
-         std::string s;
-         if (auto err = needString(v, s)) return err;
-         if (s.empty()) {
-           c.adminListen.reset();
-           return std::nullopt;
-         }
-         auto ep = Endpoint::parse(s);
-         if (!ep) return "'" + s + "' is not ADDR:PORT (IPv6 as [ADDR]:PORT)";
-         c.adminListen = *ep;
-         return std::nullopt;
-       }},
+       [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.adminListen); }},
       {{"admin-token", "string", "bearer token for the admin API (at least 16 characters)", false},
        [](const Json& v, Config& c) { return needString(v, c.adminToken); }},
       {{"realm", "string", "TURN realm (long-term credentials)", false},

@@ -92,6 +92,12 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   void armTimer();
 
   bool open();
+  // Every UDP socket of the worker (listening and relay) reads into the one per-worker buffer: the loop
+  // runs one callback at a time, and each datagram is handled before the next read.
+  static void allocUdp(uv_handle_t* h, size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Impl*>(h->loop->data);
+    *buf = uv_buf_init(reinterpret_cast<char*>(self->udpBuffer.data()), self->udpBuffer.size());
+  }
   void shutdown();
   void onDatagram(UdpSocket& s, ByteSpan bytes, const sockaddr* from);
   void onConnection(Listener& l);
@@ -138,10 +144,7 @@ bool Worker::Impl::open() {
     }
     uv_udp_recv_start(
         &sock->handle,
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* self = static_cast<UdpSocket*>(h->data)->owner;
-          *buf = uv_buf_init(reinterpret_cast<char*>(self->udpBuffer.data()), self->udpBuffer.size());
-        },
+        &Impl::allocUdp,
         [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
           auto* s = static_cast<UdpSocket*>(h->data);
           if (n <= 0 || from == nullptr) return;  // nothing read, or an error libuv already handled
@@ -226,10 +229,7 @@ bool Worker::Impl::bind(relay::RelayPort relay, const Endpoint& local) {
   }
   uv_udp_recv_start(
       &s->handle,
-      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-        auto* self = static_cast<RelaySocket*>(h->data)->owner;
-        *buf = uv_buf_init(reinterpret_cast<char*>(self->udpBuffer.data()), self->udpBuffer.size());
-      },
+      &Impl::allocUdp,
       [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
         auto* rs = static_cast<RelaySocket*>(h->data);
         if (n < 0 || from == nullptr || (flags & UV_UDP_PARTIAL)) return;

@@ -1,6 +1,9 @@
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -93,6 +96,18 @@ CommandResult run(const std::vector<std::string>& argv, std::chrono::millisecond
   r.out = slurp(outPath);
   r.err = slurp(errPath);
   return r;
+}
+
+uint16_t freeUdpPort() {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sin);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) == 0;
+  close(fd);
+  return ok ? ntohs(sin.sin_port) : 0;
 }
 
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,

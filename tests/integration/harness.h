@@ -44,6 +44,10 @@ struct CommandResult {
 CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 30s,
                   const std::string& stdinText = {});
 
+// A UDP port on 127.0.0.1 that is free right now (for programs that cannot report the port they bound,
+// such as turnutils_peer; callers retry when they lose the race).
+uint16_t freeUdpPort();
+
 // Polls `condition` until it is true or the deadline passes.
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds step = 20ms);

@@ -85,9 +85,6 @@ TEST(IceServersApi, SharedSecretForAppsAcceptsRotatedSecrets) {
   EXPECT_EQ(f.api.get(r).status, 400);
 }
 
-// Picks a UDP port that is free right now (for turnutils_peer, which cannot report its port).
-uint16_t freeUdpPort();
-
 TEST(IceServers, CredentialsCarryACoturnClientAndExpiredOnesAreRefused) {
   ASSERT_TRUE(onPath("turnutils_uclient")) << "coturn's clients are needed (scripts/install-deps.sh --test)";
   TempDir dir;
@@ -145,22 +142,3 @@ TEST(IceServers, CredentialsCarryACoturnClientAndExpiredOnesAreRefused) {
 }  // namespace
 }  // namespace rdv::test
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-namespace rdv::test {
-namespace {
-uint16_t freeUdpPort() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
-  socklen_t len = sizeof(sin);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
-  close(fd);
-  return ntohs(sin.sin_port);
-}
-}  // namespace
-}  // namespace rdv::test
