@@ -129,7 +129,11 @@ std::optional<std::string> RegistryApi::advertise(const NodeServices& services) 
 }
 
 void RegistryApi::purgeExpired() {
-  auto purged = registry_->purgeExpired(clock_());
+  const auto now = clock_();
+  // Memory and disk hold the same rows (open() purged the disk), so the earliest expiry in memory
+  // says whether there is anything to delete: no write transaction on idle ticks.
+  if (auto next = registry_->nextExpiry(); !next || *next > now) return;
+  auto purged = registry_->purgeExpired(now);
   if (!purged) {
     logEvent(Level::Error, "registry-purge-failed", {{"reason", purged.error().message}});
     return;
