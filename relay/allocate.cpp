@@ -96,7 +96,12 @@ Bytes Server::onAllocate(const Request& r) {
   std::optional<uint64_t> newToken;
   if (plan.token) {
     const auto reserved = takeReservation(*plan.token, r.now);
-    if (!reserved) return errorReply(r, stun::error::InsufficientCapacity);
+    if (!reserved) {
+      // Reservations live on the worker that made them: a client whose second socket lands on another
+      // worker gets 508 here (known limitation with several workers, docs/turn.md).
+      log(LogLevel::Info, "RESERVATION-TOKEN from " + r.tuple.client.toString() + " unknown or expired on this worker");
+      return errorReply(r, stun::error::InsufficientCapacity);
+    }
     relays[count++] = *reserved;
   } else {
     const auto port = bindPort(plan.family, plan.even, plan.reserveNext);
