@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 
 #include "relay/types.h"
@@ -21,6 +24,26 @@ class RelaySocketBinder {
   // False when the port is taken (by another worker or process) or binding failed: the engine tries
   // another port. A bound socket stays open until the engine emits ReleaseRelaySocket for it.
   virtual bool bind(RelayPort relay, const Endpoint& local) = 0;
+
+  // Several workers (Config::sharedReservations): a port reserved by EVEN-PORT's R bit may be claimed by
+  // another worker, the one the client's second socket lands on. park: stop receiving on relay's socket
+  // and hand it to the process, still bound. adopt: take a parked socket into this worker (true: it is
+  // now this worker's relay socket). discard: close a parked socket. Defaults: no parking.
+  virtual bool park(RelayPort) { return false; }
+  virtual bool adopt(RelayPort) { return false; }
+  virtual void discard(RelayPort) {}
+};
+
+// Reservation tokens every worker's engine can see (RESERVATION-TOKEN, RFC 8656 §7.2): token -> port.
+class ReservationBook {
+ public:
+  void put(uint64_t token, RelayPort relay);
+  std::optional<RelayPort> take(uint64_t token);  // removes it
+  bool remove(uint64_t token);                    // true when it was still there
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<uint64_t, RelayPort> tokens_;
 };
 
 // Send `bytes` to the client on the tuple it used (for streams: the connection `tuple.connectionId`).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "stun/constants.h"
 
 namespace rdv::relay {
+
+class ReservationBook;  // commands.h
 
 struct StaticUser {
   std::string name;
@@ -63,6 +66,10 @@ struct Config {
   std::optional<RelayAddress> relayV6;
   PortRange relayPorts;
   uint32_t portBindAttempts = 64;  // binder calls per allocation before answering 508
+  // Several workers: one book shared by every worker's engine, so a RESERVATION-TOKEN works whichever
+  // worker the client's second socket lands on (with a binder that parks and adopts sockets). nullptr:
+  // reservations stay on the worker that made them.
+  std::shared_ptr<ReservationBook> sharedReservations;
 
   PeerPolicy policy;
 

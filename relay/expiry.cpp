@@ -42,7 +42,11 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
     const auto it = reservations_.find(e.token);
     if (it == reservations_.end() || it->second.expires > now.mono) return;
     reservedPorts_.erase(it->second.relay);
-    releasePort(it->second.relay);
+    if (!it->second.parked) {
+      releasePort(it->second.relay);
+    } else if (config_->sharedReservations->remove(e.token)) {
+      binder_.discard(it->second.relay);  // nobody claimed it: close the parked socket
+    }
     reservations_.erase(it);
     return;
   }

@@ -44,7 +44,14 @@ uint64_t Server::reserve(RelayPort p, const Now& now) {
   uint64_t token = rng_.next();
   while (token == 0 || reservations_.count(token) != 0) token = rng_.next();
   const Instant expires = now.mono + config_->reservationLifetime;
-  reservations_[token] = Reservation{p, expires};
+  Reservation res{p, expires};
+  // Hand the socket to the process and the token to every worker: the Allocate that claims it may come
+  // from a socket the kernel hashes to another worker.
+  if (config_->sharedReservations && binder_.park(p)) {
+    config_->sharedReservations->put(token, p);
+    res.parked = true;
+  }
+  reservations_[token] = res;
   reservedPorts_[p] = token;
   TimerEntry e;
   e.at = expires;
@@ -56,11 +63,41 @@ uint64_t Server::reserve(RelayPort p, const Now& now) {
 
 std::optional<RelayPort> Server::takeReservation(uint64_t token, const Now& now) {
   const auto it = reservations_.find(token);
-  if (it == reservations_.end() || it->second.expires <= now.mono) return std::nullopt;
-  const RelayPort p = it->second.relay;
-  reservedPorts_.erase(p);
+  if (it == reservations_.end()) {
+    // Made by another worker? Its timer drops it at expiry; until then it can be claimed here.
+    if (!config_->sharedReservations) return std::nullopt;
+    const auto p = config_->sharedReservations->take(token);
+    if (p && !binder_.adopt(*p)) return std::nullopt;
+    return p;
+  }
+  if (it->second.expires <= now.mono) return std::nullopt;
+  const Reservation res = it->second;
+  reservedPorts_.erase(res.relay);
   reservations_.erase(it);  // its timer entry finds nothing and is dropped
+  if (res.parked) {
+    // Still in the book unless another worker claimed it first (then the socket is theirs).
+    if (!config_->sharedReservations->remove(token) || !binder_.adopt(res.relay)) return std::nullopt;
+  }
+  return res.relay;
+}
+
+void ReservationBook::put(uint64_t token, RelayPort relay) {
+  std::lock_guard lock(mutex_);
+  tokens_[token] = relay;
+}
+
+std::optional<RelayPort> ReservationBook::take(uint64_t token) {
+  std::lock_guard lock(mutex_);
+  const auto it = tokens_.find(token);
+  if (it == tokens_.end()) return std::nullopt;
+  const RelayPort p = it->second;
+  tokens_.erase(it);
   return p;
+}
+
+bool ReservationBook::remove(uint64_t token) {
+  std::lock_guard lock(mutex_);
+  return tokens_.erase(token) != 0;
 }
 
 void Server::releasePort(RelayPort p) { push(ReleaseRelaySocket{p}); }

@@ -107,6 +107,7 @@ class Server {
   struct Reservation {
     RelayPort relay;
     Instant expires{};
+    bool parked = false;  // in config_->sharedReservations, its socket parked with the binder
   };
 
   // server.cpp: dispatch and the command queue

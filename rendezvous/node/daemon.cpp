@@ -189,6 +189,7 @@ std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
   rc->maxLifetime = relay::Seconds(config_.maxLifetimeSeconds);
   rc->relayPorts = config_.relayPorts;
   rc->maxAllocationsPerUser = config_.allocationsPerUser;
+  if (config_.workers > 1) rc->sharedReservations = std::make_shared<relay::ReservationBook>();
 
   // Relay addresses: as configured, else the first specific listen address of each family.
   auto relayIp = [&](Family f) -> std::optional<IpAddress> {

@@ -2,8 +2,12 @@
 
 #include <uv.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -86,6 +90,10 @@ struct Worker::Impl final : relay::RelaySocketBinder {
         service(std::move(b), std::move(rc), *this, stats) {}
 
   bool bind(relay::RelayPort relay, const Endpoint& local) override;
+  bool park(relay::RelayPort relay) override;
+  bool adopt(relay::RelayPort relay) override;
+  void discard(relay::RelayPort relay) override;
+  bool wrapRelaySocket(relay::RelayPort relay, int fd);
   void onPeerDatagram(RelaySocket& s, ByteSpan bytes, const sockaddr* from);
   void releaseRelay(relay::RelayPort port);
   relay::Now now();
@@ -217,13 +225,64 @@ bool Worker::Impl::bind(relay::RelayPort relay, const Endpoint& local) {
   if (relaySockets.count(relay)) return false;
   auto fd = openBoundSocket(local, SocketType::Udp, false);
   if (!fd) return false;  // taken by another worker or process: the engine tries another port
+  return wrapRelaySocket(relay, *fd);
+}
+
+// Reserved relay ports (EVEN-PORT R bit) waiting for their RESERVATION-TOKEN, process-wide: the claiming
+// Allocate may reach any worker. The socket stays bound (the port stays ours) but no loop reads it.
+namespace {
+std::mutex parkedMutex;
+std::unordered_map<relay::RelayPort, int> parkedSockets;
+}  // namespace
+
+bool Worker::Impl::park(relay::RelayPort relay) {
+  auto it = relaySockets.find(relay);
+  if (it == relaySockets.end()) return false;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&it->second->handle), &fd) != 0) return false;
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);  // the loop closes its own descriptor below
+  if (copy < 0) return false;
+  {
+    std::lock_guard lock(parkedMutex);
+    if (auto old = parkedSockets.find(relay); old != parkedSockets.end()) close(old->second);
+    parkedSockets[relay] = copy;
+  }
+  releaseRelay(relay);
+  return true;
+}
+
+bool Worker::Impl::adopt(relay::RelayPort relay) {
+  int fd = -1;
+  {
+    std::lock_guard lock(parkedMutex);
+    auto it = parkedSockets.find(relay);
+    if (it == parkedSockets.end()) return false;
+    fd = it->second;
+    parkedSockets.erase(it);
+  }
+  if (relaySockets.count(relay)) {
+    close(fd);
+    return false;
+  }
+  return wrapRelaySocket(relay, fd);
+}
+
+void Worker::Impl::discard(relay::RelayPort relay) {
+  std::lock_guard lock(parkedMutex);
+  auto it = parkedSockets.find(relay);
+  if (it == parkedSockets.end()) return;
+  close(it->second);
+  parkedSockets.erase(it);
+}
+
+bool Worker::Impl::wrapRelaySocket(relay::RelayPort relay, int fd) {
   auto* s = new RelaySocket();
   s->port = relay;
   s->owner = this;
   uv_udp_init_ex(&loop, &s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
   s->handle.data = s;
-  if (uv_udp_open(&s->handle, *fd) != 0) {
-    closeSocket(*fd);
+  if (uv_udp_open(&s->handle, fd) != 0) {
+    closeSocket(fd);
     uv_close(reinterpret_cast<uv_handle_t*>(&s->handle), [](uv_handle_t* h) { delete static_cast<RelaySocket*>(h->data); });
     return false;
   }

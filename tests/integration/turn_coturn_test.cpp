@@ -177,11 +177,11 @@ TEST_P(CoturnUclient, RelaysWithoutLoss) {
   const Mode& mode = GetParam();
   TempDir dir;
   auto cert = makeTestCertificate(dir);
-  // One worker (the default): uclient's RTP/RTCP pair uses EVEN-PORT R and RESERVATION-TOKEN from two
-  // sockets, which with several workers may land on different workers (see ReservationTokenOnAnotherWorker).
+  // Two workers: uclient's RTP/RTCP pairs (EVEN-PORT R, then RESERVATION-TOKEN from a second socket) may
+  // be split between them.
   Node node({"--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--cert", cert.cert, "--key", cert.key,
-             "--user", "alice:wonderland", "--auth-secret", "an-old-secret", "--auth-secret", kRestSecret,
-             "--allow-peer", "127.0.0.0/8"});
+             "--workers", "2", "--user", "alice:wonderland", "--auth-secret", "an-old-secret", "--auth-secret",
+             kRestSecret, "--allow-peer", "127.0.0.0/8"});
   ASSERT_TRUE(node.started()) << node.log();
   EchoPeer peer(dir);
   ASSERT_TRUE(peer.started()) << "turnutils_peer did not start";
@@ -305,12 +305,10 @@ TEST(CoturnUclient, NegativeModesDoNotHurtTheNode) {
   EXPECT_EQ(stun.exitCode, 0) << stun.err;
   EXPECT_EQ(stun.out.rfind("127.0.0.1:", 0), 0u) << stun.out;
   // And it still relays, over every transport.
-  auto udpUser = user;
-  udpUser.push_back("-c");  // no RTCP pair: no RESERVATION-TOKEN across workers
-  expectNoLoss(uclient(udpUser, udp, peer.port(), 40s, 10, 1), 10L * kMessageLength);
-  auto tlsUser = udpUser;
+  expectNoLoss(uclient(user, udp, peer.port(), 40s, 10, 2), 10L * 2 * kMessageLength);
+  auto tlsUser = user;
   tlsUser.insert(tlsUser.end(), {"-t", "-S", "-E", cert.cert});
-  expectNoLoss(uclient(tlsUser, tls, peer.port(), 40s, 10, 1), 10L * kMessageLength);
+  expectNoLoss(uclient(tlsUser, tls, peer.port(), 40s, 10, 2), 10L * 2 * kMessageLength);
   EXPECT_TRUE(node.process().running()) << node.log();
 }
 
@@ -331,10 +329,12 @@ TEST(CoturnUclient, FourWorkersWithoutRtcpPair) {
   if (HasFailure()) ADD_FAILURE() << "node log:\n" << node.log();
 }
 
-// KNOWN BUG (disabled until fixed): EVEN-PORT with the R bit reserves port+1 on the worker that answered
-// the first Allocate; the client's second socket, sending RESERVATION-TOKEN, may be hashed to another
-// worker, which does not know the token and answers 508. Passes with --workers 1 (the default).
-TEST(CoturnUclient, DISABLED_ReservationTokenOnAnotherWorker) {
+// EVEN-PORT with the R bit reserves port+1 on the worker that answered the first Allocate; the client's
+// second socket, sending RESERVATION-TOKEN, may be hashed to another worker. The token is in the shared
+// ReservationBook and the parked socket is adopted by whichever worker gets the claim (8 RTP/RTCP pairs
+// over 4 workers: most claims cross workers).
+TEST(CoturnUclient, ReservationTokenOnAnotherWorker) {
+  ASSERT_TRUE(onPath("turnutils_uclient") && onPath("turnutils_peer"));
   TempDir dir;
   Node node({"--listen", "127.0.0.1:0", "--workers", "4", "--user", "alice:wonderland", "--allow-peer", "127.0.0.0/8"});
   ASSERT_TRUE(node.started()) << node.log();
@@ -342,6 +342,11 @@ TEST(CoturnUclient, DISABLED_ReservationTokenOnAnotherWorker) {
   ASSERT_TRUE(peer.started());
   expectNoLoss(uclient({"-u", "alice", "-w", "wonderland"}, node.udpPort(), peer.port(), 40s, 20, 8),
                20L * 8 * kMessageLength);
+  const uint16_t tcp = portOf(node.ready()["tcp"][0].get<std::string>());
+  expectNoLoss(uclient({"-u", "alice", "-w", "wonderland", "-t"}, tcp, peer.port(), 40s, 20, 8),
+               20L * 8 * kMessageLength);
+  EXPECT_EQ(node.log().find("RESERVATION-TOKEN"), std::string::npos) << node.log();
+  if (HasFailure()) ADD_FAILURE() << "node log:\n" << node.log();
 }
 
 }  // namespace

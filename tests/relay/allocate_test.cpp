@@ -321,6 +321,66 @@ TEST(Allocate, EvenPortWithReservationToken) {
             508);
 }
 
+// Several workers: the token is claimed on another worker (the client's second socket hashed elsewhere),
+// which adopts the parked socket; the reserving worker's timer then finds it claimed and leaves it alone.
+TEST(Allocate, ReservationTokenClaimedOnAnotherWorker) {
+  Config c = baseConfig();
+  c.sharedReservations = std::make_shared<ReservationBook>();
+  Harness a(c), b(c);
+  auto lot = std::make_shared<FakeBinder::Lot>();
+  a.binder.lot = lot;
+  b.binder.lot = lot;
+  TurnClient rtp(a, udpTuple());
+  const Bytes reply = rtp.allocate([](MessageBuilder& m) { m.addRequestedTransport(17).addEvenPort(true); });
+  ASSERT_TRUE(isSuccess(reply));
+  const uint16_t port = view(reply).xorAddress(stun::attr::XorRelayedAddress)->port();
+  const auto token = view(reply).u64(stun::attr::ReservationToken);
+  ASSERT_TRUE(token);
+  EXPECT_FALSE(a.binder.isBound(Family::V4, port + 1));
+  EXPECT_EQ(lot->count({Family::V4, static_cast<uint16_t>(port + 1)}), 1u);  // parked, still held
+
+  TurnClient rtcp(b, udpTuple("198.51.100.7:40001"));
+  const Bytes second = rtcp.allocate([&](MessageBuilder& m) {
+    m.addRequestedTransport(17).addU64(stun::attr::ReservationToken, *token);
+  });
+  ASSERT_TRUE(isSuccess(second));
+  EXPECT_EQ(view(second).xorAddress(stun::attr::XorRelayedAddress)->port(), port + 1);
+  EXPECT_TRUE(b.binder.isBound(Family::V4, port + 1));
+  EXPECT_TRUE(lot->empty());
+
+  // Good once, on either worker; the reserving worker's expiry releases nothing.
+  TurnClient again(a, udpTuple("198.51.100.7:40002"));
+  EXPECT_EQ(errorOf(again.allocate([&](MessageBuilder& m) {
+              m.addRequestedTransport(17).addU64(stun::attr::ReservationToken, *token);
+            })),
+            508);
+  a.advance(Seconds(31));
+  a.drain();
+  EXPECT_TRUE(b.binder.isBound(Family::V4, port + 1));
+}
+
+TEST(Allocate, UnclaimedSharedReservationIsDiscarded) {
+  Config c = baseConfig();
+  c.sharedReservations = std::make_shared<ReservationBook>();
+  Harness a(c), b(c);
+  auto lot = std::make_shared<FakeBinder::Lot>();
+  a.binder.lot = lot;
+  b.binder.lot = lot;
+  TurnClient rtp(a, udpTuple());
+  const Bytes reply = rtp.allocate([](MessageBuilder& m) { m.addRequestedTransport(17).addEvenPort(true); });
+  const auto token = view(reply).u64(stun::attr::ReservationToken);
+  ASSERT_TRUE(token);
+  a.advance(Seconds(31));
+  a.drain();
+  EXPECT_TRUE(lot->empty());  // the parked socket is closed
+  b.advance(Seconds(31));
+  TurnClient rtcp(b, udpTuple("198.51.100.7:40001"));
+  EXPECT_EQ(errorOf(rtcp.allocate([&](MessageBuilder& m) {
+              m.addRequestedTransport(17).addU64(stun::attr::ReservationToken, *token);
+            })),
+            508);
+}
+
 TEST(Allocate, UnusedReservationIsReleased) {
   Harness h;
   TurnClient c(h, udpTuple());

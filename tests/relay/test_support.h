@@ -45,6 +45,27 @@ class FakeBinder final : public RelaySocketBinder {
   void release(RelayPort relay) { bound.erase(std::make_pair(relay.family, relay.port)); }
   bool isBound(Family f, uint16_t port) const { return bound.count(std::make_pair(f, port)) != 0; }
 
+  // Parking (several workers): with a `lot`, shared by the binders of several Servers.
+  using Lot = std::map<std::pair<Family, uint16_t>, Endpoint>;
+  bool park(RelayPort relay) override {
+    const auto key = std::make_pair(relay.family, relay.port);
+    if (!lot || bound.count(key) == 0) return false;
+    (*lot)[key] = bound[key];
+    bound.erase(key);
+    return true;
+  }
+  bool adopt(RelayPort relay) override {
+    const auto key = std::make_pair(relay.family, relay.port);
+    if (!lot || lot->count(key) == 0) return false;
+    bound[key] = (*lot)[key];
+    lot->erase(key);
+    return true;
+  }
+  void discard(RelayPort relay) override {
+    if (lot) lot->erase(std::make_pair(relay.family, relay.port));
+  }
+  std::shared_ptr<Lot> lot;
+
   std::map<std::pair<Family, uint16_t>, Endpoint> bound;
   std::set<uint16_t> refused;
   int calls = 0;
