@@ -97,8 +97,8 @@ Bytes Server::onAllocate(const Request& r) {
   if (plan.token) {
     const auto reserved = takeReservation(*plan.token, r.now);
     if (!reserved) {
-      // Reservations live on the worker that made them: a client whose second socket lands on another
-      // worker gets 508 here (known limitation with several workers, docs/turn.md).
+      // Unknown, expired or already claimed (with several workers, the token is looked up in the shared
+      // ReservationBook too).
       log(LogLevel::Info, "RESERVATION-TOKEN from " + r.tuple.client.toString() + " unknown or expired on this worker");
       return errorReply(r, stun::error::InsufficientCapacity);
     }
