@@ -1,5 +1,6 @@
 #include "rendezvous/node/worker.h"
 
+#include <netinet/in.h>
 #include <uv.h>
 
 #include <fcntl.h>
@@ -51,6 +52,7 @@ struct Worker::Impl final : relay::RelaySocketBinder {
     uv_udp_t handle;
     relay::RelayPort port;
     Impl* owner;
+    bool dontFragment = false;  // the socket's current DF setting (RFC 8656 DONT-FRAGMENT)
   };
   struct WriteRequest {
     uv_write_t req;
@@ -96,6 +98,7 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   bool wrapRelaySocket(relay::RelayPort relay, int fd);
   void onPeerDatagram(RelaySocket& s, ByteSpan bytes, const sockaddr* from);
   void releaseRelay(relay::RelayPort port);
+  void setDontFragment(RelaySocket& s, bool on);
   relay::Now now();
   void armTimer();
 
@@ -294,6 +297,10 @@ bool Worker::Impl::wrapRelaySocket(relay::RelayPort relay, int fd) {
         if (n < 0 || from == nullptr || (flags & UV_UDP_PARTIAL)) return;
         rs->owner->onPeerDatagram(*rs, ByteSpan(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)), from);
       });
+  // Linux UDP sockets set DF by default (PMTUDISC_WANT); relayed datagrams may fragment unless the
+  // client asked for DONT-FRAGMENT, so start from "off".
+  s->dontFragment = true;
+  setDontFragment(*s, false);
   relaySockets.emplace(relay, s);
   return true;
 }
@@ -303,6 +310,16 @@ void Worker::Impl::onPeerDatagram(RelaySocket& s, ByteSpan bytes, const sockaddr
   if (!peer) return;
   service.onPeerDatagram(s.port, *peer, bytes, now(), out);
   flush();
+}
+
+void Worker::Impl::setDontFragment(RelaySocket& s, bool on) {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&s.handle), &fd) != 0) return;
+  const int v4 = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+  const int v6 = on ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT;
+  const int r = s.port.family == Family::V4 ? setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4))
+                                            : setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6));
+  if (r == 0) s.dontFragment = on;
 }
 
 void Worker::Impl::releaseRelay(relay::RelayPort port) {
@@ -443,6 +460,9 @@ void Worker::Impl::sendAll() {
       }
       case Outgoing::Kind::Peer: {
         auto it = relaySockets.find(o.relay);
+        // DONT-FRAGMENT (RFC 8656 §7.2, §10.2): set DF only for the datagrams that asked for it. The
+        // setting is per socket; it changes only when the request changes, so this is rarely a syscall.
+        if (it != relaySockets.end() && it->second->dontFragment != o.dontFragment) setDontFragment(*it->second, o.dontFragment);
         sockaddr_storage ss;
         o.to.toSockaddr(ss);
         uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(o.bytes.data()), o.bytes.size());
