@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <functional>
 #include <string>
 
@@ -294,21 +296,22 @@ TEST_F(EnvelopeTest, EveryBitFlipOfTheBinaryEncodingIsRefused) {
 
 // Garbage never crashes the decoders (a poor man's fuzzer; the real one belongs in a fuzz target).
 TEST_F(EnvelopeTest, GarbageNeverCrashesTheDecoders) {
-  CryptoRng rng;
+  // A fixed seed: the same 2000 inputs every run (a random source made this test fail 1 run in ~30, when a
+  // random buffer happened to be a well-formed binary envelope).
+  std::mt19937 rng(20261122);
   const std::string json(kVectorJson);
   const Envelope original = vector();
+  constexpr size_t kFixedPart = kHeaderSize + kEphemeralKeySize + kNonceSize + kSignatureSize;
   for (int i = 0; i < 2000; ++i) {
-    uint8_t r[4];
-    ASSERT_TRUE(rng.fill(r));
     std::string text = json;
-    text[(r[0] | (r[1] << 8)) % text.size()] = static_cast<char>(r[2]);
-    text.resize(text.size() - r[3] % 8);
+    text[rng() % text.size()] = static_cast<char>(rng());
+    text.resize(text.size() - rng() % 8);
     auto e = fromJsonText(text);
     if (e && *e != original) {
       EXPECT_FALSE(verify(*e).ok()) << text;
     }
-    Bytes raw(r[3]);
-    ASSERT_TRUE(rng.fill(raw));
+    Bytes raw(rng() % kFixedPart);
+    for (auto& b : raw) b = static_cast<uint8_t>(rng());
     EXPECT_FALSE(decodeBinary(raw).ok());  // shorter than the fixed part
   }
 }
