@@ -8,7 +8,7 @@ PACKAGES=(
   libnice-dev libsrtp2-dev libwebsockets-dev libsqlite3-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
-TEST_PACKAGES=(coturn iproute2 iptables procps python3 python3-prometheus-client chromium)
+TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium)
 
 want=("${PACKAGES[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

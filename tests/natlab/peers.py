@@ -1,0 +1,104 @@
+"""Driving the peer agent (`rdv listen` / `rdv connect`, docs/agent.md) inside the lab's LANs."""
+import os
+import subprocess
+
+import labtest
+import natlab
+
+CONNECT_SECONDS = 30  # generous: a noisy CI machine; the measured time goes to the results, not an assert
+
+
+def missing_commands(bin_dir):
+    """None when `rdv listen` and `rdv connect` exist, else what is missing."""
+    rdv = os.path.join(bin_dir, "rdv")
+    missing = [c for c in ("listen", "connect")
+               if subprocess.run([rdv, c, "--help"], capture_output=True).returncode != 0]
+    return "rdv has no %s command" % " or ".join(missing) if missing else None
+
+
+def new_key(lab, path):
+    p = subprocess.run([lab.binary("rdv"), "key", "new", "--out", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise natlab.LabError("rdv key new: " + p.stderr)
+    return p.stdout.strip()[:64]
+
+
+def candidate_path(local_type, remote_type):
+    """'relay' when either end of the selected pair is a relayed candidate, 'direct' otherwise."""
+    if local_type is None or remote_type is None:
+        return None
+    return "relay" if "relay" in (local_type, remote_type) else "direct"
+
+
+class Outcome:
+    def __init__(self):
+        self.connected = False
+        self.both_ways = False
+        self.local_type = None
+        self.remote_type = None
+        self.listener_path = None
+        self.time_to_first_byte_ms = None
+        self.rtt_ms = None
+        self.done = None
+        self.events = []
+        self.error = ""
+
+    @property
+    def path(self):
+        return candidate_path(self.local_type, self.remote_type)
+
+
+def is_event(name):
+    return lambda e: e.get("event") == name
+
+
+def start_listener(lab, nat, key, tag):
+    """rdv listen behind `nat`; returns once it says it is listening (registered at the node)."""
+    listen = labtest.JsonLinesProcess(lab, nat.host_ns, [lab.binary("rdv"), "listen", "--node", lab.node_url,
+                                                         "--key", key], "listen-" + tag)
+    if listen.wait_for(lambda e: e.get("event") in ("listening", "error"), CONNECT_SECONDS) is None or \
+            listen.matching(is_event("error")):
+        lab.stop(listen.proc)
+        raise natlab.LabError("rdv listen did not start: %s %s" % (listen.lines, lab.read_log("listen-" + tag)))
+    return listen
+
+
+def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20):
+    """rdv listen behind listener_nat, rdv connect --count behind connector_nat. The listener echoes every
+    message, so `done` with received == sent == count means data went both ways."""
+    out = Outcome()
+    lkey = os.path.join(lab.workdir, "listen-%s.key" % tag)
+    ckey = os.path.join(lab.workdir, "connect-%s.key" % tag)
+    listener_id = new_key(lab, lkey)
+    new_key(lab, ckey)
+    listen = start_listener(lab, listener_nat, lkey, tag)
+    try:
+        connect = labtest.JsonLinesProcess(
+            lab, connector_nat.host_ns,
+            [lab.binary("rdv"), "connect", "--node", lab.node_url, "--key", ckey, "--to", listener_id,
+             "--count", str(count), "--interval-ms", str(interval_ms), "--timeout", str(CONNECT_SECONDS)],
+            "connect-" + tag)
+        code = connect.wait_exit(CONNECT_SECONDS + 10)
+        if code is None:
+            lab.stop(connect.proc)
+        connect.thread.join(2)
+        out.events = [e for e in connect.lines]
+        connected = connect.matching(is_event("connected"))
+        if connected:
+            c = connected[0]
+            out.connected = True
+            out.local_type, out.remote_type = c.get("local"), c.get("remote")
+            out.time_to_first_byte_ms = c.get("time_to_first_byte_ms")
+            out.rtt_ms = c.get("rtt_ms")
+        done = connect.matching(is_event("done"))
+        if done:
+            d = out.done = done[0]
+            out.both_ways = d.get("sent") == count and d.get("received") == count and d.get("in_order") is True
+        heard = listen.wait_for(is_event("connected"), 2)
+        out.listener_path = heard.get("path") if heard else None
+        if not out.connected or not out.both_ways:
+            out.error = "exit %s; rdv connect said %s; rdv listen said %s; stderr: %s" % (
+                code, connect.lines, listen.lines, lab.read_log("connect-" + tag)[-3000:])
+    finally:
+        lab.stop(listen.proc)
+    return out
