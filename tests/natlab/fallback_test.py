@@ -55,7 +55,8 @@ def body(args, lab, checks):
     code = connect.wait_exit(10)
     if not checks.expect(done is not None, "no done event: %s\n%s" % (connect.lines, lab.read_log("connect-fallback"))):
         return
-    natlab.log("done:", done)
+    for e in connect.lines:
+        natlab.log("  rdv connect at %.2f s: %s" % (e["_t"], {k: v for k, v in e.items() if k not in ("_t", "peer")}))
     checks.expect(done.get("sent") == COUNT and done.get("received") == COUNT,
                   "lost messages: sent %s, received %s of %d" % (done.get("sent"), done.get("received"), COUNT))
     checks.expect(done.get("in_order") is True, "messages out of order: %s" % done)

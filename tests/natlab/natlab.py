@@ -474,6 +474,35 @@ def cleanup_stale():
     return removed
 
 
+def results_table(path):
+    """docs/natlab.md's results table from a natlab-results.json."""
+    with open(path) as f:
+        data = json.load(f)
+    names = list(BEHAVIOURS)
+    lines = ["| listener ↓ connector → | " + " | ".join(SHORT[b] for b in names) + " |",
+             "|---|" + "---|" * len(names)]
+    for a in names:
+        cells = []
+        for b in names:
+            r = data["pairs"].get("%s -> %s" % (a, b))
+            if not r:
+                cells.append("-")
+            elif not r.get("connected"):
+                cells.append("**failed**")
+            else:
+                cell = "%s %s/%s %.0f ms" % (r["path"], r["local"], r["remote"], r["time_to_first_byte_ms"])
+                if r.get("gap"):
+                    cell += " (gap: direct expected)"
+                cells.append(cell)
+        lines.append("| %s | %s |" % (SHORT[a], " | ".join(cells)))
+    med = data.get("median_time_to_first_byte_ms", {})
+    fmt = lambda v: "%.0f ms" % v if v is not None else "-"  # noqa: E731
+    lines.append("")
+    lines.append("Median time to first byte: direct %s, relayed %s (goal: under 300 ms direct, under 1 s relayed)."
+                 % (fmt(med.get("direct")), fmt(med.get("relay"))))
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -483,7 +512,12 @@ def main():
     up.add_argument("--hairpin", action="store_true", help="hairpinning on for every EIM NAT")
     up.add_argument("--slot", type=int, default=0)
     sub.add_parser("cleanup", help="remove namespaces of lab runs that died without tearing down")
+    table = sub.add_parser("table", help="print the results table (markdown) of a natlab-results.json")
+    table.add_argument("results")
     a = ap.parse_args()
+    if a.cmd == "table":
+        print(results_table(a.results))
+        return 0
     if a.cmd == "cleanup":
         for name in cleanup_stale():
             print("removed", name)

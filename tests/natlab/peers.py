@@ -9,10 +9,10 @@ CONNECT_SECONDS = 30  # generous: a noisy CI machine; the measured time goes to 
 
 
 def missing_commands(bin_dir):
-    """None when `rdv listen` and `rdv connect` exist, else what is missing."""
-    rdv = os.path.join(bin_dir, "rdv")
-    missing = [c for c in ("listen", "connect")
-               if subprocess.run([rdv, c, "--help"], capture_output=True).returncode != 0]
+    """None when rdv has the `listen` and `connect` subcommands, else what is missing."""
+    p = subprocess.run([os.path.join(bin_dir, "rdv"), "--help"], capture_output=True, text=True)
+    have = {line.split()[0] for line in p.stdout.splitlines() if line.startswith("  ") and line.split()}
+    missing = [c for c in ("listen", "connect") if c not in have]
     return "rdv has no %s command" % " or ".join(missing) if missing else None
 
 
