@@ -52,6 +52,8 @@ PREFIX = "rdvl"
 STUN_PORT = 3478
 HTTP_PORT = 8080
 AUTH_SECRET = "natlab-shared-secret"
+ADMIN_PORT = 9090  # on the PUB namespace's own loopback
+ADMIN_TOKEN = "natlab-admin-token-0123456789"
 
 
 class LabError(RuntimeError):
@@ -279,23 +281,47 @@ class Lab:
                 return n
         raise LabError("no NAT labelled %r" % label)
 
-    def start_node(self, extra_args=()):
+    def start_node(self, extra_args=(), allow_peer=True, name="rendezvousd"):
+        """Starts rendezvousd in PUB (stopping a previous one first); returns its ready-file JSON."""
+        if self.node is not None:
+            self.stop(self.node)
         data = os.path.join(self.workdir, "node-data")
-        ready = os.path.join(self.workdir, "node.ready")
+        ready = os.path.join(self.workdir, name + ".ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
         args = [self.binary("rendezvousd"), "--listen", "%s:%d" % (self.node_ip, STUN_PORT),
                 "--alt-address", self.node_alt_ip, "--http-listen", "%s:%d" % (self.node_ip, HTTP_PORT),
                 "--data-dir", data, "--ready-file", ready, "--auth-secret", AUTH_SECRET,
-                # The lab's "public" addresses are benchmarking addresses, denied as relay peers by default.
-                "--allow-peer", "198.18.0.0/15", "--log-level", "debug"] + list(extra_args)
-        self.node = self.spawn(self.pub_ns, args, "rendezvousd")
+                "--admin-listen", "127.0.0.1:%d" % ADMIN_PORT, "--admin-token", ADMIN_TOKEN, "--log-level", "debug"]
+        if allow_peer:
+            # The lab's "public" addresses are benchmarking addresses, denied as relay peers by default.
+            args += ["--allow-peer", "198.18.0.0/15"]
+        self.node = self.spawn(self.pub_ns, args + list(extra_args), name)
         if not wait_until(lambda: os.path.exists(ready) or self.node.poll() is not None, 15):
-            raise LabError("rendezvousd did not write its ready file:\n" + self.read_log("rendezvousd"))
+            raise LabError("rendezvousd did not write its ready file:\n" + self.read_log(name))
         if self.node.poll() is not None:
-            raise LabError("rendezvousd exited (%d):\n%s" % (self.node.returncode, self.read_log("rendezvousd")))
+            raise LabError("rendezvousd exited (%d):\n%s" % (self.node.returncode, self.read_log(name)))
         with open(ready) as f:
             self.node_ready = json.load(f)
-        log("rendezvousd ready:", json.dumps(self.node_ready))
+        log("%s ready:" % name, json.dumps(self.node_ready))
         return self.node_ready
+
+    def node_metric(self, name):
+        """The sum of a Prometheus counter/gauge `name` over its label sets, read from the node's admin API."""
+        code = ("import urllib.request; r = urllib.request.Request('http://127.0.0.1:%d/metrics', headers="
+                "{'Authorization': 'Bearer %s'}); print(urllib.request.urlopen(r, timeout=5).read().decode())"
+                % (ADMIN_PORT, ADMIN_TOKEN))
+        p = self.run(self.pub_ns, [sys.executable, "-c", code], timeout=20)
+        if p.returncode != 0:
+            raise LabError("cannot read the node's metrics: " + p.stderr)
+        total, found = 0.0, False
+        for line in p.stdout.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                total += float(line.rsplit(" ", 1)[1])
+                found = True
+        if not found:
+            raise LabError("no metric %s in:\n%s" % (name, p.stdout[:3000]))
+        return total
 
     @property
     def node_url(self):
