@@ -154,6 +154,7 @@ Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, 
   ++stats_.allocationsCreated;
   stats_.allocationsActive = allocations_.size();
   schedule(stored, stored.expires);
+  if (!nextUsage_) nextUsage_ = r.now.mono + config_->usageInterval;
   push(AllocationStarted{stored.info});
   log(LogLevel::Info, "allocation " + std::to_string(stored.info.id) + " for " + stored.info.identity + " from " +
                           r.tuple.client.toString() + " relayed on port " + std::to_string(relays[0].port));

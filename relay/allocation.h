@@ -43,6 +43,13 @@ struct Allocation {
   std::vector<uint16_t> channels;       // channel numbers bound on this allocation (keys into channels_)
   TrafficCounters closedChannelsToPeer;    // counters folded in from channel bindings that expired
   TrafficCounters closedChannelsToClient;
+  // Metering: the totals already reported in AllocationUsage events (the next delta starts from these).
+  TrafficCounters reportedToPeer;
+  TrafficCounters reportedToClient;
+  // Distinct peer IPs that got a permission (info.peers counts them). Scanned linearly; past
+  // kMaxPeersRemembered new IPs are counted without being remembered (the count may then over-count).
+  static constexpr size_t kMaxPeersRemembered = 1024;
+  std::vector<IpAddress> peersSeen;
   // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmitted request (same transaction id, same 5-tuple) gets the
   // same answer. The last request's transaction id and response bytes.
   stun::TransactionId lastTransaction;

@@ -65,15 +65,20 @@ struct ReleaseRelaySocket {
   RelayPort relay;
 };
 
-enum class EndReason : uint8_t { Expired, Deleted, ConnectionClosed };
+// Why an allocation ended. DataCap: its class's per-allocation data cap was reached; DailyBudget: its
+// identity's bytes per day ran out; Shutdown: the node is stopping (Server::endAll).
+enum class EndReason : uint8_t { Expired, Deleted, ConnectionClosed, DataCap, DailyBudget, Shutdown };
+// "expired", "deleted", "connection-closed", "data-cap", "daily-budget", "shutdown"
 std::string_view toString(EndReason r);
 
 // What metering needs to know about one allocation (issue 7): who, where, when, how much.
 struct AllocationInfo {
-  uint64_t id = 0;  // unique per Server, increasing
+  uint64_t id = 0;  // unique within the node run: from Config::firstAllocationId, increasing
   ClientTuple tuple;
   std::string username;
-  std::string identity;  // REST "EXPIRY:ID" -> ID; otherwise the username
+  std::string identity;    // REST "EXPIRY:ID" -> ID; otherwise the username
+  std::string quotaClass;  // the quota class it is metered and limited under ("limited" or a configured one)
+  uint32_t peers = 0;      // distinct peer IPs that got a permission during the allocation
   RelayPort relays[2];
   uint8_t relayCount = 0;
   Instant started{};
@@ -85,10 +90,23 @@ struct AllocationInfo {
 struct AllocationStarted {
   AllocationInfo info;
 };
+// info carries the FINAL TOTALS of the allocation; a consumer of AllocationUsage books (totals - what
+// the usage events already reported).
 struct AllocationEnded {
   AllocationInfo info;
   EndReason reason = EndReason::Expired;
   Instant ended{};
+};
+// Metering tick (issue 7): the traffic of one allocation since its previous AllocationUsage (or since it
+// started), a DELTA. Emitted from handleTimeout at most Config::usageInterval apart, only for allocations
+// whose counters moved. Sum of an allocation's deltas + (AllocationEnded totals - that sum) == totals.
+struct AllocationUsage {
+  uint64_t id = 0;
+  std::string identity;
+  std::string quotaClass;
+  TrafficCounters toPeer;
+  TrafficCounters toClient;
+  int64_t unixSeconds = 0;  // when the tick ran
 };
 
 enum class LogLevel : uint8_t { Debug, Info, Warning };
@@ -97,7 +115,7 @@ struct LogEvent {
   std::string message;
 };
 
-using Command =
-    std::variant<SendToClient, SendToPeer, ReleaseRelaySocket, AllocationStarted, AllocationEnded, LogEvent>;
+using Command = std::variant<SendToClient, SendToPeer, ReleaseRelaySocket, AllocationStarted, AllocationEnded,
+                             AllocationUsage, LogEvent>;
 
 }  // namespace rdv::relay

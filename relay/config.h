@@ -73,6 +73,11 @@ struct Config {
 
   PeerPolicy policy;
 
+  // Metering (issue 7). Allocation ids are unique within the node run: the daemon gives worker i
+  // (uint64_t(i) << 48) + 1. AllocationUsage deltas are emitted at most usageInterval apart.
+  uint64_t firstAllocationId = 1;
+  std::chrono::milliseconds usageInterval{1000};
+
   // Limits (0: unlimited). Per worker: each Server counts its own allocations.
   uint32_t maxAllocationsPerUser = 64;  // 486 when reached
   uint32_t maxAllocations = 0;          // 508 when reached

@@ -24,8 +24,9 @@ void Server::schedule(Allocation& a, Instant at) {
 }
 
 std::optional<Instant> Server::nextDeadline() const {
-  if (timers_.empty()) return std::nullopt;
-  return timers_.top().at;
+  std::optional<Instant> next = nextUsage_;
+  if (!timers_.empty() && (!next || timers_.top().at < *next)) next = timers_.top().at;
+  return next;
 }
 
 void Server::handleTimeout(const Now& now) {
@@ -34,6 +35,31 @@ void Server::handleTimeout(const Now& now) {
     timers_.pop();
     sweep(e, now);
   }
+  if (nextUsage_ && *nextUsage_ <= now.mono) {
+    emitUsage(now);
+    nextUsage_.reset();
+    if (!allocations_.empty()) nextUsage_ = now.mono + config_->usageInterval;
+  }
+}
+
+void Server::emitUsage(const Now& now) {
+  for (auto& [tuple, a] : allocations_) {
+    const Traffic totals = trafficOf(a);
+    const TrafficCounters toPeer = totals.toPeer - a.reportedToPeer;
+    const TrafficCounters toClient = totals.toClient - a.reportedToClient;
+    if (toPeer.empty() && toClient.empty()) continue;
+    a.reportedToPeer = totals.toPeer;
+    a.reportedToClient = totals.toClient;
+    push(AllocationUsage{a.info.id, a.info.identity, a.info.quotaClass, toPeer, toClient, now.unixSeconds});
+  }
+}
+
+void Server::endAll(const Now& now) {
+  std::vector<ClientTuple> tuples;
+  tuples.reserve(allocations_.size());
+  for (const auto& [tuple, a] : allocations_) tuples.push_back(tuple);
+  for (const ClientTuple& t : tuples) endAllocation(t, EndReason::Shutdown, now);
+  nextUsage_.reset();
 }
 
 void Server::sweep(const TimerEntry& e, const Now& now) {
@@ -77,16 +103,24 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
   schedule(a, next);
 }
 
-AllocationInfo Server::totalsOf(const Allocation& a) const {
-  AllocationInfo info = a.info;
-  info.toPeer += a.closedChannelsToPeer;
-  info.toClient += a.closedChannelsToClient;
+Server::Traffic Server::trafficOf(const Allocation& a) const {
+  Traffic t{a.info.toPeer, a.info.toClient};
+  t.toPeer += a.closedChannelsToPeer;
+  t.toClient += a.closedChannelsToClient;
   for (const uint16_t number : a.channels) {
     const auto ch = channels_.find(ChannelKey{a.tuple(), number});
     if (ch == channels_.end()) continue;
-    info.toPeer += ch->second.toPeer;
-    info.toClient += ch->second.toClient;
+    t.toPeer += ch->second.toPeer;
+    t.toClient += ch->second.toClient;
   }
+  return t;
+}
+
+AllocationInfo Server::totalsOf(const Allocation& a) const {
+  AllocationInfo info = a.info;
+  const Traffic t = trafficOf(a);
+  info.toPeer = t.toPeer;
+  info.toClient = t.toClient;
   return info;
 }
 
@@ -104,9 +138,17 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   if (auto user = allocationsPerUser_.find(a.info.username); user != allocationsPerUser_.end()) {
     if (--user->second == 0) allocationsPerUser_.erase(user);
   }
-  ++(reason == EndReason::Expired ? stats_.allocationsExpired : stats_.allocationsDeleted);
+  switch (reason) {
+    case EndReason::Expired: ++stats_.allocationsExpired; break;
+    case EndReason::Deleted:
+    case EndReason::ConnectionClosed: ++stats_.allocationsDeleted; break;
+    case EndReason::DataCap:
+    case EndReason::DailyBudget: ++stats_.allocationsEndedByQuota; break;
+    case EndReason::Shutdown: ++stats_.allocationsEndedByShutdown; break;
+  }
   allocations_.erase(it);
   stats_.allocationsActive = allocations_.size();
+  if (allocations_.empty()) nextUsage_.reset();  // the last one's traffic is in its AllocationEnded
   log(LogLevel::Info, "allocation " + std::to_string(ended.info.id) + " " + std::string(toString(reason)) + " after " +
                           std::to_string(ended.info.toPeer.bytes) + " bytes out, " +
                           std::to_string(ended.info.toClient.bytes) + " bytes in");

@@ -1,4 +1,6 @@
 // CreatePermission (RFC 8656 §9.2), step by step, and installing a permission (shared with ChannelBind).
+#include <algorithm>
+
 #include "relay/server.h"
 
 namespace rdv::relay {
@@ -50,6 +52,11 @@ void Server::installPermission(Allocation& a, const IpAddress& peer, Instant now
   if (!found) {
     a.permissions.push_back(Permission{peer, expires});
     ++stats_.permissionsActive;
+    // Metering: distinct peers over the allocation's life, whether or not their permission lapsed since.
+    if (std::find(a.peersSeen.begin(), a.peersSeen.end(), peer) == a.peersSeen.end()) {
+      ++a.info.peers;
+      if (a.peersSeen.size() < Allocation::kMaxPeersRemembered) a.peersSeen.push_back(peer);
+    }
   }
   for (uint16_t number : a.channels) {
     const auto it = channels_.find(ChannelKey{a.tuple(), number});

@@ -29,7 +29,10 @@ std::string_view toString(EndReason r) {
   switch (r) {
     case EndReason::Expired: return "expired";
     case EndReason::Deleted: return "deleted";
-    case EndReason::ConnectionClosed: return "connection closed";
+    case EndReason::ConnectionClosed: return "connection-closed";
+    case EndReason::DataCap: return "data-cap";
+    case EndReason::DailyBudget: return "daily-budget";
+    case EndReason::Shutdown: return "shutdown";
   }
   return "?";
 }
@@ -39,7 +42,8 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
       binder_(binder),
       rng_(rng),
       auth_(*config_),
-      unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedBuckets, rng.next()) {}
+      unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedBuckets, rng.next()),
+      nextAllocationId_(config_->firstAllocationId) {}
 
 void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {
   switch (stun::classify(packet)) {

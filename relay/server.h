@@ -72,8 +72,12 @@ class Server {
   void handleConnectionClosed(const ClientTuple& tuple, const Now& now);
   // Expires what is due at `now`. Call when the timer armed with nextDeadline() fires.
   void handleTimeout(const Now& now);
-  // When handleTimeout() next has work (it may find none: entries are dropped lazily).
+  // When handleTimeout() next has work (it may find none: entries are dropped lazily). While allocations
+  // exist this includes the next metering tick (AllocationUsage, Config::usageInterval).
   std::optional<Instant> nextDeadline() const;
+  // The node is stopping: ends every allocation (EndReason::Shutdown, one AllocationEnded each, its relay
+  // sockets released), so metering is exact on SIGTERM. Drain the commands afterwards.
+  void endAll(const Now& now);
 
   // Commands produced by the calls above, in order; drain them all after every call.
   std::optional<Command> nextCommand();
@@ -163,7 +167,15 @@ class Server {
   void schedule(Allocation& a, Instant at);
   void sweep(const TimerEntry& e, const Now& now);
   void endAllocation(const ClientTuple& tuple, EndReason reason, const Now& now);
+  // Both directions over the indication path, live channels and closed channels.
+  struct Traffic {
+    TrafficCounters toPeer;
+    TrafficCounters toClient;
+  };
+  Traffic trafficOf(const Allocation& a) const;
   AllocationInfo totalsOf(const Allocation& a) const;
+  // Metering tick: one AllocationUsage (delta) per allocation whose counters moved.
+  void emitUsage(const Now& now);
 
   std::shared_ptr<const Config> config_;
   RelaySocketBinder& binder_;
@@ -172,6 +184,8 @@ class Server {
   SourceRateLimiter unauthorizedLimiter_;
   Stats stats_;
   uint64_t nextAllocationId_ = 1;
+  // The next metering tick; empty while there is no allocation.
+  std::optional<Instant> nextUsage_;
 
   // Primary store: every allocation, keyed by its client 5-tuple (RFC 8656 §2.2: the 5-tuple names the
   // allocation on every client request).

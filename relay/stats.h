@@ -1,7 +1,10 @@
 // The TURN engine's counters, declared once in one list (STYLE 9) and exported from there.
 // Each Server owns one Stats (no sharing between workers); the daemon sums them for /metrics.
+// Every stat is a single-writer relaxed atomic: the worker thread that owns the Server writes it, the
+// metrics thread may read it at any time without a data race (values may be a moment old).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string_view>
 
@@ -14,6 +17,8 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(allocationsCreated, Counter, "allocations created")                                                 \
   X(allocationsExpired, Counter, "allocations ended because their lifetime ran out")                    \
   X(allocationsDeleted, Counter, "allocations ended by a Refresh with LIFETIME 0 or a closed stream")    \
+  X(allocationsEndedByQuota, Counter, "allocations ended by their data cap or their identity's daily budget") \
+  X(allocationsEndedByShutdown, Counter, "allocations ended because the node stopped")                    \
   X(allocationsActive, Gauge, "allocations currently active")                                           \
   X(permissionsActive, Gauge, "permissions currently installed")                                        \
   X(channelsActive, Gauge, "channel bindings currently installed")                                      \
@@ -32,8 +37,8 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(unauthorizedRateLimited, Counter, "401 answers not sent because the source was over its rate")      \
   X(staleNonce, Counter, "438 answers sent")                                                            \
   X(wrongCredentials, Counter, "441 answers sent")                                                      \
-  X(quotaRejected, Counter, "486 answers sent (per-user allocation cap)")                               \
-  X(capacityRejected, Counter, "508 answers sent (no relay port, allocation or table capacity)")        \
+  X(quotaRejected, Counter, "486 answers sent (identity's allocation quota or budget)")                 \
+  X(capacityRejected, Counter, "508 answers sent (no relay port, node capacity or table capacity)")     \
   X(policyRejected, Counter, "403 answers sent (peer address denied by policy)")                        \
   X(sendIndications, Counter, "Send indications relayed to a peer")                                     \
   X(dataIndications, Counter, "Data indications sent to a client")                                      \
@@ -45,20 +50,53 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(dropOversize, Counter, "packets dropped: too large for the outgoing framing")                       \
   X(dropUnknownRelayPort, Counter, "peer datagrams dropped: relay port without an allocation")          \
   X(dropBadIndication, Counter, "Send indications dropped: missing or malformed XOR-PEER-ADDRESS/DATA")  \
+  X(dropRateLimited, Counter, "packets dropped: over the identity's or the node's rate (either direction)") \
   X(bytesClientToPeer, Counter, "payload bytes relayed from clients to peers")                          \
   X(packetsClientToPeer, Counter, "packets relayed from clients to peers")                              \
   X(bytesPeerToClient, Counter, "payload bytes relayed from peers to clients")                          \
   X(packetsPeerToClient, Counter, "packets relayed from peers to clients")
 
+// One counter or gauge. Single writer (the owning worker): updates are a relaxed load and store, not a
+// locked read-modify-write, so the hot path pays nothing for the atomicity.
+class Stat {
+ public:
+  Stat() = default;
+  Stat(const Stat& o) : v_(o.get()) {}
+  Stat& operator=(const Stat& o) {
+    set(o.get());
+    return *this;
+  }
+  Stat& operator=(uint64_t v) {
+    set(v);
+    return *this;
+  }
+  Stat& operator++() { return *this += 1; }
+  Stat& operator--() { return *this -= 1; }
+  Stat& operator+=(uint64_t n) {
+    set(get() + n);
+    return *this;
+  }
+  Stat& operator-=(uint64_t n) {
+    set(get() - n);
+    return *this;
+  }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+  operator uint64_t() const { return get(); }  // NOLINT: reads like the plain integer it replaced
+
+ private:
+  void set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
+  std::atomic<uint64_t> v_{0};
+};
+
 struct Stats {
-#define RDV_RELAY_STAT_FIELD(name, kind, help) uint64_t name = 0;
+#define RDV_RELAY_STAT_FIELD(name, kind, help) Stat name;
   RDV_RELAY_STATS(RDV_RELAY_STAT_FIELD)
 #undef RDV_RELAY_STAT_FIELD
 
   // Calls fn(name, kind, help, value) for every stat, in declaration order.
   template <class Fn>
   void forEach(Fn&& fn) const {
-#define RDV_RELAY_STAT_VISIT(name, kind, help) fn(std::string_view(#name), StatKind::kind, std::string_view(help), name);
+#define RDV_RELAY_STAT_VISIT(name, kind, help) fn(std::string_view(#name), StatKind::kind, std::string_view(help), name.get());
     RDV_RELAY_STATS(RDV_RELAY_STAT_VISIT)
 #undef RDV_RELAY_STAT_VISIT
   }

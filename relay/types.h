@@ -75,6 +75,9 @@ struct TrafficCounters {
     packets += o.packets;
     return *this;
   }
+  TrafficCounters operator-(const TrafficCounters& o) const { return {bytes - o.bytes, packets - o.packets}; }
+  bool operator==(const TrafficCounters&) const = default;
+  bool empty() const { return bytes == 0 && packets == 0; }
 };
 
 inline size_t hashCombine(size_t seed, size_t v) {

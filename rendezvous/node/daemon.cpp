@@ -98,7 +98,11 @@ std::optional<std::string> Daemon::start() {
   binding.rfc5780 = bound_.rfc5780;
   const auto relay = relayConfig();
   for (unsigned w = 0; w < config_.workers; ++w) {
-    workers_.push_back(std::make_unique<Worker>(w, config_, binding, relay, tls, std::move(perWorker[w])));
+    // Allocation ids are unique within the node run: worker w numbers from (w << 48) + 1 (issue 7).
+    auto workerRelay = std::make_shared<relay::Config>(*relay);
+    workerRelay->firstAllocationId = (uint64_t{w} << 48) + 1;
+    workers_.push_back(std::make_unique<Worker>(w, config_, binding, std::move(workerRelay), tls,
+                                                std::move(perWorker[w]), metering_.get()));
     if (!workers_.back()->start()) {
       stop();
       return "worker " + std::to_string(w) + " could not start (see the log)";
@@ -286,6 +290,7 @@ std::optional<std::string> Daemon::startAdmin() {
 void Daemon::stop() {
   if (admin_) admin_->stop();
   if (http_) http_->stop();
+  // Each worker ends its allocations (relay::Server::endAll, metered as "shutdown") before its loop stops.
   for (auto& w : workers_) w->requestStop();
   for (auto& w : workers_) w->join();
   if (!workers_.empty()) logEvent(Level::Info, "stopped");

@@ -45,6 +45,9 @@ class Daemon {
   std::optional<std::string> startAdmin();
   std::shared_ptr<const relay::Config> relayConfig() const;
 
+  // Receives every worker's metering events (the usage ledger); null: events are only logged. Declared
+  // before workers_ so it outlives them.
+  std::shared_ptr<MeteringSink> metering_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;

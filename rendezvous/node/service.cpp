@@ -19,6 +19,8 @@ nlohmann::json describe(const relay::AllocationInfo& a) {
           {"client", a.tuple.client.toString()},
           {"username", a.username},
           {"identity", a.identity},
+          {"class", a.quotaClass},
+          {"peers", a.peers},
           {"bytes_to_peer", a.toPeer.bytes},
           {"bytes_to_client", a.toClient.bytes}};
 }
@@ -26,8 +28,8 @@ nlohmann::json describe(const relay::AllocationInfo& a) {
 }  // namespace
 
 Service::Service(stun::BindingConfig binding, std::shared_ptr<const relay::Config> relayConfig,
-                 relay::RelaySocketBinder& binder, NodeStats& stats)
-    : binding_(std::move(binding)), stats_(stats), relay_(std::move(relayConfig), binder, rng_) {}
+                 relay::RelaySocketBinder& binder, NodeStats& stats, MeteringSink* metering)
+    : binding_(std::move(binding)), stats_(stats), metering_(metering), relay_(std::move(relayConfig), binder, rng_) {}
 
 bool Service::answerBinding(const stun::MessageView& msg, const stun::BindingRequestContext& ctx, Outgoing::Kind kind,
                             uint64_t connection, std::vector<Outgoing>& out) {
@@ -98,6 +100,11 @@ void Service::onTimeout(const relay::Now& now, std::vector<Outgoing>& out) {
   drain(out);
 }
 
+void Service::endAll(const relay::Now& now, std::vector<Outgoing>& out) {
+  relay_.endAll(now);
+  drain(out);
+}
+
 void Service::drain(std::vector<Outgoing>& out) {
   while (auto command = relay_.nextCommand()) {
     std::visit(
@@ -126,10 +133,16 @@ void Service::drain(std::vector<Outgoing>& out) {
             out.push_back(std::move(o));
           } else if constexpr (std::is_same_v<T, relay::AllocationStarted>) {
             logEvent(Level::Info, "allocation-started", describe(c.info));
+            if (metering_) metering_->started(c);
+          } else if constexpr (std::is_same_v<T, relay::AllocationUsage>) {
+            if (metering_) metering_->usage(c);
           } else if constexpr (std::is_same_v<T, relay::AllocationEnded>) {
             auto fields = describe(c.info);
             fields["reason"] = std::string(relay::toString(c.reason));
+            fields["packets_to_peer"] = c.info.toPeer.packets;
+            fields["packets_to_client"] = c.info.toClient.packets;
             logEvent(Level::Info, "allocation-ended", fields);
+            if (metering_) metering_->ended(c);
           } else if constexpr (std::is_same_v<T, relay::LogEvent>) {
             const Level level = c.level == relay::LogLevel::Debug  ? Level::Debug
                                 : c.level == relay::LogLevel::Info ? Level::Info

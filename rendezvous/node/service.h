@@ -36,10 +36,21 @@ struct Outgoing {
   Bytes bytes;
 };
 
+// Where the relay engine's metering events go (issue 7: the usage ledger). Called on the worker threads,
+// several at once: implementations must be thread-safe and quick (no I/O on the caller's thread).
+class MeteringSink {
+ public:
+  virtual ~MeteringSink() = default;
+  virtual void started(const relay::AllocationStarted& e) = 0;
+  virtual void usage(const relay::AllocationUsage& e) = 0;  // a delta since the previous usage event
+  virtual void ended(const relay::AllocationEnded& e) = 0;  // final totals
+};
+
 class Service {
  public:
+  // `metering` may be null (events are then only logged); it must outlive the Service.
   Service(stun::BindingConfig binding, std::shared_ptr<const relay::Config> relayConfig,
-          relay::RelaySocketBinder& binder, NodeStats& stats);
+          relay::RelaySocketBinder& binder, NodeStats& stats, MeteringSink* metering = nullptr);
 
   // A datagram from `source` received on the node's `local` socket.
   void onDatagram(ByteSpan bytes, const Endpoint& source, const Endpoint& local, const relay::Now& now,
@@ -51,6 +62,8 @@ class Service {
   void onPeerDatagram(relay::RelayPort relay, const Endpoint& peer, ByteSpan bytes, const relay::Now& now,
                       std::vector<Outgoing>& out);
   void onTimeout(const relay::Now& now, std::vector<Outgoing>& out);
+  // The node is stopping: ends every allocation (metered as EndReason::Shutdown).
+  void endAll(const relay::Now& now, std::vector<Outgoing>& out);
   std::optional<relay::Instant> nextDeadline() const { return relay_.nextDeadline(); }
   // Hands a sent buffer back to the relay engine's pool (no allocation per relayed packet).
   void recycle(Bytes&& buffer) { relay_.recycle(std::move(buffer)); }
@@ -63,6 +76,7 @@ class Service {
 
   stun::BindingConfig binding_;
   NodeStats& stats_;
+  MeteringSink* metering_;
   relay::CryptoRng rng_;
   relay::Server relay_;
 };

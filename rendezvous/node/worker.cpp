@@ -87,9 +87,9 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   int64_t unixOffsetMs = 0;  // wall clock minus loop clock, read once at start
 
   Impl(unsigned i, const Config& c, stun::BindingConfig b, std::shared_ptr<const relay::Config> rc,
-       std::shared_ptr<TlsContext> t, WorkerSockets s)
+       std::shared_ptr<TlsContext> t, WorkerSockets s, MeteringSink* metering)
       : index(i), config(c), tlsContext(std::move(t)), sockets(std::move(s)),
-        service(std::move(b), std::move(rc), *this, stats) {}
+        service(std::move(b), std::move(rc), *this, stats, metering) {}
 
   bool bind(relay::RelayPort relay, const Endpoint& local) override;
   bool park(relay::RelayPort relay) override;
@@ -195,6 +195,12 @@ bool Worker::Impl::open() {
 }
 
 void Worker::Impl::shutdown() {
+  // Every allocation ends as "shutdown" first, so metering is exact on SIGTERM (issue 7); its relay
+  // sockets are released by the flush.
+  if (loopInitialised && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick))) {
+    service.endAll(now(), out);
+    flush();
+  }
   auto closeHandle = [](auto* h) {
     auto* handle = reinterpret_cast<uv_handle_t*>(h);
     if (!uv_is_closing(handle)) uv_close(handle, nullptr);
@@ -539,9 +545,10 @@ void Worker::Impl::onTick() {
 }
 
 Worker::Worker(unsigned index, const Config& config, stun::BindingConfig binding,
-               std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets)
+               std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets,
+               MeteringSink* metering)
     : impl_(std::make_unique<Impl>(index, config, std::move(binding), std::move(relayConfig), std::move(tls),
-                                   std::move(sockets))) {}
+                                   std::move(sockets), metering)) {}
 
 Worker::~Worker() {
   requestStop();

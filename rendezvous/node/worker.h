@@ -29,8 +29,10 @@ struct WorkerSockets {
 
 class Worker {
  public:
+  // `metering` may be null; it must outlive the Worker.
   Worker(unsigned index, const Config& config, stun::BindingConfig binding,
-         std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets);
+         std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets,
+         MeteringSink* metering = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

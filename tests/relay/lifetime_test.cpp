@@ -27,7 +27,9 @@ TEST(Lifetime, RefreshZeroDeletesAndReleasesTheSocket) {
 }
 
 TEST(Lifetime, AllocationExpiresAfterItsLifetime) {
-  Harness h;
+  Config config = baseConfig();
+  config.usageInterval = std::chrono::hours(2);  // the metering tick would otherwise be the next deadline
+  Harness h(config);
   TurnClient c(h, udpTuple());
   ASSERT_TRUE(isSuccess(c.allocate()));
   const RelayPort relay = c.relayPort();
