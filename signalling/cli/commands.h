@@ -16,5 +16,6 @@ void addEnrCommands(CLI::App& app);   // rdv key new, rdv enr encode|decode|veri
 void addRegistryCommands(CLI::App& app);  // rdv register, discover, unregister, node-info
 void addIceCommands(CLI::App& app);       // rdv ice-servers
 void addSignalCommands(CLI::App& app);    // rdv send, rdv inbox
+void addAgentCommands(CLI::App& app);     // rdv listen, connect, call (when built with libnice)
 
 }  // namespace rdv::cli

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   rdv::cli::addRegistryCommands(app);
   rdv::cli::addIceCommands(app);
   rdv::cli::addSignalCommands(app);
+#ifdef RDV_HAVE_AGENT
+  rdv::cli::addAgentCommands(app);
+#endif
 
   CLI11_PARSE(app, argc, argv);
   return rdv::cli::exitCode();

@@ -52,6 +52,8 @@ class Stream {
   // Reads what is available (at least one byte) before the deadline; empty on timeout or close.
   Bytes read(std::chrono::steady_clock::time_point deadline);
   Endpoint localEndpoint() const;
+  // The socket, for callers that wait on it in their own event loop (then read with a past deadline).
+  int fd() const { return fd_.get(); }
 
  private:
   Stream() = default;

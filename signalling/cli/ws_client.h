@@ -28,6 +28,8 @@ class WebSocketClient {
   uint16_t closeCode() const { return closeCode_; }
   const std::string& closeReason() const { return closeReason_; }
   void close();
+  // The socket (for an event loop); after it turns readable, receive(now) returns what is complete.
+  int fd() const { return stream_->fd(); }
 
  private:
   WebSocketClient() = default;

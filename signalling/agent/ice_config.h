@@ -1,0 +1,37 @@
+// The STUN/TURN servers an agent gathers with, parsed from a node's GET /v1/ice-servers reply
+// (RTCIceServer-shaped: {"iceServers":[{"urls":[...],"username":...,"credential":...}],...}).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stun/result.h"
+
+namespace rdv::agent {
+
+struct StunServer {
+  std::string host;  // an IP address (libnice does not resolve names)
+  uint16_t port = 3478;
+};
+
+struct TurnServer {
+  std::string host;
+  uint16_t port = 3478;
+  enum class Transport { Udp, Tcp, Tls } transport = Transport::Udp;
+  std::string username;
+  std::string password;
+};
+
+struct IceConfig {
+  std::optional<StunServer> stun;  // libnice takes one STUN server: the first
+  std::vector<TurnServer> turn;
+};
+
+// Unknown schemes are skipped; a malformed document is an error naming what is wrong.
+Result<IceConfig, std::string> parseIceServers(const nlohmann::json& reply);
+
+}  // namespace rdv::agent

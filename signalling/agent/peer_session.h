@@ -1,0 +1,185 @@
+// One ICE/DTLS session with one remote peer, inside the agent's GLib main context.
+//
+//   signalling (through the SessionHost): offer/answer {session, gen, ufrag, pwd, fingerprint},
+//     candidate {session, gen, candidate: "a=candidate:..."}, end-of-candidates {session, gen},
+//     message {session, seq, data} (application data on the base layer) or {session, control}.
+//   ICE: libnice, RFC 5245 mode, regular nomination, trickle, consent freshness (RFC 7675), UDP
+//     and TCP candidates, TURN from the node's ice-servers. Roles follow the offer/answer: the
+//     offerer is controlling and the DTLS client.
+//   DTLS over the selected pair (DtlsTransport), the peer's certificate checked against the
+//     fingerprint in its signed offer/answer; application records are small JSON objects:
+//     {"t":"ping"|"pong","id"}, {"t":"data","seq","d"}, {"t":"ack","upto","seq"}, {"t":"ctl",...}.
+//     SRTP (RFC 5764 keys) shares the pair; packets are told apart by their first byte (RFC 7983).
+//   Fallback: messages wait in an OutboundQueue until acknowledged. When the fast path stops
+//     answering (nothing heard for pathTimeout, or a message unacknowledged that long, or ICE
+//     failed/consent lost) every unacknowledged message goes to the hub at once, new ones follow
+//     there, and the offerer restarts ICE (nice_agent_restart_stream + a new offer/answer with a
+//     higher generation; the answerer asks for it with a "restart-request" control message).
+//     The fast path is used again only after a restart brought it back (a pong heard in the new
+//     generation). The receiver orders and de-duplicates by seq (InboundOrder).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rendezvous/identity/node_id.h"
+#include "signalling/agent/dtls_transport.h"
+#include "signalling/agent/ice_config.h"
+#include "signalling/agent/media_stats.h"
+#include "signalling/agent/message_order.h"
+#include "signalling/agent/srtp_session.h"
+#include "signalling/envelope/envelope.h"
+
+typedef struct _NiceAgent NiceAgent;
+typedef struct _NiceCandidate NiceCandidate;
+typedef struct _GMainContext GMainContext;
+
+namespace rdv::agent {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+struct SessionOptions {
+  IceConfig ice;
+  bool relayOnly = false;                   // ICE transport policy "relay" (libnice force-relay)
+  bool tcp = true;                          // ICE-TCP candidates too
+  std::vector<std::string> localAddresses;  // host candidates only on these (default: every interface)
+  std::chrono::milliseconds pathTimeout{1500};
+  std::chrono::milliseconds pingInterval{250};
+  // TEST ONLY: after this many application records arrived over the fast path, drop every DTLS
+  // packet received in the current ICE generation (a fast path that dies; the restart's next
+  // generation is not affected). 0 = off.
+  unsigned testDropFastAfter = 0;
+  // TEST ONLY: announce a fingerprint that is not our certificate's.
+  bool testBadFingerprint = false;
+};
+
+class PeerSession;
+
+// What a session needs from the agent around it.
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  // Seals and sends an envelope; returns its envelope seq (0 when it could not be sent).
+  virtual uint64_t sendSignal(const identity::NodeId& to, signalling::EnvelopeType type, const Json& body) = 0;
+  virtual void emit(const Json& event) = 0;  // one JSON line on stdout
+  // The fast path came up for the first time (DTLS connected, first pong).
+  virtual void onConnected(PeerSession& s) = 0;
+  virtual void onDelivered(PeerSession& s, const InboundOrder::Delivery& d) = 0;
+  virtual void onControl(PeerSession& s, const Json& ctl) = 0;
+  virtual void onFailed(PeerSession& s, const std::string& code, const std::string& message) = 0;
+};
+
+struct SelectedPair {
+  std::string local, remote;  // host, srflx, prflx, relay
+  std::string transport;      // udp, tcp
+  std::string localAddress, remoteAddress;
+  std::string path() const { return local == "relay" || remote == "relay" ? "relayed" : "direct"; }
+};
+
+class PeerSession {
+ public:
+  // controlling = offerer (rdv connect), the DTLS client.
+  PeerSession(SessionHost& host, GMainContext* context, SessionOptions options, identity::NodeId remote,
+              std::string sessionId, bool controlling);
+  ~PeerSession();
+  PeerSession(const PeerSession&) = delete;
+  PeerSession& operator=(const PeerSession&) = delete;
+
+  // Offerer: gather and send the offer. Answerer: call handleOffer() instead.
+  bool start();
+  void handleSignal(signalling::EnvelopeType type, const Json& body);
+  // The hub acknowledged (ok) or refused one of our envelopes.
+  void hubAck(uint64_t envelopeSeq, bool ok);
+  void tick(Clock::time_point now);
+
+  // Application message, reliable and ordered (fast path when up, else the hub).
+  uint64_t sendMessage(const std::string& body);
+  // Unreliable control record over DTLS (false when the fast path is not up).
+  bool sendControl(const Json& ctl);
+  // SRTP media (call): false before DTLS-SRTP keys exist or when the fast path is down.
+  bool sendRtp(Bytes rtp);
+
+  const std::string& id() const { return id_; }
+  const identity::NodeId& remote() const { return remote_; }
+  bool fastUp() const { return fastUp_; }
+  bool connected() const { return everConnected_; }
+  uint32_t generation() const { return generation_; }
+  std::optional<double> rttMs() const { return rttMs_; }
+  std::optional<SelectedPair> selectedPair() const;
+  const MediaStats& media() const { return media_; }
+  uint64_t pendingMessages() { return out_.pending().size(); }
+  uint64_t droppedForTest() const { return droppedForTest_; }
+  Clock::time_point created() const { return created_; }
+
+  // libnice callbacks (static trampolines in the .cpp call these).
+  void onCandidate(NiceCandidate* c);
+  void onGatheringDone();
+  void onComponentState(unsigned state);
+  void onReceive(const uint8_t* data, size_t len);
+
+ private:
+  bool createAgent();
+  void sendDescription(signalling::EnvelopeType type);  // offer or answer for the current generation
+  void sendAllLocalCandidates();
+  void applyRemoteDescription(const Json& body);
+  void applyRemoteCandidate(const Json& body);
+  void flushDtls();
+  void handleRecord(const Json& record);
+  void sendRecord(const Json& record);
+  void sendViaHub(uint64_t seq);
+  void sendViaFast(uint64_t seq);
+  void goDown(const std::string& reason, bool askForRestart = true);
+  void restartIce();
+  void fail(const std::string& code, const std::string& message);
+  void setupSrtp();
+
+  SessionHost& host_;
+  GMainContext* context_;
+  SessionOptions options_;
+  identity::NodeId remote_;
+  std::string id_;
+  bool controlling_;
+  Clock::time_point created_;
+  NiceAgent* agent_ = nullptr;
+  unsigned stream_ = 0;
+  uint32_t generation_ = 0;
+  bool descriptionSent_ = false;  // candidates wait until the offer/answer of this generation went out
+  bool gatheringDone_ = false;
+  std::vector<std::string> queuedCandidates_;
+  bool remoteDescription_ = false;  // remote credentials of this generation applied
+  std::vector<Json> earlyCandidates_;  // remote candidates that came before their description
+  bool remoteGatheringDone_ = false;
+  bool iceReady_ = false;
+  std::unique_ptr<DtlsTransport> dtls_;
+  bool failed_ = false;
+
+  bool fastUp_ = false;
+  bool everConnected_ = false;
+  uint32_t downGeneration_ = UINT32_MAX;  // fast path down in this generation: wait for a newer one
+  Clock::time_point lastHeard_{};
+  Clock::time_point lastPing_{};
+  Clock::time_point lastRestart_{};
+  uint64_t nextPingId_ = 1;
+  std::map<uint64_t, Clock::time_point> pingsOut_;
+  std::optional<double> rttMs_;
+
+  OutboundQueue out_;
+  InboundOrder in_;
+  std::map<uint64_t, uint64_t> hubInFlight_;  // envelope seq -> message seq
+
+  uint64_t fastRecordsReceived_ = 0;
+  std::optional<uint32_t> dropGeneration_;  // TEST ONLY hook
+  uint64_t droppedForTest_ = 0;
+
+  std::unique_ptr<SrtpSession> srtpOut_, srtpIn_;
+  MediaStats media_;
+};
+
+}  // namespace rdv::agent

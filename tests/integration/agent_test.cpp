@@ -1,0 +1,173 @@
+// The peer agent end to end on loopback: rdv listen and rdv connect/call (libnice ICE, DTLS, SRTP)
+// through the real rendezvousd (registry, ice-servers, signalling hub, TURN relay).
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "tests/integration/harness.h"
+
+namespace rdv::test {
+namespace {
+
+constexpr const char* kSecret = "agent-test-secret";
+
+struct Peer {
+  std::string key;
+  std::string nodeId;
+};
+
+Peer makePeer(const TempDir& dir, const std::string& name) {
+  Peer p{dir.file(name + ".key"), ""};
+  auto r = run({binary("rdv"), "key", "new", "--out", p.key});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  p.nodeId = r.out.substr(0, r.out.find('\n'));  // key new --out prints the node id
+  EXPECT_EQ(p.nodeId.size(), 64u) << r.out;
+  return p;
+}
+
+std::vector<nlohmann::json> jsonLines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object()) out.push_back(j);
+  }
+  return out;
+}
+
+std::optional<nlohmann::json> event(const std::string& text, const std::string& name) {
+  for (auto& j : jsonLines(text))
+    if (j.value("event", "") == name) return j;
+  return std::nullopt;
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    node_ = std::make_unique<Node>(std::vector<std::string>{"--listen", "127.0.0.1:0", "--auth-secret", kSecret,
+                                                            "--allow-peer", "127.0.0.0/8", "--log-level", "info"});
+    ASSERT_TRUE(node_->started()) << node_->log();
+    alice_ = makePeer(dir_, "alice");
+    bob_ = makePeer(dir_, "bob");
+  }
+
+  std::string url() const { return "http://" + node_->http(); }
+
+  // Starts bob's listener; returns once it registered and joined the hub.
+  std::unique_ptr<Process> listen(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {binary("rdv"), "listen", "--node", url(), "--key", bob_.key,
+                                     "--local-address", "127.0.0.1", "--timeout", "40"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<Process>(argv, dir_.file("listen.log"));
+    EXPECT_TRUE(waitUntil([&] { return event(p->log(), "listening").has_value() || !p->running(); }, 15s)) << p->log();
+    EXPECT_TRUE(event(p->log(), "listening")) << p->log();
+    return p;
+  }
+
+  CommandResult connect(std::vector<std::string> extra) {
+    std::vector<std::string> argv = {binary("rdv"), "connect", "--node", url(), "--key", alice_.key, "--to", bob_.nodeId,
+                                     "--local-address", "127.0.0.1", "--timeout", "20"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, 30s);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Node> node_;
+  Peer alice_, bob_;
+};
+
+TEST_F(AgentTest, ListenConnectDirectWithDataBothWays) {
+  auto listener = listen();
+  auto r = connect({"--count", "20", "--interval-ms", "20"});
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err << "\nlistener:\n" << listener->log();
+  auto connected = event(r.out, "connected");
+  ASSERT_TRUE(connected) << r.out;
+  EXPECT_EQ((*connected)["path"], "direct") << *connected;
+  EXPECT_EQ((*connected)["local"], "host") << *connected;
+  EXPECT_EQ((*connected)["remote"], "host") << *connected;
+  EXPECT_TRUE((*connected)["time_to_first_byte_ms"].is_number()) << *connected;
+  EXPECT_TRUE((*connected)["rtt_ms"].is_number()) << *connected;
+  auto done = event(r.out, "done");
+  ASSERT_TRUE(done) << r.out;
+  EXPECT_EQ((*done)["sent"], 20);
+  EXPECT_EQ((*done)["received"], 20);
+  EXPECT_EQ((*done)["via_fast"], 20);
+  EXPECT_EQ((*done)["in_order"], true);
+  // The listener saw the session and echoed every message it received.
+  ASSERT_TRUE(waitUntil([&] { return event(listener->log(), "closed").has_value(); }, 10s)) << listener->log();
+  EXPECT_EQ((*event(listener->log(), "closed"))["received"], 20) << listener->log();
+  EXPECT_TRUE(event(listener->log(), "connected")) << listener->log();
+}
+
+TEST_F(AgentTest, RelayOnlyGoesThroughOurTurnRelay) {
+  auto listener = listen({"--relay-only"});
+  auto r = connect({"--relay-only", "--count", "10", "--interval-ms", "20"});
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err << "\nlistener:\n" << listener->log() << "\nnode:\n" << node_->log();
+  auto connected = event(r.out, "connected");
+  ASSERT_TRUE(connected) << r.out;
+  EXPECT_EQ((*connected)["path"], "relayed") << *connected;
+  EXPECT_EQ((*connected)["local"], "relay") << *connected;
+  EXPECT_EQ((*connected)["remote"], "relay") << *connected;
+  auto done = event(r.out, "done");
+  ASSERT_TRUE(done) << r.out;
+  EXPECT_EQ((*done)["received"], 10);
+  EXPECT_EQ((*done)["in_order"], true);
+}
+
+TEST_F(AgentTest, FastPathLossFallsBackToHubWithoutLossThenRestartsIce) {
+  auto listener = listen();
+  // TEST ONLY hook: after 8 records over DTLS, alice drops every DTLS packet of this ICE generation.
+  auto r = connect({"--count", "40", "--interval-ms", "50", "--test-drop-fast-after", "8", "--path-timeout-ms", "800"});
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err << "\nlistener:\n" << listener->log();
+  auto done = event(r.out, "done");
+  ASSERT_TRUE(done) << r.out;
+  EXPECT_EQ((*done)["sent"], 40);
+  EXPECT_EQ((*done)["received"], 40);
+  EXPECT_EQ((*done)["in_order"], true);
+  EXPECT_GT((*done)["via_hub"].get<int>(), 0) << *done;
+  EXPECT_GE((*done)["generation"].get<int>(), 1) << *done;
+  EXPECT_TRUE(event(r.out, "fallback")) << r.out;
+  auto restored = event(r.out, "restored");
+  ASSERT_TRUE(restored) << r.out;
+  EXPECT_EQ((*restored)["path"], "direct") << *restored;
+  // Messages went over the fast path again after the restart (not only before the drop).
+  EXPECT_GT((*done)["via_fast"].get<int>(), 8) << *done;
+}
+
+TEST_F(AgentTest, CallReportsLossJitterAndBitrate) {
+  auto listener = listen();
+  auto r = run({binary("rdv"), "call", "--node", url(), "--key", alice_.key, "--to", bob_.nodeId, "--local-address",
+                "127.0.0.1", "--bitrate", "300k", "--seconds", "2", "--timeout", "20"},
+               30s);
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err << "\nlistener:\n" << listener->log();
+  auto report = event(r.out, "call-report");
+  ASSERT_TRUE(report) << r.out;
+  EXPECT_GT((*report)["packets_sent"].get<int>(), 50) << *report;
+  EXPECT_GT((*report)["packets_received"].get<int>(), 0) << *report;
+  EXPECT_LE((*report)["loss_fraction"].get<double>(), 0.2) << *report;
+  EXPECT_TRUE((*report)["jitter_ms"].is_number()) << *report;
+  EXPECT_GT((*report)["bitrate_bps"].get<double>(), 100000) << *report;
+  EXPECT_TRUE(event(listener->log(), "call-report")) << listener->log();
+}
+
+TEST_F(AgentTest, DtlsFingerprintMismatchIsRefused) {
+  auto listener = listen({"--test-bad-fingerprint"});
+  auto r = connect({"--count", "3"});
+  EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
+  auto err = event(r.out, "error");
+  ASSERT_TRUE(err) << r.out;
+  EXPECT_EQ((*err)["error"], "dtls-fingerprint-mismatch") << *err;
+  EXPECT_FALSE(event(r.out, "connected")) << r.out;
+}
+
+TEST_F(AgentTest, UnknownPeerIsAClearError) {
+  auto r = connect({});
+  EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
+  auto err = event(r.out, "error");
+  ASSERT_TRUE(err) << r.out;
+  EXPECT_EQ((*err)["error"], "peer-unknown") << *err;
+}
+
+}  // namespace
+}  // namespace rdv::test
