@@ -338,7 +338,8 @@ void Agent::onConnected(PeerSession& s) {
               {"local_address", p->localAddress}, {"remote_address", p->remoteAddress}});
   }
   // From the command's start (connect/call), or from the offer's arrival (listen).
-  e["time_to_first_byte_ms"] = round3(msSince(o_.mode == AgentOptions::Mode::Listen ? s.created() : start_));
+  const auto from = o_.mode == AgentOptions::Mode::Listen ? s.created() : start_;
+  e["time_to_first_byte_ms"] = round3(std::chrono::duration<double, std::milli>(s.firstByteAt() - from).count());
   if (auto rtt = s.rttMs()) e["rtt_ms"] = round3(*rtt);
   emit(e);
   // Issue 7: tell the node which kind of path this session uses (older hubs answer an error: ignored).

@@ -45,6 +45,9 @@ void onGatheringDoneSignal(NiceAgent*, guint, gpointer data) { static_cast<PeerS
 void onStateSignal(NiceAgent*, guint, guint, guint state, gpointer data) {
   static_cast<PeerSession*>(data)->onComponentState(state);
 }
+void onSelectedPairSignal(NiceAgent*, guint, guint, NiceCandidate*, NiceCandidate*, gpointer data) {
+  static_cast<PeerSession*>(data)->onSelectedPair();
+}
 void onReceiveCb(NiceAgent*, guint, guint, guint len, gchar* buf, gpointer data) {
   static_cast<PeerSession*>(data)->onReceive(reinterpret_cast<const uint8_t*>(buf), len);
 }
@@ -121,6 +124,7 @@ bool PeerSession::createAgent() {
   g_signal_connect(G_OBJECT(agent_), "new-candidate-full", G_CALLBACK(onCandidateFull), this);
   g_signal_connect(G_OBJECT(agent_), "candidate-gathering-done", G_CALLBACK(onGatheringDoneSignal), this);
   g_signal_connect(G_OBJECT(agent_), "component-state-changed", G_CALLBACK(onStateSignal), this);
+  g_signal_connect(G_OBJECT(agent_), "new-selected-pair-full", G_CALLBACK(onSelectedPairSignal), this);
   nice_agent_attach_recv(agent_, stream_, kComponent, context_, onReceiveCb, this);
   return true;
 }
@@ -277,6 +281,10 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
 
 void PeerSession::onComponentState(unsigned state) {
   if (failed_) return;
+  if (state == NICE_COMPONENT_STATE_READY) {
+    nominated_ = true;
+    maybeAnnounce(Clock::now());
+  }
   if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
     if (iceReady_) return;
     iceReady_ = true;
@@ -359,7 +367,9 @@ void PeerSession::handleRecord(const Json& r) {
       const bool first = !everConnected_;
       everConnected_ = true;
       if (first) {
-        host_.onConnected(*this);
+        firstByteAt_ = now;
+        announcePending_ = true;
+        maybeAnnounce(now);
       } else {
         Json e = {{"event", "restored"}, {"peer", remote_.hex()}, {"generation", generation_}};
         if (auto p = selectedPair()) {
@@ -472,6 +482,7 @@ void PeerSession::restartIce() {
 
 void PeerSession::tick(Clock::time_point now) {
   if (failed_ || !dtls_) return;
+  maybeAnnounce(now);
   dtls_->handleTimeout();
   flushDtls();
   if (failed_) return;
@@ -495,6 +506,21 @@ void PeerSession::tick(Clock::time_point now) {
       if (p.sentVia != Path::Hub || now - p.sentAt > kHubRetransmit) sendViaHub(seq);
     if (controlling_ && now - lastRestart_ > kRestartRetry) restartIce();
   }
+}
+
+void PeerSession::maybeAnnounce(Clock::time_point now) {
+  if (!announcePending_ || failed_) return;
+  if (!selectedPair() || (!nominated_ && now - firstByteAt_ < std::chrono::seconds(2))) return;
+  announcePending_ = false;
+  announced_ = true;
+  host_.onConnected(*this);
+}
+
+void PeerSession::onSelectedPair() {
+  if (!announced_ || !fastUp_) return;
+  if (auto p = selectedPair())
+    host_.emit({{"event", "pair-changed"}, {"peer", remote_.hex()}, {"generation", generation_}, {"local", p->local},
+                {"remote", p->remote}, {"path", p->path()}, {"transport", p->transport}});
 }
 
 std::optional<SelectedPair> PeerSession::selectedPair() const {

@@ -117,12 +117,15 @@ class PeerSession {
   uint64_t pendingMessages() { return out_.pending().size(); }
   uint64_t droppedForTest() const { return droppedForTest_; }
   Clock::time_point created() const { return created_; }
+  // When the first application record from the peer arrived (the answer to our first ping).
+  Clock::time_point firstByteAt() const { return firstByteAt_; }
 
   // libnice callbacks (static trampolines in the .cpp call these).
   void onCandidate(NiceCandidate* c);
   void onGatheringDone();
   void onComponentState(unsigned state);
   void onReceive(const uint8_t* data, size_t len);
+  void onSelectedPair();
 
  private:
   bool createAgent();
@@ -139,6 +142,8 @@ class PeerSession {
   void restartIce();
   void fail(const std::string& code, const std::string& message);
   void setupSrtp();
+  // Reports the first connection once a pair is selected and nominated (or 2 s after the first byte).
+  void maybeAnnounce(Clock::time_point now);
 
   SessionHost& host_;
   GMainContext* context_;
@@ -162,6 +167,10 @@ class PeerSession {
 
   bool fastUp_ = false;
   bool everConnected_ = false;
+  bool announcePending_ = false;
+  bool announced_ = false;
+  bool nominated_ = false;  // READY in the current generation
+  Clock::time_point firstByteAt_{};
   uint32_t downGeneration_ = UINT32_MAX;  // fast path down in this generation: wait for a newer one
   Clock::time_point lastHeard_{};
   Clock::time_point lastPing_{};
