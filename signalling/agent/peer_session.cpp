@@ -150,6 +150,7 @@ void PeerSession::sendDescription(sig::EnvelopeType type) {
   if (options_.testBadFingerprint) fingerprint.back() = fingerprint.back() == '0' ? '1' : '0';
   Json body = {{"session", id_}, {"gen", generation_}, {"ufrag", ufrag}, {"pwd", pwd}, {"fingerprint", fingerprint},
                {"setup", controlling_ ? "active" : "passive"}};
+  if (upgrading_ && controlling_) body["restart"] = "upgrade";
   g_free(ufrag);
   g_free(pwd);
   host_.sendSignal(remote_, type, body);
@@ -206,6 +207,7 @@ void PeerSession::applyRemoteDescription(const Json& body) {
 
 void PeerSession::applyRemoteCandidate(const Json& body) {
   const std::string sdp = body.value("candidate", "");
+  if (sdp.find(" typ relay") == std::string::npos) remoteHasDirect_ = true;
   NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, sdp.c_str());
   if (!c) return;  // a candidate we cannot use (e.g. another address family): skip it
   GSList* list = g_slist_append(nullptr, c);
@@ -228,10 +230,15 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
         return;
       }
       if (gen <= generation_) return;  // a repeat
-      // ICE restart (RFC 8445 §9): new credentials on both sides, the local candidates again.
-      if (fastUp_) goDown("ice-restart", /*askForRestart=*/false);
+      // ICE restart (RFC 8445 §9): new credentials on both sides, the local candidates again. An
+      // upgrade restart keeps using the current path meanwhile; any other means the path is gone.
+      const bool upgrade = body.value("restart", "") == "upgrade" && fastUp_;
+      if (fastUp_ && !upgrade) goDown("ice-restart", /*askForRestart=*/false);
       generation_ = gen;
-      iceReady_ = false;
+      nominated_ = false;
+      upgrading_ = upgrade;
+      upgradeStarted_ = Clock::now();
+      if (!upgrade) iceReady_ = false;
       remoteDescription_ = false;
       nice_agent_restart_stream(agent_, stream_);
       applyRemoteDescription(body);
@@ -283,6 +290,7 @@ void PeerSession::onComponentState(unsigned state) {
   if (failed_) return;
   if (state == NICE_COMPONENT_STATE_READY) {
     nominated_ = true;
+    upgrading_ = false;
     maybeAnnounce(Clock::now());
   }
   if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
@@ -456,6 +464,7 @@ bool PeerSession::sendRtp(Bytes rtp) {
 void PeerSession::goDown(const std::string& reason, bool askForRestart) {
   if (!fastUp_) return;
   fastUp_ = false;
+  upgrading_ = false;
   downGeneration_ = generation_;
   host_.emit({{"event", "fallback"}, {"peer", remote_.hex()}, {"reason", reason}, {"generation", generation_},
               {"unacknowledged", out_.pending().size()}});
@@ -468,14 +477,18 @@ void PeerSession::goDown(const std::string& reason, bool askForRestart) {
     host_.sendSignal(remote_, sig::EnvelopeType::Message, {{"session", id_}, {"gen", generation_}, {"control", "restart-request"}});
 }
 
-void PeerSession::restartIce() {
+void PeerSession::restartIce(bool upgrade) {
   lastRestart_ = Clock::now();
   ++generation_;
-  iceReady_ = false;
+  nominated_ = false;
+  upgrading_ = upgrade;
+  upgradeStarted_ = lastRestart_;
+  if (!upgrade) iceReady_ = false;
   remoteDescription_ = false;
   remoteGatheringDone_ = false;
   if (!nice_agent_restart_stream(agent_, stream_)) return fail("ice", "ICE restart failed");
-  host_.emit({{"event", "ice-restart"}, {"peer", remote_.hex()}, {"generation", generation_}});
+  host_.emit({{"event", "ice-restart"}, {"peer", remote_.hex()}, {"generation", generation_},
+              {"reason", upgrade ? "upgrade" : "path-lost"}});
   sendDescription(sig::EnvelopeType::Offer);
   sendAllLocalCandidates();
 }
@@ -510,14 +523,34 @@ void PeerSession::tick(Clock::time_point now) {
 
 void PeerSession::maybeAnnounce(Clock::time_point now) {
   if (!announcePending_ || failed_) return;
-  if (!selectedPair() || (!nominated_ && now - firstByteAt_ < std::chrono::seconds(2))) return;
+  if (upgrading_ && now - upgradeStarted_ > std::chrono::seconds(3)) upgrading_ = false;  // announce what we have
+  if (upgrading_) return;
+  auto pair = selectedPair();
+  if (!pair || (!nominated_ && now - firstByteAt_ < std::chrono::seconds(2))) return;
+  // Relayed although the peer offered direct candidates: libnice's regular nomination stops at two
+  // valid pairs, and a relayed pair is often valid before a direct check got through a NAT filter
+  // that opened a moment later. One restart checks again through the opened filters.
+  if (controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
+      nominated_ && fastUp_) {
+    upgradeTried_ = true;
+    restartIce(/*upgrade=*/true);
+    return;
+  }
   announcePending_ = false;
   announced_ = true;
   host_.onConnected(*this);
 }
 
 void PeerSession::onSelectedPair() {
-  if (!announced_ || !fastUp_) return;
+  // libnice selects a pair when it nominates one (regular nomination), long before the component
+  // turns READY (that waits for every other check to succeed or time out).
+  nominated_ = true;
+  upgrading_ = false;
+  if (!announced_) {
+    maybeAnnounce(Clock::now());
+    return;
+  }
+  if (!fastUp_) return;
   if (auto p = selectedPair())
     host_.emit({{"event", "pair-changed"}, {"peer", remote_.hex()}, {"generation", generation_}, {"local", p->local},
                 {"remote", p->remote}, {"path", p->path()}, {"transport", p->transport}});

@@ -139,7 +139,9 @@ class PeerSession {
   void sendViaHub(uint64_t seq);
   void sendViaFast(uint64_t seq);
   void goDown(const std::string& reason, bool askForRestart = true);
-  void restartIce();
+  // upgrade: the path works but is relayed while the peer offered direct candidates; restart once
+  // so that checks run again through NAT filters the first round opened (see docs/agent.md).
+  void restartIce(bool upgrade = false);
   void fail(const std::string& code, const std::string& message);
   void setupSrtp();
   // Reports the first connection once a pair is selected and nominated (or 2 s after the first byte).
@@ -170,6 +172,10 @@ class PeerSession {
   bool announcePending_ = false;
   bool announced_ = false;
   bool nominated_ = false;  // READY in the current generation
+  bool remoteHasDirect_ = false;  // the peer sent a host/srflx/prflx candidate
+  bool upgradeTried_ = false;
+  bool upgrading_ = false;  // an upgrade restart runs; the fast path stays in use meanwhile
+  Clock::time_point upgradeStarted_{};
   Clock::time_point firstByteAt_{};
   uint32_t downGeneration_ = UINT32_MAX;  // fast path down in this generation: wait for a newer one
   Clock::time_point lastHeard_{};
