@@ -83,9 +83,13 @@ def skip_reason():
     if p.returncode != 0:
         return "no network namespace support: " + p.stderr.strip()
     try:
-        q = subprocess.run(["ip", "netns", "exec", probe, "iptables", "-t", "nat", "-L"], capture_output=True, text=True)
-        if q.returncode != 0:
-            return "iptables does not work in a namespace: " + q.stderr.strip()
+        for what, argv in (("iptables NAT", ["iptables", "-w", "-t", "nat", "-L"]),
+                           ("ipset hash:ip,port", ["ipset", "create", "probe", "hash:ip,port", "timeout", "1"]),
+                           ("a bridge", ["ip", "link", "add", "probe0", "type", "bridge"]),
+                           ("veth", ["ip", "link", "add", "probe1", "type", "veth", "peer", "name", "probe2"])):
+            q = subprocess.run(["ip", "netns", "exec", probe] + argv, capture_output=True, text=True)
+            if q.returncode != 0:
+                return "no %s in a network namespace: %s" % (what, q.stderr.strip())
     finally:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return None
