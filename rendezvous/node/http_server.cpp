@@ -41,7 +41,7 @@ struct WebSocketConn {
   uint64_t id = 0;
   std::string path;
   std::string partial;
-  std::deque<std::string> queue;  // each with LWS_PRE bytes of headroom
+  std::deque<std::string> queue;  // whole text messages, written one per writable callback
   size_t queuedBytes = 0;
   bool closing = false;
   uint16_t closeCode = 1000;
@@ -98,6 +98,7 @@ struct HttpServer::Impl {
   std::map<std::string, WebSocketEndpoint> websockets;  // path -> endpoint
   std::unordered_map<uint64_t, std::pair<lws*, WebSocketConn*>> wsConnections;
   uint64_t nextWsId = 1;
+  std::vector<unsigned char> writeScratch;  // LWS_PRE headroom + the message being written (API thread)
 
   int onWebSocket(lws* wsi, enum lws_callback_reasons reason, SessionData* sd, void* in, size_t len);
 
@@ -246,8 +247,14 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
                          reinterpret_cast<unsigned char*>(const_cast<char*>(kTooBig)), sizeof(kTooBig) - 1);
         return -1;
       }
+      const bool complete = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+      if (complete && c->partial.empty()) {
+        // The common case, a message in one piece: handed over from lws's buffer, no copy.
+        if (ep.handlers.onMessage) ep.handlers.onMessage(c->id, std::string_view(static_cast<const char*>(in), len));
+        return 0;
+      }
       c->partial.append(static_cast<const char*>(in), len);
-      if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+      if (complete) {
         std::string message;
         message.swap(c->partial);
         if (ep.handlers.onMessage) ep.handlers.onMessage(c->id, message);
@@ -258,10 +265,13 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
       WebSocketConn* c = sd ? sd->ws : nullptr;
       if (!c) return 0;
       if (!c->queue.empty()) {
-        std::string& m = c->queue.front();
-        const size_t n = m.size() - LWS_PRE;
-        if (lws_write(wsi, reinterpret_cast<unsigned char*>(m.data()) + LWS_PRE, n, LWS_WRITE_TEXT) < static_cast<int>(n))
-          return -1;
+        // lws_write needs LWS_PRE writable bytes before the payload: one scratch buffer for the
+        // thread instead of headroom allocated with every queued message.
+        const std::string& m = c->queue.front();
+        const size_t n = m.size();
+        if (writeScratch.size() < LWS_PRE + n) writeScratch.resize(LWS_PRE + n);
+        std::memcpy(writeScratch.data() + LWS_PRE, m.data(), n);
+        if (lws_write(wsi, writeScratch.data() + LWS_PRE, n, LWS_WRITE_TEXT) < static_cast<int>(n)) return -1;
         c->queuedBytes -= n;
         c->queue.pop_front();
       }
@@ -322,9 +332,7 @@ bool HttpServer::sendText(uint64_t connection, std::string text) {
   auto [wsi, c] = it->second;
   if (c->closing || c->queuedBytes + text.size() > kMaxQueuedBytes) return false;
   c->queuedBytes += text.size();
-  std::string framed(LWS_PRE, '\0');
-  framed += text;
-  c->queue.push_back(std::move(framed));
+  c->queue.push_back(std::move(text));
   lws_callback_on_writable(wsi);
   return true;
 }

@@ -63,6 +63,91 @@ struct Encoder {
   }
 };
 
+// The two frames the hub sends per forwarded envelope (the envelope to its recipient, the ack to its
+// sender) are written directly: the same bytes nlohmann's dump() makes of the DOM above (keys sorted,
+// no whitespace; every value here is hex, base64url, a type name or an integer, so nothing needs
+// escaping), without building the DOM. tests/signalling checks the two agree.
+void appendHex(std::string& out, ByteSpan bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  const size_t at = out.size();
+  out.resize(at + 2 * bytes.size());
+  char* p = out.data() + at;
+  for (uint8_t b : bytes) {
+    *p++ = kDigits[b >> 4];
+    *p++ = kDigits[b & 15];
+  }
+}
+
+void appendBase64Url(std::string& out, ByteSpan bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const size_t n = bytes.size();
+  out.reserve(out.size() + (n + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  if (n - i == 1) {
+    const uint32_t v = uint32_t{bytes[i]} << 16;
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+  } else if (n - i == 2) {
+    const uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8);
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+  }
+}
+
+void appendEnvelopeJson(std::string& out, const Envelope& e) {
+  out += "{\"ct\":\"";
+  appendBase64Url(out, e.ciphertext);
+  out += "\",\"epk\":\"";
+  appendHex(out, e.ephemeralKey);
+  out += "\",\"from\":\"";
+  appendHex(out, e.header.from.bytes);
+  out += "\",\"nonce\":\"";
+  appendHex(out, e.nonce);
+  out += "\",\"seq\":";
+  out += std::to_string(e.header.seq);
+  out += ",\"sig\":\"";
+  appendHex(out, e.signature);
+  out += "\",\"to\":\"";
+  appendHex(out, e.header.to.bytes);
+  out += "\",\"ts\":";
+  out += std::to_string(e.header.timestampMs);
+  out += ",\"type\":\"";
+  out += typeName(e.header.type);
+  out += "\",\"v\":";
+  out += std::to_string(kEnvelopeVersion);
+  out += "}";
+}
+
+std::string writeEnvelopeFrame(const Envelope& e) {
+  std::string out;
+  out.reserve(620 + e.ciphertext.size() * 4 / 3);
+  out += "{\"envelope\":";
+  appendEnvelopeJson(out, e);
+  out += ",\"type\":\"envelope\"}";
+  return out;
+}
+
+std::string encodeAckFrame(const AckFrame& f) {
+  std::string out;
+  out.reserve(128);
+  out += "{\"seq\":";
+  out += std::to_string(f.seq);
+  out += ",\"status\":\"";
+  out += ackStatusName(f.status);
+  out += "\",\"to\":\"";
+  appendHex(out, f.to.bytes);
+  out += "\",\"type\":\"ack\"}";
+  return out;
+}
+
 using Decoded = Result<Frame, FrameError>;
 Decoded malformed() { return unexpected(FrameError{FrameErrorKind::Malformed}); }
 
@@ -148,7 +233,15 @@ std::string frameErrorCode(const FrameError& e) {
   return "bad-frame";
 }
 
-std::string encodeFrame(const Frame& f) { return std::visit(Encoder{}, f).dump(); }
+std::string encodeFrame(const Frame& f) {
+  if (const auto* e = std::get_if<EnvelopeFrame>(&f)) return writeEnvelopeFrame(e->envelope);
+  if (const auto* a = std::get_if<AckFrame>(&f)) return encodeAckFrame(*a);
+  return std::visit(Encoder{}, f).dump();
+}
+
+std::string encodeFrameGeneric(const Frame& f) { return std::visit(Encoder{}, f).dump(); }
+
+std::string encodeEnvelopeFrame(const Envelope& e) { return writeEnvelopeFrame(e); }
 
 Result<Frame, FrameError> decodeFrame(std::string_view text) {
   auto j = json::parse(text, nullptr, false);

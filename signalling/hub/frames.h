@@ -92,6 +92,11 @@ struct FrameError {
 std::string frameErrorCode(const FrameError& e);
 
 std::string encodeFrame(const Frame& f);
+// encodeFrame(EnvelopeFrame{e}) without copying `e` into a Frame (the hub's forwarding path).
+std::string encodeEnvelopeFrame(const Envelope& e);
+// encodeFrame through the generic JSON DOM: the same bytes (tests compare it with the direct writers
+// encodeFrame uses for envelope and ack frames).
+std::string encodeFrameGeneric(const Frame& f);
 Result<Frame, FrameError> decodeFrame(std::string_view text);
 
 }  // namespace rdv::signalling
