@@ -1,5 +1,7 @@
 #include "rendezvous/node/config.h"
 
+#include "rendezvous/node/signal_api.h"
+
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -232,6 +234,22 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryMaxPerIdentity); }},
       {{"registry-max-per-namespace", "uint", "registrations one namespace may hold (default 1000000)", false},
        [](const Json& v, Config& c) { return needUint(v, 1, 100000000, c.registryMaxPerNamespace); }},
+      {{"signal-max-envelope-bytes", "uint", "signalling: ciphertext bytes one envelope may carry (16-262144; default 65536)", false},
+       [](const Json& v, Config& c) { return needUint(v, 16, 262144, c.signalMaxEnvelopeBytes); }},
+      {{"signal-max-frame-bytes", "uint", "signalling: largest WebSocket text frame, bytes (default 98304; must fit the largest envelope)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1024, 1048576, c.signalMaxFrameBytes); }},
+      {{"signal-rate", "uint", "signalling: frames per second per connection (token bucket; default 50)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 10000000, c.signalRate); }},
+      {{"signal-burst", "uint", "signalling: token-bucket burst per connection, frames (default 100)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 10000000, c.signalBurst); }},
+      {{"signal-mailbox-per-recipient", "uint", "signalling: envelopes stored for one offline recipient (default 256)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 10000000, c.signalMailboxPerRecipient); }},
+      {{"signal-mailbox-total", "uint", "signalling: envelopes stored in total (default 100000)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 100000000, c.signalMailboxTotal); }},
+      {{"signal-mailbox-bytes", "uint", "signalling: bytes of stored envelopes in total (default 268435456)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 4000000000u, c.signalMailboxBytes); }},
+      {{"signal-mailbox-ttl", "uint", "signalling: seconds a stored envelope waits for its recipient (60-2592000; default 86400)", false},
+       [](const Json& v, Config& c) { return needUint(v, 60, 2592000, c.signalMailboxTtlSeconds); }},
   };
   return table;
 }
@@ -311,6 +329,7 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
   if (c.registryMinTtlSeconds > c.registryDefaultTtlSeconds || c.registryDefaultTtlSeconds > c.registryMaxTtlSeconds)
     return unexpected(std::string(
         "configuration key 'registry-default-ttl': must lie between 'registry-min-ttl' and 'registry-max-ttl'"));
+  if (auto err = validateSignalConfig(c)) return unexpected(*err);
   return c;
 }
 

@@ -57,6 +57,16 @@ struct Config {
   unsigned registryMaxTtlSeconds = 72 * 3600;
   unsigned registryMaxPerIdentity = 100;       // namespaces one node id may be registered in
   unsigned registryMaxPerNamespace = 1000000;  // registrations one namespace may hold
+
+  // Signalling hub limits (docs/signalling.md); SignalApi turns them into a signalling::HubConfig.
+  unsigned signalMaxEnvelopeBytes = 64 * 1024;        // ciphertext (body + 16-byte tag) per envelope
+  unsigned signalMaxFrameBytes = 96 * 1024;           // WebSocket text frame
+  unsigned signalRate = 50;                           // frames per second per connection
+  unsigned signalBurst = 100;                         // token-bucket burst per connection
+  unsigned signalMailboxPerRecipient = 256;           // envelopes waiting for one offline recipient
+  unsigned signalMailboxTotal = 100000;               // envelopes waiting, all recipients
+  unsigned signalMailboxBytes = 256 * 1024 * 1024;    // their stored size, all recipients
+  unsigned signalMailboxTtlSeconds = 24 * 3600;       // how long a stored envelope waits
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

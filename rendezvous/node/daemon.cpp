@@ -240,7 +240,7 @@ std::optional<std::string> Daemon::startApi() {
   registryApi_ = std::move(*registry);
   registryApi_->addRoutes(*http_);
   http_->every(std::chrono::seconds(1), [api = registryApi_.get()] { api->purgeExpired(); });
-  auto signal = SignalApi::open(registryApi_->database(), registryApi_->nodeKey().nodeId());
+  auto signal = SignalApi::open(registryApi_->database(), signalHubConfig(config_, registryApi_->nodeKey().nodeId()));
   if (!signal) return signal.error();
   signalApi_ = std::move(*signal);
   signalApi_->attach(*http_);

@@ -10,13 +10,49 @@ namespace {
 signalling::TimePoint wallNow() { return std::chrono::system_clock::now(); }
 }  // namespace
 
-Result<std::unique_ptr<SignalApi>, std::string> SignalApi::open(storage::Database& db, const identity::NodeId& nodeId) {
+signalling::HubConfig signalHubConfig(const Config& c, const identity::NodeId& nodeId) {
+  signalling::HubConfig h;
+  h.hubId = nodeId;
+  h.maxCiphertextBytes = c.signalMaxEnvelopeBytes;
+  h.maxFrameBytes = c.signalMaxFrameBytes;
+  h.framesPerSecond = c.signalRate;
+  h.frameBurst = c.signalBurst;
+  h.mailbox.perRecipient = c.signalMailboxPerRecipient;
+  h.mailbox.total = c.signalMailboxTotal;
+  h.mailbox.totalBytes = c.signalMailboxBytes;
+  h.mailboxTtl = std::chrono::seconds(c.signalMailboxTtlSeconds);
+  return h;
+}
+
+std::optional<std::string> validateSignalConfig(const Config& config) {
+  identity::NodeId placeholder;  // the node key is loaded later; any non-zero id checks the limits
+  placeholder.bytes[0] = 1;
+  auto problem = signalling::validateConfig(signalHubConfig(config, placeholder));
+  if (!problem) return std::nullopt;
+  using F = signalling::HubConfigField;
+  const char* key = "signal-max-envelope-bytes";
+  switch (problem->field) {
+    case F::MaxCiphertextBytes: key = "signal-max-envelope-bytes"; break;
+    case F::MaxFrameBytes: key = "signal-max-frame-bytes"; break;
+    case F::FramesPerSecond: key = "signal-rate"; break;
+    case F::FrameBurst: key = "signal-burst"; break;
+    case F::MailboxPerRecipient: key = "signal-mailbox-per-recipient"; break;
+    case F::MailboxTotal: key = "signal-mailbox-total"; break;
+    case F::MailboxBytes: key = "signal-mailbox-bytes"; break;
+    case F::MailboxTtl: key = "signal-mailbox-ttl"; break;
+    case F::HubId:
+    case F::ChallengeTtl: return "signalling: " + problem->message;  // not configurable
+  }
+  return "configuration key '" + std::string(key) + "': " + problem->message;
+}
+
+Result<std::unique_ptr<SignalApi>, std::string> SignalApi::open(storage::Database& db,
+                                                                const signalling::HubConfig& config) {
+  if (auto problem = signalling::validateConfig(config)) return unexpected("signalling: " + problem->message);
   std::unique_ptr<SignalApi> api(new SignalApi());
   auto store = signalling::SqliteMailboxStore::open(db);
   if (!store) return unexpected("signalling mailbox store: " + store.error().message);
   api->store_.emplace(std::move(*store));
-  signalling::HubConfig config;
-  config.hubId = nodeId;
   api->hub_ = std::make_unique<signalling::Hub>(config, *api->store_, api->rng_);
   auto loaded = api->hub_->load(wallNow());
   if (!loaded) return unexpected(std::string("signalling mailboxes: cannot load stored envelopes"));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rendezvous/identity/node_id.h"
+#include "rendezvous/node/config.h"
 #include "rendezvous/node/http_server.h"
 #include "rendezvous/storage/database.h"
 #include "signalling/envelope/crypto.h"
@@ -17,10 +18,17 @@
 
 namespace rdv::node {
 
+// The hub's limits from the signal-* configuration keys.
+signalling::HubConfig signalHubConfig(const Config& config, const identity::NodeId& nodeId);
+// signalling::validateConfig() on those limits, the error naming the configuration key
+// ("configuration key 'signal-max-frame-bytes': ..."); nullopt when they can run a hub.
+std::optional<std::string> validateSignalConfig(const Config& config);
+
 class SignalApi {
  public:
   // Opens the mailbox store in `db` and loads what is waiting. `db` must outlive this object.
-  static Result<std::unique_ptr<SignalApi>, std::string> open(storage::Database& db, const identity::NodeId& nodeId);
+  static Result<std::unique_ptr<SignalApi>, std::string> open(storage::Database& db,
+                                                              const signalling::HubConfig& config);
 
   // Registers /v1/signal and the expiry timer; call before server.start(). `server` must outlive the
   // registration (this object is used only from the server's API thread afterwards).

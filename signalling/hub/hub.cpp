@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "signalling/envelope/envelope_codec.h"
+
 namespace rdv::signalling {
 
 const char* closeReasonName(CloseReason r) {
@@ -22,19 +24,35 @@ uint16_t closeCode(CloseReason r) {
   return 4001;
 }
 
-std::optional<std::string> validateConfig(const HubConfig& c) {
-  if (c.hubId == NodeId{}) return "signalling: the hub id (the node's id) is not set";
-  if (c.challengeTtl.count() <= 0) return "signalling: challenge TTL must be positive";
-  if (c.mailboxTtl.count() <= 0) return "signalling: mailbox TTL must be positive";
-  if (c.mailbox.perRecipient == 0 || c.mailbox.total == 0 || c.mailbox.totalBytes == 0) {
-    return "signalling: mailbox limits must be positive";
-  }
+size_t maxEnvelopeFrameBytes(size_t ciphertextBytes) {
+  // {"type":"envelope","envelope":{...}}: base64url(ct) plus ~560 bytes of keys, hex fields and
+  // two 20-digit integers; 1024 leaves room for whitespace and unknown keys a client may add.
+  return (ciphertextBytes + 2) / 3 * 4 + 1024;
+}
+
+std::optional<HubConfigError> validateConfig(const HubConfig& c) {
+  using F = HubConfigField;
+  auto fail = [](F field, std::string message) { return HubConfigError{field, std::move(message)}; };
+  if (c.hubId == NodeId{}) return fail(F::HubId, "the hub id (the node's id) is not set");
+  if (c.challengeTtl.count() <= 0) return fail(F::ChallengeTtl, "the challenge TTL must be positive");
+  if (c.mailboxTtl.count() <= 0) return fail(F::MailboxTtl, "the mailbox TTL must be positive");
+  if (c.mailbox.perRecipient == 0) return fail(F::MailboxPerRecipient, "must be at least 1");
+  if (c.mailbox.total == 0) return fail(F::MailboxTotal, "must be at least 1");
+  if (c.mailbox.totalBytes == 0) return fail(F::MailboxBytes, "must be at least 1");
   if (c.maxCiphertextBytes < kGcmTagSize || c.maxCiphertextBytes > kMaxCiphertextSize) {
-    return "signalling: max envelope size must be between 16 and " + std::to_string(kMaxCiphertextSize) + " bytes";
+    return fail(F::MaxCiphertextBytes,
+                "must be between " + std::to_string(kGcmTagSize) + " and " + std::to_string(kMaxCiphertextSize) + " bytes");
   }
-  if (c.maxFrameBytes < 1024) return "signalling: max frame size must be at least 1024 bytes";
-  if (!(c.framesPerSecond > 0) || !(c.frameBurst >= 1)) {
-    return "signalling: the frame rate must be positive and the burst at least 1";
+  if (c.maxFrameBytes < 1024) return fail(F::MaxFrameBytes, "must be at least 1024 bytes");
+  if (c.maxFrameBytes < maxEnvelopeFrameBytes(c.maxCiphertextBytes)) {
+    return fail(F::MaxFrameBytes, "must be at least " + std::to_string(maxEnvelopeFrameBytes(c.maxCiphertextBytes)) +
+                                      " bytes to carry an envelope of the largest allowed size (" +
+                                      std::to_string(c.maxCiphertextBytes) + " bytes)");
+  }
+  if (!(c.framesPerSecond > 0)) return fail(F::FramesPerSecond, "the frame rate must be positive");
+  if (!(c.frameBurst >= 1)) return fail(F::FrameBurst, "the burst must be at least 1");
+  if (c.mailbox.totalBytes < c.maxCiphertextBytes + kBinaryFixedSize) {
+    return fail(F::MailboxBytes, "must hold at least one envelope of the largest allowed size");
   }
   return std::nullopt;
 }
@@ -195,7 +213,7 @@ void Hub::submit(ConnId conn, Envelope envelope, TimePoint now) {
   const Envelope& e = envelope;
   auto recipient = byIdentity_.find(e.header.to);
   if (recipient != byIdentity_.end()) {
-    send(recipient->second, EnvelopeFrame{e});
+    commands_.push_back(SendFrame{recipient->second, encodeEnvelopeFrame(e)});
     ++stats_.delivered;
     send(conn, AckFrame{e.header.to, e.header.seq, AckStatus::Delivered});
     return;

@@ -76,9 +76,25 @@ struct HubConfig {
   bool verifySignatures = true;
 };
 
-// Why `config` cannot run a hub (a zero hub id, a zero TTL, limit or rate), or nullopt. The
-// daemon calls this when it loads its configuration and exits with the message.
-std::optional<std::string> validateConfig(const HubConfig& config);
+// The HubConfig field a validation problem is about, so that the daemon can name its own
+// configuration key (signal-max-envelope-bytes, ...).
+enum class HubConfigField {
+  HubId, ChallengeTtl, MailboxTtl, MailboxPerRecipient, MailboxTotal, MailboxBytes,
+  MaxCiphertextBytes, MaxFrameBytes, FramesPerSecond, FrameBurst,
+};
+struct HubConfigError {
+  HubConfigField field = HubConfigField::HubId;
+  std::string message;  // the reason, e.g. "must be between 16 and 262144 bytes"
+};
+
+// The largest text frame an envelope with `ciphertextBytes` of ciphertext makes (base64url of the
+// ciphertext plus the fixed hex fields and keys, with margin for large seq/ts values).
+size_t maxEnvelopeFrameBytes(size_t ciphertextBytes);
+
+// Why `config` cannot run a hub (a zero hub id, a zero TTL, limit or rate, a frame limit too small
+// for the envelope limit), or nullopt. The daemon calls this when it loads its configuration and
+// exits with the message, naming its key for `field`.
+std::optional<HubConfigError> validateConfig(const HubConfig& config);
 
 struct HubStats {
   uint64_t authSucceeded = 0;

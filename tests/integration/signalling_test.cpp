@@ -103,5 +103,51 @@ TEST(Signalling, SendWithoutRecipientKeyExplains) {
   EXPECT_NE(r.err.find("ENR"), std::string::npos) << r.err;
 }
 
+// The hub's limits are configuration keys (also flags), checked when the daemon starts.
+TEST(Signalling, LimitsAreConfigKeysCheckedAtStart) {
+  struct Refusal {
+    std::vector<std::string> flags;
+    std::string mustMention;
+  };
+  const std::vector<Refusal> cases = {
+      {{"--signal-rate", "0"}, "configuration key 'signal-rate': must be between 1 and"},
+      {{"--signal-max-envelope-bytes", "8"}, "configuration key 'signal-max-envelope-bytes': must be between 16"},
+      {{"--signal-mailbox-ttl", "ten"}, "configuration key 'signal-mailbox-ttl': expected a whole number"},
+      // A frame limit that cannot carry the largest allowed envelope is refused by the hub's own check.
+      {{"--signal-max-envelope-bytes", "200000"}, "configuration key 'signal-max-frame-bytes': must be at least"},
+      {{"--signal-max-frame-bytes", "2048", "--signal-max-envelope-bytes", "4096"},
+       "configuration key 'signal-max-frame-bytes': must be at least"},
+      {{"--signal-mailbox-bytes", "100"}, "configuration key 'signal-mailbox-bytes': must hold at least one envelope"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {binary("rendezvousd")};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    args.push_back("--check-config");
+    auto r = run(args, 10s);
+    EXPECT_EQ(r.exitCode, 2) << c.mustMention;
+    EXPECT_NE(r.err.find(c.mustMention), std::string::npos) << "stderr: " << r.err << " expected: " << c.mustMention;
+  }
+  auto ok = run({binary("rendezvousd"), "--signal-max-envelope-bytes", "200000", "--signal-max-frame-bytes", "300000",
+                 "--signal-rate", "100000", "--check-config"}, 10s);
+  EXPECT_EQ(ok.exitCode, 0) << ok.err;
+}
+
+TEST(Signalling, ConfiguredLimitsAreEnforced) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0", "--signal-max-envelope-bytes", "64", "--signal-mailbox-per-recipient", "1"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer alice = makePeer(dir, "alice"), bob = makePeer(dir, "bob");
+  // 64 bytes of ciphertext = 48 bytes of body + the 16-byte tag.
+  auto big = send(node, alice, bob, std::string(49, 'x'));
+  EXPECT_NE(big.exitCode, 0);
+  EXPECT_NE((big.out + big.err).find("envelope-too-large"), std::string::npos) << big.out << big.err;
+  auto fits = send(node, alice, bob, std::string(48, 'x'));
+  ASSERT_EQ(fits.exitCode, 0) << fits.err;
+  EXPECT_EQ(lastJsonLine(fits.out)["status"], "stored") << fits.out;
+  auto full = send(node, alice, bob, "one too many");
+  EXPECT_NE(full.exitCode, 0);
+  EXPECT_NE((full.out + full.err).find("recipient-mailbox-full"), std::string::npos) << full.out << full.err;
+}
+
 }  // namespace
 }  // namespace rdv::test

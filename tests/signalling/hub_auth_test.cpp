@@ -223,6 +223,19 @@ TEST_F(HubAuthTest, ConfigValidation) {
   EXPECT_TRUE(bad([](HubConfig& c) { c.maxFrameBytes = 10; }));
   EXPECT_TRUE(bad([](HubConfig& c) { c.framesPerSecond = 0; }));
   EXPECT_TRUE(bad([](HubConfig& c) { c.frameBurst = 0.5; }));
+  // The frame limit must carry the largest envelope the envelope limit allows; the error names the field.
+  HubConfig small = makeConfig();
+  small.maxCiphertextBytes = 8192;
+  small.maxFrameBytes = 4096;
+  auto problem = validateConfig(small);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_EQ(problem->field, HubConfigField::MaxFrameBytes);
+  small.maxFrameBytes = maxEnvelopeFrameBytes(8192);
+  EXPECT_FALSE(validateConfig(small).has_value());
+  HubConfig tinyMailbox = makeConfig();
+  tinyMailbox.mailbox.totalBytes = 100;
+  ASSERT_TRUE(validateConfig(tinyMailbox).has_value());
+  EXPECT_EQ(validateConfig(tinyMailbox)->field, HubConfigField::MailboxBytes);
 }
 
 TEST_F(HubAuthTest, FramesRoundTrip) {
