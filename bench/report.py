@@ -17,7 +17,7 @@ def summary(runs, key):
     if not runs:
         return "-", None
     if any(r.get("na") for r in runs):
-        return NA, None
+        return next(r.get("na_text", NA) for r in runs if r.get("na")), None
     bad = [r for r in runs if not r.get("ok")]
     if bad:
         return "error: " + str(bad[0].get("error") or bad[0].get("last_error") or "failed")[:120], None
@@ -45,7 +45,7 @@ def derived(runs, fn):
     return out
 
 
-def table_rows(results, args, scenarios):
+def table_rows(results, args, scenarios, api_rows=()):
     rows = []
     specs = []
     for name, _a, key, unit, _b, _t in scenarios:
@@ -68,6 +68,9 @@ def table_rows(results, args, scenarios):
             per = {t: (derived(v, lambda r: (r["rss_kib"] - r["idle_kib"]) * 1024.0 / max(1, r["held"])), "v")
                    for t, v in runs.items()}
             rows.append(row("memory bytes/alloc @%d" % lvl, "B", per))
+    for label, name, key, unit in api_rows:
+        if name.split("-")[0] in args.scenarios:
+            rows.append(row(label, unit, {t: (results.get((name, t), []), key) for t in TARGETS}))
     return rows
 
 
@@ -113,7 +116,10 @@ def render(rows, results, args, started, pinned, ours_turn):
            "- CPU pinning: %s" % ("server on core 0, rdv-loadgen on core 1 (taskset)" if pinned else "none (1 core)"),
            "- rounds %d, %.2f s per run%s, latency at %d packets/s; medians, (min-max) over rounds" % (
                args.rounds, args.duration, (", count %d" % args.count) if args.count else "", args.latency_rate),
-           "- rendezvousd TURN: %s" % ("yes" if ours_turn else NA), "",
+           "- rendezvousd TURN: %s" % ("yes" if ours_turn else NA),
+           "- registry/signalling (rdv-apibench, rendezvousd only): %d WebSocket clients, window %d, latency at %d "
+           "envelopes/s; %d signed records, discover pages of 100" % (
+               args.signal_clients, args.signal_window, args.signal_rate, args.registry_records), "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     if "latency" in args.scenarios:

@@ -44,6 +44,22 @@ SCENARIOS = [
     ("latency", ["--scenario", "latency", "--flows", "4", "--window", "64", "--payload", "100"], "latency", "us",
      "forward", True),
 ]
+# Scenario 6 (registry and signalling, rdv-apibench against rendezvousd's HTTP API; coturn has no
+# equivalent): (row, scenario key in results, result key, unit).
+API_ROWS = [
+    ("registry registrations", "registry", "value", "reg/s"),
+    ("registry reg per CPU-second", "registry", "per_core", "reg/s"),
+    ("registry discover p50", "registry", "discover_p50_us", "us"),
+    ("registry discover p99", "registry", "discover_p99_us", "us"),
+    ("signal envelopes", "signal", "value", "env/s"),
+    ("signal env per CPU-second", "signal", "per_core", "env/s"),
+    ("signal latency p50", "signal-latency", "p50_us", "us"),
+    ("signal latency p99", "signal-latency", "p99_us", "us"),
+    ("signal bytes/idle conn", "signal", "bytes_per_connection", "B"),
+]
+# The hub's per-connection token bucket (signal-rate, 50 frames/s by default) would measure the limit,
+# not the hub: the benchmark node lifts it.
+API_NODE_FLAGS = ["--signal-rate", "10000000", "--signal-burst", "10000000"]
 PROCS = []  # every child process, killed at exit
 
 
@@ -162,7 +178,7 @@ class Bench:
         return lo, min(65000, lo + size)
 
     # --- servers -------------------------------------------------------------------------------------
-    def start_ours(self, auth, relay_size=20000):
+    def start_ours(self, auth, relay_size=20000, api=False):
         ready = os.path.join(self.tmp, "rdv-%d.json" % random.randrange(1 << 30))
         cmd = self.taskset(0) + [self.args.rendezvousd, "--listen", "127.0.0.1:0", "--workers", "1",
                                  "--ready-file", ready, "--log-level", "warn"]
@@ -170,6 +186,8 @@ class Bench:
             cmd += ["--http-listen", "127.0.0.1:0"]
         if "--data-dir" in self.ours_flags:
             cmd += ["--data-dir", tempfile.mkdtemp(dir=self.tmp)]
+        if api:
+            cmd += API_NODE_FLAGS
         if self.ours_turn:
             if "--allocations-per-user" in self.ours_flags:
                 cmd += ["--allocations-per-user", "0"]  # unlimited, as coturn's default user-quota
@@ -183,6 +201,8 @@ class Bench:
             err = p.stderr.read().decode(errors="replace")[-300:] if p.poll() is not None else "no ready file"
             stop(p)
             raise RuntimeError("rendezvousd did not start: " + err.strip())
+        if api:
+            return p, info.get("http")
         return p, info["udp"][0]
 
     def start_coturn(self, auth, relay_size=20000):
@@ -300,6 +320,58 @@ class Bench:
             for p in procs:
                 stop(p)
 
+    # --- scenario 6: registry and signalling (rendezvousd only) ----------------------------------------
+    def apibench(self, server, extra, timeout):
+        cmd = self.taskset(1) + [os.path.join(self.bin, "rdv-apibench"), "--server", server]
+        cmd += (["--cpu", "1"] if self.pin else []) + extra
+        try:
+            out = subprocess.run(cmd, capture_output=True, timeout=timeout, text=True,
+                                 preexec_fn=raise_nofile(self.args.signal_clients + 4096))
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "error": "rdv-apibench timed out"}
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            return {"ok": False, "error": "rdv-apibench: " + out.stderr.strip()[-300:]}
+        return json.loads(lines[-1])
+
+    def run_api(self, results, rnd):
+        """One fresh node: signalling (memory per idle connection, envelopes/s, latency at a fixed rate),
+        then the registry (registrations/s, discover latency)."""
+        todo = [x for x in ("signal", "registry") if x in self.args.scenarios]
+        if not todo:
+            return
+        keys = ["signal", "signal-latency"] if "signal" in todo else []
+        keys += ["registry"] if "registry" in todo else []
+        for k in keys:
+            results.setdefault((k, "coturn"), []).append({"ok": False, "na": True, "na_text": "n/a (no equivalent)"})
+        if not all(f in self.ours_flags for f in ("--http-listen", "--signal-rate")):
+            for k in keys:
+                results.setdefault((k, "rendezvousd"), []).append({"ok": False, "na": True})
+            return
+        a = self.args
+        p = None
+        try:
+            p, http = self.start_ours("user", api=True)
+            timeout = 120 + 3 * a.duration
+            if "signal" in todo:
+                common = ["--scenario", "signal", "--clients", str(a.signal_clients), "--duration", str(a.duration)]
+                results.setdefault(("signal", "rendezvousd"), []).append(self.apibench(
+                    http, common + ["--window", str(a.signal_window), "--server-pid", str(p.pid),
+                                    "--key-offset", str(rnd * 100000)], timeout))
+                results.setdefault(("signal-latency", "rendezvousd"), []).append(self.apibench(
+                    http, common + ["--rate", str(a.signal_rate), "--key-offset", str(rnd * 100000 + 50000),
+                                    "--server-pid", str(p.pid)], timeout))
+            if "registry" in todo:
+                results.setdefault(("registry", "rendezvousd"), []).append(self.apibench(
+                    http, ["--scenario", "registry", "--records", str(a.registry_records), "--duration",
+                           str(a.duration), "--discover-requests", str(a.discover_requests),
+                           "--key-offset", str(rnd * 1000000), "--server-pid", str(p.pid)], timeout))
+        except RuntimeError as e:
+            for k in keys:
+                results.setdefault((k, "rendezvousd"), []).append({"ok": False, "error": str(e)})
+        finally:
+            stop(p)
+
     # --- memory --------------------------------------------------------------------------------------
     def rss_kib(self, pid):
         with open("/proc/%d/status" % pid) as f:
@@ -362,7 +434,12 @@ def parse_args(argv):
     ap.add_argument("--latency-rate", type=int, default=None, help="packets/s in the latency scenario")
     ap.add_argument("--memory-levels", default=None, help="allocation counts, default 1000,10000")
     ap.add_argument("--with-50k", action="store_true", help="add 50000 to the memory levels")
-    ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory"]))
+    ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory", "registry", "signal"]))
+    ap.add_argument("--signal-clients", type=int, default=None, help="WebSocket clients (default 1000)")
+    ap.add_argument("--signal-window", type=int, default=4, help="unacknowledged envelopes per client")
+    ap.add_argument("--signal-rate", type=int, default=None, help="envelopes/s for signal latency (default 2000)")
+    ap.add_argument("--registry-records", type=int, default=None, help="distinct signed records (default 5000)")
+    ap.add_argument("--discover-requests", type=int, default=None, help="discover GETs (default 2000)")
     ap.add_argument("--bin-dir", default=os.environ.get("RDV_BIN_DIR", os.path.join(root, "build-bench", "bin")))
     ap.add_argument("--rendezvousd", default=None, help="default: BIN_DIR/rendezvousd")
     ap.add_argument("--out", default=None, help="results file (default bench/results/<date>.md)")
@@ -372,6 +449,10 @@ def parse_args(argv):
     a.duration = a.duration or (0.2 if a.smoke else 1.0 if a.quick else 3.0)
     a.latency_rate = a.latency_rate or (500 if a.smoke else 2000)
     a.memory_levels = a.memory_levels or ("50" if a.smoke else "1000" if a.quick else "1000,10000")
+    a.signal_clients = a.signal_clients or (20 if a.smoke else 1000)
+    a.signal_rate = a.signal_rate or (200 if a.smoke else 2000)
+    a.registry_records = a.registry_records or (50 if a.smoke else 5000)
+    a.discover_requests = a.discover_requests or (20 if a.smoke else 2000)
     if a.with_50k:
         a.memory_levels += ",50000"
     a.scenarios = a.scenarios.split(",")
@@ -385,7 +466,7 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     atexit.register(kill_all)
-    for tool in ("rdv-loadgen", "rdv-baseline"):
+    for tool in ("rdv-loadgen", "rdv-baseline", "rdv-apibench"):
         if not os.access(os.path.join(args.bin_dir, tool), os.X_OK):
             sys.exit("run.py: %s not found in %s (build the bench targets)" % (tool, args.bin_dir))
     if not shutil.which("turnserver"):
@@ -401,7 +482,9 @@ def main(argv):
                 bench.run_target_round(target, results)
         if "memory" in args.scenarios:
             bench.run_memory(results, args.rounds)
-        rows = table_rows(results, args, SCENARIOS)
+        for rnd in range(args.rounds):
+            bench.run_api(results, rnd)
+        rows = table_rows(results, args, SCENARIOS, API_ROWS)
         text = render(rows, results, args, started, bench.pin, bench.ours_turn)
     finally:
         kill_all()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench-smoke: bench/run.py --smoke against rendezvousd, coturn and the baseline must produce a table with
-a row per scenario and no error cell. TURN rows of rendezvousd may say n/a while its relay is not wired."""
+a row per scenario and no error cell. TURN rows of rendezvousd may say n/a while its relay is not wired; the
+registry and signalling rows (scenario 6, rdv-apibench) must have numbers for rendezvousd."""
 import argparse
 import os
 import subprocess
@@ -12,6 +13,10 @@ ROWS = ["binding", "allocate", "allocate-rest", "channel-100", "channel-1200", "
         "send-1200", "send-1200 Mbit/s", "latency p50", "latency p99", "latency p999", "memory RSS idle",
         "memory RSS @50 alloc", "memory bytes/alloc @50"]
 NO_BASELINE = ("allocate", "allocate-rest", "memory")
+# Scenario 6 (rendezvousd only): a number for ours, coturn "n/a (no equivalent)", no baseline.
+API_ROWS = ["registry registrations", "registry reg per CPU-second", "registry discover p50", "registry discover p99",
+            "signal envelopes", "signal env per CPU-second", "signal latency p50", "signal latency p99",
+            "signal bytes/idle conn"]
 
 
 def cells(table, label):
@@ -46,6 +51,16 @@ def check(table):
             problems.append("%s: baseline cell '%s'" % (label, baseline))
         if not (is_number(ours) or ours.startswith("n/a")) or (label == "binding" and not is_number(ours)):
             problems.append("%s: rendezvousd cell '%s'" % (label, ours))
+    for label in API_ROWS:
+        row = cells(table, label)
+        if row is None:
+            problems.append("no row '%s'" % label)
+            continue
+        _name, _unit, ours, coturn, _baseline = row[:5]
+        if not is_number(ours):
+            problems.append("%s: rendezvousd cell '%s'" % (label, ours))
+        if not coturn.startswith("n/a"):
+            problems.append("%s: coturn cell '%s' (coturn has no equivalent)" % (label, coturn))
     return problems
 
 
