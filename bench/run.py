@@ -437,7 +437,7 @@ def parse_args(argv):
     ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory", "registry", "signal"]))
     ap.add_argument("--signal-clients", type=int, default=None, help="WebSocket clients (default 1000)")
     ap.add_argument("--signal-window", type=int, default=4, help="unacknowledged envelopes per client")
-    ap.add_argument("--signal-rate", type=int, default=None, help="envelopes/s for signal latency (default 2000)")
+    ap.add_argument("--signal-rate", type=int, default=None, help="envelopes/s for signal latency (default 1000)")
     ap.add_argument("--registry-records", type=int, default=None, help="distinct signed records (default 5000)")
     ap.add_argument("--discover-requests", type=int, default=None, help="discover GETs (default 2000)")
     ap.add_argument("--bin-dir", default=os.environ.get("RDV_BIN_DIR", os.path.join(root, "build-bench", "bin")))
@@ -450,7 +450,7 @@ def parse_args(argv):
     a.latency_rate = a.latency_rate or (500 if a.smoke else 2000)
     a.memory_levels = a.memory_levels or ("50" if a.smoke else "1000" if a.quick else "1000,10000")
     a.signal_clients = a.signal_clients or (20 if a.smoke else 1000)
-    a.signal_rate = a.signal_rate or (200 if a.smoke else 2000)
+    a.signal_rate = a.signal_rate or (200 if a.smoke else 1000)
     a.registry_records = a.registry_records or (50 if a.smoke else 5000)
     a.discover_requests = a.discover_requests or (20 if a.smoke else 2000)
     if a.with_50k:
