@@ -4,4 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh
-ctest --test-dir "${BUILD_DIR:-build}" -j "$(nproc)" --output-on-failure --timeout 600 "$@"
+status=0
+ctest --test-dir "${BUILD_DIR:-build}" -j "$(nproc)" --output-on-failure --timeout 600 "$@" || status=$?
+# Files tests leave for people to look at (e.g. rdv report's page and its Chromium screenshot).
+artifacts="${BUILD_DIR:-build}/test-artifacts"
+if [[ -d "$artifacts" ]]; then
+  echo "test artifacts in $artifacts:"
+  find "$artifacts" -type f -printf '  %p (%s bytes)\n'
+fi
+exit "$status"

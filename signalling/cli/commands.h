@@ -17,5 +17,6 @@ void addRegistryCommands(CLI::App& app);  // rdv register, discover, unregister,
 void addIceCommands(CLI::App& app);       // rdv ice-servers
 void addSignalCommands(CLI::App& app);    // rdv send, rdv inbox
 void addAgentCommands(CLI::App& app);     // rdv listen, connect, call (when built with libnice)
+void addReportCommands(CLI::App& app);    // rdv report
 
 }  // namespace rdv::cli

@@ -1,6 +1,8 @@
 // rdv: the rendezvous client. Subcommands are registered by the files beside this one.
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 #include "signalling/cli/commands.h"
 
 namespace rdv::cli {
@@ -23,7 +25,15 @@ int main(int argc, char** argv) {
 #ifdef RDV_HAVE_AGENT
   rdv::cli::addAgentCommands(app);
 #endif
+  rdv::cli::addReportCommands(app);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and exit 0; any other parse error is a usage error: one line, exit 2.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "rdv: " << e.what() << " (see --help)\n";
+    return 2;
+  }
   return rdv::cli::exitCode();
 }
