@@ -29,6 +29,8 @@ std::string render(const UsageDocument& doc, Format format);
 // The share of a row: of the total cost, or of the total bytes when nothing costs anything.
 std::optional<double> rowShare(const UsageDocument& doc, const Usage& row);
 bool sharesByCost(const UsageDocument& doc);
+// Every price of the cost model is zero (charts then show bytes instead of money).
+bool pricesAreZero(const UsageDocument& doc);
 // The projection's basis: "24 h".
 std::string describeBasis(const UsageDocument& doc);
 // Days in the window, since..until inclusive.

@@ -18,7 +18,7 @@ constexpr int64_t kMaxChartHours = 24 * 93;  // longer: only the hours the docum
 
 constexpr const char* kStyle = R"(
 body { margin: 0; background: #ffffff; color: #1a1a1a; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
-main { max-width: 980px; margin: 0 auto; padding: 24px 20px 40px; }
+main { max-width: 940px; margin: 0 auto; padding: 24px 20px 40px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 2px solid #0072B2; padding-bottom: 4px; }
 .sub { color: #444444; margin: 0; }
@@ -87,9 +87,9 @@ std::string headline(const UsageDocument& d) {
   return out + "</section>\n";
 }
 
-// Cost per day over the whole window (days without usage are zero); relayed bytes when nothing costs.
+// Cost per day over the whole window (days without usage are zero); relayed bytes when every price is zero.
 std::string dailyChart(const UsageDocument& d) {
-  const bool byCost = sharesByCost(d);
+  const bool byCost = !pricesAreZero(d);
   std::map<std::string, const Day*> byDay;
   for (const auto& day : d.daily) byDay[day.day] = &day;
   std::vector<std::string> days;
@@ -119,7 +119,7 @@ std::string dailyChart(const UsageDocument& d) {
 }
 
 std::string topIdentitiesSection(const UsageDocument& d) {
-  const bool byCost = std::any_of(d.topIdentities.begin(), d.topIdentities.end(), [](auto& t) { return t.cost > 0; });
+  const bool byCost = !pricesAreZero(d);
   std::vector<ChartPoint> points;
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < d.topIdentities.size(); ++i) {

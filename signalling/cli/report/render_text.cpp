@@ -73,6 +73,10 @@ std::optional<Format> parseFormat(std::string_view text) {
 
 bool sharesByCost(const UsageDocument& doc) { return doc.totals.cost > 0; }
 
+bool pricesAreZero(const UsageDocument& doc) {
+  return doc.prices.perGbToPeer == 0 && doc.prices.perGbToClient == 0 && doc.prices.perAllocationHour == 0;
+}
+
 std::optional<double> rowShare(const UsageDocument& doc, const Usage& row) {
   if (sharesByCost(doc)) return share(row.cost, doc.totals.cost);
   return share(static_cast<double>(row.bytes()), static_cast<double>(doc.totals.bytes()));

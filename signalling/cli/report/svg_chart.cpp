@@ -19,7 +19,7 @@ constexpr const char* kInk = "#222222";
 constexpr const char* kMuted = "#555555";
 
 constexpr double kWidth = 940;  // the page's content width; narrower screens scale it down
-constexpr double kLeft = 86;  // room for tick labels
+constexpr double kLeft = 118;  // room for tick labels such as "USD 1,000,000.00"
 constexpr double kRight = 16;
 constexpr double kTop = 14;
 
