@@ -46,29 +46,15 @@ def expected_path(listener, connector):
     if other == "eim-adf":
         # Address-dependent filtering: the cone side's own checks went to the symmetric side's srflx, i.e.
         # to its public IP, so the filter admits any port of that IP, including the fresh mapping of the
-        # symmetric side's check. Peer-reflexive again; the answer is an exact reply.
+        # symmetric side's check. Peer-reflexive again; the answer is an exact reply. The race-prone pair:
+        # the symmetric side's first check arrives before the cone side has sent anything and is dropped,
+        # while the relayed pair is valid at once; the agent's "upgrade" ICE restart (docs/agent.md) is
+        # what makes it end direct every time.
         return "direct"
     # eim-apdf: the port-restricted side admits only the exact srflx endpoint it sent to, but the symmetric
     # side's check comes from a fresh port; the port-restricted side's checks go to the srflx mapping, which
     # the symmetric NAT opened only for the STUN server. No direct path: the relay carries it.
     return "relay"
-
-
-# Pairs where hole punching works (expected_path says direct) but the agent does not always find it. Each
-# entry is reported in the results and in the test output, never silently: a relayed result there is a
-# known gap of the agent, not of the lab. Direct is still the expectation written in the table above.
-_SYMMETRIC_VS_RESTRICTED = (
-    "the symmetric side's first checks reach the address-restricted NAT before that NAT has sent anything to "
-    "the symmetric side's IP and are dropped; the retransmission one RTO later opens the direct "
-    "(peer-reflexive) pair, but the controlling agent has often nominated the relayed pair by then, which was "
-    "valid at once")
-AGENT_GAPS = {
-    # Symmetric vs address-restricted, both directions: relayed in about half the runs (libnice 0.1.21,
-    # regular nomination). Reported here and in the results file; the agent should hold nomination of a
-    # relayed pair while a direct check is still in progress (docs/natlab.md, "known gap").
-    ("apdm-apdf", "eim-adf"): _SYMMETRIC_VS_RESTRICTED,
-    ("eim-adf", "apdm-apdf"): _SYMMETRIC_VS_RESTRICTED,
-}
 
 
 def record_results(path, rows):
@@ -129,10 +115,6 @@ def body(args, lab, checks):
             # The listener reports its own view of the same pair ("direct" or "relayed").
             checks.expect(outcome.listener_path == {"direct": "direct", "relay": "relayed"}.get(outcome.path),
                           "%s: rdv connect says %s, rdv listen says %s" % (name, outcome.path, outcome.listener_path))
-            if outcome.path != want and (a, b) in AGENT_GAPS and outcome.path == "relay":
-                row["gap"] = AGENT_GAPS[(a, b)]
-                natlab.log("  KNOWN GAP (reported, not failed): %s: expected direct, got relay: %s" % (name, row["gap"]))
-                continue
             checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s" % (
                 name, outcome.local_type, outcome.remote_type, outcome.path, want))
     if args.artifacts:

@@ -521,8 +521,6 @@ def results_table(path):
                 cells.append("**failed**")
             else:
                 cell = "%s %s/%s %.0f ms" % (r["path"], r["local"], r["remote"], r["time_to_first_byte_ms"])
-                if r.get("gap"):
-                    cell += " (gap: direct expected)"
                 cells.append(cell)
         lines.append("| %s | %s |" % (SHORT[a], " | ".join(cells)))
     med = data.get("median_time_to_first_byte_ms", {})

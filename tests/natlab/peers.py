@@ -94,8 +94,11 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
         if done:
             d = out.done = done[0]
             out.both_ways = d.get("sent") == count and d.get("received") == count and d.get("in_order") is True
-        heard = listen.wait_for(is_event("connected"), 2)
-        out.listener_path = heard.get("path") if heard else None
+        # The listener's view of the pair in use: its last connected / pair-changed / restored line (an
+        # upgrade restart can replace a first relayed pair by a direct one).
+        listen.wait_for(is_event("connected"), 2)
+        views = listen.matching(lambda e: e.get("event") in ("connected", "pair-changed", "restored"))
+        out.listener_path = views[-1].get("path") if views else None
         if not out.connected or not out.both_ways:
             out.error = "exit %s; rdv connect said %s; rdv listen said %s; stderr: %s" % (
                 code, connect.lines, listen.lines, lab.read_log("connect-" + tag)[-3000:])
