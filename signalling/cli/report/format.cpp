@@ -56,8 +56,9 @@ std::string formatBytes(uint64_t bytes) {
 std::string formatMoney(double amount, std::string_view currency) {
   if (!std::isfinite(amount)) amount = 0;
   const double magnitude = std::fabs(amount);
-  const bool tiny = magnitude > 0 && magnitude < 0.01;
-  std::string number = printfString(tiny ? "%.6f" : "%.2f", magnitude);
+  std::string number = printfString(magnitude < 1 ? "%.6f" : "%.2f", magnitude);
+  // Under 1: the document's 6 decimals, trailing zeros dropped down to 2 ("0.0135", "0.09", "0.00").
+  while (magnitude < 1 && number.size() > number.find('.') + 3 && number.back() == '0') number.pop_back();
   std::string out = currency.empty() ? "" : std::string(currency) + " ";
   if (amount < 0) out += "-";
   return out + groupThousands(number);

@@ -12,8 +12,8 @@ namespace rdv::report {
 std::string formatCount(uint64_t n);
 // SI (decimal) units, as prices per GB use: "0 B", "999 B", "1.50 kB", "2.35 GB", "12.0 TB".
 std::string formatBytes(uint64_t bytes);
-// Money with the currency label: "USD 1,234.57"; amounts under 0.01 keep 6 decimals ("USD 0.000207"),
-// the document's precision.
+// Money with the currency label: "USD 1,234.57"; amounts under 1 keep up to the document's 6
+// decimals, at least 2 ("USD 0.000207", "USD 0.0135", "USD 0.09").
 std::string formatMoney(double amount, std::string_view currency);
 // Plain decimal for machine formats: 6 decimals, no grouping ("0.000207", "12.500000").
 std::string formatDecimal(double amount);

@@ -30,6 +30,11 @@ TEST(ReportFormat, Money) {
   EXPECT_EQ(formatMoney(0, "USD"), "USD 0.00");
   EXPECT_EQ(formatMoney(0.000207, "USD"), "USD 0.000207");
   EXPECT_EQ(formatMoney(0.09, "USD"), "USD 0.09");
+  EXPECT_EQ(formatMoney(0.0135, "EUR"), "EUR 0.0135");
+  EXPECT_EQ(formatMoney(0.00018, "USD"), "USD 0.00018");
+  EXPECT_EQ(formatMoney(0.9999994, "USD"), "USD 0.999999");
+  EXPECT_EQ(formatMoney(0.0000004, "USD"), "USD 0.00");
+  EXPECT_EQ(formatMoney(1.005, "USD"), "USD 1.00");
   EXPECT_EQ(formatMoney(1234.567, "EUR"), "EUR 1,234.57");
   EXPECT_EQ(formatMoney(1e15, "USD"), "USD 1,000,000,000,000,000.00");
   EXPECT_EQ(formatMoney(12.5, ""), "12.50");

@@ -74,7 +74,7 @@ TEST(ReportHtml, ExampleIsAWellFormedSelfContainedPage) {
   EXPECT_EQ(j["forbidden"], Json::array());
   EXPECT_EQ(j["linked"], Json::array());
   EXPECT_EQ(j["cards"], Json::parse(R"([["Relayed", "2.30 kB"], ["Cost", "USD 0.000207"],
-                                        ["Projected monthly cost", "USD 0.006210"], ["Sessions relayed", "25.0%"]])"));
+                                        ["Projected monthly cost", "USD 0.00621"], ["Sessions relayed", "25.0%"]])"));
   EXPECT_EQ(j["svgTitles"], Json({"Cost per day", "Top identities by cost", "Relayed rate per hour"}));
   // Cost per day: one column, for the one day with usage; top identities: two bars; rate: two lines.
   EXPECT_EQ(j["svgRects"], Json({1, 2, 0}));

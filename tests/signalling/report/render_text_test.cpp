@@ -21,11 +21,11 @@ TEST(ReportTable, HeadlineOfTheExample) {
   EXPECT_NE(t.find("relayed      2.30 kB (2,300 bytes: to peer 1,200, to client 1,100)"), std::string::npos) << t;
   EXPECT_NE(t.find("allocations  3 (4m 0s allocated)"), std::string::npos) << t;
   EXPECT_NE(t.find("cost         USD 0.000207"), std::string::npos) << t;
-  EXPECT_NE(t.find("projected    USD 0.006210 per 30 days at the rate of the last 24 h"), std::string::npos) << t;
+  EXPECT_NE(t.find("projected    USD 0.00621 per 30 days at the rate of the last 24 h"), std::string::npos) << t;
   EXPECT_NE(t.find("sessions     4 reported: 1 relayed (25.0%), 3 direct (75.0%)"), std::string::npos) << t;
   EXPECT_NE(t.find("end reasons  deleted 2, expired 1"), std::string::npos) << t;
   // Rows: cost share of the total, aligned columns, a total line.
-  EXPECT_TRUE(std::regex_search(t, std::regex(R"re(\n  alice +gold +2 +1.00 kB +1.00 kB +3m 0s +USD 0.000180 +87.0%\n)re")))
+  EXPECT_TRUE(std::regex_search(t, std::regex(R"re(\n  alice +gold +2 +1.00 kB +1.00 kB +3m 0s +USD 0.00018 +87.0%\n)re")))
       << t;
   EXPECT_TRUE(std::regex_search(t, std::regex(R"re(\n  bob +limited +1 .* +13.0%\n)re"))) << t;
   EXPECT_TRUE(std::regex_search(t, std::regex(R"re(\n  total +3 +1.20 kB +1.10 kB +4m 0s +USD 0.000207\n)re"))) << t;
