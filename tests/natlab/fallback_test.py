@@ -16,6 +16,7 @@ import peers
 
 COUNT = 150
 INTERVAL_MS = 40
+CUT_AFTER = 30  # datagrams from the connector's NAT over the direct path before the cut
 
 
 def body(args, lab, checks):
@@ -40,8 +41,12 @@ def body(args, lab, checks):
         return
     checks.expect(connected.get("path") == "direct", "first path is %s, expected direct (%s)" % (
         connected.get("path"), connected))
-    # Mid-conversation: let about a sixth of the messages go over the direct path, then cut it.
-    connect.wait_for(lambda e: False, COUNT * INTERVAL_MS / 6000.0)
+    # Mid-conversation: once the connector's NAT has sent CUT_AFTER more datagrams over the direct path
+    # (messages, echoes' acks, pings), cut it.
+    ln.count_from(cn.public_ip)
+    if not checks.expect(natlab.wait_until(lambda: ln.counted_from(cn.public_ip) >= CUT_AFTER, 20, step=0.02),
+                         "the direct path carried fewer than %d datagrams in 20 s" % CUT_AFTER):
+        return
     natlab.log("cutting the direct path: DROP UDP %s <-> %s on the listener's NAT" % (ln.public_ip, cn.public_ip))
     ln.drop_from(cn.public_ip)
     fallback = connect.wait_for(peers.is_event("fallback"), 15) or listen.wait_for(peers.is_event("fallback"), 1)

@@ -204,6 +204,20 @@ class Nat:
             self.lab.ns_exec(self.nat_ns, rule)
         self.hairpin = enable
 
+    def count_from(self, address):
+        """Starts counting forwarded UDP from `address` (a rule with no target: a counter)."""
+        self.lab.ns_exec(self.nat_ns, ["iptables", "-w", "-I", "FORWARD", "-i", "wan", "-s", address, "-p", "udp"])
+
+    def counted_from(self, address):
+        """Datagrams forwarded from `address` since count_from(address)."""
+        p = self.lab.ns_exec(self.nat_ns, ["iptables", "-w", "-L", "FORWARD", "-v", "-x", "-n"])
+        for line in p.stdout.splitlines():
+            f = line.split()
+            # pkts bytes target prot opt in out source destination; a counter rule has no target
+            if len(f) >= 8 and f[2] in ("udp", "17") and f[4] == "wan" and f[6] == address:
+                return int(f[0])
+        raise LabError("no counter for %s in %s:\n%s" % (address, self.nat_ns, p.stdout))
+
     def drop_from(self, address, enable=True):
         """Cut (or restore) the path between this NAT's public side and `address` (an IP): drops forwarded
         UDP both ways. TCP (the signalling hub) is left alone."""
