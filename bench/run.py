@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report import NA, TARGETS, render, table_rows  # noqa: E402
 
 USER, PASSWORD, REALM, SECRET = "bench", "benchpass", "bench", "bench-rest-secret"
+REST_ID = "bench"  # rdv-loadgen --rest-secret: username EXPIRY:bench (its --user, default "bench")
 
 # name, loadgen arguments, the result key shown, unit, which baseline (None: no baseline), TURN or not.
 SCENARIOS = [
@@ -194,6 +195,10 @@ class Bench:
             lo, hi = self.relay_range(relay_size)
             cmd += ["--realm", REALM, "--relay-ports", "%d-%d" % (lo, hi), "--allow-peer", "127.0.0.0/8"]
             cmd += ["--auth-secret", SECRET] if auth == "rest" else ["--user", "%s:%s" % (USER, PASSWORD)]
+            if auth == "rest" and "--quota-members" in self.ours_flags:
+                # REST identities not listed are in the "limited" class (16 concurrent allocations, 2 min,
+                # 128 KiB): the bench identity is unlimited, like coturn's default.
+                cmd += ["--quota-members", json.dumps({REST_ID: "unlimited"})]
         p = spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                   preexec_fn=raise_nofile(relay_size + 4096))
         info = wait_ready_file(ready, p, 10)

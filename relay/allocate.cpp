@@ -20,12 +20,20 @@ Bytes addressErrorCode(Family f, uint16_t code) {
 
 // RFC 8656 §7.2, LIFETIME: the minimum of the requested lifetime and the maximum; if that is not more
 // than the default, the default. Never above the configured maximum.
-Seconds Server::grantedLifetime(const stun::MessageView& m) const {
+// The quota class's maximum lifetime caps the allocation's whole life, from its start (libp2p circuit
+// relay v2's "limit duration"): a Refresh cannot extend it past started + maxLifetime.
+Seconds Server::grantedLifetime(const stun::MessageView& m, const QuotaClass& cls, Instant started,
+                                Instant now) const {
   const Config& c = *config_;
   const auto requested = m.u32(stun::attr::Lifetime);
   Seconds granted = c.defaultLifetime;
   if (requested) granted = std::max(std::min(Seconds(*requested), c.maxLifetime), c.defaultLifetime);
-  return std::min(granted, c.maxLifetime);
+  granted = std::min(granted, c.maxLifetime);
+  if (cls.maxLifetime.count() > 0) {
+    const auto left = std::chrono::duration_cast<Seconds>(started + cls.maxLifetime - now);
+    granted = std::min(granted, std::max(left, Seconds(0)));
+  }
+  return granted;
 }
 
 // Steps 2-10 of RFC 8656 §7.2: the request's checks, in the RFC's order. Returns 0 and fills `plan`, or
@@ -88,6 +96,21 @@ Bytes Server::onAllocate(const Request& r) {
   const Config& c = *config_;
   AllocatePlan plan;
   if (const uint16_t code = checkAllocate(r, plan); code != 0) return errorReply(r, code);
+  // Step 10, node-wide (issue 7): the identity's class (concurrent allocations, daily budget: 486) and
+  // the node's allocation total (508), in the QuotaBook every worker shares. The lease is given back
+  // if the allocation fails below.
+  const QuotaBook::Lease lease =
+      quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds);
+  if (lease.error != 0) {
+    log(LogLevel::Info, "allocation for " + r.credentials.identity + " refused by quota (" +
+                            std::to_string(lease.error) + ")");
+    return errorReply(r, lease.error);
+  }
+  struct LeaseGuard {
+    QuotaBook& book;
+    IdentityQuota* quota;
+    ~LeaseGuard() { book.release(quota); }
+  } guard{*quota_, lease.quota};
 
   // Choosing the relayed transport address(es): the reserved port, an even port (reserving the next one
   // with R), or any port of the range, picked at random. None available: 508 (steps 5 and 8).
@@ -123,6 +146,15 @@ Bytes Server::onAllocate(const Request& r) {
   }
 
   Allocation& a = createAllocation(r, relays, count);
+  a.meter->quota = guard.quota;  // the allocation holds the lease now (released in endAllocation)
+  guard.quota = nullptr;
+  const QuotaClass& cls = *a.meter->quota->cls.load(std::memory_order_acquire);
+  a.info.quotaClass = cls.name;
+  a.expires = r.now.mono + grantedLifetime(r.msg, cls, r.now.mono, r.now.mono);
+  schedule(a, a.expires);
+  push(AllocationStarted{a.info});
+  log(LogLevel::Info, "allocation " + std::to_string(a.info.id) + " for " + a.info.identity + " (" + cls.name +
+                          ") from " + r.tuple.client.toString() + " relayed on port " + std::to_string(relays[0].port));
   stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Success);
   for (uint8_t i = 0; i < count; ++i) {
     b.addXorAddress(stun::attr::XorRelayedAddress,
@@ -146,18 +178,14 @@ Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, 
   a.info.startedUnix = r.now.unixSeconds;
   for (uint8_t i = 0; i < count; ++i) a.info.relays[i] = relays[i];
   a.info.relayCount = count;
-  a.expires = r.now.mono + grantedLifetime(r.msg);
 
   Allocation& stored = allocations_.emplace(r.tuple, std::move(a)).first->second;
   for (uint8_t i = 0; i < count; ++i) allocationByRelay_[relays[i]] = r.tuple;
   ++allocationsPerUser_[stored.info.username];
   ++stats_.allocationsCreated;
   stats_.allocationsActive = allocations_.size();
-  schedule(stored, stored.expires);
+  quotaEnded_.erase(r.tuple);
   if (!nextUsage_) nextUsage_ = r.now.mono + config_->usageInterval;
-  push(AllocationStarted{stored.info});
-  log(LogLevel::Info, "allocation " + std::to_string(stored.info.id) + " for " + stored.info.identity + " from " +
-                          r.tuple.client.toString() + " relayed on port " + std::to_string(relays[0].port));
   return stored;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,17 @@
 #include "stun/message.h"
 
 namespace rdv::relay {
+
+struct IdentityQuota;  // quota.h
+
+// An allocation's quota state, at a fixed address for the allocation's life: its identity's shared state
+// in the QuotaBook (class, buckets, bytes today) and what it relayed per direction (the per-allocation cap).
+// Every channel record points at it, so both framings and both directions meet one meter.
+struct AllocationMeter {
+  IdentityQuota* quota = nullptr;
+  uint64_t toPeer = 0;
+  uint64_t toClient = 0;
+};
 
 // RFC 8656 §2.3: a permission is an IP address (no port) and an expiry.
 struct Permission {
@@ -34,11 +46,13 @@ struct ChannelBinding {
   Instant permissionExpires{};
   TrafficCounters toPeer;
   TrafficCounters toClient;
+  AllocationMeter* meter = nullptr;  // the allocation's quota meter (rate state); owned by the Allocation
 };
 
 struct Allocation {
   AllocationInfo info;  // tuple, username, identity, relays, start; counters for the indication path
   Instant expires{};
+  std::unique_ptr<AllocationMeter> meter = std::make_unique<AllocationMeter>();
   std::vector<Permission> permissions;  // small; scanned linearly (capped by Config)
   std::vector<uint16_t> channels;       // channel numbers bound on this allocation (keys into channels_)
   TrafficCounters closedChannelsToPeer;    // counters folded in from channel bindings that expired

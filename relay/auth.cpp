@@ -62,7 +62,7 @@ Result<Credentials, AuthError> Authenticator::authenticate(const stun::MessageVi
     Bytes key = stun::longTermKey(*username, config_.realm, password, *alg);
     const auto check = sha256 ? stun::verifyMessageIntegritySha256(m, key) : stun::verifyMessageIntegrity(m, key);
     if (check == stun::IntegrityCheck::Ok) {
-      return Credentials{std::string(*username), std::move(found.identity), std::move(key), sha256};
+      return Credentials{std::string(*username), std::move(found.identity), std::move(key), sha256, found.staticUser};
     }
   }
   return unexpected(AuthError::BadIntegrity);

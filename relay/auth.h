@@ -21,6 +21,7 @@ struct Credentials {
   std::string identity;
   Bytes key;
   bool sha256Mac = false;
+  bool staticUser = false;  // a configured user (quota: "unlimited" unless listed), not a REST username
 };
 
 enum class AuthError : uint8_t {

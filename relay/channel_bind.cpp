@@ -7,7 +7,7 @@ namespace rdv::relay {
 Bytes Server::onChannelBind(const Request& r) {
   const stun::MessageView& m = r.msg;
   // §11.2 via §5: no allocation on this 5-tuple: 437.
-  if (!r.allocation) return errorReply(r, stun::error::AllocationMismatch);
+  if (!r.allocation) return errorReply(r, noAllocationCode(r));
   Allocation& a = *r.allocation;
   // §11.2: CHANNEL-NUMBER missing or out of range, XOR-PEER-ADDRESS missing or malformed: 400. The range
   // is stun::kMinChannel..kMaxChannel, shared with ChannelData framing so both agree: RFC 8656 says
@@ -58,6 +58,7 @@ void Server::bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const
     c.channel = channel;
     c.relay = relay;
     c.peer = peer;
+    c.meter = a.meter.get();
     a.channels.push_back(channel);
     channelByPeer_[PeerKey{relay, peer}] = key;
     ++stats_.channelsActive;

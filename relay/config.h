@@ -16,6 +16,7 @@
 namespace rdv::relay {
 
 class ReservationBook;  // commands.h
+class QuotaBook;        // quota.h
 
 struct StaticUser {
   std::string name;
@@ -77,6 +78,9 @@ struct Config {
   // (uint64_t(i) << 48) + 1. AllocationUsage deltas are emitted at most usageInterval apart.
   uint64_t firstAllocationId = 1;
   std::chrono::milliseconds usageInterval{1000};
+  // Quotas (relay/quota.h): one book shared by every worker's engine (node-wide identity state, capacity
+  // bucket, allocation total). nullptr: the Server makes its own with the default policy.
+  std::shared_ptr<QuotaBook> quota;
 
   // Limits (0: unlimited). Per worker: each Server counts its own allocations.
   uint32_t maxAllocationsPerUser = 64;  // 486 when reached

@@ -46,6 +46,7 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
       out.status = LookupStatus::Found;
       out.passwords.push_back(u.password);
       out.identity = identityOf(username, false);
+      out.staticUser = true;
       return out;
     }
   }

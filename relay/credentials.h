@@ -38,6 +38,7 @@ struct PasswordLookup {
   LookupStatus status = LookupStatus::Unknown;
   std::vector<std::string> passwords;  // candidates in the order to try
   std::string identity;
+  bool staticUser = false;  // a configured user (--user), not a REST username
 };
 
 class CredentialStore {

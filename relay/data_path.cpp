@@ -70,6 +70,7 @@ void Server::onClientChannelData(ByteSpan packet, const ClientTuple& tuple, cons
     ++stats_.dropOversize;
     return;
   }
+  if (!admit(*c.meter, true, cd->data.size(), tuple, now)) return;  // c may be gone (quota ended it)
   Bytes out = takeBuffer();
   out.assign(cd->data.begin(), cd->data.end());
   c.toPeer.add(cd->data.size());
@@ -107,13 +108,16 @@ void Server::onSendIndication(const stun::MessageView& m, const ClientTuple& tup
     ++stats_.dropOversize;
     return;
   }
+  const RelayPort from = *relay;
+  const bool dontFragment = m.has(stun::attr::DontFragment);
+  if (!admit(*a.meter, true, data->size(), tuple, now)) return;  // a may be gone (quota ended it)
   Bytes out = takeBuffer();
   out.assign(data->begin(), data->end());
   a.info.toPeer.add(data->size());
   stats_.bytesClientToPeer += data->size();
   ++stats_.packetsClientToPeer;
   ++stats_.sendIndications;
-  push(SendToPeer{*relay, *peer, std::move(out), m.has(stun::attr::DontFragment)});
+  push(SendToPeer{from, *peer, std::move(out), dontFragment});
 }
 
 // RFC 8656 §11.4/§12.4 and §10.3: a datagram from a peer goes to the client as ChannelData when a
@@ -134,6 +138,8 @@ void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan pac
         ++stats_.dropOversize;
         return;
       }
+      const ClientTuple client = c.client;
+      if (!admit(*c.meter, false, packet.size(), client, now)) return;  // c may be gone (quota ended it)
       Bytes out = takeBuffer();
       stun::appendChannelData(out, c.channel, packet, stream);
       c.toClient.add(packet.size());
@@ -163,10 +169,10 @@ void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan pac
     ++stats_.dropPolicy;
     return;
   }
-  sendDataIndication(a, peer, packet);
+  sendDataIndication(a, peer, packet, now);
 }
 
-void Server::sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan data) {
+void Server::sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan data, const Now& now) {
   stun::TransactionId tid;
   const uint64_t r1 = rng_.next();
   const uint64_t r2 = rng_.next();
@@ -177,6 +183,11 @@ void Server::sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan da
   if (!writeDataIndication(out, tid, peer, data) ||
       (!isStream(client.transport) && out.size() > maxUdpPayload(client.client.family()))) {
     ++stats_.dropOversize;
+    recycle(std::move(out));
+    return;
+  }
+  const ClientTuple tuple = client;
+  if (!admit(*a.meter, false, data.size(), tuple, now)) {  // a may be gone (quota ended it)
     recycle(std::move(out));
     return;
   }

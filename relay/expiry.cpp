@@ -37,6 +37,7 @@ void Server::handleTimeout(const Now& now) {
   }
   if (nextUsage_ && *nextUsage_ <= now.mono) {
     emitUsage(now);
+    checkBudgets(now);
     nextUsage_.reset();
     if (!allocations_.empty()) nextUsage_ = now.mono + config_->usageInterval;
   }
@@ -50,6 +51,8 @@ void Server::emitUsage(const Now& now) {
     if (toPeer.empty() && toClient.empty()) continue;
     a.reportedToPeer = totals.toPeer;
     a.reportedToClient = totals.toClient;
+    const std::string& cls = a.meter->quota->cls.load(std::memory_order_acquire)->name;
+    if (a.info.quotaClass != cls) a.info.quotaClass = cls;  // moved by a policy reload
     push(AllocationUsage{a.info.id, a.info.identity, a.info.quotaClass, toPeer, toClient, now.unixSeconds});
   }
 }
@@ -128,6 +131,7 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   const auto it = allocations_.find(tuple);
   if (it == allocations_.end()) return;
   Allocation& a = it->second;
+  if (a.meter->quota) a.info.quotaClass = a.meter->quota->cls.load(std::memory_order_acquire)->name;
   AllocationEnded ended{totalsOf(a), reason, now.mono};
   for (const uint16_t number : std::vector<uint16_t>(a.channels)) removeChannel(a, number);
   stats_.permissionsActive -= a.permissions.size();
@@ -135,6 +139,8 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
     allocationByRelay_.erase(a.info.relays[i]);
     releasePort(a.info.relays[i]);
   }
+  quota_->release(a.meter->quota);
+  a.meter->quota = nullptr;
   if (auto user = allocationsPerUser_.find(a.info.username); user != allocationsPerUser_.end()) {
     if (--user->second == 0) allocationsPerUser_.erase(user);
   }

@@ -8,7 +8,7 @@ namespace rdv::relay {
 Bytes Server::onCreatePermission(const Request& r) {
   const stun::MessageView& m = r.msg;
   // §9.2 via §5: no allocation on this 5-tuple: 437.
-  if (!r.allocation) return errorReply(r, stun::error::AllocationMismatch);
+  if (!r.allocation) return errorReply(r, noAllocationCode(r));
   Allocation& a = *r.allocation;
   // §9.2: at least one XOR-PEER-ADDRESS, all well formed: else 400.
   const std::vector<Endpoint> peers = m.xorAddresses(stun::attr::XorPeerAddress);

@@ -8,7 +8,7 @@ Bytes Server::onRefresh(const Request& r) {
   const stun::MessageView& m = r.msg;
   // §7.3: no allocation on this 5-tuple: 437. (A retransmitted Refresh with LIFETIME 0 whose first answer
   // was lost lands here too; RFC 8656 §7.3 tells clients to read that 437 as success.)
-  if (!r.allocation) return errorReply(r, stun::error::AllocationMismatch);
+  if (!r.allocation) return errorReply(r, noAllocationCode(r));
   Allocation& a = *r.allocation;
   // §7.3: REQUESTED-ADDRESS-FAMILY naming a family the allocation does not have: 443.
   if (m.has(stun::attr::RequestedAddressFamily)) {
@@ -25,7 +25,17 @@ Bytes Server::onRefresh(const Request& r) {
     endAllocation(r.tuple, EndReason::Deleted, r.now);
     return response;
   }
-  const Seconds lifetime = grantedLifetime(m);
+  // Issue 7: an identity whose daily budget is spent loses the allocation (486); the class's maximum
+  // lifetime caps the new expiry, and once it is reached the Refresh is refused (486) and the allocation
+  // runs out.
+  if (quota_->dailyBudgetSpent(*a.meter->quota, r.now.unixSeconds)) {
+    Bytes response = errorReply(r, stun::error::AllocationQuotaReached);
+    endByQuota(r.tuple, EndReason::DailyBudget, r.now);
+    return response;
+  }
+  const QuotaClass& cls = *a.meter->quota->cls.load(std::memory_order_acquire);
+  const Seconds lifetime = grantedLifetime(m, cls, a.info.started, r.now.mono);
+  if (lifetime.count() == 0) return errorReply(r, stun::error::AllocationQuotaReached);
   a.expires = r.now.mono + lifetime;
   schedule(a, a.expires);
   b.addU32(stun::attr::Lifetime, static_cast<uint32_t>(lifetime.count()));

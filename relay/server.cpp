@@ -43,6 +43,7 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
       rng_(rng),
       auth_(*config_),
       unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedBuckets, rng.next()),
+      quota_(config_->quota ? config_->quota : std::make_shared<QuotaBook>()),
       nextAllocationId_(config_->firstAllocationId) {}
 
 void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {

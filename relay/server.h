@@ -20,6 +20,7 @@
 #include "relay/auth.h"
 #include "relay/commands.h"
 #include "relay/config.h"
+#include "relay/quota.h"
 #include "relay/rate_limiter.h"
 #include "relay/stats.h"
 #include "relay/types.h"
@@ -86,6 +87,7 @@ class Server {
 
   const Stats& stats() const { return stats_; }
   const Config& config() const { return *config_; }
+  QuotaBook& quota() { return *quota_; }
   size_t allocationCount() const { return allocations_.size(); }
   const Allocation* findAllocation(const ClientTuple& tuple) const;
   const ChannelBinding* findChannel(const ClientTuple& tuple, uint16_t channel) const;
@@ -144,7 +146,8 @@ class Server {
     bool dual = false;              // ADDITIONAL-ADDRESS-FAMILY (IPv6)
   };
   uint16_t checkAllocate(const Request& r, AllocatePlan& plan) const;
-  Seconds grantedLifetime(const stun::MessageView& m) const;
+  // The lifetime to grant at `now`, capped by the class's maximum life from the allocation's start.
+  Seconds grantedLifetime(const stun::MessageView& m, const QuotaClass& cls, Instant started, Instant now) const;
   Allocation& createAllocation(const Request& r, const RelayPort* relays, uint8_t count);
   // relay_ports.cpp: picking and binding relay ports; reservations (EVEN-PORT R bit, RESERVATION-TOKEN)
   std::optional<uint16_t> bindPort(Family f, bool even, bool reservePair);
@@ -158,10 +161,17 @@ class Server {
   void bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const Endpoint& peer, Instant now);
   void removeChannel(Allocation& a, uint16_t channel);
 
+  // quota.cpp's engine side (quota_path.cpp): admission per packet, ends by quota, their tombstones
+  bool admit(AllocationMeter& meter, bool toPeer, size_t bytes, const ClientTuple& tuple, const Now& now);
+  void endByQuota(const ClientTuple& tuple, EndReason reason, const Now& now);
+  // 437 for a request without allocation, or 486 when its allocation was ended by a quota recently.
+  uint16_t noAllocationCode(const Request& r);
+  void checkBudgets(const Now& now);  // the metering tick: idle allocations of a spent identity end too
+
   // data_path.cpp: the relayed traffic
   void onClientChannelData(ByteSpan packet, const ClientTuple& tuple, const Now& now);
   void onSendIndication(const stun::MessageView& m, const ClientTuple& tuple, const Now& now);
-  void sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan data);
+  void sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan data, const Now& now);
 
   // expiry.cpp: one heap of deadlines for the whole Server
   void schedule(Allocation& a, Instant at);
@@ -183,6 +193,7 @@ class Server {
   Authenticator auth_;
   SourceRateLimiter unauthorizedLimiter_;
   Stats stats_;
+  std::shared_ptr<QuotaBook> quota_;  // shared by every worker (Config::quota), or this Server's own
   uint64_t nextAllocationId_ = 1;
   // The next metering tick; empty while there is no allocation.
   std::optional<Instant> nextUsage_;
@@ -203,6 +214,12 @@ class Server {
   std::unordered_map<uint64_t, Reservation> reservations_;
   // Why: port picking must skip ports held by reservations without scanning them.
   std::unordered_map<RelayPort, uint64_t> reservedPorts_;
+  // Why: a client whose allocation a quota ended should learn why (486) on its next request, not get a
+  // bare 437. Bounded: entries lapse after the default lifetime; pruned when the map grows.
+  struct QuotaTombstone {
+    Instant expires{};
+  };
+  std::unordered_map<ClientTuple, QuotaTombstone> quotaEnded_;
   // Why: the per-username allocation cap (486) needs the count without scanning allocations.
   std::unordered_map<std::string, uint32_t> allocationsPerUser_;
 

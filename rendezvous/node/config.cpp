@@ -2,6 +2,7 @@
 
 #include "rendezvous/node/signal_api.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -96,6 +97,43 @@ std::optional<std::string> needCidrs(const Json& v, std::vector<relay::Cidr>& ou
     auto c = relay::parseCidr(t);
     if (!c) return c.error();
     out.push_back(*c);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> needUint64(const Json& v, uint64_t& out) {
+  if (v.is_number_unsigned()) {
+    out = v.get<uint64_t>();
+    return std::nullopt;
+  }
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) {
+    out = static_cast<uint64_t>(v.get<int64_t>());
+    return std::nullopt;
+  }
+  return "expected a whole number of at least 0";
+}
+
+// One quota class's fields (docs/operator.md, "Quotas"); `key` names it in errors.
+std::optional<std::string> needQuotaClass(const Json& v, const std::string& key, relay::QuotaClass& c) {
+  if (!v.is_object()) return key + ": expected an object of bytes-per-second, burst, bytes-per-day, allocations, "
+                                   "max-lifetime, bytes-per-allocation";
+  for (const auto& [field, value] : v.items()) {
+    uint64_t n = 0;
+    if (auto err = needUint64(value, n)) return key + "." + field + ": " + *err;
+    if (field == "bytes-per-second") c.bytesPerSecond = n;
+    else if (field == "burst") c.burst = n;
+    else if (field == "bytes-per-day") c.bytesPerDay = n;
+    else if (field == "bytes-per-allocation") c.bytesPerAllocation = n;
+    else if (field == "allocations") {
+      if (n > 100'000'000) return key + "." + field + ": must be at most 100000000";
+      c.allocations = static_cast<uint32_t>(n);
+    } else if (field == "max-lifetime") {
+      if (n > 86400 * 365) return key + "." + field + ": must be at most a year in seconds";
+      c.maxLifetime = relay::Seconds(static_cast<int64_t>(n));
+    } else {
+      return key + ": unknown field '" + field + "' (bytes-per-second, burst, bytes-per-day, allocations, "
+                   "max-lifetime, bytes-per-allocation)";
+    }
   }
   return std::nullopt;
 }
@@ -222,6 +260,50 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needUint(v, 600, 86400, c.maxLifetimeSeconds); }},
       {{"allocations-per-user", "uint", "concurrent allocations per username per worker (0: unlimited)", false},
        [](const Json& v, Config& c) { return needUint(v, 0, 1000000, c.allocationsPerUser); }},
+      {{"quota-classes", "object",
+        "quota classes, JSON object: NAME -> {bytes-per-second, burst, bytes-per-day, allocations, max-lifetime, "
+        "bytes-per-allocation} (0 or absent: unlimited); as a flag, the JSON text. Reloaded on SIGHUP", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (!v.is_object()) return "expected a JSON object of class name -> limits";
+         c.quota.classes.clear();
+         for (const auto& [name, fields] : v.items()) {
+           relay::QuotaClass cls;
+           cls.name = name;
+           if (auto err = needQuotaClass(fields, "class '" + name + "'", cls)) return err;
+           c.quota.classes[name] = cls;
+         }
+         return std::nullopt;
+       }},
+      {{"quota-members", "object",
+        "who gets which class, JSON object: ENR node id (hex, as in REST usernames) or TURN username -> class "
+        "name (a configured class, limited or unlimited); as a flag, the JSON text. Reloaded on SIGHUP", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (!v.is_object()) return "expected a JSON object of identity or username -> class name";
+         c.quota.members.clear();
+         for (const auto& [who, cls] : v.items()) {
+           if (!cls.is_string()) return "'" + who + "': expected a class name";
+           c.quota.members[who] = cls.get<std::string>();
+         }
+         return std::nullopt;
+       }},
+      {{"limited-class", "object",
+        "overrides of the built-in limited class (identities not in quota-members; default: max-lifetime 120, "
+        "bytes-per-allocation 131072, allocations 16); JSON object as for a class. Reloaded on SIGHUP", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         c.quota.limited = relay::limitedClass();
+         return needQuotaClass(v, "limited-class", c.quota.limited);
+       }},
+      {{"bps-capacity", "uint",
+        "node-wide relayed bytes per second, both directions, all identities (0: unlimited). Reloaded on SIGHUP", false},
+       [](const Json& v, Config& c) { return needUint64(v, c.quota.bpsCapacity); }},
+      {{"max-allocations", "uint", "node-wide concurrent allocations; 508 beyond (0: unlimited). Reloaded on SIGHUP",
+        false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         unsigned n = 0;
+         if (auto err = needUint(v, 0, 100'000'000, n)) return err;
+         c.quota.maxAllocations = n;
+         return std::nullopt;
+       }},
       {{"node-key", "string", "the node's secp256k1 key file (hex); default <data-dir>/node.key, created (0600) if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.nodeKeyFile); }},
       {{"registry-min-ttl", "uint", "shortest registration TTL a peer may ask for, seconds (1-259200; default 60)", false},
@@ -288,6 +370,11 @@ void mergeConfig(nlohmann::json& base, const nlohmann::json& overrides) {
   for (const auto& [k, v] : overrides.items()) base[k] = v;
 }
 
+bool isReloadableKey(const std::string& key) {
+  return key == "quota-classes" || key == "quota-members" || key == "limited-class" || key == "bps-capacity" ||
+         key == "max-allocations";
+}
+
 Result<Config, std::string> configFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return unexpected(std::string("configuration must be a JSON object"));
   std::map<std::string, const Key*> byName;
@@ -325,6 +412,12 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
     if (relays > 1) return unexpected(std::string("configuration key 'relay-address': at most one address per IP family"));
     if (externals > 1)
       return unexpected(std::string("configuration key 'external-address': at most one address per IP family"));
+  }
+  if (const auto errors = relay::validate(c.quota); !errors.empty()) {
+    // "quota-classes.gold: ..." / "quota-members: ..." / "limited-class: ..." / "bps-capacity: ..."
+    const std::string& e = errors.front();
+    const std::string key = e.substr(0, std::min(e.find(':'), e.find('.')));
+    return unexpected("configuration key '" + key + "': " + e);
   }
   if (c.registryMinTtlSeconds > c.registryDefaultTtlSeconds || c.registryDefaultTtlSeconds > c.registryMaxTtlSeconds)
     return unexpected(std::string(

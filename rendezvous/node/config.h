@@ -11,6 +11,7 @@
 
 #include "relay/config.h"
 #include "relay/peer_policy.h"
+#include "relay/quota.h"
 #include "stun/address.h"
 #include "stun/result.h"
 
@@ -49,6 +50,9 @@ struct Config {
   std::vector<relay::Cidr> denyPeers;
   unsigned maxLifetimeSeconds = 3600;
   unsigned allocationsPerUser = 64;  // per worker; 0: unlimited
+  // Quotas (issue 7): classes, members, the limited class, node-wide capacity and allocation total.
+  // Reloaded on SIGHUP (quota-classes, quota-members, limited-class, bps-capacity, max-allocations).
+  relay::QuotaPolicy quota;
 
   // ENR registry (docs/registry.md) and the node's own record.
   std::string nodeKeyFile;  // empty: <data-dir>/node.key, generated (mode 0600) on first start
@@ -85,6 +89,8 @@ const char* embeddedDefaultConfig();
 Result<nlohmann::json, std::string> parseConfigText(const std::string& text, const std::string& origin);
 // Merges `overrides` into `base` key by key (a key present in overrides replaces the base value).
 void mergeConfig(nlohmann::json& base, const nlohmann::json& overrides);
+// The keys SIGHUP applies to a running node; every other key needs a restart.
+bool isReloadableKey(const std::string& key);
 // Validates and converts; unknown keys and bad values are refused with the key's name and the reason.
 Result<Config, std::string> configFromJson(const nlohmann::json& j);
 

@@ -16,7 +16,47 @@
 
 namespace rdv::node {
 
-Daemon::Daemon(Config config) : config_(std::move(config)) {}
+Daemon::Daemon(Config config)
+    : config_(std::move(config)), quota_(std::make_shared<relay::QuotaBook>(config_.quota)) {}
+
+void Daemon::setReloader(nlohmann::json current, ConfigLoader loader) {
+  currentJson_ = std::move(current);
+  loader_ = std::move(loader);
+}
+
+void Daemon::reload() {
+  if (!loader_) {
+    logEvent(Level::Warn, "config-reload-failed", {{"reason", "no configuration loader"}});
+    return;
+  }
+  auto loaded = loader_();
+  if (!loaded) {
+    logEvent(Level::Error, "config-reload-failed", {{"reason", loaded.error()}, {"kept", "the running configuration"}});
+    return;
+  }
+  auto& [json, config] = *loaded;
+  std::vector<std::string> restart;
+  nlohmann::json keys = currentJson_;
+  mergeConfig(keys, json);
+  for (const auto& [key, value] : keys.items()) {
+    const bool changed = !json.contains(key) || !currentJson_.contains(key) || json[key] != currentJson_[key];
+    if (!changed) continue;
+    if (isReloadableKey(key)) {
+      if (json.contains(key)) currentJson_[key] = json[key];
+      else currentJson_.erase(key);
+    } else {
+      restart.push_back(key);
+    }
+  }
+  quota_->apply(config.quota);
+  config_.quota = config.quota;
+  logEvent(Level::Info, "config-reloaded",
+           {{"quota_classes", config.quota.classes.size()},
+            {"quota_members", config.quota.members.size()},
+            {"bps_capacity", config.quota.bpsCapacity},
+            {"max_allocations", config.quota.maxAllocations}});
+  if (!restart.empty()) logEvent(Level::Warn, "config-reload-needs-restart", {{"keys", restart}});
+}
 
 Daemon::~Daemon() { stop(); }
 
@@ -165,9 +205,15 @@ void Daemon::writeReadyFile() const {
 void Daemon::runUntilSignalled() {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   uv_signal_init(&loop, &sigint);
   uv_signal_init(&loop, &sigterm);
+  uv_signal_init(&loop, &sighup);
+  sighup.data = this;
+  uv_signal_start(&sighup, [](uv_signal_t* h, int) {
+    logEvent(Level::Info, "reloading", {{"signal", "SIGHUP"}});
+    static_cast<Daemon*>(h->data)->reload();
+  }, SIGHUP);
   auto onSignal = [](uv_signal_t* h, int signum) {
     logEvent(Level::Info, "stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
     uv_stop(h->loop);
@@ -177,6 +223,7 @@ void Daemon::runUntilSignalled() {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup), nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   stop();
@@ -193,6 +240,7 @@ std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
   rc->maxLifetime = relay::Seconds(config_.maxLifetimeSeconds);
   rc->relayPorts = config_.relayPorts;
   rc->maxAllocationsPerUser = config_.allocationsPerUser;
+  rc->quota = quota_;  // node-wide: one book for every worker
   if (config_.workers > 1) rc->sharedReservations = std::make_shared<relay::ReservationBook>();
 
   // Relay addresses: as configured, else the first specific listen address of each family.

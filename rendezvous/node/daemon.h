@@ -1,6 +1,7 @@
 // rendezvousd's top level: binds every socket, starts the workers, handles signals, writes the ready file.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,17 @@ class Daemon {
   explicit Daemon(Config config);
   ~Daemon();
 
+  // SIGHUP: `loader` re-reads the configuration (embedded defaults < --config file < flags) and returns
+  // the merged JSON and the parsed Config, or an error naming the key. `current` is the JSON the node
+  // started with. The quota keys are applied to every worker at once (existing allocations move to their
+  // identity's new class); other changed keys are logged as needing a restart.
+  using ConfigLoader = std::function<Result<std::pair<nlohmann::json, Config>, std::string>()>;
+  void setReloader(nlohmann::json current, ConfigLoader loader);
+  void reload();
+  // The node-wide quota state every worker shares. The usage ledger seeds today's bytes per identity
+  // at start through it: quotaBook().seedDailyUsage(identity, bytes, unixNow).
+  relay::QuotaBook& quotaBook() { return *quota_; }
+
   // Binds and starts everything; on failure returns a message for the operator and leaves nothing running.
   std::optional<std::string> start();
   // Blocks until SIGINT or SIGTERM, then stops the workers.
@@ -48,6 +60,9 @@ class Daemon {
   // Receives every worker's metering events (the usage ledger); null: events are only logged. Declared
   // before workers_ so it outlives them.
   std::shared_ptr<MeteringSink> metering_;
+  std::shared_ptr<relay::QuotaBook> quota_;
+  nlohmann::json currentJson_;
+  ConfigLoader loader_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;

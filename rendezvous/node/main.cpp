@@ -21,8 +21,12 @@ nlohmann::json flagValue(const OptionSpec& spec, const std::vector<std::string>&
   const std::string& v = values.back();
   if (std::string_view(spec.kind) == "uint") {
     char* end = nullptr;
-    const long long n = std::strtoll(v.c_str(), &end, 10);
-    if (end != v.c_str() && *end == '\0') return nlohmann::json(n);
+    const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (end != v.c_str() && *end == '\0' && v[0] != '-') return nlohmann::json(n);
+  }
+  if (std::string_view(spec.kind) == "object") {  // object-valued keys take their JSON text as the flag value
+    auto j = nlohmann::json::parse(v, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded()) return j;
   }
   return nlohmann::json(v);  // the table reports the type error with the key's name
 }
@@ -34,6 +38,31 @@ std::optional<std::string> readFile(const std::string& path, std::string& out) {
   ss << f.rdbuf();
   out = ss.str();
   return std::nullopt;
+}
+
+// Embedded defaults < --config file < flags, merged and parsed. Errors name the file or the key.
+rdv::Result<std::pair<nlohmann::json, rdv::node::Config>, std::string> loadConfig(
+    const std::string& configPath, const std::map<std::string, std::vector<std::string>>& flagValues) {
+  using Out = rdv::Result<std::pair<nlohmann::json, rdv::node::Config>, std::string>;
+  auto merged = rdv::node::parseConfigText(rdv::node::embeddedDefaultConfig(), "embedded default configuration");
+  if (!merged) return Out(rdv::unexpected(merged.error()));
+  nlohmann::json config = *merged;
+  if (!configPath.empty()) {
+    std::string text;
+    if (auto err = readFile(configPath, text)) return Out(rdv::unexpected(*err));
+    auto file = rdv::node::parseConfigText(text, configPath);
+    if (!file) return Out(rdv::unexpected(file.error()));
+    rdv::node::mergeConfig(config, *file);
+  }
+  nlohmann::json flags = nlohmann::json::object();
+  for (const auto& spec : rdv::node::optionSpecs()) {
+    const auto it = flagValues.find(spec.name);
+    if (it != flagValues.end() && !it->second.empty()) flags[spec.name] = flagValue(spec, it->second);
+  }
+  rdv::node::mergeConfig(config, flags);
+  auto parsed = rdv::node::configFromJson(config);
+  if (!parsed) return Out(rdv::unexpected(parsed.error()));
+  return std::make_pair(std::move(config), std::move(*parsed));
 }
 
 }  // namespace
@@ -62,44 +91,22 @@ int main(int argc, char** argv) {
     std::cout << rdv::node::embeddedDefaultConfig() << "\n";
     return 0;
   }
-  auto merged = rdv::node::parseConfigText(rdv::node::embeddedDefaultConfig(), "embedded default configuration");
-  if (!merged) {
-    std::cerr << "rendezvousd: " << merged.error() << "\n";
+  auto loaded = loadConfig(configPath, flagValues);
+  if (!loaded) {
+    std::cerr << "rendezvousd: " << loaded.error() << "\n";
     return 2;
   }
-  nlohmann::json config = *merged;
-  if (!configPath.empty()) {
-    std::string text;
-    if (auto err = readFile(configPath, text)) {
-      std::cerr << "rendezvousd: " << *err << "\n";
-      return 2;
-    }
-    auto file = rdv::node::parseConfigText(text, configPath);
-    if (!file) {
-      std::cerr << "rendezvousd: " << file.error() << "\n";
-      return 2;
-    }
-    rdv::node::mergeConfig(config, *file);
-  }
-  nlohmann::json flags = nlohmann::json::object();
-  for (const auto& spec : rdv::node::optionSpecs()) {
-    const auto& values = flagValues[spec.name];
-    if (!values.empty()) flags[spec.name] = flagValue(spec, values);
-  }
-  rdv::node::mergeConfig(config, flags);
-  auto parsed = rdv::node::configFromJson(config);
-  if (!parsed) {
-    std::cerr << "rendezvousd: " << parsed.error() << "\n";
-    return 2;
-  }
+  auto& [config, parsedConfig] = *loaded;
   if (checkOnly) {
     std::cout << config.dump(2) << "\n";
     return 0;
   }
+  const auto* parsed = &parsedConfig;
 
   std::signal(SIGPIPE, SIG_IGN);
   rdv::node::initLogging(parsed->logLevel, parsed->logFormat);
   rdv::node::Daemon daemon(*parsed);
+  daemon.setReloader(config, [configPath, flagValues] { return loadConfig(configPath, flagValues); });
   if (auto err = daemon.start()) {
     rdv::node::logEvent(rdv::node::Level::Error, "start-failed", {{"reason", *err}});
     std::cerr << "rendezvousd: " << *err << "\n";

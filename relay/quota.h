@@ -1,0 +1,148 @@
+// Relay quotas (issue 7, DESIGN principle 4): quota classes, per-identity state shared by every worker's
+// engine, and lock-free token buckets (GCRA) for the data path.
+//
+// Who gets which class: an identity (the ENR node id bound in a REST TURN username "EXPIRY:ID", else the
+// username) or a username listed in QuotaPolicy::members gets that class. Anyone else gets `limited`
+// (go-libp2p circuit relay v2's defaults: 2 minutes, 128 KiB per direction per allocation: enough to
+// coordinate a hole punch, not to carry a call), except static users (--user: accounts the operator
+// configured with a password), who get `unlimited` unless listed.
+//
+// Cross-worker state goes through one QuotaBook (DESIGN principle 2), shared by all workers' engines:
+// - at Allocate (not per packet), under a mutex: the identity's state is found or created, its class and
+//   concurrent-allocation count checked, a lease taken. The allocation keeps a pointer to the identity's
+//   state for its whole life.
+// - per relayed packet: QuotaBook::admit(), lock-free and allocation-free: relaxed atomics for the
+//   identity's bytes today, one CAS on the identity's GCRA bucket (one int64 theoretical arrival time)
+//   and one on the node-wide capacity bucket.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "relay/types.h"
+
+namespace rdv::relay {
+
+// One class's limits. 0 means unlimited for every field.
+struct QuotaClass {
+  std::string name;
+  uint64_t bytesPerSecond = 0;      // sustained relayed rate of the identity, both directions together
+  uint64_t burst = 0;               // bucket depth in bytes; 0: max(bytesPerSecond, 65535)
+  uint64_t bytesPerDay = 0;         // the identity's relayed bytes per UTC day, both directions
+  uint32_t allocations = 0;         // the identity's concurrent allocations, node-wide
+  Seconds maxLifetime{0};           // an allocation's longest life from its start
+  uint64_t bytesPerAllocation = 0;  // per allocation, per direction
+
+  bool operator==(const QuotaClass&) const = default;
+};
+
+// The built-in classes.
+QuotaClass limitedClass();    // "limited": 120 s, 128 KiB per direction per allocation, 16 concurrent
+QuotaClass unlimitedClass();  // "unlimited": static users not listed in members
+
+// The operator's quota configuration: immutable once built; replaced as a whole on SIGHUP.
+struct QuotaPolicy {
+  std::map<std::string, QuotaClass> classes;        // configured classes by name (not "limited"/"unlimited")
+  std::map<std::string, std::string> members;       // identity or TURN username -> class name
+  QuotaClass limited = limitedClass();              // the class of identities not in members
+  uint64_t bpsCapacity = 0;                         // node-wide relayed bytes per second; 0: unlimited
+  uint32_t maxAllocations = 0;                      // node-wide concurrent allocations; 0: unlimited
+
+  // The class name for an identity/username ("limited", "unlimited" or a configured class).
+  const QuotaClass& classFor(const std::string& identity, const std::string& username, bool staticUser) const;
+};
+// One human-readable line per problem (unknown class in members, burst below the largest datagram, ...).
+std::vector<std::string> validate(const QuotaPolicy& policy);
+
+// A GCRA token bucket over one atomic (the theoretical arrival time, in nanoseconds of the monotonic
+// clock): conforming when the bucket, after this packet, holds no more than `burst` bytes' worth of
+// debt. Lock-free (one CAS loop), allocation-free, safe from any number of threads.
+class Gcra {
+ public:
+  // bytesPerSecond 0: always conforming.
+  void configure(uint64_t bytesPerSecond, uint64_t burst);
+  // Takes `bytes` if they conform at `now` (ns); false (and nothing taken) otherwise.
+  bool take(uint64_t bytes, int64_t nowNs);
+  // Gives back what take() took (the packet was dropped by a later check).
+  void refund(uint64_t bytes);
+  uint64_t rate() const { return rate_.load(std::memory_order_relaxed); }
+
+ private:
+  int64_t cost(uint64_t bytes) const;  // ns of bucket time `bytes` occupy at the current rate
+  std::atomic<int64_t> tat_{INT64_MIN};
+  std::atomic<uint64_t> rate_{0};
+  std::atomic<int64_t> tolerance_{0};  // burst in ns
+};
+
+// Per-identity state, shared by every allocation of the identity on every worker. Lives in the QuotaBook
+// while any allocation holds it (and until the UTC day ends, for bytesToday).
+struct IdentityQuota {
+  std::string identity;
+  std::string username;  // the last username it allocated with (members may name a username)
+  bool staticUser = false;
+  std::atomic<const QuotaClass*> cls{nullptr};  // the current class; replaced on SIGHUP (old ones stay alive)
+  std::atomic<int64_t> day{0};                   // the UTC day (unix seconds / 86400) bytesToday counts
+  std::atomic<uint64_t> bytesToday{0};
+  std::atomic<uint32_t> allocations{0};          // written under the book's mutex only
+  Gcra bucket;
+};
+
+// Why admit() refused a packet.
+enum class Admission : uint8_t { Ok, RateLimited, DataCap, DailyBudget };
+
+class QuotaBook {
+ public:
+  explicit QuotaBook(QuotaPolicy policy = {});
+  QuotaBook(const QuotaBook&) = delete;
+  QuotaBook& operator=(const QuotaBook&) = delete;
+
+  // At Allocate. The identity's state with its allocation count taken, or the error code: 486 (the
+  // identity's concurrent allocations, or its daily budget is spent), 508 (the node's allocation total).
+  struct Lease {
+    IdentityQuota* quota = nullptr;
+    uint16_t error = 0;
+  };
+  Lease acquire(const std::string& identity, const std::string& username, bool staticUser, int64_t unixNow);
+  // The allocation holding `quota` ended.
+  void release(IdentityQuota* quota);
+
+  // Per relayed packet of `bytes` payload. `allocationBytes` is what this allocation already relayed in
+  // this direction (the per-allocation cap). Ok: counted against the identity's day and both buckets.
+  Admission admit(IdentityQuota& q, uint64_t allocationBytes, uint64_t bytes, Instant now, int64_t unixNow);
+  // Not per packet: is the identity's daily budget spent (Refresh, the metering tick)?
+  bool dailyBudgetSpent(IdentityQuota& q, int64_t unixNow);
+
+  // Replaces the policy (SIGHUP): every identity moves to its class under the new policy; allocations
+  // keep running. The caller validated the policy.
+  void apply(QuotaPolicy policy);
+  QuotaPolicy policy() const;
+  // Seeds an identity's bytes relayed today (UTC day of unixNow), e.g. from the durable ledger at start,
+  // so a restart does not reset daily budgets. Adds to what is already counted.
+  void seedDailyUsage(const std::string& identity, uint64_t bytes, int64_t unixNow);
+  uint64_t bytesToday(const std::string& identity, int64_t unixNow) const;
+  uint32_t allocations() const;
+
+ private:
+  static void rollDay(IdentityQuota& q, int64_t unixNow);
+  void sweepIdle(int64_t unixNow);  // under mutex_: forget identities nobody holds and nothing needs
+  IdentityQuota& findOrCreate(const std::string& identity, const QuotaClass& cls);  // under mutex_
+  const QuotaClass* intern(const QuotaClass& c);                                   // under mutex_
+
+  mutable std::mutex mutex_;
+  QuotaPolicy policy_;
+  std::unordered_map<std::string, std::unique_ptr<IdentityQuota>> identities_;
+  // Every class object ever handed out: the data path may still read an old one after a reload.
+  std::vector<std::unique_ptr<QuotaClass>> classes_;
+  uint32_t allocations_ = 0;
+  uint32_t acquiresSinceSweep_ = 0;
+  Gcra capacity_;
+};
+
+}  // namespace rdv::relay
