@@ -146,6 +146,12 @@ TurnAnswer TurnTestClient::allocate(std::optional<uint32_t> lifetime) {
   return a;
 }
 
+void TurnTestClient::learnFrom(const TurnTestClient& other) {
+  realm_ = other.realm_;
+  nonce_ = other.nonce_;
+  key_ = stun::longTermKey(username_, realm_, password_);
+}
+
 TurnAnswer TurnTestClient::refresh(uint32_t lifetime) {
   return request(stun::Method::Refresh, [&](stun::MessageBuilder& b) { b.addU32(stun::attr::Lifetime, lifetime); });
 }

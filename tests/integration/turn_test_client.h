@@ -60,6 +60,9 @@ class TurnTestClient {
   // The next relayed payload (ChannelData body or Data indication DATA); nullopt after `timeout`.
   std::optional<Bytes> receiveData(std::chrono::milliseconds timeout);
 
+  // Reuse another client's REALM and NONCE (nonces are not bound to a port), skipping the 401 round
+  // trip: many clients from one address would otherwise meet the node's per-source 401 rate limit.
+  void learnFrom(const TurnTestClient& other);
   const std::optional<Endpoint>& relayed() const { return relayed_; }
   UdpSocket& socket() { return socket_; }
 
