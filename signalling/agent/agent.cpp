@@ -30,6 +30,8 @@ using identity::NodeId;
 
 constexpr auto kTick = std::chrono::milliseconds(20);
 constexpr uint64_t kStaleOfferMs = 60'000;  // offers older than this (from the mailbox) are ignored
+// The listener registers again (same record: the node refreshes its TTL) well within the default 2 h.
+constexpr auto kReregister = std::chrono::minutes(30);
 
 uint64_t unixMs() {
   return static_cast<uint64_t>(
@@ -119,6 +121,7 @@ class Agent final : public SessionHost {
   uint16_t rtpSeq_ = 0;
   uint32_t ssrc_ = 0;
   Clock::time_point lastCallEnd_{};
+  Clock::time_point registeredAt_{};
 };
 
 Agent::~Agent() {
@@ -429,6 +432,10 @@ void Agent::tickCall(PeerSession& s, Clock::time_point now) {
 
 void Agent::tick() {
   const auto now = Clock::now();
+  if (o_.mode == AgentOptions::Mode::Listen && now - registeredAt_ > kReregister) {
+    registeredAt_ = now;
+    if (auto r = registerRecord(); !r) std::cerr << "rdv listen: registering again failed: " << r.error() << "\n";
+  }
   for (auto it = peers_.begin(); it != peers_.end();) {
     if (it->second.dead) {
       it = peers_.erase(it);
@@ -515,6 +522,7 @@ int Agent::run() {
   if (o_.mode == AgentOptions::Mode::Listen) {
     auto r = registerRecord();
     if (!r) return error("register", r.error());
+    registeredAt_ = Clock::now();
   }
   auto hub = connectHub();
   if (!hub) return error("hub", hub.error());
