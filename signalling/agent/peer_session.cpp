@@ -117,6 +117,7 @@ bool PeerSession::createAgent() {
   }
   for (const auto& t : options_.ice.turn) {
     if (t.transport == TurnServer::Transport::Tls) continue;  // libnice would not verify the certificate
+    if (t.transport == TurnServer::Transport::Tcp && !options_.tcp) continue;  // --no-tcp: no TCP at all
     nice_agent_set_relay_info(agent_, stream_, kComponent, t.host.c_str(), t.port, t.username.c_str(),
                               t.password.c_str(),
                               t.transport == TurnServer::Transport::Tcp ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP);
