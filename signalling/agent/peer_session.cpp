@@ -537,6 +537,15 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
     restartIce(/*upgrade=*/true);
     return;
   }
+  // The answerer sees the same condition and expects that restart: it waits for it (at most 3 s,
+  // see above) so that both ends report the same, final pair.
+  if (!controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
+      nominated_ && fastUp_) {
+    upgradeTried_ = true;
+    upgrading_ = true;
+    upgradeStarted_ = now;
+    return;
+  }
   announcePending_ = false;
   announced_ = true;
   host_.onConnected(*this);
