@@ -58,6 +58,17 @@ TEST(NodeConfig, BadConfigurationIsRefusedWithKeyAndReason) {
       {"", {"--alt-address", "127.0.0.1"}, "'alt-address': must differ"},
       {"", {"--alt-address", "::2"}, "'alt-address': must be of the same IP family"},
       {"", {"--alt-address", "nonsense"}, "'alt-address': 'nonsense' is not an IP address"},
+      // Quota keys (issue 7): objects in the file, JSON text as flags.
+      {R"({"quota-classes": {"gold": {"bytes-per-secnd": 1}}})", {}, "'quota-classes': class 'gold': unknown field 'bytes-per-secnd'"},
+      {R"({"quota-classes": {"gold": {"burst": -1}}})", {}, "'quota-classes': class 'gold'.burst: expected a whole number"},
+      {R"({"quota-classes": ["gold"]})", {}, "'quota-classes': expected a JSON object"},
+      {"", {"--quota-classes", "{not json"}, "'quota-classes': expected a JSON object"},
+      {"", {"--quota-members", R"({"node-a": "platinum"})"}, "'quota-members': quota-members: 'node-a' names unknown class 'platinum'"},
+      {"", {"--quota-members", R"({"node-a": 7})"}, "'quota-members': 'node-a': expected a class name"},
+      {"", {"--limited-class", R"({"bytes-per-second": 1000, "burst": 10})"}, "'limited-class': limited-class: burst 10"},
+      {"", {"--bps-capacity", "-5"}, "'bps-capacity': expected a whole number"},
+      {"", {"--bps-capacity", "1000"}, "'bps-capacity': bps-capacity: 1000 is below the largest datagram"},
+      {"", {"--max-allocations", "lots"}, "'max-allocations': expected a whole number"},
   };
   for (const auto& c : cases) {
     TempDir dir;
