@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libuv1-dev libssl-dev openssl libsecp256k1-dev nlohmann-json3-dev
-  libnice-dev libglib2.0-dev libsrtp2-dev libwebsockets-dev libsqlite3-dev
+  libnice-dev libglib2.0-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-uv libsqlite3-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium)

@@ -1,5 +1,8 @@
 #include "rendezvous/node/http_server.h"
 
+// <uv.h> first: libwebsockets declares lws_uv_getloop() only when libuv's headers are in.
+#include <uv.h>
+
 #include <libwebsockets.h>
 
 #include <atomic>
@@ -89,6 +92,8 @@ struct HttpServer::Impl {
   lws_vhost* vhost = nullptr;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  bool onLibuv = false;  // lws on its libuv event library (epoll) running `loop`, else its poll() loop
+  uv_loop_t loop{};      // ours ("foreign" to lws), run by the API thread
   lws_protocols protocols[2] = {};
   Endpoint bound;
   struct WebSocketEndpoint {
@@ -207,6 +212,10 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
       return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      // stop() woke the service thread: leave the libuv loop (poll() mode returns by itself).
+      if (self->stopping.load() && self->onLibuv) uv_stop(&self->loop);
+      return 0;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
       if (sd) {
         delete sd->tx;
@@ -369,13 +378,30 @@ std::optional<std::string> HttpServer::start() {
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   if (d.config.listen.ip().isV4()) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
   info.max_http_header_data = 8192;
-  d.context = lws_create_context(&info);
+  // libwebsockets' own loop is poll(): every wake-up scans every descriptor, which with thousands of
+  // mostly idle signalling connections costs more than the messages. Its libuv event library (Debian:
+  // libwebsockets-evlib-uv, loaded at run time) uses epoll; without it, poll() still works.
+  void* foreignLoops[1] = {nullptr};
+  if (uv_loop_init(&d.loop) == 0) {
+    foreignLoops[0] = &d.loop;
+    info.foreign_loops = foreignLoops;
+    info.options |= LWS_SERVER_OPTION_LIBUV;
+    d.context = lws_create_context(&info);
+    d.onLibuv = d.context != nullptr;
+    if (!d.onLibuv) uv_loop_close(&d.loop);
+  }
+  if (!d.context) {
+    info.foreign_loops = nullptr;
+    info.options &= ~static_cast<uint64_t>(LWS_SERVER_OPTION_LIBUV);
+    d.context = lws_create_context(&info);
+    if (d.context)
+      logEvent(Level::Warn, "http-poll-loop", {{"reason", "libwebsockets' libuv event library is missing; using poll()"}});
+  }
   if (!d.context) return "cannot listen for HTTP on " + d.config.listen.toString() + " (address in use or not local?)";
   d.vhost = lws_get_vhost_by_name(d.context, "default");
   const int port = d.vhost ? lws_get_vhost_listen_port(d.vhost) : -1;
   if (port <= 0) {
-    lws_context_destroy(d.context);
-    d.context = nullptr;
+    destroyContext();
     return "cannot listen for HTTP on " + d.config.listen.toString();
   }
   d.bound = Endpoint(d.config.listen.ip(), static_cast<uint16_t>(port));
@@ -383,6 +409,10 @@ std::optional<std::string> HttpServer::start() {
     lws_sul_schedule(d.context, 0, &t->sul, &Impl::onTimer,
                      std::chrono::duration_cast<std::chrono::microseconds>(t->interval).count());
   d.thread = std::thread([&d] {
+    if (d.onLibuv) {
+      uv_run(&d.loop, UV_RUN_DEFAULT);  // until stop(): uv_stop() from the cancel callback
+      return;
+    }
     while (!d.stopping.load()) {
       if (lws_service(d.context, 0) < 0) break;
     }
@@ -398,8 +428,20 @@ void HttpServer::stop() {
   d.stopping = true;
   lws_cancel_service(d.context);
   if (d.thread.joinable()) d.thread.join();
+  destroyContext();
+}
+
+void HttpServer::destroyContext() {
+  Impl& d = *impl_;
   lws_context_destroy(d.context);
   d.context = nullptr;
+  if (d.onLibuv) {
+    // lws closes its handles on our loop: run it until they are gone, then close it.
+    for (int i = 0; i < 100 && uv_run(&d.loop, UV_RUN_NOWAIT) != 0; ++i) {
+    }
+    uv_loop_close(&d.loop);
+    d.onLibuv = false;
+  }
 }
 
 }  // namespace rdv::node

@@ -82,6 +82,7 @@ class HttpServer {
   struct Impl;
 
  private:
+  void destroyContext();
   std::unique_ptr<Impl> impl_;
 };
 

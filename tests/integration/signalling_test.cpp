@@ -149,5 +149,13 @@ TEST(Signalling, ConfiguredLimitsAreEnforced) {
   EXPECT_NE((full.out + full.err).find("recipient-mailbox-full"), std::string::npos) << full.out << full.err;
 }
 
+// The API listener runs libwebsockets on its libuv event library (epoll); the poll() fallback, which
+// scans every connection on every wake-up, is logged as http-poll-loop (docs/dependencies.md).
+TEST(Signalling, ApiListenerUsesTheLibuvEventLibrary) {
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  EXPECT_EQ(node.log().find("http-poll-loop"), std::string::npos) << node.log();
+}
+
 }  // namespace
 }  // namespace rdv::test
