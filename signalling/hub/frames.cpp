@@ -55,6 +55,9 @@ struct Encoder {
   json operator()(const ReceivedFrame& f) const {
     return {{"type", "received"}, {"from", f.from.hex()}, {"seq", f.seq}};
   }
+  json operator()(const PathReportFrame& f) const {
+    return {{"type", "path-report"}, {"path", f.path}, {"local", f.local}, {"remote", f.remote}};
+  }
   json operator()(const ErrorFrame& f) const {
     json j{{"type", "error"}, {"code", f.code}, {"message", f.message}};
     if (f.to) j["to"] = f.to->hex();
@@ -203,6 +206,17 @@ Decoded decodeReceived(const json& j) {
   return Frame{f};
 }
 
+bool candidateType(const std::string& t) { return t == "host" || t == "srflx" || t == "prflx" || t == "relay"; }
+
+Decoded decodePathReport(const json& j) {
+  PathReportFrame f;
+  if (!stringField(j, "path", f.path) || !stringField(j, "local", f.local) || !stringField(j, "remote", f.remote))
+    return malformed();
+  if ((f.path != "direct" && f.path != "relayed") || !candidateType(f.local) || !candidateType(f.remote))
+    return malformed();
+  return Frame{f};
+}
+
 Decoded decodeError(const json& j) {
   ErrorFrame f;
   if (!stringField(j, "code", f.code) || !stringField(j, "message", f.message)) return malformed();
@@ -255,6 +269,7 @@ Result<Frame, FrameError> decodeFrame(std::string_view text) {
   if (type == "ack") return decodeAck(j);
   if (type == "error") return decodeError(j);
   if (type == "received") return decodeReceived(j);
+  if (type == "path-report") return decodePathReport(j);
   return unexpected(FrameError{FrameErrorKind::UnknownType});
 }
 

@@ -1,6 +1,6 @@
 // The JSON text frames of the signalling WebSocket (/v1/signal); docs/signalling.md lists them.
 //   hub -> client: challenge, welcome, envelope, ack, error
-//   client -> hub: auth, envelope, received
+//   client -> hub: auth, envelope, received, path-report
 // encodeFrame()/decodeFrame() work for both directions, so the rdv CLI uses the same code as the
 // hub. Decoding never throws; unknown keys are ignored.
 #pragma once
@@ -73,8 +73,18 @@ struct ReceivedFrame {
   bool operator==(const ReceivedFrame&) const = default;
 };
 
-using Frame =
-    std::variant<ChallengeFrame, AuthFrame, WelcomeFrame, EnvelopeFrame, AckFrame, ErrorFrame, ReceivedFrame>;
+// {"type":"path-report","path":"direct"|"relayed","local":T,"remote":T} with T one of host, srflx,
+// prflx, relay: the ICE pair a session selected, so the node's ledger can count relayed vs direct
+// sessions per day (issue 7). The hub answers nothing (an error frame if malformed).
+struct PathReportFrame {
+  std::string path;
+  std::string local;
+  std::string remote;
+  bool operator==(const PathReportFrame&) const = default;
+};
+
+using Frame = std::variant<ChallengeFrame, AuthFrame, WelcomeFrame, EnvelopeFrame, AckFrame, ErrorFrame, ReceivedFrame,
+                           PathReportFrame>;
 
 enum class FrameErrorKind {
   NotJson,      // not a JSON object

@@ -113,8 +113,15 @@ void Hub::handleFrame(ConnId conn, std::string_view text, TimePoint now) {
     submit(conn, std::move(env->envelope), now);
   } else if (auto* received = std::get_if<ReceivedFrame>(&*frame)) {
     confirm(conn, received->from, received->seq);
+  } else if (auto* report = std::get_if<PathReportFrame>(&*frame)) {
+    if (!it->second.identity) {
+      sendError(conn, "not-authenticated", "authenticate before reporting a path");
+      return;
+    }
+    ++stats_.pathReports;
+    commands_.push_back(PathReported{conn, *it->second.identity, std::move(*report)});
   } else {
-    sendError(conn, "unexpected-frame", "clients send only auth, envelope and received frames");
+    sendError(conn, "unexpected-frame", "clients send only auth, envelope, received and path-report frames");
   }
 }
 

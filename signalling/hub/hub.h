@@ -7,6 +7,7 @@
 //   hub.handleTimeout(now);                // when the timer armed to nextDeadline() fires
 //   while (auto c = hub.nextCommand()) ... // SendFrame -> write a text frame;
 //                                          // CloseConnection -> send its frames first, then close
+//                                          // PathReported -> count the session's path (ledger)
 //   arm the timer to hub.nextDeadline()    // after every call above
 //
 // `now` is wall-clock time, because mailbox expiries are persisted and must mean the same after a
@@ -57,7 +58,14 @@ struct CloseConnection {
   ConnId conn = 0;
   CloseReason reason = CloseReason::AuthFailed;
 };
-using HubCommand = std::variant<SendFrame, CloseConnection>;
+// An authenticated peer reported the ICE path of a session (path-report frame): the daemon counts it
+// in the usage ledger's sessions table.
+struct PathReported {
+  ConnId conn = 0;
+  NodeId node;
+  PathReportFrame report;
+};
+using HubCommand = std::variant<SendFrame, CloseConnection, PathReported>;
 
 struct HubConfig {
   NodeId hubId;  // this node's id: challenges bind it
@@ -107,6 +115,7 @@ struct HubStats {
   uint64_t expired = 0;           // mailbox entries dropped at their TTL
   uint64_t refused = 0;           // envelopes answered with an error frame
   uint64_t rateLimited = 0;       // frames refused by the token bucket
+  uint64_t pathReports = 0;       // path-report frames accepted
   uint64_t storeErrors = 0;       // MailboxStore failures (a failed put is refused to the sender;
                                   // a failed remove leaves the row to be delivered again)
 };

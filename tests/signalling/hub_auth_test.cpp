@@ -171,6 +171,43 @@ TEST_F(HubAuthTest, BadFramesGetNamedErrors) {
   EXPECT_EQ(h_.hub().connections(), 1u);  // bad frames do not close the connection
 }
 
+// path-report (issue 7): after auth it becomes one PathReported command and no frame; before auth,
+// or malformed, an error frame names why and nothing is counted.
+TEST_F(HubAuthTest, PathReportIsCountedAfterAuthOnly) {
+  h_.connect(alice_.conn);
+  const std::string report = R"({"type":"path-report","path":"relayed","local":"relay","remote":"srflx"})";
+  h_.hub().handleFrame(alice_.conn, report, h_.now);
+  auto early = h_.drain();
+  auto errors = only<ErrorFrame>(framesTo(early, alice_.conn));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, "not-authenticated");
+  h_.hub().disconnected(alice_.conn);
+
+  h_.login(alice_);
+  h_.hub().handleFrame(alice_.conn, report, h_.now);
+  auto cmds = h_.drain();
+  ASSERT_EQ(cmds.size(), 1u);
+  const auto* reported = std::get_if<PathReported>(&cmds[0]);
+  ASSERT_NE(reported, nullptr);
+  EXPECT_EQ(reported->node, alice_.key.nodeId());
+  EXPECT_EQ(reported->report, (PathReportFrame{"relayed", "relay", "srflx"}));
+  EXPECT_EQ(h_.hub().stats().pathReports, 1u);
+
+  for (const char* bad : {R"({"type":"path-report","path":"tunnel","local":"host","remote":"host"})",
+                          R"({"type":"path-report","path":"direct","local":"lan","remote":"host"})",
+                          R"({"type":"path-report","path":"direct","local":"host"})",
+                          R"({"type":"path-report","path":1,"local":"host","remote":"host"})"}) {
+    h_.hub().handleFrame(alice_.conn, bad, h_.now);
+    auto out = h_.drain();
+    auto errs = only<ErrorFrame>(framesTo(out, alice_.conn));
+    ASSERT_EQ(errs.size(), 1u) << bad;
+    EXPECT_EQ(errs[0].code, "bad-frame") << bad;
+  }
+  EXPECT_EQ(h_.hub().stats().pathReports, 1u);
+  EXPECT_EQ(encodeFrame(PathReportFrame{"direct", "host", "prflx"}),
+            R"({"local":"host","path":"direct","remote":"prflx","type":"path-report"})");
+}
+
 // The worked example of docs/signalling.md ("Authentication").
 TEST(HubAuthVector, DigestSignatureAndFrames) {
   const auto hub = keyFromHex(kEphemeralSecret);
