@@ -33,6 +33,14 @@ std::optional<std::string> needUint(const Json& v, unsigned min, unsigned max, u
   return std::nullopt;
 }
 
+std::optional<std::string> needNumber(const Json& v, double min, double max, double& out) {
+  if (!v.is_number()) return "expected a number";
+  const double n = v.get<double>();
+  if (!(n >= min && n <= max)) return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+  out = n;
+  return std::nullopt;
+}
+
 std::optional<std::string> needEndpoints(const Json& v, std::vector<Endpoint>& out) {
   out.clear();
   if (v.is_string()) {  // a single endpoint is accepted where a list is expected
@@ -304,6 +312,25 @@ const std::vector<Key>& keys() {
          c.quota.maxAllocations = n;
          return std::nullopt;
        }},
+      {{"price-per-gb-to-peer", "number",
+        "cost model: price per 10^9 payload bytes relayed client->peer, in 'currency' (default 0.09: AWS EC2 "
+        "internet egress, first 10 TB/month tier)", false},
+       [](const Json& v, Config& c) { return needNumber(v, 0, 1e6, c.pricePerGbToPeer); }},
+      {{"price-per-gb-to-client", "number",
+        "cost model: price per 10^9 payload bytes relayed peer->client, in 'currency' (default 0.09)", false},
+       [](const Json& v, Config& c) { return needNumber(v, 0, 1e6, c.pricePerGbToClient); }},
+      {{"price-per-allocation-hour", "number", "cost model: price per allocation-hour, in 'currency' (default 0)", false},
+       [](const Json& v, Config& c) { return needNumber(v, 0, 1e6, c.pricePerAllocationHour); }},
+      {{"currency", "string", "cost model: currency label of the prices (default USD)", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (auto err = needString(v, c.currency)) return err;
+         if (c.currency.empty() || c.currency.size() > 16) return "must be 1-16 characters";
+         return std::nullopt;
+       }},
+      {{"ledger-flush-interval", "uint",
+        "usage ledger: write to SQLite at most every N ms (10-1000; default 1000); kill -9 loses at most one interval",
+        false},
+       [](const Json& v, Config& c) { return needUint(v, 10, 1000, c.ledgerFlushIntervalMs); }},
       {{"node-key", "string", "the node's secp256k1 key file (hex); default <data-dir>/node.key, created (0600) if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.nodeKeyFile); }},
       {{"registry-min-ttl", "uint", "shortest registration TTL a peer may ask for, seconds (1-259200; default 60)", false},

@@ -54,6 +54,14 @@ struct Config {
   // Reloaded on SIGHUP (quota-classes, quota-members, limited-class, bps-capacity, max-allocations).
   relay::QuotaPolicy quota;
 
+  // Usage ledger and cost model (docs/ledger.md, docs/operator.md "Cost model"). Prices per 10^9 bytes
+  // of relayed payload in each direction and per allocation-hour, in `currency`.
+  double pricePerGbToPeer = 0.09;
+  double pricePerGbToClient = 0.09;
+  double pricePerAllocationHour = 0.0;
+  std::string currency = "USD";
+  unsigned ledgerFlushIntervalMs = 1000;  // the ledger writes at most this often (<= 1000)
+
   // ENR registry (docs/registry.md) and the node's own record.
   std::string nodeKeyFile;  // empty: <data-dir>/node.key, generated (mode 0600) on first start
   unsigned registryMinTtlSeconds = 60;

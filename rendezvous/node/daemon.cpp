@@ -8,7 +8,11 @@
 #include <ctime>
 #include <fstream>
 
+#include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/ice_servers.h"
+#include "rendezvous/node/ledger.h"
+#include "rendezvous/node/ledger_metering.h"
+#include "rendezvous/node/usage_api.h"
 #include "rendezvous/node/log.h"
 #include "rendezvous/node/signal_api.h"
 #include "rendezvous/node/metrics.h"
@@ -137,6 +141,13 @@ std::optional<std::string> Daemon::start() {
   binding.software = config_.software;
   binding.rfc5780 = bound_.rfc5780;
   const auto relay = relayConfig();
+  if (auto err = startLedger()) {
+    for (auto& ws : perWorker) {
+      for (auto& u : ws.udp) closeSocket(u.fd);
+      for (auto& st : ws.stream) closeSocket(st.fd);
+    }
+    return err;
+  }
   for (unsigned w = 0; w < config_.workers; ++w) {
     // Allocation ids are unique within the node run: worker w numbers from (w << 48) + 1 (issue 7).
     auto workerRelay = std::make_shared<relay::Config>(*relay);
@@ -288,7 +299,8 @@ std::optional<std::string> Daemon::startApi() {
   registryApi_ = std::move(*registry);
   registryApi_->addRoutes(*http_);
   http_->every(std::chrono::seconds(1), [api = registryApi_.get()] { api->purgeExpired(); });
-  auto signal = SignalApi::open(registryApi_->database(), signalHubConfig(config_, registryApi_->nodeKey().nodeId()));
+  auto signal = SignalApi::open(registryApi_->database(), signalHubConfig(config_, registryApi_->nodeKey().nodeId()),
+                                ledger_.get());
   if (!signal) return signal.error();
   signalApi_ = std::move(*signal);
   signalApi_->attach(*http_);
@@ -298,11 +310,32 @@ std::optional<std::string> Daemon::startApi() {
   ice.udp = bound_.udp;
   ice.tls = bound_.tls;
   ice.externalAddresses = config_.externalAddresses;
+  apiGauges_ = std::make_unique<ApiGauges>();
+  http_->every(std::chrono::milliseconds(250), [this] {
+    auto set = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
+    set(apiGauges_->signallingConnections, signalApi_->connections());
+    set(apiGauges_->mailboxEnvelopes, signalApi_->mailboxEnvelopes());
+    set(apiGauges_->mailboxBytes, signalApi_->mailboxBytes());
+    set(apiGauges_->pathReports, signalApi_->stats().pathReports);
+    set(apiGauges_->envelopesDelivered, signalApi_->stats().delivered);
+    set(apiGauges_->envelopesStored, signalApi_->stats().stored);
+    set(apiGauges_->registryRecords, registryApi_->records());
+  });
   iceServers_ = std::make_unique<IceServersApi>(ice, [] { return static_cast<int64_t>(std::time(nullptr)); });
   http_->route("GET", "/v1/ice-servers", [api = iceServers_.get()](const HttpRequest& r) { return api->get(r); });
   if (auto err = http_->start()) return "http-listen: " + *err;
   bound_.http = http_->boundEndpoint();
   return registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses});
+}
+
+// The usage ledger (docs/ledger.md): its own connection to the node's database and its own thread.
+std::optional<std::string> Daemon::startLedger() {
+  if (auto made = ensureDataDir(dataDirOf(config_)); !made) return made.error();
+  auto ledger = Ledger::open(databasePathOf(config_), std::chrono::milliseconds(config_.ledgerFlushIntervalMs));
+  if (!ledger) return ledger.error();
+  ledger_ = std::move(*ledger);
+  metering_ = std::make_shared<LedgerMetering>(*ledger_);
+  return std::nullopt;
 }
 
 // The admin API: its own listener (loopback by default), every request needs the bearer token.
@@ -324,7 +357,17 @@ std::optional<std::string> Daemon::startAdmin() {
       snap.node.push_back(&w->stats());
       snap.relay.push_back(&w->relayStats());
     }
+    if (ledger_) snap.ledger = ledger_->metrics();
+    snap.api = apiGauges_.get();
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap)};
+  });
+  CostModel prices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
+                   config_.currency};
+  usageApi_ = std::make_unique<UsageApi>(databasePathOf(config_), prices,
+                                         registryApi_ ? registryApi_->nodeKey().nodeId().hex() : std::string());
+  admin_->route("GET", "/v1/usage", [this, authorized](const HttpRequest& r) {
+    if (!authorized(r)) return jsonError(401, "unauthorized", "the admin API needs 'Authorization: Bearer <admin-token>'");
+    return usageApi_->get(r);
   });
   if (auto err = admin_->start()) return "admin-listen: " + *err;
   bound_.admin = admin_->boundEndpoint();
@@ -341,8 +384,17 @@ void Daemon::stop() {
   // Each worker ends its allocations (relay::Server::endAll, metered as "shutdown") before its loop stops.
   for (auto& w : workers_) w->requestStop();
   for (auto& w : workers_) w->join();
+  // Every worker has posted its last events (allocations ended at stop): write them all.
+  if (ledger_) {
+    ledger_->stop();
+    const auto m = ledger_->metrics();
+    logEvent(Level::Info, "ledger-closed",
+             {{"flushes", m.flushes}, {"bytes_to_peer", m.booked.bytesToPeer}, {"bytes_to_client", m.booked.bytesToClient}});
+  }
   if (!workers_.empty()) logEvent(Level::Info, "stopped");
   workers_.clear();
+  metering_.reset();
+  ledger_.reset();
 }
 
 }  // namespace rdv::node

@@ -57,6 +57,11 @@ class Daemon {
   std::optional<std::string> startAdmin();
   std::shared_ptr<const relay::Config> relayConfig() const;
 
+  std::optional<std::string> startLedger();
+
+  std::unique_ptr<class Ledger> ledger_;  // outlives metering_ and the workers that post to it
+  std::unique_ptr<class UsageApi> usageApi_;
+  std::unique_ptr<struct ApiGauges> apiGauges_;  // written by http_'s thread, read by admin_'s
   // Receives every worker's metering events (the usage ledger); null: events are only logged. Declared
   // before workers_ so it outlives them.
   std::shared_ptr<MeteringSink> metering_;

@@ -28,6 +28,11 @@ nlohmann::json flagValue(const OptionSpec& spec, const std::vector<std::string>&
     auto j = nlohmann::json::parse(v, nullptr, /*allow_exceptions=*/false);
     if (!j.is_discarded()) return j;
   }
+  if (std::string_view(spec.kind) == "number") {
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (end != v.c_str() && *end == '\0') return nlohmann::json(d);
+  }
   return nlohmann::json(v);  // the table reports the type error with the key's name
 }
 

@@ -1,6 +1,7 @@
 #include "rendezvous/node/metrics.h"
 
 #include <cctype>
+#include <map>
 
 namespace rdv::node {
 
@@ -24,6 +25,29 @@ void emit(std::string& out, const std::string& name, bool counter, std::string_v
   out += "# HELP " + full + " " + std::string(help) + "\n";
   out += "# TYPE " + full + (counter ? " counter\n" : " gauge\n");
   out += full + " " + std::to_string(value) + "\n";
+}
+
+// A label value in the exposition format: backslash, quote and newline escaped.
+std::string labelValue(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// One family with a label: samples (label value, value) in the given order.
+void emitLabelled(std::string& out, const std::string& full, bool counter, std::string_view help,
+                  std::string_view label, const std::vector<std::pair<std::string, uint64_t>>& samples) {
+  out += "# HELP " + full + " " + std::string(help) + "\n";
+  out += "# TYPE " + full + (counter ? " counter\n" : " gauge\n");
+  for (const auto& [value, n] : samples)
+    out += full + "{" + std::string(label) + "=\"" + labelValue(value) + "\"} " + std::to_string(n) + "\n";
 }
 
 }  // namespace
@@ -52,7 +76,64 @@ std::string renderMetrics(const MetricsSnapshot& s) {
         sums[i++] += v;
       });
     }
-    for (size_t i = 0; i < sums.size(); ++i) emit(out, names[i].first, names[i].second.first, names[i].second.second, sums[i]);
+    // Labelled views of the same counters (issue 7): bytes and packets by direction, drops by reason,
+    // quota rejections by STUN error code. The unlabelled names above stay for existing dashboards.
+    std::vector<std::pair<std::string, uint64_t>> drops;
+    std::map<std::string, uint64_t> byName;
+    for (size_t i = 0; i < sums.size(); ++i) {
+      const std::string& name = names[i].first;  // "relay_..."
+      byName[name] = sums[i];
+      if (name.starts_with("relay_drop_")) drops.push_back({name.substr(std::string("relay_drop_").size()), sums[i]});
+      if (name == "relay_allocations_active") continue;  // by class below, when the ledger runs
+      emit(out, name, names[i].second.first, names[i].second.second, sums[i]);
+    }
+    emitLabelled(out, "rendezvous_relay_bytes_total", true, "payload bytes relayed, by direction", "direction",
+                 {{"to_peer", byName["relay_bytes_client_to_peer"]}, {"to_client", byName["relay_bytes_peer_to_client"]}});
+    emitLabelled(out, "rendezvous_relay_packets_total", true, "packets relayed, by direction", "direction",
+                 {{"to_peer", byName["relay_packets_client_to_peer"]},
+                  {"to_client", byName["relay_packets_peer_to_client"]}});
+    emitLabelled(out, "rendezvous_relay_drops_total", true, "relayed packets dropped, by reason", "reason", drops);
+    emitLabelled(out, "rendezvous_relay_quota_rejections_total", true,
+                 "Allocate requests refused by quota: 486 per identity, 508 node capacity", "code",
+                 {{"486", byName["relay_quota_rejected"]}, {"508", byName["relay_capacity_rejected"]}});
+    if (!s.ledger) emit(out, "relay_allocations_active", false, "allocations currently active", byName["relay_allocations_active"]);
+  }
+  if (s.api != nullptr) {
+    const ApiGauges& a = *s.api;
+    emit(out, "signalling_connections", false, "signalling WebSocket connections open",
+         a.signallingConnections.load(std::memory_order_relaxed));
+    emit(out, "signalling_mailbox_envelopes", false, "envelopes waiting in signalling mailboxes",
+         a.mailboxEnvelopes.load(std::memory_order_relaxed));
+    emit(out, "signalling_mailbox_bytes", false, "encoded size of the envelopes waiting in mailboxes",
+         a.mailboxBytes.load(std::memory_order_relaxed));
+    emit(out, "signalling_envelopes_delivered", true, "envelopes forwarded to a live connection",
+         a.envelopesDelivered.load(std::memory_order_relaxed));
+    emit(out, "signalling_envelopes_stored", true, "envelopes acknowledged as stored in a mailbox",
+         a.envelopesStored.load(std::memory_order_relaxed));
+    emit(out, "signalling_path_reports", true, "path-report frames accepted from peers",
+         a.pathReports.load(std::memory_order_relaxed));
+    emit(out, "registry_records", false, "ENR registrations held by the registry",
+         a.registryRecords.load(std::memory_order_relaxed));
+  }
+  if (s.ledger) {
+    const LedgerMetrics& l = *s.ledger;
+    std::vector<std::pair<std::string, uint64_t>> active(l.activeByClass.begin(), l.activeByClass.end());
+    if (!l.activeByClass.contains("limited")) active.insert(active.begin(), {"limited", 0});
+    emitLabelled(out, "rendezvous_relay_allocations_active", false,
+                 "allocations currently active, by quota class (as booked by the ledger)", "class", active);
+    std::vector<std::pair<std::string, uint64_t>> ended(l.endedByReason.begin(), l.endedByReason.end());
+    for (const char* reason : {"expired", "deleted", "connection-closed"})
+      if (!l.endedByReason.contains(reason)) ended.push_back({reason, 0});
+    emitLabelled(out, "rendezvous_relay_allocations_ended_total", true, "allocations ended, by reason", "reason", ended);
+    emit(out, "ledger_flushes", true, "usage ledger flushes committed to SQLite since start", l.flushes);
+    emit(out, "ledger_flush_errors", true, "usage ledger flushes that failed (retried with the next flush)",
+         l.flushErrors);
+    emitLabelled(out, "rendezvous_ledger_bytes_total", true,
+                 "payload bytes durably booked in the usage ledger (all time), by direction", "direction",
+                 {{"to_peer", l.booked.bytesToPeer}, {"to_client", l.booked.bytesToClient}});
+    emitLabelled(out, "rendezvous_ledger_packets_total", true,
+                 "packets durably booked in the usage ledger (all time), by direction", "direction",
+                 {{"to_peer", l.booked.packetsToPeer}, {"to_client", l.booked.packetsToClient}});
   }
   return out;
 }

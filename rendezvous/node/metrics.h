@@ -2,11 +2,14 @@
 // Names follow Prometheus conventions: rendezvous_ prefix, snake_case, _total for counters.
 #pragma once
 
+#include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "relay/stats.h"
+#include "rendezvous/node/ledger.h"
 #include "rendezvous/node/stats.h"
 
 namespace rdv::node {
@@ -14,9 +17,23 @@ namespace rdv::node {
 // "allocationsCreated" -> "allocations_created".
 std::string snakeCase(std::string_view camel);
 
+// State owned by the HTTP API thread (signalling hub, registry), copied here by that thread a few
+// times a second so the admin thread can read it without touching the owner's structures.
+struct ApiGauges {
+  std::atomic<uint64_t> signallingConnections{0};
+  std::atomic<uint64_t> mailboxEnvelopes{0};
+  std::atomic<uint64_t> mailboxBytes{0};
+  std::atomic<uint64_t> registryRecords{0};
+  std::atomic<uint64_t> pathReports{0};
+  std::atomic<uint64_t> envelopesDelivered{0};
+  std::atomic<uint64_t> envelopesStored{0};
+};
+
 struct MetricsSnapshot {
   std::vector<const NodeStats*> node;     // one per worker
   std::vector<const relay::Stats*> relay;  // one per worker
+  std::optional<LedgerMetrics> ledger;     // the usage ledger (issue 7)
+  const ApiGauges* api = nullptr;          // when the HTTP API runs
 };
 std::string renderMetrics(const MetricsSnapshot& s);
 

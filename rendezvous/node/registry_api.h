@@ -41,6 +41,8 @@ class RegistryApi {
   HttpResponse getNode(const HttpRequest& request);
 
   const identity::PrivateKey& nodeKey() const { return key_; }
+  // Registrations held (API thread only).
+  size_t records() const { return registry_ ? registry_->core().size() : 0; }
   // The shared SQLite connection, for other components on the API thread (e.g. mailboxes).
   storage::Database& database() { return db_; }
 

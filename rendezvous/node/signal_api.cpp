@@ -47,9 +47,10 @@ std::optional<std::string> validateSignalConfig(const Config& config) {
 }
 
 Result<std::unique_ptr<SignalApi>, std::string> SignalApi::open(storage::Database& db,
-                                                                const signalling::HubConfig& config) {
+                                                                const signalling::HubConfig& config, UsageSink* usage) {
   if (auto problem = signalling::validateConfig(config)) return unexpected("signalling: " + problem->message);
   std::unique_ptr<SignalApi> api(new SignalApi());
+  api->usage_ = usage;
   auto store = signalling::SqliteMailboxStore::open(db);
   if (!store) return unexpected("signalling mailbox store: " + store.error().message);
   api->store_.emplace(std::move(*store));
@@ -94,6 +95,13 @@ void SignalApi::flush() {
           if constexpr (std::is_same_v<T, signalling::SendFrame>) {
             if (!server_->sendText(c.conn, std::move(c.text)))
               logEvent(Level::Debug, "signal-send-dropped", {{"connection", c.conn}});
+          } else if constexpr (std::is_same_v<T, signalling::PathReported>) {
+            const auto unix = std::chrono::duration_cast<std::chrono::seconds>(wallNow().time_since_epoch()).count();
+            if (usage_ != nullptr)
+              usage_->post(storage::LedgerPathReport{c.report.path, c.report.local, c.report.remote, unix});
+            logEvent(Level::Debug, "path-report",
+                     {{"node", c.node.hex()}, {"path", c.report.path}, {"local", c.report.local},
+                      {"remote", c.report.remote}});
           } else {
             server_->closeWebSocket(c.conn, signalling::closeReasonName(c.reason), signalling::closeCode(c.reason));
           }

@@ -10,6 +10,7 @@
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/http_server.h"
+#include "rendezvous/node/ledger.h"
 #include "rendezvous/storage/database.h"
 #include "signalling/envelope/crypto.h"
 #include "signalling/hub/hub.h"
@@ -26,14 +27,20 @@ std::optional<std::string> validateSignalConfig(const Config& config);
 
 class SignalApi {
  public:
-  // Opens the mailbox store in `db` and loads what is waiting. `db` must outlive this object.
+  // Opens the mailbox store in `db` and loads what is waiting. `db` must outlive this object, and so
+  // must `usage` (where path-report frames are counted; may be null).
   static Result<std::unique_ptr<SignalApi>, std::string> open(storage::Database& db,
-                                                              const signalling::HubConfig& config);
+                                                              const signalling::HubConfig& config,
+                                                              UsageSink* usage = nullptr);
 
   // Registers /v1/signal and the expiry timer; call before server.start(). `server` must outlive the
   // registration (this object is used only from the server's API thread afterwards).
   void attach(HttpServer& server);
+  // API thread only.
   const signalling::HubStats& stats() const { return hub_->stats(); }
+  size_t connections() const { return hub_->connections(); }
+  size_t mailboxEnvelopes() const { return hub_->mailbox().size(); }
+  size_t mailboxBytes() const { return hub_->mailbox().bytes(); }
 
  private:
   SignalApi() = default;
@@ -43,6 +50,7 @@ class SignalApi {
   signalling::CryptoRng rng_;
   std::unique_ptr<signalling::Hub> hub_;
   HttpServer* server_ = nullptr;
+  UsageSink* usage_ = nullptr;
 };
 
 }  // namespace rdv::node

@@ -29,7 +29,7 @@ TEST(Metrics, RequiresTokenAndParsesWithPrometheusParser) {
   ASSERT_TRUE(j.is_object()) << scrape.out;
   // The reference parser reports counters without the _total suffix in family names but keeps it on samples.
   EXPECT_EQ(j.value("rendezvous_binding_requests_total", -1.0), requests) << scrape.out;
-  EXPECT_EQ(j.value("rendezvous_relay_allocations_active", -1.0), 0.0) << scrape.out;
+  EXPECT_EQ(j.value(R"(rendezvous_relay_allocations_active{class="limited"})", -1.0), 0.0) << scrape.out;
   EXPECT_TRUE(j.contains("rendezvous_relay_bytes_client_to_peer_total")) << scrape.out;
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Scrapes a Prometheus endpoint and parses it with the reference parser (python3-prometheus-client).
 
-Usage: prometheus_scrape.py URL TOKEN. Prints {"metric_name": value, ...} as JSON (one sample per
-family, unlabelled); exits 1 with a message when the text does not parse.
+Usage: prometheus_scrape.py URL TOKEN. Prints {"metric_name": value, ...} as JSON, one key per sample:
+the sample name, with its labels as name{k="v",...} (sorted by label name) when it has any; exits 1
+with a message when the text does not parse.
 """
 import json
 import sys
@@ -20,7 +21,10 @@ def main() -> int:
     try:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                out[sample.name] = sample.value
+                key = sample.name
+                if sample.labels:
+                    key += "{" + ",".join('%s="%s"' % (k, v) for k, v in sorted(sample.labels.items())) + "}"
+                out[key] = sample.value
     except Exception as e:  # the parser raises ValueError and friends on bad exposition text
         print("unparseable exposition: %s" % e, file=sys.stderr)
         return 1

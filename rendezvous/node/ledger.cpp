@@ -1,0 +1,106 @@
+#include "rendezvous/node/ledger.h"
+
+#include <ctime>
+
+#include "rendezvous/node/log.h"
+
+namespace rdv::node {
+
+Result<std::unique_ptr<Ledger>, std::string> Ledger::open(const std::string& dbPath,
+                                                          std::chrono::milliseconds flushInterval, Clock clock) {
+  if (!clock) clock = [] { return static_cast<int64_t>(std::time(nullptr)); };
+  auto db = storage::Database::open(dbPath);
+  if (!db) return unexpected("ledger: cannot open '" + dbPath + "': " + db.error().message);
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(*db), flushInterval, std::move(clock)));
+  auto store = storage::LedgerStore::open(ledger->db_, &ledger->openInfo_);
+  if (!store) return unexpected("ledger: cannot open the ledger in '" + dbPath + "': " + store.error().message);
+  ledger->store_.emplace(std::move(*store));
+  auto today = ledger->store_->bytesOnDay(storage::utcDay(ledger->clock_()));
+  if (!today) return unexpected("ledger: cannot read today's totals: " + today.error().message);
+  ledger->bytesToday_ = std::move(*today);
+  auto totals = ledger->store_->totals();
+  if (!totals) return unexpected("ledger: cannot read the totals: " + totals.error().message);
+  ledger->metrics_.booked = *totals;
+  ledger->book_.emplace(ledger->openInfo_.nextRowId);
+  logEvent(Level::Info, "ledger-opened",
+           {{"database", dbPath},
+            {"interrupted_allocations", ledger->openInfo_.interrupted},
+            {"last_flush", ledger->openInfo_.lastFlushUnix},
+            {"flush_interval_ms", flushInterval.count()}});
+  ledger->thread_ = std::thread([l = ledger.get()] { l->run(); });
+  return ledger;
+}
+
+Ledger::~Ledger() { stop(); }
+
+void Ledger::post(storage::LedgerEvent event) {
+  std::lock_guard lock(queueMutex_);
+  queue_.push_back(std::move(event));
+}
+
+void Ledger::stop() {
+  {
+    std::lock_guard lock(queueMutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Ledger::flushNow() {
+  std::unique_lock lock(queueMutex_);
+  if (!thread_.joinable() || stopping_) return;
+  const uint64_t mine = ++flushRequests_;
+  wake_.notify_all();
+  flushed_.wait(lock, [&] { return flushesDone_ >= mine || stopping_; });
+}
+
+void Ledger::run() {
+  std::unique_lock lock(queueMutex_);
+  auto next = std::chrono::steady_clock::now() + interval_;
+  for (;;) {
+    wake_.wait_until(lock, next, [&] { return stopping_ || flushRequests_ > flushesDone_; });
+    const bool stop = stopping_;
+    const uint64_t requested = flushRequests_;
+    std::vector<storage::LedgerEvent> events;
+    events.swap(queue_);
+    lock.unlock();
+    for (const auto& e : events) book_->apply(e);
+    flushOnce();
+    lock.lock();
+    flushesDone_ = requested;
+    flushed_.notify_all();
+    if (stop && queue_.empty()) break;
+    next = std::chrono::steady_clock::now() + interval_;
+  }
+}
+
+void Ledger::flushOnce() {
+  auto batch = book_->takeBatch(clock_());
+  if (batch.empty()) {
+    std::lock_guard lock(metricsMutex_);
+    metrics_.activeByClass = book_->activeByClass();
+    metrics_.endedByReason = book_->endedByReason();
+    return;
+  }
+  const auto booked = batch.bookedCounters();
+  auto written = store_->write(batch);
+  std::lock_guard lock(metricsMutex_);
+  if (!written) {
+    ++metrics_.flushErrors;
+    logEvent(Level::Error, "ledger-flush-failed", {{"reason", written.error().message}});
+    book_->restore(std::move(batch));  // retried with the next flush
+    return;
+  }
+  ++metrics_.flushes;
+  metrics_.booked += booked;
+  metrics_.activeByClass = book_->activeByClass();
+  metrics_.endedByReason = book_->endedByReason();
+}
+
+LedgerMetrics Ledger::metrics() const {
+  std::lock_guard lock(metricsMutex_);
+  return metrics_;
+}
+
+}  // namespace rdv::node

@@ -1,0 +1,93 @@
+// The node's usage ledger (issue 7, docs/ledger.md): workers and the signalling hub post events to a
+// small queue (a mutex held only for a push_back: nobody ever waits on SQLite), and one ledger thread
+// feeds them to the sans-I/O LedgerBook and writes what changed to the node's SQLite database in ONE
+// transaction at most every flush interval. stop() drains the queue and writes everything (SIGTERM
+// is exact); after kill -9 at most the last interval's events are missing.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rendezvous/storage/database.h"
+#include "rendezvous/storage/ledger_book.h"
+#include "rendezvous/storage/ledger_store.h"
+#include "stun/result.h"
+
+namespace rdv::node {
+
+// Where workers hand their usage events (the Ledger, or nothing when a test runs a bare Service).
+class UsageSink {
+ public:
+  virtual ~UsageSink() = default;
+  // Thread-safe, never blocks on I/O.
+  virtual void post(storage::LedgerEvent event) = 0;
+};
+
+// What /metrics shows about the ledger; read from any thread.
+struct LedgerMetrics {
+  uint64_t flushes = 0;
+  uint64_t flushErrors = 0;
+  storage::LedgerCounters booked;  // durably written since the ledger file was created
+  std::map<std::string, uint64_t> activeByClass;
+  std::map<std::string, uint64_t> endedByReason;  // since the node started
+};
+
+class Ledger final : public UsageSink {
+ public:
+  using Clock = std::function<int64_t()>;  // unix seconds
+
+  // Opens its own connection to `dbPath` (WAL: readers and the registry's connection go on
+  // concurrently) and starts the ledger thread.
+  static Result<std::unique_ptr<Ledger>, std::string> open(const std::string& dbPath,
+                                                           std::chrono::milliseconds flushInterval,
+                                                           Clock clock = {});
+  ~Ledger() override;
+
+  void post(storage::LedgerEvent event) override;
+  // Drains the queue, writes everything and stops the thread. Idempotent.
+  void stop();
+  // Blocks until everything posted before the call has been written (tests, admin reads).
+  void flushNow();
+
+  LedgerMetrics metrics() const;
+  // Bytes per identity already booked today (UTC), read at open: seeds the daily budgets.
+  const std::map<std::string, uint64_t>& bytesToday() const { return bytesToday_; }
+  const storage::LedgerOpenInfo& openInfo() const { return openInfo_; }
+
+ private:
+  Ledger(storage::Database db, std::chrono::milliseconds interval, Clock clock)
+      : db_(std::move(db)), interval_(interval), clock_(std::move(clock)) {}
+  void run();
+  void flushOnce();
+
+  storage::Database db_;  // the ledger thread's connection (not moved once store_ points at it)
+  std::optional<storage::LedgerStore> store_;
+  std::optional<storage::LedgerBook> book_;
+  storage::LedgerOpenInfo openInfo_;
+  std::map<std::string, uint64_t> bytesToday_;
+  std::chrono::milliseconds interval_;
+  Clock clock_;
+
+  std::mutex queueMutex_;
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::vector<storage::LedgerEvent> queue_;
+  bool stopping_ = false;
+  uint64_t flushRequests_ = 0;  // flushNow() generations, under queueMutex_
+  uint64_t flushesDone_ = 0;
+  std::thread thread_;
+
+  mutable std::mutex metricsMutex_;
+  LedgerMetrics metrics_;
+};
+
+}  // namespace rdv::node
