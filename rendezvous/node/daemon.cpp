@@ -334,6 +334,11 @@ std::optional<std::string> Daemon::startLedger() {
   auto ledger = Ledger::open(databasePathOf(config_), std::chrono::milliseconds(config_.ledgerFlushIntervalMs));
   if (!ledger) return ledger.error();
   ledger_ = std::move(*ledger);
+  // Daily budgets survive a restart: each identity starts today with what the ledger booked today.
+  const auto unixNow = static_cast<int64_t>(std::time(nullptr));
+  for (const auto& [identity, bytes] : ledger_->bytesToday()) quota_->seedDailyUsage(identity, bytes, unixNow);
+  if (!ledger_->bytesToday().empty())
+    logEvent(Level::Info, "quota-seeded-from-ledger", {{"identities", ledger_->bytesToday().size()}});
   metering_ = std::make_shared<LedgerMetering>(*ledger_);
   return std::nullopt;
 }

@@ -394,7 +394,7 @@ TEST(LedgerUsage, TotalsEqualWhatThePeerSawWithCoturnAndOurClient) {
   EXPECT_EQ(rows["bob"]["bytes_to_peer"], sent);
   EXPECT_EQ(rows["bob"]["bytes_to_client"], sent);
   EXPECT_EQ(rows["bob"]["packets_to_peer"], 80);
-  EXPECT_EQ(rows["bob"]["class"], "limited");
+  EXPECT_EQ(rows["bob"]["class"], "unlimited");  // a static user: the operator made the account
   EXPECT_EQ(rows["alice"]["bytes_to_peer"], 2400);
   EXPECT_GE(rows["alice"]["allocations"].get<int>(), 2);
   const double expectedCost = static_cast<double>(toPeer + toClient) / 1e9 * 0.09;
@@ -478,6 +478,8 @@ TEST(LedgerUsage, Kill9DuringLoadLosesAtMostTheLastFlush) {
   EXPECT_GE(booked, sentBeforeKill) << "booked " << booked << " relayed " << relayed;
   auto after = readDb(data);
   EXPECT_EQ(after.open, 0);
+  // Today's booked bytes seed the daily budgets of the quota engine.
+  EXPECT_NE(again.log().find("quota-seeded-from-ledger"), std::string::npos) << again.log();
 
   // SIGTERM right after a burst on a live allocation, before any usage tick could book it: the node
   // ends the allocation ("shutdown") and the ledger writes it all before exiting. Exact.
