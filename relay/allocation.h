@@ -10,8 +10,8 @@
 
 #include "relay/commands.h"
 #include "relay/types.h"
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/message.h"
 
 namespace rdv::relay {

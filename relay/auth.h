@@ -10,7 +10,7 @@
 #include "relay/nonce.h"
 #include "relay/types.h"
 #include "stun/message.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::relay {
 

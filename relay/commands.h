@@ -10,8 +10,8 @@
 #include <variant>
 
 #include "relay/types.h"
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::relay {
 

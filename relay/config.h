@@ -9,8 +9,8 @@
 
 #include "relay/peer_policy.h"
 #include "relay/types.h"
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/constants.h"
 
 namespace rdv::relay {

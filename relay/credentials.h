@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "relay/config.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::relay {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "relay/types.h"
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::relay {
 

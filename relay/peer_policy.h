@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "relay/types.h"
-#include "stun/address.h"
-#include "stun/result.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::relay {
 

@@ -8,7 +8,7 @@
 
 #include "relay/config.h"
 #include "relay/types.h"
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::relay {
 

@@ -24,7 +24,7 @@
 #include "relay/rate_limiter.h"
 #include "relay/stats.h"
 #include "relay/types.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/message.h"
 
 namespace rdv::relay {

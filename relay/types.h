@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::relay {
 

@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/message.h"
 
 namespace rdv::stun {

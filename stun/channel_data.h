@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/message.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::stun {
 

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/constants.h"
 #include "stun/message.h"
 

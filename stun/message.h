@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/constants.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::stun {
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::bench {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::bench {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::bench {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "bench/loadgen/udp.h"
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::bench {
 

@@ -10,7 +10,7 @@
 
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/udp.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/message.h"
 
 namespace rdv::bench {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::bench {
 

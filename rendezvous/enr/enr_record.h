@@ -15,8 +15,8 @@
 #include "rendezvous/enr/rlp.h"
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/identity/public_key.h"
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::enr {
 

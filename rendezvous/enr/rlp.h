@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::enr {
 

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::identity {
 

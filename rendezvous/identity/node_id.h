@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::identity {
 

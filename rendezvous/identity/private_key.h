@@ -10,8 +10,8 @@
 #include "rendezvous/identity/identity_error.h"
 #include "rendezvous/identity/keccak.h"
 #include "rendezvous/identity/public_key.h"
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::identity {
 

@@ -11,8 +11,8 @@
 #include "rendezvous/identity/identity_error.h"
 #include "rendezvous/identity/keccak.h"
 #include "rendezvous/identity/node_id.h"
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::identity {
 

@@ -12,8 +12,8 @@
 #include "relay/config.h"
 #include "relay/peer_policy.h"
 #include "relay/quota.h"
-#include "stun/address.h"
-#include "stun/result.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::node {
 

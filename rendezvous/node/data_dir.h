@@ -6,7 +6,7 @@
 
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/node/config.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::node {
 

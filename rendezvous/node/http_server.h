@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::node {
 

@@ -15,7 +15,7 @@
 
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/node/http_server.h"
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::node {
 

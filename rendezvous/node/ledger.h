@@ -20,7 +20,7 @@
 #include "rendezvous/storage/database.h"
 #include "rendezvous/storage/ledger_book.h"
 #include "rendezvous/storage/ledger_store.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::node {
 

@@ -13,7 +13,7 @@
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/storage/database.h"
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::node {
 

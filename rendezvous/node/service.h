@@ -11,9 +11,9 @@
 
 #include "relay/server.h"
 #include "rendezvous/node/stats.h"
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 #include "stun/binding.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::node {
 

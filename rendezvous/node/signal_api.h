@@ -15,7 +15,7 @@
 #include "signalling/envelope/crypto.h"
 #include "signalling/hub/hub.h"
 #include "signalling/hub/sqlite_mailbox_store.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::node {
 

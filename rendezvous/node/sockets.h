@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "stun/address.h"
-#include "stun/result.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::node {
 

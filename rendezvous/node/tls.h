@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;

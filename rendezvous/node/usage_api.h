@@ -13,7 +13,7 @@
 
 #include "rendezvous/node/http_server.h"
 #include "rendezvous/storage/database.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::node {
 

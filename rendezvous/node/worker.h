@@ -9,7 +9,7 @@
 #include "rendezvous/node/service.h"
 #include "rendezvous/node/stats.h"
 #include "rendezvous/node/tls.h"
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 namespace rdv::node {
 

@@ -25,7 +25,7 @@
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/registry/registry_error.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::registry {
 

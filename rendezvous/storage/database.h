@@ -17,8 +17,8 @@
 #include <string>
 #include <string_view>
 
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

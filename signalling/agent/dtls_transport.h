@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::agent {
 

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::agent {
 

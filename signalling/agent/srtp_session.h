@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 typedef struct srtp_ctx_t_ srtp_ctx_t;
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "signalling/cli/net.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::cli {
 

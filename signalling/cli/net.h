@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "stun/address.h"
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;

@@ -9,7 +9,7 @@
 
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace CLI {
 class App;

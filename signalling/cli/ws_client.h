@@ -11,7 +11,7 @@
 
 #include "signalling/cli/http_client.h"
 #include "signalling/cli/net.h"
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::cli {
 

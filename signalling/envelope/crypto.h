@@ -8,7 +8,7 @@
 #include <optional>
 #include <span>
 
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::signalling {
 

@@ -22,8 +22,8 @@
 #include "rendezvous/identity/public_key.h"
 #include "signalling/envelope/crypto.h"
 #include "signalling/envelope/envelope_error.h"
-#include "stun/bytes.h"
-#include "stun/result.h"
+#include "rendezvous/base/bytes.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::signalling {
 

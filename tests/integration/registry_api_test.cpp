@@ -13,7 +13,7 @@
 #include "rendezvous/enr/enr_builder.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/registry/unregister_message.h"
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 #include "tests/integration/harness.h"
 
 namespace rdv::test {

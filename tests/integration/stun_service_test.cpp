@@ -6,7 +6,7 @@
 
 #include <regex>
 
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 #include "stun/message.h"
 #include "tests/integration/harness.h"
 

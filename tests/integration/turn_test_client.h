@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "stun/address.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/address.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/message.h"
 
 namespace rdv::test {

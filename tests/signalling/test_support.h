@@ -7,7 +7,7 @@
 
 #include "rendezvous/identity/private_key.h"
 #include "signalling/envelope/crypto.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::signalling::test {
 

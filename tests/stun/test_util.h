@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 #include "stun/message.h"
 
 namespace rdv::stun::test {

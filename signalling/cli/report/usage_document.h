@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stun/result.h"
+#include "rendezvous/base/result.h"
 
 namespace rdv::report {
 

@@ -1,4 +1,4 @@
-#include "stun/address.h"
+#include "rendezvous/base/address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

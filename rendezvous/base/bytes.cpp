@@ -1,4 +1,4 @@
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv {
 
