@@ -44,7 +44,7 @@ NonceCheck NonceCodec::check(std::string_view nonce, const IpAddress& client, in
   const auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), seconds, 16);
   if (ec != std::errc() || end != ts.data() + ts.size()) return NonceCheck::Invalid;
   const std::string expected = mac(seconds, client);
-  if (!stun::constantTimeEqual(asBytes(expected), asBytes(nonce.substr(prefix + kTimestampHex)))) {
+  if (!constantTimeEqual(asBytes(expected), asBytes(nonce.substr(prefix + kTimestampHex)))) {
     return NonceCheck::Invalid;
   }
   const auto issued = static_cast<int64_t>(seconds);

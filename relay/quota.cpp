@@ -75,32 +75,8 @@ std::vector<std::string> validate(const QuotaPolicy& p) {
 
 void Gcra::configure(uint64_t bytesPerSecond, uint64_t burst) {
   if (burst == 0) burst = std::max(bytesPerSecond, kLargestDatagram);
-  const double tolerance = bytesPerSecond == 0 ? 0.0 : static_cast<double>(burst) * 1e9 / static_cast<double>(bytesPerSecond);
-  tolerance_.store(static_cast<int64_t>(std::min(tolerance, 9.0e18)), std::memory_order_relaxed);
-  rate_.store(bytesPerSecond, std::memory_order_relaxed);
+  TokenBucket::configure(static_cast<double>(bytesPerSecond), static_cast<double>(burst));
 }
-
-int64_t Gcra::cost(uint64_t bytes) const {
-  const uint64_t rate = rate_.load(std::memory_order_relaxed);
-  if (rate == 0) return 0;
-  return static_cast<int64_t>(static_cast<double>(bytes) * 1e9 / static_cast<double>(rate));
-}
-
-// GCRA, virtual-scheduling form: each byte advances the theoretical arrival time (TAT) by 1/rate; a packet
-// conforms when, after it, TAT is no further ahead of now than the burst tolerance.
-bool Gcra::take(uint64_t bytes, int64_t nowNs) {
-  if (rate_.load(std::memory_order_relaxed) == 0) return true;
-  const int64_t c = cost(bytes);
-  const int64_t tolerance = tolerance_.load(std::memory_order_relaxed);
-  int64_t tat = tat_.load(std::memory_order_relaxed);
-  while (true) {
-    const int64_t next = std::max(tat, nowNs) + c;
-    if (next - nowNs > tolerance) return false;
-    if (tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed)) return true;
-  }
-}
-
-void Gcra::refund(uint64_t bytes) { tat_.fetch_sub(cost(bytes), std::memory_order_relaxed); }
 
 QuotaBook::QuotaBook(QuotaPolicy policy) { apply(std::move(policy)); }
 

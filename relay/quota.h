@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "relay/types.h"
+#include "rendezvous/base/token_bucket.h"
 
 namespace rdv::relay {
 
@@ -61,24 +62,12 @@ struct QuotaPolicy {
 // One human-readable line per problem (unknown class in members, burst below the largest datagram, ...).
 std::vector<std::string> validate(const QuotaPolicy& policy);
 
-// A GCRA token bucket over one atomic (the theoretical arrival time, in nanoseconds of the monotonic
-// clock): conforming when the bucket, after this packet, holds no more than `burst` bytes' worth of
-// debt. Lock-free (one CAS loop), allocation-free, safe from any number of threads.
-class Gcra {
+// A byte-rate bucket: the project's token bucket (GCRA over one atomic, nanoseconds of the monotonic
+// clock), in bytes, with the relay's default depth.
+class Gcra : public TokenBucket {
  public:
-  // bytesPerSecond 0: always conforming.
+  // bytesPerSecond 0: always conforming. burst 0: max(bytesPerSecond, the largest datagram).
   void configure(uint64_t bytesPerSecond, uint64_t burst);
-  // Takes `bytes` if they conform at `now` (ns); false (and nothing taken) otherwise.
-  bool take(uint64_t bytes, int64_t nowNs);
-  // Gives back what take() took (the packet was dropped by a later check).
-  void refund(uint64_t bytes);
-  uint64_t rate() const { return rate_.load(std::memory_order_relaxed); }
-
- private:
-  int64_t cost(uint64_t bytes) const;  // ns of bucket time `bytes` occupy at the current rate
-  std::atomic<int64_t> tat_{INT64_MIN};
-  std::atomic<uint64_t> rate_{0};
-  std::atomic<int64_t> tolerance_{0};  // burst in ns
 };
 
 // Per-identity state, shared by every allocation of the identity on every worker. Lives in the QuotaBook

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
 
 namespace rdv::relay {
 
 SourceRateLimiter::SourceRateLimiter(RateLimit limit, uint32_t buckets, uint64_t hashKey)
-    : limit_(limit), hashKey_(hashKey), buckets_(std::bit_ceil(std::max<uint32_t>(buckets, 1))) {}
+    : hashKey_(hashKey), buckets_(std::bit_ceil(std::max<uint32_t>(buckets, 1)), TokenBucket(limit.perSecond, limit.burst)) {}
 
 size_t SourceRateLimiter::indexOf(const IpAddress& source) const {
   // FNV-1a over the key and the address bytes, then a splitmix64 finaliser to spread the bits.
@@ -25,17 +24,7 @@ size_t SourceRateLimiter::indexOf(const IpAddress& source) const {
 }
 
 bool SourceRateLimiter::allow(const IpAddress& source, Instant now) {
-  Bucket& b = buckets_[indexOf(source)];
-  if (!b.used) {
-    b = Bucket{limit_.burst, now, true};
-  } else if (now > b.refilled) {
-    const double elapsed = std::chrono::duration<double>(now - b.refilled).count();
-    b.tokens = std::min(limit_.burst, b.tokens + elapsed * limit_.perSecond);
-    b.refilled = now;
-  }
-  if (b.tokens < 1.0) return false;
-  b.tokens -= 1.0;
-  return true;
+  return buckets_[indexOf(source)].take(1, TokenBucket::nanos(now));
 }
 
 }  // namespace rdv::relay

@@ -1,4 +1,4 @@
-// Per-source rate limiting with bounded memory: a fixed table of token buckets indexed by a keyed hash
+// Per-source rate limiting with bounded memory: a fixed table of token buckets (rdv::TokenBucket) indexed by a keyed hash
 // of the source IP. Sources that collide share a bucket (they may be limited together); a flood from
 // many spoofed sources cannot grow the table. Used for 401 answers (DESIGN principle 6).
 #pragma once
@@ -8,6 +8,7 @@
 
 #include "relay/config.h"
 #include "relay/types.h"
+#include "rendezvous/base/token_bucket.h"
 #include "rendezvous/base/address.h"
 
 namespace rdv::relay {
@@ -23,16 +24,10 @@ class SourceRateLimiter {
   size_t bucketCount() const { return buckets_.size(); }
 
  private:
-  struct Bucket {
-    double tokens = 0;
-    Instant refilled{};
-    bool used = false;
-  };
   size_t indexOf(const IpAddress& source) const;
 
-  RateLimit limit_;
   uint64_t hashKey_;
-  std::vector<Bucket> buckets_;
+  std::vector<TokenBucket> buckets_;  // each starts full
 };
 
 }  // namespace rdv::relay

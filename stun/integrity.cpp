@@ -1,7 +1,6 @@
 // MESSAGE-INTEGRITY(-SHA256), FINGERPRINT and credential keys (RFC 8489 §9.2.2, §14.4-14.7).
 #include "stun/integrity.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -97,12 +96,6 @@ uint32_t fingerprintOf(ByteSpan data) {
   uint32_t c = 0xFFFFFFFFu;
   for (uint8_t b : data) c = kCrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
   return (c ^ 0xFFFFFFFFu) ^ kFingerprintXor;
-}
-
-bool constantTimeEqual(ByteSpan a, ByteSpan b) {
-  if (a.size() != b.size()) return false;
-  if (a.empty()) return true;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 Bytes hmacSha1(ByteSpan key, ByteSpan data) { return hmac(EVP_sha1(), key, data); }

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "rendezvous/base/bytes.h"
+#include "rendezvous/base/constant_time.h"
 #include "stun/constants.h"
 #include "stun/message.h"
 
@@ -26,9 +27,6 @@ IntegrityCheck verifyMessageIntegritySha256(const MessageView& m, ByteSpan key);
 
 // CRC-32 (ISO-HDLC) of data XOR 0x5354554E.
 uint32_t fingerprintOf(ByteSpan data);
-
-// Constant-time comparison (CRYPTO_memcmp); false when lengths differ.
-bool constantTimeEqual(ByteSpan a, ByteSpan b);
 
 Bytes hmacSha1(ByteSpan key, ByteSpan data);
 Bytes hmacSha256(ByteSpan key, ByteSpan data);

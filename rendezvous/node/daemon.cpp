@@ -1,6 +1,6 @@
 #include "rendezvous/node/daemon.h"
 
-#include <openssl/crypto.h>
+#include "rendezvous/base/constant_time.h"
 #include <openssl/rand.h>
 #include <uv.h>
 
@@ -352,8 +352,7 @@ std::optional<std::string> Daemon::startAdmin() {
   admin_ = std::make_unique<HttpServer>(hc);
   const std::string expected = "Bearer " + config_.adminToken;
   auto authorized = [expected](const HttpRequest& r) {
-    return r.authorization.size() == expected.size() &&
-           CRYPTO_memcmp(r.authorization.data(), expected.data(), expected.size()) == 0;
+    return constantTimeEqual(asBytes(r.authorization), asBytes(expected));
   };
   admin_->route("GET", "/metrics", [this, authorized](const HttpRequest& r) {
     if (!authorized(r)) return jsonError(401, "unauthorized", "the admin API needs 'Authorization: Bearer <admin-token>'");

@@ -1,20 +1,16 @@
 #include "rendezvous/node/ice_servers.h"
 
-#include <openssl/crypto.h>
 
 #include <charconv>
 
 #include "relay/credentials.h"
+#include "rendezvous/base/constant_time.h"
 #include "rendezvous/identity/api_signature.h"
 #include "rendezvous/identity/public_key.h"
 
 namespace rdv::node {
 
 namespace {
-
-bool constantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string hostOf(const Endpoint& bound, const std::vector<IpAddress>& external) {
   IpAddress ip = bound.ip();
@@ -35,7 +31,7 @@ std::optional<std::string> IceServersApi::authenticate(const HttpRequest& r, int
   if (auth.rfind("Bearer ", 0) == 0) {
     const std::string_view secret = auth.substr(7);
     for (const auto& s : config_.authSecrets) {
-      if (constantTimeEquals(secret, s)) {
+      if (constantTimeEqual(asBytes(secret), asBytes(s))) {
         std::string id = r.queryValue("username").value_or("app");
         if (id.empty() || id.size() > 128 || id.find(':') != std::string::npos) {
           error = jsonError(400, "bad_username", "username must be 1-128 characters without ':'");

@@ -1,7 +1,7 @@
 #include "signalling/agent/dtls_transport.h"
 
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
+#include "rendezvous/base/constant_time.h"
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -171,8 +171,7 @@ bool DtlsTransport::verifyPeer() {
     fail("no signed fingerprint for the peer's DTLS certificate");
     return false;
   }
-  if (got.size() != remoteFingerprint_.size() ||
-      CRYPTO_memcmp(got.data(), remoteFingerprint_.data(), got.size()) != 0) {
+  if (!constantTimeEqual(asBytes(got), asBytes(remoteFingerprint_))) {
     fail("dtls-fingerprint-mismatch: the peer's DTLS certificate is " + got + ", its signed offer/answer said " +
          remoteFingerprint_);
     return false;

@@ -69,7 +69,7 @@ Result<size_t, StoreError> Hub::load(TimePoint now) {
 }
 
 void Hub::connected(ConnId conn, TimePoint now) {
-  conns_.try_emplace(conn, TokenBucket(config_.framesPerSecond, config_.frameBurst, now));
+  conns_.try_emplace(conn, TokenBucket(config_.framesPerSecond, config_.frameBurst), now);
   challenge(conn, now);
 }
 
@@ -93,7 +93,9 @@ ChallengeNonce Hub::challenge(ConnId conn, TimePoint now) {
 void Hub::handleFrame(ConnId conn, std::string_view text, TimePoint now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  if (!it->second.bucket.take(now)) {
+  Connection& c = it->second;
+  c.latest = std::max(c.latest, now);
+  if (!c.bucket.take(1, TokenBucket::nanos(c.latest))) {
     ++stats_.rateLimited;
     sendError(conn, "rate-limited", "more than the allowed frames per second; frame dropped");
     return;

@@ -30,12 +30,12 @@
 #include <variant>
 #include <vector>
 
+#include "rendezvous/base/token_bucket.h"
 #include "signalling/envelope/crypto.h"
 #include "signalling/envelope/envelope.h"
 #include "signalling/hub/frames.h"
 #include "signalling/hub/mailbox.h"
 #include "signalling/hub/mailbox_store.h"
-#include "signalling/hub/token_bucket.h"
 
 namespace rdv::signalling {
 
@@ -157,10 +157,11 @@ class Hub {
     TimePoint expiresAt;
   };
   struct Connection {
-    explicit Connection(TokenBucket b) : bucket(b) {}
+    Connection(TokenBucket b, TimePoint now) : bucket(b), latest(now) {}
     std::optional<PendingChallenge> challenge;
     std::optional<NodeId> identity;
-    TokenBucket bucket;
+    TokenBucket bucket;  // frames per second; fed `latest`, so a wall clock stepping back refills nothing
+    TimePoint latest;    // the latest time this connection has seen
   };
 
   void send(ConnId conn, const Frame& frame);

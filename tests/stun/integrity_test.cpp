@@ -125,15 +125,5 @@ TEST(Integrity, Fingerprint) {
   EXPECT_EQ(fingerprintOf({}) ^ kFingerprintXor, 0u);
 }
 
-TEST(Integrity, ConstantTimeEqual) {
-  const Bytes a = {1, 2, 3};
-  const Bytes b = {1, 2, 3};
-  const Bytes c = {1, 2, 4};
-  EXPECT_TRUE(constantTimeEqual(a, b));
-  EXPECT_FALSE(constantTimeEqual(a, c));
-  EXPECT_FALSE(constantTimeEqual(a, ByteSpan(b).first(2)));
-  EXPECT_TRUE(constantTimeEqual({}, {}));
-}
-
 }  // namespace
 }  // namespace rdv::stun

@@ -1,0 +1,40 @@
+// The token bucket with fractional rates (the hub's frames, the relay's 401 answers): starts full,
+// refills at the rate up to the burst, a refused take takes nothing.
+#include "rendezvous/base/token_bucket.h"
+
+#include <gtest/gtest.h>
+
+namespace rdv {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+TEST(TokenBucket, StartsFullAndRefillsAtTheRate) {
+  TokenBucket b(2.0, 3.0);
+  const int64_t t0 = 7 * kSecond;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(b.take(1, t0)) << i;
+  EXPECT_FALSE(b.take(1, t0));
+  EXPECT_TRUE(b.take(1, t0 + kSecond / 2));  // one token back
+  EXPECT_FALSE(b.take(1, t0 + kSecond / 2));
+  // Idle for long: full again, not beyond.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(b.take(1, t0 + 100 * kSecond)) << i;
+  EXPECT_FALSE(b.take(1, t0 + 100 * kSecond));
+}
+
+TEST(TokenBucket, FractionalBurstAndCopies) {
+  TokenBucket b(1.0, 1.5);
+  EXPECT_TRUE(b.take(1, 0));
+  EXPECT_FALSE(b.take(1, 0));
+  EXPECT_TRUE(b.take(1, kSecond / 2));  // 0.5 left + 0.5 refilled
+  const TokenBucket copy = b;
+  TokenBucket c = copy;
+  EXPECT_FALSE(c.take(1, kSecond / 2));
+}
+
+TEST(TokenBucket, UnconfiguredIsUnlimited) {
+  TokenBucket b;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(b.take(1e9, 0));
+}
+
+}  // namespace
+}  // namespace rdv
