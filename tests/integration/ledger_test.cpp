@@ -20,8 +20,8 @@
 
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/storage/database.h"
-#include "signalling/cli/http_client.h"
-#include "signalling/cli/ws_client.h"
+#include "rendezvous/client/http_client.h"
+#include "rendezvous/client/ws_client.h"
 #include "signalling/hub/auth.h"
 #include "signalling/hub/frames.h"
 #include "stun/channel_data.h"

@@ -17,7 +17,7 @@
 #include <regex>
 #include <thread>
 
-#include "signalling/cli/report/format.h"
+#include "rendezvous/cli/report/format.h"
 #include "tests/integration/harness.h"
 
 namespace rdv::test {

@@ -1,4 +1,4 @@
-#include "signalling/cli/http_client.h"
+#include "rendezvous/client/http_client.h"
 
 #include <algorithm>
 #include <charconv>

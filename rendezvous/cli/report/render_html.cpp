@@ -5,9 +5,9 @@
 #include <map>
 #include <vector>
 
-#include "signalling/cli/report/format.h"
-#include "signalling/cli/report/render.h"
-#include "signalling/cli/report/svg_chart.h"
+#include "rendezvous/cli/report/format.h"
+#include "rendezvous/cli/report/render.h"
+#include "rendezvous/cli/report/svg_chart.h"
 
 namespace rdv::report {
 

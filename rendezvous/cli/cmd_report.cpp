@@ -1,5 +1,5 @@
 // rdv report: reads GET /v1/usage from a node's admin listener and renders it as a table, the JSON
-// document itself, CSV or a self-contained HTML page (signalling/cli/report/ does the rendering).
+// document itself, CSV or a self-contained HTML page (rendezvous/cli/report/ does the rendering).
 // Exit codes: 0 done, 1 runtime error (node unreachable, refused, malformed answer, output not
 // written), 2 usage error (bad flag values).
 #include <CLI/CLI.hpp>
@@ -10,9 +10,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "signalling/cli/commands.h"
-#include "signalling/cli/http_client.h"
-#include "signalling/cli/report/render.h"
+#include "rendezvous/cli/subcommands.h"
+#include "rendezvous/client/http_client.h"
+#include "rendezvous/cli/report/render.h"
 
 namespace rdv::cli {
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <regex>
 
-#include "signalling/cli/report/render.h"
+#include "rendezvous/cli/report/render.h"
 #include "tests/signalling/report/report_test_support.h"
 
 namespace rdv::report {

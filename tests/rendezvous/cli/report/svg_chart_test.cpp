@@ -5,8 +5,8 @@
 #include <limits>
 #include <regex>
 
-#include "signalling/cli/report/format.h"
-#include "signalling/cli/report/svg_chart.h"
+#include "rendezvous/cli/report/format.h"
+#include "rendezvous/cli/report/svg_chart.h"
 
 namespace rdv::report {
 namespace {

@@ -1,4 +1,4 @@
-#include "signalling/cli/ws_client.h"
+#include "rendezvous/client/ws_client.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "signalling/cli/report/usage_document.h"
+#include "rendezvous/cli/report/usage_document.h"
 
 namespace rdv::report {
 

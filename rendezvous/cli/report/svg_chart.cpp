@@ -1,10 +1,10 @@
-#include "signalling/cli/report/svg_chart.h"
+#include "rendezvous/cli/report/svg_chart.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include "signalling/cli/report/format.h"
+#include "rendezvous/cli/report/format.h"
 
 namespace rdv::report {
 

@@ -1,4 +1,4 @@
-#include "signalling/cli/net.h"
+#include "rendezvous/client/net.h"
 
 #include <fcntl.h>
 #include <netdb.h>

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "signalling/cli/report/format.h"
-#include "signalling/cli/report/render.h"
+#include "rendezvous/cli/report/format.h"
+#include "rendezvous/cli/report/render.h"
 
 namespace rdv::report {
 

@@ -8,8 +8,8 @@
 
 #include "rendezvous/identity/api_signature.h"
 #include "rendezvous/identity/private_key.h"
-#include "signalling/cli/commands.h"
-#include "signalling/cli/http_client.h"
+#include "rendezvous/cli/subcommands.h"
+#include "rendezvous/client/http_client.h"
 
 namespace rdv::cli {
 

@@ -3,7 +3,7 @@
 
 #include <iostream>
 
-#include "signalling/cli/commands.h"
+#include "rendezvous/cli/subcommands.h"
 
 namespace rdv::cli {
 int& exitCode() {

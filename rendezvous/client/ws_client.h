@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "signalling/cli/http_client.h"
-#include "signalling/cli/net.h"
+#include "rendezvous/client/http_client.h"
+#include "rendezvous/client/net.h"
 #include "rendezvous/base/result.h"
 
 namespace rdv::cli {

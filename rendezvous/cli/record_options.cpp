@@ -1,4 +1,4 @@
-#include "signalling/cli/record_options.h"
+#include "rendezvous/cli/record_options.h"
 
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>

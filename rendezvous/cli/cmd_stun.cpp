@@ -4,8 +4,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "signalling/cli/commands.h"
-#include "signalling/cli/net.h"
+#include "rendezvous/cli/subcommands.h"
+#include "rendezvous/client/net.h"
 #include "stun/channel_data.h"
 #include "stun/client_transaction.h"
 #include "stun/nat_behaviour.h"

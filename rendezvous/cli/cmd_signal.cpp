@@ -11,8 +11,8 @@
 
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
-#include "signalling/cli/commands.h"
-#include "signalling/cli/ws_client.h"
+#include "rendezvous/cli/subcommands.h"
+#include "rendezvous/client/ws_client.h"
 #include "signalling/envelope/envelope.h"
 #include "signalling/envelope/replay_guard.h"
 #include "signalling/hub/auth.h"

@@ -3,7 +3,7 @@
 
 #include <limits>
 
-#include "signalling/cli/report/format.h"
+#include "rendezvous/cli/report/format.h"
 
 namespace rdv::report {
 namespace {

@@ -1,4 +1,4 @@
-#include "signalling/agent/agent.h"
+#include "signalling/agent/peer_agent.h"
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -14,8 +14,8 @@
 #include "rendezvous/identity/api_signature.h"
 #include "rendezvous/identity/private_key.h"
 #include "signalling/agent/peer_session.h"
-#include "signalling/cli/http_client.h"
-#include "signalling/cli/ws_client.h"
+#include "rendezvous/client/http_client.h"
+#include "rendezvous/client/ws_client.h"
 #include "signalling/envelope/envelope.h"
 #include "signalling/envelope/replay_guard.h"
 #include "signalling/hub/auth.h"

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "signalling/cli/report/usage_document.h"
+#include "rendezvous/cli/report/usage_document.h"
 
 namespace rdv::report::test {
 

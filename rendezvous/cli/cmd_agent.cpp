@@ -5,9 +5,9 @@
 #include <ctime>
 #include <iostream>
 
-#include "signalling/agent/agent.h"
-#include "signalling/cli/commands.h"
-#include "signalling/cli/record_options.h"
+#include "signalling/agent/peer_agent.h"
+#include "rendezvous/cli/subcommands.h"
+#include "rendezvous/cli/record_options.h"
 
 namespace rdv::cli {
 

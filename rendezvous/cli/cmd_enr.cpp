@@ -8,8 +8,8 @@
 #include "rendezvous/enr/enr_builder.h"
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
-#include "signalling/cli/commands.h"
-#include "signalling/cli/record_options.h"
+#include "rendezvous/cli/subcommands.h"
+#include "rendezvous/cli/record_options.h"
 
 namespace rdv::cli {
 

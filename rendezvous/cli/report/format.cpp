@@ -1,4 +1,4 @@
-#include "signalling/cli/report/format.h"
+#include "rendezvous/cli/report/format.h"
 
 #include <cmath>
 #include <cstdio>

@@ -3,7 +3,7 @@
 
 #include <regex>
 
-#include "signalling/cli/report/render.h"
+#include "rendezvous/cli/report/render.h"
 #include "tests/signalling/report/report_test_support.h"
 
 namespace rdv::report {

@@ -3,7 +3,7 @@
 
 #include <limits>
 
-#include "signalling/cli/report/usage_document.h"
+#include "rendezvous/cli/report/usage_document.h"
 #include "tests/signalling/report/report_test_support.h"
 
 namespace rdv::report {

@@ -10,9 +10,9 @@
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/registry/unregister_message.h"
-#include "signalling/cli/commands.h"
-#include "signalling/cli/http_client.h"
-#include "signalling/cli/record_options.h"
+#include "rendezvous/cli/subcommands.h"
+#include "rendezvous/client/http_client.h"
+#include "rendezvous/cli/record_options.h"
 
 namespace rdv::cli {
 

@@ -1,4 +1,4 @@
-#include "signalling/cli/report/usage_document.h"
+#include "rendezvous/cli/report/usage_document.h"
 
 #include <algorithm>
 #include <cmath>

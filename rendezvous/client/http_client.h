@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "signalling/cli/net.h"
+#include "rendezvous/client/net.h"
 #include "rendezvous/base/result.h"
 
 namespace rdv::cli {
