@@ -1,6 +1,6 @@
 #include "rendezvous/node/config.h"
 
-#include "rendezvous/node/signal_api.h"
+#include "rendezvous/node/api/signal_api.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -9,14 +9,14 @@
 #include <fstream>
 
 #include "rendezvous/node/data_dir.h"
-#include "rendezvous/node/ice_servers.h"
-#include "rendezvous/node/ledger.h"
-#include "rendezvous/node/ledger_metering.h"
-#include "rendezvous/node/usage_api.h"
+#include "rendezvous/node/api/ice_servers.h"
+#include "rendezvous/node/ledger/ledger.h"
+#include "rendezvous/node/ledger/ledger_metering.h"
+#include "rendezvous/node/api/usage_api.h"
 #include "rendezvous/node/log.h"
-#include "rendezvous/node/signal_api.h"
-#include "rendezvous/node/metrics.h"
-#include "rendezvous/node/sockets.h"
+#include "rendezvous/node/api/signal_api.h"
+#include "rendezvous/node/api/metrics.h"
+#include "rendezvous/node/io/sockets.h"
 
 namespace rdv::node {
 

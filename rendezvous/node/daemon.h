@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "rendezvous/node/config.h"
-#include "rendezvous/node/http_server.h"
-#include "rendezvous/node/registry_api.h"
-#include "rendezvous/node/worker.h"
+#include "rendezvous/node/api/http_server.h"
+#include "rendezvous/node/api/registry_api.h"
+#include "rendezvous/node/io/worker.h"
 #include "stun/binding.h"
 
 namespace rdv::node {

@@ -8,7 +8,7 @@
 #include "relay/credentials.h"
 #include "rendezvous/identity/api_signature.h"
 #include "rendezvous/identity/private_key.h"
-#include "rendezvous/node/ice_servers.h"
+#include "rendezvous/node/api/ice_servers.h"
 #include "tests/integration/harness.h"
 
 namespace rdv::test {

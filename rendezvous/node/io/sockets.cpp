@@ -1,4 +1,4 @@
-#include "rendezvous/node/sockets.h"
+#include "rendezvous/node/io/sockets.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

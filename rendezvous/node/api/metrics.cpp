@@ -1,4 +1,4 @@
-#include "rendezvous/node/metrics.h"
+#include "rendezvous/node/api/metrics.h"
 
 #include <cctype>
 #include <map>

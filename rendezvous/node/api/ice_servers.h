@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "rendezvous/identity/node_id.h"
-#include "rendezvous/node/http_server.h"
+#include "rendezvous/node/api/http_server.h"
 #include "rendezvous/base/address.h"
 
 namespace rdv::node {

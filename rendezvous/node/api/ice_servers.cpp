@@ -1,4 +1,4 @@
-#include "rendezvous/node/ice_servers.h"
+#include "rendezvous/node/api/ice_servers.h"
 
 
 #include <charconv>

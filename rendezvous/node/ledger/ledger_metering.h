@@ -3,8 +3,8 @@
 // ledger's queue lock for one push_back, nothing more.
 #pragma once
 
-#include "rendezvous/node/ledger.h"
-#include "rendezvous/node/service.h"
+#include "rendezvous/node/ledger/ledger.h"
+#include "rendezvous/node/io/service.h"
 
 namespace rdv::node {
 

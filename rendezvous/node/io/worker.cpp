@@ -1,4 +1,4 @@
-#include "rendezvous/node/worker.h"
+#include "rendezvous/node/io/worker.h"
 
 #include <netinet/in.h>
 #include <uv.h>
@@ -13,7 +13,7 @@
 #include <unordered_map>
 
 #include "rendezvous/node/log.h"
-#include "rendezvous/node/sockets.h"
+#include "rendezvous/node/io/sockets.h"
 #include "stun/channel_data.h"
 
 namespace rdv::node {

@@ -1,4 +1,4 @@
-#include "rendezvous/node/signal_api.h"
+#include "rendezvous/node/api/signal_api.h"
 
 #include <type_traits>
 

@@ -1,4 +1,4 @@
-#include "rendezvous/node/tls.h"
+#include "rendezvous/node/io/tls.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>

@@ -1,4 +1,4 @@
-#include "rendezvous/node/ledger.h"
+#include "rendezvous/node/ledger/ledger.h"
 
 #include <ctime>
 

@@ -12,7 +12,7 @@
 
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/node/config.h"
-#include "rendezvous/node/http_server.h"
+#include "rendezvous/node/api/http_server.h"
 #include "rendezvous/node/node_record.h"
 #include "rendezvous/storage/database.h"
 #include "rendezvous/storage/durable_registry.h"

@@ -9,8 +9,8 @@
 
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/node/config.h"
-#include "rendezvous/node/http_server.h"
-#include "rendezvous/node/ledger.h"
+#include "rendezvous/node/api/http_server.h"
+#include "rendezvous/node/ledger/ledger.h"
 #include "rendezvous/storage/database.h"
 #include "signalling/envelope/crypto.h"
 #include "signalling/hub/hub.h"

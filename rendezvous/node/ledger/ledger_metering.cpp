@@ -1,4 +1,4 @@
-#include "rendezvous/node/ledger_metering.h"
+#include "rendezvous/node/ledger/ledger_metering.h"
 
 #include <algorithm>
 #include <chrono>

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rendezvous/node/http_server.h"
+#include "rendezvous/node/api/http_server.h"
 #include "rendezvous/storage/database.h"
 #include "rendezvous/base/result.h"
 

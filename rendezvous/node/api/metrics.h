@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "relay/stats.h"
-#include "rendezvous/node/ledger.h"
-#include "rendezvous/node/stats.h"
+#include "rendezvous/node/ledger/ledger.h"
+#include "rendezvous/node/io/stats.h"
 
 namespace rdv::node {
 

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "rendezvous/node/config.h"
-#include "rendezvous/node/service.h"
-#include "rendezvous/node/stats.h"
-#include "rendezvous/node/tls.h"
+#include "rendezvous/node/io/service.h"
+#include "rendezvous/node/io/stats.h"
+#include "rendezvous/node/io/tls.h"
 #include "rendezvous/base/address.h"
 
 namespace rdv::node {

@@ -1,4 +1,4 @@
-#include "rendezvous/node/service.h"
+#include "rendezvous/node/io/service.h"
 
 #include <type_traits>
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "relay/server.h"
-#include "rendezvous/node/stats.h"
+#include "rendezvous/node/io/stats.h"
 #include "rendezvous/base/address.h"
 #include "stun/binding.h"
 #include "rendezvous/base/bytes.h"

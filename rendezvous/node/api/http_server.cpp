@@ -1,4 +1,4 @@
-#include "rendezvous/node/http_server.h"
+#include "rendezvous/node/api/http_server.h"
 
 // <uv.h> first: libwebsockets declares lws_uv_getloop() only when libuv's headers are in.
 #include <uv.h>

@@ -1,4 +1,4 @@
-#include "rendezvous/node/usage_api.h"
+#include "rendezvous/node/api/usage_api.h"
 
 #include <algorithm>
 #include <cmath>

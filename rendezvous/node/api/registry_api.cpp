@@ -1,4 +1,4 @@
-#include "rendezvous/node/registry_api.h"
+#include "rendezvous/node/api/registry_api.h"
 
 #include <charconv>
 

@@ -1,6 +1,6 @@
 // RegistryApi's handlers called directly with a fake clock (the HTTP layer is tested in
 // tests/integration/registry_api_test.cpp): expiry and purge without waiting.
-#include "rendezvous/node/registry_api.h"
+#include "rendezvous/node/api/registry_api.h"
 
 #include <gtest/gtest.h>
 
