@@ -9,6 +9,7 @@
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
 #include "rendezvous/node/api/registry_api.h"
+#include "rendezvous/node/io/parked_sockets.h"
 #include "rendezvous/node/io/worker.h"
 #include "stun/binding.h"
 
@@ -68,6 +69,8 @@ class Daemon {
   std::shared_ptr<relay::QuotaBook> quota_;
   nlohmann::json currentJson_;
   ConfigLoader loader_;
+  // Relay sockets reserved by EVEN-PORT, shared by the workers: declared before them, outlives them.
+  std::unique_ptr<ParkedSockets> parked_ = std::make_unique<ParkedSockets>();
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;

@@ -1,5 +1,5 @@
 // A worker: one thread, one libuv loop, its own SO_REUSEPORT sockets and its own Service (DESIGN
-// principle 2). libuv stays inside worker.cpp.
+// principle 2). libuv stays inside io/ (worker_impl.h lists the files that implement a worker).
 #pragma once
 
 #include <memory>
@@ -12,6 +12,8 @@
 #include "rendezvous/base/address.h"
 
 namespace rdv::node {
+
+class ParkedSockets;
 
 struct WorkerSockets {
   struct Udp {
@@ -29,8 +31,8 @@ struct WorkerSockets {
 
 class Worker {
  public:
-  // `metering` may be null; it must outlive the Worker.
-  Worker(unsigned index, const Config& config, stun::BindingConfig binding,
+  // `metering` may be null; it and `parked` (shared by the daemon's workers) must outlive the Worker.
+  Worker(unsigned index, const Config& config, ParkedSockets& parked, stun::BindingConfig binding,
          std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets,
          MeteringSink* metering = nullptr);
   ~Worker();

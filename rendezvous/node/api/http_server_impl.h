@@ -1,0 +1,104 @@
+// The HTTP/WebSocket server's insides (libwebsockets on libuv), shared by its files and included nowhere
+// else:
+//   http_server.cpp    the public API: routes, timers, start/stop on the API thread
+//   http_exchange.cpp  the lws callback, HTTP requests in, responses out
+//   websocket.cpp      WebSocket connections: reassembly, the outgoing queue, close
+#pragma once
+
+// <uv.h> first: libwebsockets declares lws_uv_getloop() only when libuv's headers are in.
+#include <uv.h>
+
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <deque>
+#include <unordered_map>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "rendezvous/node/api/http_server.h"
+
+namespace rdv::node {
+
+// One HTTP transaction in flight on a connection (keep-alive connections run several, one after another).
+struct Transaction {
+  HttpRequest request;
+  bool tooLarge = false;
+  std::string out;  // LWS_PRE bytes of headroom, then the response body
+};
+
+// One WebSocket connection: reassembly of fragmented messages and the outgoing queue.
+struct WebSocketConn {
+  uint64_t id = 0;
+  std::string path;
+  std::string partial;
+  std::deque<std::string> queue;  // whole text messages, written one per writable callback
+  size_t queuedBytes = 0;
+  bool closing = false;
+  uint16_t closeCode = 1000;
+  std::string closeReason;
+};
+
+// lws allocates this zeroed per connection; it holds only pointers we own.
+struct SessionData {
+  Transaction* tx;
+  WebSocketConn* ws;
+};
+
+constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;  // per WebSocket: a client that does not read is cut
+
+inline std::string headerValue(lws* wsi, lws_token_indexes token) {
+  const int len = lws_hdr_total_length(wsi, token);
+  if (len <= 0) return {};
+  std::string s(static_cast<size_t>(len) + 1, '\0');
+  if (lws_hdr_copy(wsi, s.data(), len + 1, token) < 0) return {};
+  s.resize(static_cast<size_t>(len));
+  return s;
+}
+
+inline std::string methodOf(lws* wsi) {
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) return "GET";
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) return "POST";
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI)) return "PUT";
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI)) return "DELETE";
+  return "OTHER";
+}
+
+struct HttpServer::Impl {
+  HttpServerConfig config;
+  std::map<std::string, std::map<std::string, HttpHandler>> routes;  // path -> method -> handler
+  struct Timer {
+    lws_sorted_usec_list_t sul;  // first member: the callback casts back to Timer
+    Impl* owner;
+    std::chrono::milliseconds interval;
+    std::function<void()> task;
+  };
+  std::vector<std::unique_ptr<Timer>> timers;
+  lws_context* context = nullptr;
+  lws_vhost* vhost = nullptr;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  bool onLibuv = false;  // lws on its libuv event library (epoll) running `loop`, else its poll() loop
+  uv_loop_t loop{};      // ours ("foreign" to lws), run by the API thread
+  lws_protocols protocols[2] = {};
+  Endpoint bound;
+  struct WebSocketEndpoint {
+    WebSocketHandlers handlers;
+    size_t maxMessageBytes;
+  };
+  std::map<std::string, WebSocketEndpoint> websockets;  // path -> endpoint
+  std::unordered_map<uint64_t, std::pair<lws*, WebSocketConn*>> wsConnections;
+  uint64_t nextWsId = 1;
+  std::vector<unsigned char> writeScratch;  // LWS_PRE headroom + the message being written (API thread)
+
+  int onWebSocket(lws* wsi, enum lws_callback_reasons reason, SessionData* sd, void* in, size_t len);
+
+  static int callback(lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len);
+  int onHttp(lws* wsi, SessionData* sd, const char* uri);
+  int respond(lws* wsi, SessionData* sd, const HttpResponse& response);
+  HttpResponse dispatch(const HttpRequest& req);
+  static void onTimer(lws_sorted_usec_list_t* sul);
+};
+
+}  // namespace rdv::node

@@ -1,0 +1,90 @@
+#include "rendezvous/node/api/http_server_impl.h"
+
+#include <cstring>
+
+#include "rendezvous/node/log.h"
+
+namespace rdv::node {
+
+int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, SessionData* sd, void* in, size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+      // Upgrade only on a registered path; anything else is refused before the handshake completes.
+      const std::string path = headerValue(wsi, WSI_TOKEN_GET_URI);
+      return websockets.count(path) ? 0 : 1;
+    }
+    case LWS_CALLBACK_ESTABLISHED: {
+      auto* c = new WebSocketConn();
+      c->id = nextWsId++;
+      c->path = headerValue(wsi, WSI_TOKEN_GET_URI);
+      sd->ws = c;
+      wsConnections[c->id] = {wsi, c};
+      char peer[64] = {0};
+      lws_get_peer_simple(wsi, peer, sizeof(peer));
+      auto& ep = websockets.at(c->path);
+      if (ep.handlers.onOpen) ep.handlers.onOpen(c->id, peer);
+      return 0;
+    }
+    case LWS_CALLBACK_RECEIVE: {
+      WebSocketConn* c = sd ? sd->ws : nullptr;
+      if (!c || c->closing) return 0;
+      auto& ep = websockets.at(c->path);
+      if (c->partial.size() + len > ep.maxMessageBytes) {
+        static const char kTooBig[] = "message too large";
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         reinterpret_cast<unsigned char*>(const_cast<char*>(kTooBig)), sizeof(kTooBig) - 1);
+        return -1;
+      }
+      const bool complete = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+      if (complete && c->partial.empty()) {
+        // The common case, a message in one piece: handed over from lws's buffer, no copy.
+        if (ep.handlers.onMessage) ep.handlers.onMessage(c->id, std::string_view(static_cast<const char*>(in), len));
+        return 0;
+      }
+      c->partial.append(static_cast<const char*>(in), len);
+      if (complete) {
+        std::string message;
+        message.swap(c->partial);
+        if (ep.handlers.onMessage) ep.handlers.onMessage(c->id, message);
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+      WebSocketConn* c = sd ? sd->ws : nullptr;
+      if (!c) return 0;
+      if (!c->queue.empty()) {
+        // lws_write needs LWS_PRE writable bytes before the payload: one scratch buffer for the
+        // thread instead of headroom allocated with every queued message.
+        const std::string& m = c->queue.front();
+        const size_t n = m.size();
+        if (writeScratch.size() < LWS_PRE + n) writeScratch.resize(LWS_PRE + n);
+        std::memcpy(writeScratch.data() + LWS_PRE, m.data(), n);
+        if (lws_write(wsi, writeScratch.data() + LWS_PRE, n, LWS_WRITE_TEXT) < static_cast<int>(n)) return -1;
+        c->queuedBytes -= n;
+        c->queue.pop_front();
+      }
+      if (!c->queue.empty()) {
+        lws_callback_on_writable(wsi);
+      } else if (c->closing) {
+        lws_close_reason(wsi, static_cast<enum lws_close_status>(c->closeCode),
+                         reinterpret_cast<unsigned char*>(c->closeReason.data()), c->closeReason.size());
+        return -1;
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_CLOSED: {
+      WebSocketConn* c = sd ? sd->ws : nullptr;
+      if (!c) return 0;
+      sd->ws = nullptr;
+      wsConnections.erase(c->id);
+      auto it = websockets.find(c->path);
+      if (it != websockets.end() && it->second.handlers.onClose) it->second.handlers.onClose(c->id);
+      delete c;
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+}  // namespace rdv::node
