@@ -18,24 +18,12 @@
 #include <unordered_map>
 #include <variant>
 
+#include "rendezvous/base/usage_totals.h"
+
 namespace rdv::storage {
 
-struct LedgerCounters {
-  uint64_t bytesToPeer = 0;
-  uint64_t bytesToClient = 0;
-  uint64_t packetsToPeer = 0;
-  uint64_t packetsToClient = 0;
-
-  LedgerCounters& operator+=(const LedgerCounters& o) {
-    bytesToPeer += o.bytesToPeer;
-    bytesToClient += o.bytesToClient;
-    packetsToPeer += o.packetsToPeer;
-    packetsToClient += o.packetsToClient;
-    return *this;
-  }
-  bool empty() const { return bytesToPeer == 0 && bytesToClient == 0 && packetsToPeer == 0 && packetsToClient == 0; }
-  bool operator==(const LedgerCounters&) const = default;
-};
+// Bytes and packets each way (allocations and allocationSeconds stay 0 here).
+using LedgerCounters = UsageTotals;
 
 // Who and where: the facts of an allocation known at its start.
 struct LedgerAllocationFacts {

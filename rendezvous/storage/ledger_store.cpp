@@ -1,5 +1,7 @@
 #include "rendezvous/storage/ledger_store.h"
 
+#include "rendezvous/storage/rows.h"
+
 #include <array>
 
 namespace rdv::storage {
@@ -219,29 +221,28 @@ Status LedgerStore::write(const LedgerBatch& batch) {
 }
 
 Result<std::map<std::string, uint64_t>, DbError> LedgerStore::bytesOnDay(const std::string& day) {
-  auto stmt = db_->prepare(
-      "SELECT identity, sum(bytes_to_peer + bytes_to_client) FROM identity_days WHERE day = ?1 GROUP BY identity");
-  if (!stmt) return unexpected(stmt.error());
-  if (auto s = stmt->bindText(1, day); !s) return unexpected(s.error());
   std::map<std::string, uint64_t> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return unexpected(row.error());
-    if (!*row) break;
-    out[stmt->columnText(0)] = static_cast<uint64_t>(stmt->columnInt64(1));
-  }
+  auto walked = forEachRow(
+      *db_, "SELECT identity, sum(bytes_to_peer + bytes_to_client) FROM identity_days WHERE day = ?1 GROUP BY identity",
+      {day}, [&](const Statement& st) { out[st.columnText(0)] = static_cast<uint64_t>(st.columnInt64(1)); });
+  if (!walked) return unexpected(walked.error());
   return out;
 }
 
 Result<LedgerCounters, DbError> LedgerStore::totals() {
-  auto stmt = db_->prepare(
+  LedgerCounters totals;
+  auto walked = forEachRow(
+      *db_,
       "SELECT coalesce(sum(bytes_to_peer), 0), coalesce(sum(bytes_to_client), 0), coalesce(sum(packets_to_peer), 0), "
-      "coalesce(sum(packets_to_client), 0) FROM identity_days");
-  if (!stmt) return unexpected(stmt.error());
-  auto row = stmt->step();
-  if (!row) return unexpected(row.error());
-  return LedgerCounters{static_cast<uint64_t>(stmt->columnInt64(0)), static_cast<uint64_t>(stmt->columnInt64(1)),
-                        static_cast<uint64_t>(stmt->columnInt64(2)), static_cast<uint64_t>(stmt->columnInt64(3))};
+      "coalesce(sum(packets_to_client), 0) FROM identity_days",
+      {}, [&](const Statement& st) {
+        totals = LedgerCounters{.bytesToPeer = static_cast<uint64_t>(st.columnInt64(0)),
+                                .bytesToClient = static_cast<uint64_t>(st.columnInt64(1)),
+                                .packetsToPeer = static_cast<uint64_t>(st.columnInt64(2)),
+                                .packetsToClient = static_cast<uint64_t>(st.columnInt64(3))};
+      });
+  if (!walked) return unexpected(walked.error());
+  return totals;
 }
 
 }  // namespace rdv::storage

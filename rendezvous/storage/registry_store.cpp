@@ -1,5 +1,7 @@
 #include "rendezvous/storage/registry_store.h"
 
+#include "rendezvous/storage/rows.h"
+
 #include <array>
 #include <memory>
 
@@ -93,27 +95,22 @@ Result<LoadedRegistry, DbError> RegistryStore::load(registry::TimePoint now) {
   if (!hasRow) return unexpected(hasRow.error());
   if (*hasRow) loaded.counter = static_cast<uint64_t>(counter->columnInt64(0));
 
-  auto rows = db_->prepare(
-      "SELECT namespace, enr, expires_at_ms, counter FROM registrations WHERE expires_at_ms > ?1 "
-      "ORDER BY counter");
-  if (!rows) return unexpected(rows.error());
-  if (auto s = rows->bind(1, toUnixMillis(now)); !s) return unexpected(s.error());
-  for (;;) {
-    auto row = rows->step();
-    if (!row) return unexpected(row.error());
-    if (!*row) break;
-    const Bytes ns = rows->columnBlob(0);
-    auto record = enr::EnrRecord::decode(rows->columnBlob(1));
-    if (!record || ns.empty() || ns.size() > registry::kMaxNamespaceSize) {
-      ++loaded.skipped;
-      continue;
-    }
-    registry::Registration reg{std::string(asString(ns)),
-                               std::make_shared<const enr::EnrRecord>(std::move(*record)),
-                               fromUnixMillis(rows->columnInt64(2)), static_cast<uint64_t>(rows->columnInt64(3))};
-    loaded.counter = std::max(loaded.counter, reg.counter);
-    loaded.registrations.push_back(std::move(reg));
-  }
+  auto walked = forEachRow(
+      *db_, "SELECT namespace, enr, expires_at_ms, counter FROM registrations WHERE expires_at_ms > ?1 ORDER BY counter",
+      {toUnixMillis(now)}, [&](const Statement& rows) {
+        const Bytes ns = rows.columnBlob(0);
+        auto record = enr::EnrRecord::decode(rows.columnBlob(1));
+        if (!record || ns.empty() || ns.size() > registry::kMaxNamespaceSize) {
+          ++loaded.skipped;
+          return;
+        }
+        registry::Registration reg{std::string(asString(ns)),
+                                   std::make_shared<const enr::EnrRecord>(std::move(*record)),
+                                   fromUnixMillis(rows.columnInt64(2)), static_cast<uint64_t>(rows.columnInt64(3))};
+        loaded.counter = std::max(loaded.counter, reg.counter);
+        loaded.registrations.push_back(std::move(reg));
+      });
+  if (!walked) return unexpected(walked.error());
   return loaded;
 }
 

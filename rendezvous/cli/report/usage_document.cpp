@@ -199,11 +199,6 @@ void readSummaries(Reader& r, const Json& doc, UsageDocument& d) {
 
 }  // namespace
 
-uint64_t Usage::bytes() const {
-  const uint64_t sum = bytesToPeer + bytesToClient;
-  return sum < bytesToPeer ? std::numeric_limits<uint64_t>::max() : sum;
-}
-
 std::optional<GroupBy> parseGroupBy(std::string_view text) {
   if (text == "identity") return GroupBy::Identity;
   if (text == "day") return GroupBy::Day;

@@ -13,6 +13,8 @@
 
 #include "rendezvous/base/result.h"
 
+#include "rendezvous/base/usage_totals.h"
+
 namespace rdv::report {
 
 struct Prices {
@@ -22,15 +24,8 @@ struct Prices {
 };
 
 // What a row, the totals and a day have in common.
-struct Usage {
-  uint64_t allocations = 0;
-  uint64_t bytesToPeer = 0;
-  uint64_t bytesToClient = 0;
-  uint64_t packetsToPeer = 0;
-  uint64_t packetsToClient = 0;
-  uint64_t allocationSeconds = 0;
+struct Usage : UsageTotals {
   double cost = 0;
-  uint64_t bytes() const;  // both directions (saturating)
 };
 
 struct Row {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rendezvous/storage/ledger_book.h"
+#include "rendezvous/storage/usage_reads.h"
 
 namespace rdv::node {
 
@@ -17,29 +18,7 @@ constexpr int64_t kDay = 86400;
 constexpr int64_t kHour = 3600;
 constexpr int64_t kMaxWindowDays = 3660;
 
-struct Sums {
-  uint64_t allocations = 0;
-  uint64_t bytesToPeer = 0;
-  uint64_t bytesToClient = 0;
-  uint64_t packetsToPeer = 0;
-  uint64_t packetsToClient = 0;
-  uint64_t allocationSeconds = 0;
-
-  void add(const Sums& o) {
-    allocations += o.allocations;
-    bytesToPeer += o.bytesToPeer;
-    bytesToClient += o.bytesToClient;
-    packetsToPeer += o.packetsToPeer;
-    packetsToClient += o.packetsToClient;
-    allocationSeconds += o.allocationSeconds;
-  }
-  bool empty() const { return allocations == 0 && bytesToPeer == 0 && bytesToClient == 0 && allocationSeconds == 0; }
-};
-
-struct DayRow {
-  std::string day, identity, quotaClass;
-  Sums sums;
-};
+using Sums = UsageTotals;
 
 nlohmann::json sumsJson(const Sums& s, const CostModel& prices) {
   return {{"allocations", s.allocations},
@@ -50,8 +29,6 @@ nlohmann::json sumsJson(const Sums& s, const CostModel& prices) {
           {"allocation_seconds", s.allocationSeconds},
           {"cost", roundMoney(prices.cost(s.bytesToPeer, s.bytesToClient, s.allocationSeconds))}};
 }
-
-uint64_t u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
 }  // namespace
 
@@ -96,67 +73,42 @@ HttpResponse UsageApi::get(const HttpRequest& request) {
   return jsonResponse(200, *doc);
 }
 
-Result<nlohmann::json, std::string> UsageApi::report(const UsageQuery& q) {
-  if (!db_) {
-    auto db = storage::Database::open(dbPath_);
-    if (!db) return unexpected("cannot open the ledger: " + db.error().message);
-    db_.emplace(std::move(*db));
-  }
-  auto& db = *db_;
-  const int64_t now = clock_();
-  const std::string since = storage::utcDay(q.since);
-  const std::string until = storage::utcDay(q.until);
-  const int64_t windowEnd = q.until + kDay;  // exclusive
-  auto fail = [](const storage::DbError& e) { return unexpected("ledger query failed: " + e.message); };
-  // One read transaction: every part of the document sees the same flushes.
-  if (auto s = db.exec("BEGIN"); !s) return fail(s.error());
-  struct EndRead {
-    storage::Database& db;
-    ~EndRead() { (void)db.exec("COMMIT"); }
-  } endRead{db};
+namespace {
 
-  // Per (day, identity, class) rows of the window: everything but hourly, reasons and sessions.
-  std::vector<DayRow> dayRows;
-  {
-    auto st = db.prepare(
-        "SELECT day, identity, class, allocations, bytes_to_peer, bytes_to_client, packets_to_peer, "
-        "packets_to_client, allocation_seconds FROM identity_days WHERE day >= ?1 AND day <= ?2 ORDER BY day");
-    if (!st) return fail(st.error());
-    if (auto s = st->bindText(1, since); !s) return fail(s.error());
-    if (auto s = st->bindText(2, until); !s) return fail(s.error());
-    for (;;) {
-      auto row = st->step();
-      if (!row) return fail(row.error());
-      if (!*row) break;
-      DayRow r{st->columnText(0), st->columnText(1), st->columnText(2),
-               Sums{u64(st->columnInt64(3)), u64(st->columnInt64(4)), u64(st->columnInt64(5)),
-                    u64(st->columnInt64(6)), u64(st->columnInt64(7)), u64(st->columnInt64(8))}};
-      dayRows.push_back(std::move(r));
-    }
-  }
-
+// The window summed for the document: totals, groups and who was in which class.
+struct Aggregate {
   Sums totals;
   std::map<std::string, Sums> byDay, byIdentity, byClass;
   std::map<std::string, std::set<std::string>> identitiesByDay, identitiesByClass;
   std::map<std::string, std::pair<std::string, std::string>> classOfIdentity;  // identity -> (day, class): latest
-  for (const auto& r : dayRows) {
-    totals.add(r.sums);
-    byDay[r.day].add(r.sums);
-    byIdentity[r.identity].add(r.sums);
-    byClass[r.quotaClass].add(r.sums);
-    identitiesByDay[r.day].insert(r.identity);
-    identitiesByClass[r.quotaClass].insert(r.identity);
-    auto& latest = classOfIdentity[r.identity];
+};
+
+Aggregate aggregate(const std::vector<storage::UsageDayRow>& days) {
+  Aggregate g;
+  for (const auto& r : days) {
+    g.totals += r.totals;
+    g.byDay[r.day] += r.totals;
+    g.byIdentity[r.identity] += r.totals;
+    g.byClass[r.quotaClass] += r.totals;
+    g.identitiesByDay[r.day].insert(r.identity);
+    g.identitiesByClass[r.quotaClass].insert(r.identity);
+    auto& latest = g.classOfIdentity[r.identity];
     if (r.day >= latest.first) latest = {r.day, r.quotaClass};
   }
-  auto costOf = [&](const Sums& s) { return prices_.cost(s.bytesToPeer, s.bytesToClient, s.allocationSeconds); };
+  return g;
+}
 
-  struct Keyed {
-    std::string key;
-    const Sums* sums;
-  };
+struct Keyed {
+  std::string key;
+  const Sums* sums;
+};
+
+// The /v1/usage document (docs/operator.md "Usage API").
+nlohmann::json render(const UsageQuery& q, int64_t now, const CostModel& prices, const std::string& nodeId, Aggregate g,
+                      const storage::UsageWindow& w) {
+  auto costOf = [&](const Sums& s) { return prices.cost(s.bytesToPeer, s.bytesToClient, s.allocationSeconds); };
   std::vector<Keyed> ordered;
-  const auto& groups = q.by == "day" ? byDay : q.by == "class" ? byClass : byIdentity;
+  const auto& groups = q.by == "day" ? g.byDay : q.by == "class" ? g.byClass : g.byIdentity;
   for (const auto& [key, sums] : groups) ordered.push_back({key, &sums});
   if (q.by != "day") {
     std::stable_sort(ordered.begin(), ordered.end(), [&](const Keyed& a, const Keyed& b) {
@@ -170,15 +122,15 @@ Result<nlohmann::json, std::string> UsageApi::report(const UsageQuery& q) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& k : ordered) {
     nlohmann::json row = {{"key", k.key}};
-    row.update(sumsJson(*k.sums, prices_));
-    if (q.by == "identity") row["class"] = classOfIdentity[k.key].second;
-    if (q.by == "day") row["identities"] = identitiesByDay[k.key].size();
-    if (q.by == "class") row["identities"] = identitiesByClass[k.key].size();
+    row.update(sumsJson(*k.sums, prices));
+    if (q.by == "identity") row["class"] = g.classOfIdentity[k.key].second;
+    if (q.by == "day") row["identities"] = g.identitiesByDay[k.key].size();
+    if (q.by == "class") row["identities"] = g.identitiesByClass[k.key].size();
     rows.push_back(std::move(row));
   }
 
   nlohmann::json daily = nlohmann::json::array();
-  for (const auto& [day, s] : byDay) {
+  for (const auto& [day, s] : g.byDay) {
     if (s.empty()) continue;
     daily.push_back({{"day", day},
                      {"bytes_to_peer", s.bytesToPeer},
@@ -188,7 +140,7 @@ Result<nlohmann::json, std::string> UsageApi::report(const UsageQuery& q) {
   }
 
   std::vector<Keyed> top;
-  for (const auto& [identity, sums] : byIdentity) top.push_back({identity, &sums});
+  for (const auto& [identity, sums] : g.byIdentity) top.push_back({identity, &sums});
   std::stable_sort(top.begin(), top.end(), [&](const Keyed& a, const Keyed& b) {
     const double ca = costOf(*a.sums), cb = costOf(*b.sums);
     if (ca != cb) return ca > cb;
@@ -197,84 +149,33 @@ Result<nlohmann::json, std::string> UsageApi::report(const UsageQuery& q) {
   nlohmann::json topIdentities = nlohmann::json::array();
   for (size_t i = 0; i < top.size() && i < 10; ++i) {
     topIdentities.push_back({{"identity", top[i].key},
-                             {"class", classOfIdentity[top[i].key].second},
+                             {"class", g.classOfIdentity[top[i].key].second},
                              {"bytes", top[i].sums->bytesToPeer + top[i].sums->bytesToClient},
                              {"cost", roundMoney(costOf(*top[i].sums))}});
   }
 
   nlohmann::json hourly = nlohmann::json::array();
-  {
-    auto st = db.prepare(
-        "SELECT hour_start, bytes_to_peer, bytes_to_client FROM node_hours WHERE hour_start >= ?1 AND hour_start < ?2 "
-        "AND (bytes_to_peer > 0 OR bytes_to_client > 0) ORDER BY hour_start");
-    if (!st) return fail(st.error());
-    if (auto s = st->bind(1, q.since); !s) return fail(s.error());
-    if (auto s = st->bind(2, windowEnd); !s) return fail(s.error());
-    for (;;) {
-      auto row = st->step();
-      if (!row) return fail(row.error());
-      if (!*row) break;
-      hourly.push_back({{"start", st->columnInt64(0)},
-                        {"bytes_to_peer", u64(st->columnInt64(1))},
-                        {"bytes_to_client", u64(st->columnInt64(2))}});
-    }
-  }
-
+  for (const auto& h : w.hours)
+    hourly.push_back({{"start", h.start}, {"bytes_to_peer", h.bytesToPeer}, {"bytes_to_client", h.bytesToClient}});
   nlohmann::json reasons = nlohmann::json::object();
-  {
-    auto st = db.prepare(
-        "SELECT end_reason, count(*) FROM allocations WHERE ended >= ?1 AND ended < ?2 GROUP BY end_reason "
-        "ORDER BY end_reason");
-    if (!st) return fail(st.error());
-    if (auto s = st->bind(1, q.since); !s) return fail(s.error());
-    if (auto s = st->bind(2, windowEnd); !s) return fail(s.error());
-    for (;;) {
-      auto row = st->step();
-      if (!row) return fail(row.error());
-      if (!*row) break;
-      reasons[st->columnText(0)] = u64(st->columnInt64(1));
-    }
-  }
-
+  for (const auto& [reason, count] : w.endReasons) reasons[reason] = count;
   nlohmann::json sessions = {{"direct", 0}, {"relayed", 0}};
-  {
-    auto st = db.prepare("SELECT path, sum(count) FROM sessions WHERE day >= ?1 AND day <= ?2 GROUP BY path");
-    if (!st) return fail(st.error());
-    if (auto s = st->bindText(1, since); !s) return fail(s.error());
-    if (auto s = st->bindText(2, until); !s) return fail(s.error());
-    for (;;) {
-      auto row = st->step();
-      if (!row) return fail(row.error());
-      if (!*row) break;
-      sessions[st->columnText(0)] = u64(st->columnInt64(1));
-    }
-  }
-
+  for (const auto& [path, count] : w.sessions) sessions[path] = count;
   // Projection: the last 24 hourly buckets (the current, partial one included) scaled to 30 days.
-  double lastDayCost = 0;
-  {
-    auto st = db.prepare(
-        "SELECT coalesce(sum(bytes_to_peer), 0), coalesce(sum(bytes_to_client), 0), "
-        "coalesce(sum(allocation_seconds), 0) FROM node_hours WHERE hour_start > ?1");
-    if (!st) return fail(st.error());
-    if (auto s = st->bind(1, storage::floorTo(now, kHour) - 24 * kHour); !s) return fail(s.error());
-    auto row = st->step();
-    if (!row) return fail(row.error());
-    lastDayCost = prices_.cost(u64(st->columnInt64(0)), u64(st->columnInt64(1)), u64(st->columnInt64(2)));
-  }
+  const double lastDayCost = costOf(w.lastDay);
 
   return nlohmann::json{
-      {"node", nodeId_},
+      {"node", nodeId},
       {"generated", now},
-      {"since", since},
-      {"until", until},
+      {"since", storage::utcDay(q.since)},
+      {"until", storage::utcDay(q.until)},
       {"by", q.by},
-      {"currency", prices_.currency},
+      {"currency", prices.currency},
       {"prices",
-       {{"per_gb_to_peer", prices_.perGbToPeer},
-        {"per_gb_to_client", prices_.perGbToClient},
-        {"per_allocation_hour", prices_.perAllocationHour}}},
-      {"totals", sumsJson(totals, prices_)},
+       {{"per_gb_to_peer", prices.perGbToPeer},
+        {"per_gb_to_client", prices.perGbToClient},
+        {"per_allocation_hour", prices.perAllocationHour}}},
+      {"totals", sumsJson(g.totals, prices)},
       {"rows", std::move(rows)},
       {"daily", std::move(daily)},
       {"hourly", std::move(hourly)},
@@ -283,6 +184,20 @@ Result<nlohmann::json, std::string> UsageApi::report(const UsageQuery& q) {
       {"sessions", std::move(sessions)},
       {"projection", {{"basis_seconds", 86400}, {"monthly_cost", roundMoney(lastDayCost * 30)}}},
   };
+}
+
+}  // namespace
+
+Result<nlohmann::json, std::string> UsageApi::report(const UsageQuery& q) {
+  if (!db_) {
+    auto db = storage::Database::open(dbPath_);
+    if (!db) return unexpected("cannot open the ledger: " + db.error().message);
+    db_.emplace(std::move(*db));
+  }
+  const int64_t now = clock_();
+  auto window = storage::readUsageWindow(*db_, q.since, q.until, storage::floorTo(now, kHour) - 24 * kHour);
+  if (!window) return unexpected("ledger query failed: " + window.error().message);
+  return render(q, now, prices_, nodeId_, aggregate(window->days), *window);
 }
 
 }  // namespace rdv::node

@@ -17,7 +17,8 @@ const char* transportName(relay::Transport t) {
 }
 
 storage::LedgerCounters countersOf(const relay::TrafficCounters& toPeer, const relay::TrafficCounters& toClient) {
-  return {toPeer.bytes, toClient.bytes, toPeer.packets, toClient.packets};
+  return {.bytesToPeer = toPeer.bytes, .bytesToClient = toClient.bytes, .packetsToPeer = toPeer.packets,
+          .packetsToClient = toClient.packets};
 }
 
 }  // namespace

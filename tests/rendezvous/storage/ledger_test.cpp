@@ -24,7 +24,7 @@ LedgerAllocationFacts facts(uint64_t runId, std::string identity, int64_t starte
 }
 
 LedgerCounters counters(uint64_t toPeer, uint64_t toClient, uint64_t pToPeer, uint64_t pToClient) {
-  return {toPeer, toClient, pToPeer, pToClient};
+  return {.bytesToPeer = toPeer, .bytesToClient = toClient, .packetsToPeer = pToPeer, .packetsToClient = pToClient};
 }
 
 TEST(LedgerDay, FormatsAndParsesUtcDays) {
