@@ -1,6 +1,5 @@
 #include "rendezvous/node/daemon.h"
 
-#include "rendezvous/base/constant_time.h"
 #include <openssl/rand.h>
 #include <uv.h>
 

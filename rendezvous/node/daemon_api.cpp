@@ -2,7 +2,6 @@
 
 // The daemon's API side: the public HTTP/WebSocket API, the usage ledger and the admin API.
 
-#include "rendezvous/base/constant_time.h"
 #include <openssl/rand.h>
 #include <uv.h>
 
@@ -10,6 +9,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "rendezvous/base/constant_time.h"
 #include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/api/ice_servers.h"
 #include "rendezvous/node/ledger/ledger.h"

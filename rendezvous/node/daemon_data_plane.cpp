@@ -3,7 +3,6 @@
 // The daemon's data plane set-up: the listening sockets every worker shares (SO_REUSEPORT), RFC 5780's
 // alternate addresses, and the relay engine's configuration.
 
-#include "rendezvous/base/constant_time.h"
 #include <openssl/rand.h>
 #include <uv.h>
 

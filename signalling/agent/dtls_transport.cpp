@@ -1,7 +1,6 @@
 #include "signalling/agent/dtls_transport.h"
 
 #include <openssl/bio.h>
-#include "rendezvous/base/constant_time.h"
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -9,6 +8,8 @@
 #include <openssl/x509.h>
 
 #include <cstdio>
+
+#include "rendezvous/base/constant_time.h"
 
 namespace rdv::agent {
 

@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include "rendezvous/base/result.h"
-
 #include "rendezvous/base/usage_totals.h"
 
 namespace rdv::report {
