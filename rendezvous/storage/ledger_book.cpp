@@ -83,10 +83,10 @@ void LedgerBook::apply(const LedgerEvent& event) {
         } else if constexpr (std::is_same_v<T, LedgerAllocationEnded>) {
           auto it = live_.find(e.facts.runId);
           Live& l = it != live_.end() ? it->second : start(e.facts);
-          const LedgerCounters rest{minus(e.totals.bytesToPeer, l.booked.bytesToPeer),
-                                    minus(e.totals.bytesToClient, l.booked.bytesToClient),
-                                    minus(e.totals.packetsToPeer, l.booked.packetsToPeer),
-                                    minus(e.totals.packetsToClient, l.booked.packetsToClient)};
+          const LedgerCounters rest{.bytesToPeer = minus(e.totals.bytesToPeer, l.booked.bytesToPeer),
+                                    .bytesToClient = minus(e.totals.bytesToClient, l.booked.bytesToClient),
+                                    .packetsToPeer = minus(e.totals.packetsToPeer, l.booked.packetsToPeer),
+                                    .packetsToClient = minus(e.totals.packetsToClient, l.booked.packetsToClient)};
           l.booked += rest;
           book(l.facts.identity, l.facts.quotaClass, rest, e.endedUnix);
           accrue(l, std::max(e.endedUnix, l.facts.startedUnix));

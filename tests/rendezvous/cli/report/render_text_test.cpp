@@ -4,7 +4,7 @@
 #include <regex>
 
 #include "rendezvous/cli/report/render.h"
-#include "tests/signalling/report/report_test_support.h"
+#include "tests/rendezvous/cli/report/report_test_support.h"
 
 namespace rdv::report {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/signalling/report/report_test_support.h"
+#include "tests/rendezvous/cli/report/report_test_support.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

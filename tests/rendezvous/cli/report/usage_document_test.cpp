@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "rendezvous/cli/report/usage_document.h"
-#include "tests/signalling/report/report_test_support.h"
+#include "tests/rendezvous/cli/report/report_test_support.h"
 
 namespace rdv::report {
 namespace {
