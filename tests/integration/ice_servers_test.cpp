@@ -10,6 +10,7 @@
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/node/api/ice_servers.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/turn_test_client.h"
 
 namespace rdv::test {
 namespace {
@@ -103,14 +104,21 @@ TEST(IceServers, CredentialsCarryACoturnClientAndExpiredOnesAreRefused) {
   const std::string credential = j["iceServers"][1]["credential"];
   EXPECT_EQ(username.substr(username.find(':') + 1), nodeId);
 
-  // turnutils_peer echoes; retry on a port race.
+  // turnutils_peer echoes; it is ready once it echoes a probe of ours (retried on a port race).
   std::unique_ptr<Process> peer;
   uint16_t peerPort = 0;
+  const auto echoes = [&](uint16_t port) {
+    UdpSocket probe;
+    const Bytes ping = {'p', 'r', 'o', 'b', 'e'};
+    if (!probe.ok() || !probe.sendTo(Endpoint(*IpAddress::parse("127.0.0.1"), port), ping)) return false;
+    auto got = probe.receive(200ms);
+    return got && *got == ping;
+  };
   for (int i = 0; i < 5 && !peer; ++i) {
     peerPort = freeUdpPort();
     peer = std::make_unique<Process>(std::vector<std::string>{"turnutils_peer", "-p", std::to_string(peerPort), "-L", "127.0.0.1"},
                                      dir.file("peer.log"));
-    if (waitUntil([&] { return !peer->running(); }, 300ms)) peer.reset();
+    if (!waitUntil([&] { return !peer->running() || echoes(peerPort); }, 10s) || !peer->running()) peer.reset();
   }
   ASSERT_TRUE(peer) << "turnutils_peer did not start";
   const std::string port = std::to_string(node.udpPort());

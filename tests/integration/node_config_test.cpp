@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "tests/integration/harness.h"
 
@@ -13,12 +16,53 @@ CommandResult node(std::vector<std::string> args) {
   return run(args, 10s);
 }
 
+// Every key of docs/operator.md's key table ("| key | default | meaning |": each backticked name in a row's
+// first cell), so the list grows with the docs instead of being a copy that goes stale.
+std::vector<std::string> documentedKeys() {
+  std::ifstream in(std::string(RDV_SOURCE_DIR_FOR_TESTS) + "/docs/operator.md");
+  std::vector<std::string> keys;
+  bool inTable = false;
+  const std::regex name("`([a-z0-9-]+)`");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| key |", 0) == 0) {
+      inTable = true;
+      continue;
+    }
+    if (!inTable) continue;
+    if (line.rfind("|", 0) != 0) {
+      inTable = false;
+      continue;
+    }
+    const std::string first = line.substr(1, line.find('|', 1) - 1);
+    for (std::sregex_iterator it(first.begin(), first.end(), name), end; it != end; ++it) keys.push_back((*it)[1].str());
+  }
+  return keys;
+}
+
+// The long options of `rendezvousd --help` (lines whose first word starts with --).
+std::set<std::string> helpFlags(const std::string& help) {
+  std::set<std::string> flags;
+  const std::regex flag(R"(^\s+(--[a-z0-9-]+))");
+  std::istringstream in(help);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, flag)) flags.insert(m[1].str());
+  }
+  return flags;
+}
+
 TEST(NodeConfig, HelpListsEveryKey) {
   auto r = node({"--help"});
   EXPECT_EQ(r.exitCode, 0);
-  for (const char* key : {"--config", "--listen", "--tls-listen", "--cert", "--key", "--alt-address", "--workers",
-                          "--log-level", "--log-format", "--ready-file"})
-    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing from --help";
+  const auto keys = documentedKeys();
+  EXPECT_GE(keys.size(), 40u) << "docs/operator.md's key table was not found or lost rows";
+  const auto flags = helpFlags(r.out);
+  for (const auto& key : keys) EXPECT_TRUE(flags.count("--" + key)) << "--" << key << " missing from --help";
+  // And the other way: every option --help offers is a documented key or one of the command-line actions.
+  const std::set<std::string> actions = {"--help", "--version", "--config", "--check-config", "--print-default-config"};
+  const std::set<std::string> documented(keys.begin(), keys.end());
+  for (const auto& f : flags)
+    EXPECT_TRUE(actions.count(f) || documented.count(f.substr(2))) << f << " is in --help but not in docs/operator.md";
 }
 
 TEST(NodeConfig, EmbeddedDefaultIsLoopbackAndValid) {

@@ -14,6 +14,7 @@
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/registry/unregister_message.h"
 #include "rendezvous/base/address.h"
+#include "rendezvous/storage/database.h"
 #include "tests/integration/harness.h"
 
 namespace rdv::test {
@@ -322,8 +323,23 @@ TEST(RegistryApi, ExpiredRegistrationsDisappearAndArePurged) {
   EXPECT_EQ(nodeIds(discover(node, "exp")).size(), 2u);
   EXPECT_TRUE(waitUntil([&] { return nodeIds(discover(node, "exp")).size() == 1; }, 10s, 100ms));
   EXPECT_EQ(nodeIds(discover(node, "exp")), std::vector<std::string>{longLived.nodeId().hex()});
-  // The periodic task removes it from memory and disk.
-  EXPECT_TRUE(waitUntil([&] { return node.log().find("registry-purged") != std::string::npos; }, 10s, 100ms))
+  // The periodic task removes it from disk: the node's SQLite file (read with a connection of our own)
+  // loses the short-lived row and keeps the long-lived one...
+  const auto rowsOf = [&](const identity::PrivateKey& k) -> int64_t {
+    auto db = storage::Database::open(node.dataDir() + "/rendezvous.db");
+    if (!db.ok()) return -1;
+    auto q = db->prepare("SELECT count(*) FROM registrations WHERE node_id = ?1");
+    if (!q.ok()) return -1;
+    const auto id = k.nodeId();
+    if (!q->bindBlob(1, ByteSpan(id.bytes.data(), id.bytes.size())).ok()) return -1;
+    auto row = q->step();
+    return row.ok() && *row ? q->columnInt64(0) : -1;
+  };
+  EXPECT_TRUE(waitUntil([&] { return rowsOf(shortLived) == 0; }, 10s, 100ms)) << rowsOf(shortLived) << node.log();
+  EXPECT_EQ(rowsOf(longLived), 1);
+  // ...and from memory: the purge reports one registration left (the long-lived one).
+  EXPECT_TRUE(waitUntil([&] { return node.log().find("registry-purged count=1 remaining=1") != std::string::npos; },
+                        10s, 100ms))
       << node.log();
 }
 

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/hub_peer.h"
 
 namespace rdv::test {
 namespace {
@@ -49,6 +51,35 @@ TEST(Signalling, OnlineDeliveryIsAcknowledgedDelivered) {
   ASSERT_TRUE(waitUntil([&] { return !inbox.running(); }, 20s));
   const std::string out = inbox.log();
   EXPECT_NE(out.find("\"body\":\"hello bob\""), std::string::npos) << out;
+}
+
+// The same stored envelope delivered twice (a test peer submits the identical sealed envelope twice while
+// bob is offline, so the mailbox holds and delivers it twice) is printed once by rdv inbox: its replay guard
+// drops the repeat, and the next fresh envelope is what counts as the second message.
+TEST(Signalling, InboxPrintsAnEnvelopeDeliveredTwiceOnce) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer alice = makePeer(dir, "alice"), bob = makePeer(dir, "bob");
+  auto aliceKey = identity::PrivateKey::load(alice.key);
+  auto bobKey = identity::PrivateKey::load(bob.key);
+  ASSERT_TRUE(aliceKey && bobKey);
+  HubPeer sender(node.http(), std::move(*aliceKey));
+  ASSERT_TRUE(sender.ok()) << sender.error();
+  auto once = sender.seal(bobKey->publicKey(), signalling::EnvelopeType::Message, 1000, "once");
+  auto next = sender.seal(bobKey->publicKey(), signalling::EnvelopeType::Message, 1001, "next");
+  ASSERT_TRUE(once && next);
+  for (const auto* e : {&*once, &*once, &*next})
+    ASSERT_EQ(sender.submit(*e), signalling::AckStatus::Stored) << "seq " << e->header.seq;
+  auto got = run({binary("rdv"), "inbox", "--node", "http://" + node.http(), "--key", bob.key, "--count", "2", "--timeout", "10"});
+  ASSERT_EQ(got.exitCode, 0) << got.out << got.err;
+  std::vector<std::string> bodies;
+  std::istringstream in(got.out);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object()) bodies.push_back(j.value("body", ""));
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"once", "next"})) << got.out;
 }
 
 TEST(Signalling, OfflineMessagesWaitAndArriveInOrder) {

@@ -141,8 +141,35 @@ TEST(StunService, Ipv6Loopback) {
   ASSERT_TRUE(node.started()) << node.log();
   auto r = run({binary("rdv"), "stun", node.udp()});
   EXPECT_EQ(r.exitCode, 0) << r.err;
-  EXPECT_EQ(r.out, "[::1]:" + r.out.substr(6, r.out.size() - 7) + "\n");
-  EXPECT_EQ(r.out.rfind("[::1]:", 0), 0u) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(r.out, m, std::regex(R"(\[::1\]:([0-9]{1,5})\n)"))) << "stdout: " << r.out;
+  EXPECT_GT(std::stoul(m[1]), 0u);
+  EXPECT_LE(std::stoul(m[1]), 65535u);
+  // The mapped port itself, from a socket whose port we know: XOR-MAPPED-ADDRESS must be exactly it.
+  int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in6 local{};
+  local.sin6_family = AF_INET6;
+  local.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  socklen_t len = sizeof local;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len), 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  const auto req = stun::MessageBuilder(stun::Method::Binding, stun::Class::Request, stun::randomTransactionId()).finish();
+  sockaddr_storage ss;
+  const unsigned sl = Endpoint::parse(node.udp())->toSockaddr(ss);
+  ASSERT_EQ(sendto(fd, req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&ss), sl), static_cast<ssize_t>(req.size()));
+  Bytes buf(2048);
+  const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+  close(fd);
+  ASSERT_GT(n, 0);
+  buf.resize(static_cast<size_t>(n));
+  auto msg = stun::MessageView::parse(buf);
+  ASSERT_TRUE(msg.ok());
+  auto mapped = msg->xorAddress(stun::attr::XorMappedAddress);
+  ASSERT_TRUE(mapped);
+  EXPECT_EQ(mapped->toString(), "[::1]:" + std::to_string(ntohs(local.sin6_port)));
 }
 
 TEST(StunService, SigtermStopsCleanly) {

@@ -9,7 +9,8 @@ CONNECT_SECONDS = 30  # generous: a noisy CI machine; the measured time goes to 
 
 
 def missing_commands(bin_dir):
-    """None when rdv has the `listen` and `connect` subcommands, else what is missing."""
+    """None when rdv has the `listen` and `connect` subcommands, else what is missing. A missing command is
+    a regression of rdv, never a reason to skip: callers report it as a failure."""
     p = subprocess.run([os.path.join(bin_dir, "rdv"), "--help"], capture_output=True, text=True)
     have = {line.split()[0] for line in p.stdout.splitlines() if line.startswith("  ") and line.split()}
     missing = [c for c in ("listen", "connect") if c not in have]
@@ -46,6 +47,15 @@ class Outcome:
     @property
     def path(self):
         return candidate_path(self.local_type, self.remote_type)
+
+
+LISTENER_VIEW_SECONDS = 20  # how long the listener may take to report the pair the connector reported
+
+
+def listener_view(listen):
+    """The path ("direct" / "relayed") of the listener's latest connected / pair-changed / restored line."""
+    views = listen.matching(lambda e: e.get("event") in ("connected", "pair-changed", "restored"))
+    return views[-1].get("path") if views else None
 
 
 def is_event(name):
@@ -95,10 +105,14 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
             d = out.done = done[0]
             out.both_ways = d.get("sent") == count and d.get("received") == count and d.get("in_order") is True
         # The listener's view of the pair in use: its last connected / pair-changed / restored line (an
-        # upgrade restart can replace a first relayed pair by a direct one).
-        listen.wait_for(is_event("connected"), 2)
-        views = listen.matching(lambda e: e.get("event") in ("connected", "pair-changed", "restored"))
-        out.listener_path = views[-1].get("path") if views else None
+        # upgrade restart can replace a first relayed pair by a direct one). The listener writes its lines on
+        # its own schedule, possibly after the connector exited (a loaded machine): wait, with a deadline, until
+        # its latest view names the connector's path; on timeout the last view seen is reported as it is.
+        want = {"direct": "direct", "relay": "relayed"}.get(out.path)
+        out.listener_path = listener_view(listen)
+        if want is not None:
+            natlab.wait_until(lambda: listener_view(listen) == want, LISTENER_VIEW_SECONDS, step=0.05)
+            out.listener_path = listener_view(listen)
         if not out.connected or not out.both_ways:
             out.error = "exit %s; rdv connect said %s; rdv listen said %s; stderr: %s" % (
                 code, connect.lines, listen.lines, lab.read_log("connect-" + tag)[-3000:])

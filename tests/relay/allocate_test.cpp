@@ -58,6 +58,43 @@ TEST(Allocate, Sha256PasswordAlgorithmNegotiated) {
   EXPECT_FALSE(m.has(stun::attr::MessageIntegrity));
 }
 
+// A MESSAGE-INTEGRITY-SHA256 that is wrong (one bit off), truncated below RFC 8489 §14.6's 16 bytes, or
+// garbage gets 401 and no allocation; the same request with the right MAC succeeds (so the 401 is the MAC's).
+TEST(Allocate, BadMessageIntegritySha256Gets401) {
+  Harness h;
+  TurnClient c(h, udpTuple());
+  c.learn(c.request(Method::Allocate, {}, false));
+  c.negotiate = true;
+  c.alg = stun::PasswordAlgorithm::Sha256;
+  c.sha256Mac = true;
+  c.fingerprint = false;  // the MAC is then the message's last attribute: its value is the last 32 bytes
+  const auto udp = [](stun::MessageBuilder& b) { b.addRequestedTransport(stun::kTransportUdp); };
+  const auto withMac = [&](ByteSpan mac) {
+    stun::MessageBuilder b(Method::Allocate, stun::Class::Request, c.nextTid());
+    udp(b);
+    b.addString(stun::attr::Username, c.user).addString(stun::attr::Realm, c.realm).addString(stun::attr::Nonce, c.nonce);
+    b.addPasswordAlgorithms(c.offered).addPasswordAlgorithm(c.alg);
+    b.add(stun::attr::MessageIntegritySha256, mac);
+    return std::move(b).finish();
+  };
+  Bytes wrong = c.build(Method::Allocate, stun::Class::Request, c.nextTid(), udp, true);
+  ASSERT_EQ(stun::verifyMessageIntegritySha256(view(wrong), c.key()), stun::IntegrityCheck::Ok);
+  wrong[wrong.size() - 1] ^= 0x01;
+  const Bytes good = c.build(Method::Allocate, stun::Class::Request, c.nextTid(), udp, true);
+  const Bytes truncated = withMac(ByteSpan(good).last(32).first(12));  // the right MAC's first 12 bytes
+  Bytes junk(32);
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>(0x5a ^ (i * 37));
+  const Bytes garbage = withMac(junk);
+  for (const auto& [name, request] : {std::pair{"wrong", wrong}, {"truncated", truncated}, {"garbage", garbage}}) {
+    const Bytes reply = c.sendRaw(request);
+    EXPECT_EQ(errorOf(reply), 401) << name;
+    EXPECT_EQ(h.server->allocationCount(), 0u) << name;
+  }
+  EXPECT_EQ(h.server->stats().unauthorized, 4u);  // the challenge and the three bad MACs
+  EXPECT_TRUE(isSuccess(c.sendRaw(good)));
+  EXPECT_EQ(h.server->allocationCount(), 1u);
+}
+
 TEST(Allocate, PasswordAlgorithmsMustEchoTheOffer) {
   Harness h;
   TurnClient d(h, udpTuple());

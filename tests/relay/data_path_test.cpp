@@ -205,6 +205,29 @@ TEST(DataPath, SendToDeniedPeerIsDropped) {
   EXPECT_EQ(errorOf(c.bindChannel(0x4000, ep("203.0.113.10:3478"))), 403);
 }
 
+// The per-datagram policy check on the way in (RFC 8656 §10.3 Data-indication path): a permission for the
+// node's own address exists (relay-to-relay needs it), yet a datagram from a port of that address that is
+// no live relay allocation (a local service) must not reach the client; one from a live relay port must.
+TEST(DataPath, InboundFromDeniedPeerOnAPermissionIsDroppedAndCounted) {
+  Harness h;
+  TurnClient c(h, udpTuple("198.51.100.7:1"));
+  TurnClient other(h, udpTuple("198.51.100.8:2"));
+  ASSERT_TRUE(isSuccess(c.allocate()));
+  ASSERT_TRUE(isSuccess(other.allocate()));
+  ASSERT_TRUE(isSuccess(c.permit(ep("203.0.113.10:1"))));
+  const uint64_t before = h.server->stats().dropPolicy;
+  EXPECT_TRUE(h.fromPeer(c.relayPort(), ep("203.0.113.10:22"), asBytes("local service")).empty());
+  EXPECT_EQ(h.server->stats().dropPolicy, before + 1);
+  EXPECT_EQ(h.server->stats().dataIndications, 0u);
+  EXPECT_EQ(h.server->stats().bytesPeerToClient, 0u);
+  // The same permission still carries traffic from a live relay allocation of this node.
+  const auto in = Harness::only<SendToClient>(h.fromPeer(c.relayPort(), *other.relayed, asBytes("relay")));
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].tuple, c.tuple);
+  EXPECT_EQ(h.server->stats().dropPolicy, before + 1);
+  EXPECT_EQ(h.server->stats().dataIndications, 1u);
+}
+
 TEST(DataPath, RelayToRelayOnTheSameNode) {
   Harness h;
   TurnClient a(h, udpTuple("198.51.100.7:1"));

@@ -83,8 +83,26 @@ TEST(Mutation, RandomMutationsNeverCrash) {
   EXPECT_GT(outputs, 0u);
   const Stats& s = h.server->stats();
   EXPECT_GT(s.dropMalformed, 0u);
-  // The allocations are still usable afterwards.
-  EXPECT_TRUE(isSuccess(c.refresh(600)) || errorOf(c.refresh(600)) != 0);
+  // The allocations are still usable afterwards: each refreshes (or, when the storm legitimately ended it,
+  // e.g. a seed whose mutation kept a valid MAC, allocates again), takes a permission and relays data.
+  for (TurnClient* x : {&c, &tcp}) {
+    if (h.server->findAllocation(x->tuple) != nullptr) {
+      const Bytes reply = x->refresh(600);
+      EXPECT_TRUE(isSuccess(reply)) << errorOf(reply);
+    } else {
+      EXPECT_TRUE(isSuccess(x->allocate()));
+    }
+    ASSERT_NE(h.server->findAllocation(x->tuple), nullptr);
+    ASSERT_TRUE(isSuccess(x->permit(peer)));
+    const Bytes send = x->build(Method::Send, stun::Class::Indication, x->nextTid(), [&](MessageBuilder& b) {
+      b.addXorAddress(stun::attr::XorPeerAddress, peer).add(stun::attr::Data, asBytes("after"));
+    }, false);
+    h.server->handleClientInput(send, x->tuple, h.now);
+    const auto out = Harness::only<SendToPeer>(h.drain());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].peer, peer);
+    EXPECT_EQ(out[0].bytes, (Bytes{'a', 'f', 't', 'e', 'r'}));
+  }
 }
 
 TEST(Mutation, GarbageOfEverySizeNeverCrashes) {

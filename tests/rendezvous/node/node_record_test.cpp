@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -56,7 +57,8 @@ TEST(NodeRecord, SignedRecordFitsIn300BytesDroppingTheLeastUsefulUris) {
   }
   s.http = ep("198.51.100.10:8080");
   const auto k = key();
-  auto record = signFitting(describeServices(s), 1, k);
+  const NodeAdvert full = describeServices(s);
+  auto record = signFitting(full, 1, k);
   ASSERT_TRUE(record.ok());
   EXPECT_LE(record->encoded().size(), enr::kMaxRecordSize);
   EXPECT_EQ(record->nodeId(), k.nodeId());
@@ -64,6 +66,43 @@ TEST(NodeRecord, SignedRecordFitsIn300BytesDroppingTheLeastUsefulUris) {
   EXPECT_EQ(turn.rfind("turn:198.51.100.10:3478", 0), 0u) << turn;  // the first listener survives
   EXPECT_EQ(*record->text("api"), "http://198.51.100.10:8080");
   EXPECT_EQ(*record->udp(), 3478);
+  // What was dropped: URIs from the ends of the lists only (each kept list is a prefix of the advertised
+  // one), something was dropped (all of them do not fit), and no more than needed (one more does not fit).
+  const auto split = [](std::string_view text) {
+    std::vector<std::string> out;
+    for (size_t pos = 0; pos <= text.size();) {
+      const size_t end = std::min(text.find(' ', pos), text.size());
+      out.emplace_back(text.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    return out;
+  };
+  NodeAdvert kept = full;
+  kept.turn = split(turn);
+  kept.stun = split(*record->text("stun"));
+  ASSERT_LE(kept.turn.size(), full.turn.size());
+  ASSERT_LE(kept.stun.size(), full.stun.size());
+  EXPECT_TRUE(std::equal(kept.turn.begin(), kept.turn.end(), full.turn.begin())) << turn;
+  EXPECT_TRUE(std::equal(kept.stun.begin(), kept.stun.end(), full.stun.begin())) << *record->text("stun");
+  const size_t dropped = full.turn.size() - kept.turn.size() + full.stun.size() - kept.stun.size();
+  EXPECT_GT(dropped, 0u) << "the full advert fits: the test no longer exercises dropping";
+  // No more than needed: putting back the next dropped URI of one of the lists (the one dropped last) no
+  // longer fits, i.e. signFitting has to drop something from it again.
+  const auto fitsWhole = [&](const NodeAdvert& a) {
+    auto r = signFitting(a, 1, k);
+    return r.ok() && split(*r->text("turn")).size() == a.turn.size() && split(*r->text("stun")).size() == a.stun.size();
+  };
+  bool someDoesNotFit = false;
+  for (bool turnList : {true, false}) {
+    const auto& all = turnList ? full.turn : full.stun;
+    NodeAdvert oneMore = kept;
+    auto& list = turnList ? oneMore.turn : oneMore.stun;
+    if (list.size() < all.size()) {
+      list.push_back(all[list.size()]);
+      if (!fitsWhole(oneMore)) someDoesNotFit = true;
+    }
+  }
+  EXPECT_TRUE(someDoesNotFit) << "one more URI would still have fitted: signFitting dropped more than it needed";
 }
 
 TEST(NodeRecord, SeqIsStoredAndRisesOnlyWhenTheContentChanges) {

@@ -3,6 +3,10 @@
 // one transaction per flush, recovery of rows a crash left open, a child killed with SIGKILL
 // mid-write leaves a database that opens with whole flushes only.
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <thread>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -181,7 +185,20 @@ TEST_F(LedgerStoreTest, WritesBatchesAndClosesInterruptedRowsOnOpen) {
 // A writer killed with SIGKILL at random points: every reopen sees whole flushes only (each flush
 // books exactly 1000 bytes and one row per allocation; a torn flush would break the multiple).
 TEST_F(LedgerStoreTest, SigkillDuringWritesLeavesWholeFlushes) {
+  // Committed flushes so far, read by a connection of our own; nullopt while the file or table is not there
+  // yet or the writer holds a lock (no EXPECTs: polling).
+  const auto committedFlushes = [&]() -> std::optional<int64_t> {
+    auto db = Database::open(path());
+    if (!db.ok()) return std::nullopt;
+    auto s = db->prepare("SELECT value FROM ledger_meta WHERE key = 'flushes'");
+    if (!s.ok()) return std::nullopt;
+    auto row = s->step();
+    if (!row.ok()) return std::nullopt;
+    return *row ? s->columnInt64(0) : 0;
+  };
+  int64_t rowsBefore = 0;
   for (int round = 0; round < 3; ++round) {
+    const int64_t flushesBefore = committedFlushes().value_or(0);
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
@@ -197,8 +214,12 @@ TEST_F(LedgerStoreTest, SigkillDuringWritesLeavesWholeFlushes) {
         if (!store->write(book.takeBatch(kT0)).ok()) _exit(4);
       }
     }
-    // Let it write for a moment (not a timing assert: any stopping point must be consistent).
-    usleep(static_cast<useconds_t>(100000 + round * 70000));
+    // Let it commit a few flushes (a different number each round), then kill it wherever it is: any stopping
+    // point must be consistent. Waiting on the file, not on the clock, so a slow machine still writes.
+    const int64_t target = flushesBefore + 3 + 4 * round;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (committedFlushes().value_or(0) < target && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     ASSERT_EQ(kill(child, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(child, &status, 0), child);
@@ -211,9 +232,11 @@ TEST_F(LedgerStoreTest, SigkillDuringWritesLeavesWholeFlushes) {
     EXPECT_EQ(*db->pragma("integrity_check"), "ok");
     const int64_t rows = scalar(*db, "SELECT count(*) FROM allocations");
     const int64_t bytes = scalar(*db, "SELECT coalesce(sum(bytes_to_peer + bytes_to_client), 0) FROM identity_days");
+    EXPECT_GE(rows, rowsBefore + 10 * (3 + 4 * round)) << "round " << round << ": the writer committed too little";
     EXPECT_EQ(rows % 10, 0);
     EXPECT_EQ(bytes, rows * 100);
     EXPECT_EQ(scalar(*db, "SELECT value FROM ledger_meta WHERE key = 'flushes'") * 10, rows);
+    rowsBefore = rows;
   }
 }
 
