@@ -119,16 +119,26 @@ size_t macOf(Hash h, const MessageView& m, const Attribute& a, ByteSpan key, uin
   return hmacInto(h, key, {ByteSpan(header, kHeaderSize), m.raw().subspan(kHeaderSize, a.offset - kHeaderSize)}, out);
 }
 
-constexpr std::array<uint32_t, 256> makeCrcTable() {
-  std::array<uint32_t, 256> table{};
+// CRC-32 tables for slicing by 8 (8 bytes per step; FINGERPRINT is computed over every message sent
+// and checked on every one received): kCrc[0] is the byte-wise table, kCrc[k][i] the CRC of byte i
+// followed by k zero bytes.
+using CrcTables = std::array<std::array<uint32_t, 256>, 8>;
+constexpr CrcTables makeCrcTables() {
+  CrcTables t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
+    t[0][i] = c;
   }
-  return table;
+  for (size_t k = 1; k < 8; ++k)
+    for (uint32_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
+  return t;
 }
-constexpr auto kCrcTable = makeCrcTable();
+constexpr CrcTables kCrc = makeCrcTables();
+
+uint32_t loadLe32(const uint8_t* p) {
+  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+}
 
 }  // namespace
 
@@ -166,7 +176,15 @@ IntegrityCheck verifyMessageIntegritySha256(const MessageView& m, ByteSpan key) 
 
 uint32_t fingerprintOf(ByteSpan data) {
   uint32_t c = 0xFFFFFFFFu;
-  for (uint8_t b : data) c = kCrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
+  const uint8_t* p = data.data();
+  size_t n = data.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    const uint32_t a = loadLe32(p) ^ c;
+    const uint32_t b = loadLe32(p + 4);
+    c = kCrc[7][a & 0xFF] ^ kCrc[6][(a >> 8) & 0xFF] ^ kCrc[5][(a >> 16) & 0xFF] ^ kCrc[4][a >> 24] ^
+        kCrc[3][b & 0xFF] ^ kCrc[2][(b >> 8) & 0xFF] ^ kCrc[1][(b >> 16) & 0xFF] ^ kCrc[0][b >> 24];
+  }
+  for (; n > 0; ++p, --n) c = kCrc[0][(c ^ *p) & 0xFF] ^ (c >> 8);
   return (c ^ 0xFFFFFFFFu) ^ kFingerprintXor;
 }
 
