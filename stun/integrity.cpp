@@ -91,24 +91,18 @@ Bytes hmac(Hash h, ByteSpan key, ByteSpan data) {
   return Bytes(out, out + n);
 }
 
-Bytes digest(const EVP_MD* md, ByteSpan data) {
+// The digest of the concatenated `parts` (no joined copy of them is made).
+Bytes digest(const EVP_MD* md, std::initializer_list<ByteSpan> parts) {
   EVP_MD_CTX* ctx = contexts().digest;
   uint8_t out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx, md, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx, out, &n) != 1) {
-    return {};
-  }
+  bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx, md, nullptr) == 1;
+  for (ByteSpan p : parts) ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
+  if (!ok || EVP_DigestFinal_ex(ctx, out, &n) != 1) return {};
   return Bytes(out, out + n);
 }
 
-std::string joined(std::string_view a, std::string_view b) {
-  std::string s;
-  s.reserve(a.size() + 1 + b.size());
-  s.append(a).push_back(':');
-  s.append(b);
-  return s;
-}
+const ByteSpan kColon = asBytes(std::string_view(":"));
 
 // The MAC of what attribute `a` covers (RFC 8489 §14.5): the message up to `a`, with the header length
 // rewritten to end after `a`; the header is patched on the stack, the rest is not copied.
@@ -144,14 +138,15 @@ uint32_t loadLe32(const uint8_t* p) {
 
 Bytes longTermKey(std::string_view username, std::string_view realm, std::string_view password,
                   PasswordAlgorithm alg) {
-  const std::string input = joined(joined(username, realm), password);
-  return alg == PasswordAlgorithm::Sha256 ? sha256(asBytes(input)) : md5(asBytes(input));
+  const Algorithms& a = algorithms();
+  return digest(alg == PasswordAlgorithm::Sha256 ? a.sha256 : a.md5,
+                {asBytes(username), kColon, asBytes(realm), kColon, asBytes(password)});
 }
 
 Bytes shortTermKey(std::string_view password) { return Bytes(password.begin(), password.end()); }
 
 Bytes userhash(std::string_view username, std::string_view realm) {
-  return sha256(asBytes(joined(username, realm)));
+  return digest(algorithms().sha256, {asBytes(username), kColon, asBytes(realm)});
 }
 
 IntegrityCheck verifyMessageIntegrity(const MessageView& m, ByteSpan key) {
@@ -196,7 +191,7 @@ bool constantTimeEqual(ByteSpan a, ByteSpan b) {
 
 Bytes hmacSha1(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha1, key, data); }
 Bytes hmacSha256(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha256, key, data); }
-Bytes sha256(ByteSpan data) { return digest(algorithms().sha256, data); }
-Bytes md5(ByteSpan data) { return digest(algorithms().md5, data); }
+Bytes sha256(ByteSpan data) { return digest(algorithms().sha256, {data}); }
+Bytes md5(ByteSpan data) { return digest(algorithms().md5, {data}); }
 
 }  // namespace rdv::stun
