@@ -9,6 +9,8 @@ NA = "n/a (not supported yet)"
 # Derived rows: (row name, scenario, result key, unit).
 EXTRA_ROWS = [("channel-1200 Mbit/s", "channel-1200", "mbps", "Mbit/s"),
               ("send-1200 Mbit/s", "send-1200", "mbps", "Mbit/s")]
+# Server CPU time per unit of work (cpu_us_per from rdv-loadgen --server-pid): the row after each scenario.
+CPU_SUFFIX = {"binding": "CPU/answer", "allocate": "CPU/alloc", "allocate-rest": "CPU/alloc"}  # others: CPU/pkt
 LATENCY_KEYS = [("latency p50", "p50_us"), ("latency p99", "p99_us"), ("latency p999", "p999_us")]
 
 
@@ -49,13 +51,15 @@ def table_rows(results, args, scenarios, api_rows=()):
     rows = []
     specs = []
     for name, _a, key, unit, _b, _t in scenarios:
-        if name not in args.scenarios:
+        base = name.split(" @")[0]
+        if base not in args.scenarios:
             continue
         if name == "latency":
             specs += [(label, name, k, unit) for label, k in LATENCY_KEYS]
         else:
             specs.append((name, name, key, unit))
         specs += [x for x in EXTRA_ROWS if x[1] == name]
+        specs.append(("%s %s" % (name, CPU_SUFFIX.get(base, "CPU/pkt")), name, "cpu_us_per", "us"))
     for label, name, key, unit in specs:
         rows.append(row(label, unit, {t: (results.get((name, t), []), key) for t in TARGETS}))
     if "memory" in args.scenarios:
@@ -117,6 +121,15 @@ def render(rows, results, args, started, pinned, ours_turn):
            "- rounds %d, %.2f s per run%s, latency at %d packets/s; medians, (min-max) over rounds" % (
                args.rounds, args.duration, (", count %d" % args.count) if args.count else "", args.latency_rate),
            "- rendezvousd TURN: %s" % ("yes" if ours_turn else NA),
+           "- server CPU rows (`CPU/answer`, `CPU/pkt`, `CPU/alloc`): the server's utime+stime (all threads) over "
+           "the timed phase / verified answers, packets it relayed (each round trip is two) or Allocates; lower "
+           "is better, and they do not depend on the load generator's core",
+           "- fixed-rate rows (`@R/s`): R packets/s sent in total%s" % (
+               "" if args.rate else " (none this run: --rate 0)"),
+           "- load generators: %d%s" % (args.procs, "" if args.procs == 1 else
+                                        " for binding/allocate/channel/send (cores %s), results summed" %
+                                        ",".join(str(1 + i % max(1, (os.cpu_count() or 1) - 1))
+                                                 for i in range(args.procs))),
            "- registry/signalling (rdv-apibench, rendezvousd only): %d WebSocket clients, window %d, latency at %d "
            "envelopes/s; %d signed records, discover pages of 100" % (
                args.signal_clients, args.signal_window, args.signal_rate, args.registry_records), "",

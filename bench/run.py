@@ -2,9 +2,11 @@
 """Side-by-side benchmarks: rendezvousd vs coturn vs the raw-socket baseline (rdv-baseline).
 
 Every scenario runs against each target, several rounds, the targets' order rotating each round; the
-server is pinned to core 0 and rdv-loadgen to core 1 (taskset). Prints one table (median, min-max,
-ratios) and writes it to a results file. Every process started here is killed on exit, even on failure.
-Standard library only. See docs/benchmarks.md.
+server is pinned to core 0 and rdv-loadgen to core 1 (taskset; with --procs N, N load generators on
+cores 1..N, results summed). Every traffic scenario also gives the server's CPU time per answer, relayed
+packet or allocation (utime+stime over the timed phase), and --rate adds fixed-rate runs below
+saturation. Prints one table (median, min-max, ratios) and writes it to a results file. Every process
+started here is killed on exit, even on failure. Standard library only. See docs/benchmarks.md.
 """
 import argparse
 import atexit
@@ -13,6 +15,7 @@ import json
 import os
 import random
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -45,6 +48,27 @@ SCENARIOS = [
     ("latency", ["--scenario", "latency", "--flows", "4", "--window", "64", "--payload", "100"], "latency", "us",
      "forward", True),
 ]
+# Scenarios with a fixed-rate variant (--rate): "NAME @R/s", the same traffic at R packets/s in total.
+RATE_VARIANTS = ("binding", "channel-100", "channel-1200", "send-100", "send-1200")
+# Scenarios --procs spreads over several load generators (the others always run one).
+MULTI_PROC = ("binding", "allocate", "allocate-rest", "channel", "send")
+
+
+def base_name(name):
+    """The scenario a row or variant belongs to: "channel-100 @5000/s" -> "channel-100"."""
+    return name.split(" @")[0]
+
+
+def with_rate_variants(rate):
+    """SCENARIOS plus, when rate > 0, a fixed-rate copy of each RATE_VARIANTS scenario."""
+    out = list(SCENARIOS)
+    if rate > 0:
+        for name, args, key, unit, base, turn in SCENARIOS:
+            if name in RATE_VARIANTS:
+                out.append(("%s @%d/s" % (name, rate), args + ["--rate", str(rate)], key, unit, base, turn))
+    return out
+
+
 # Scenario 6 (registry and signalling, rdv-apibench against rendezvousd's HTTP API; coturn has no
 # equivalent): (row, scenario key in results, result key, unit).
 API_ROWS = [
@@ -160,6 +184,58 @@ def raise_nofile(n):
     return apply
 
 
+class LineReader:
+    """Lines from a child's stdout pipe with a deadline each (never blocks past it)."""
+
+    def __init__(self, pipe):
+        self.fd = pipe.fileno()
+        self.buf = b""
+
+    def line(self, timeout):
+        deadline = time.time() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.time()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return ""
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode(errors="replace").strip()
+
+
+def parse_result(line, missing):
+    try:
+        return json.loads(line) if line.startswith("{") else {"ok": False, "error": missing}
+    except ValueError:
+        return {"ok": False, "error": missing}
+
+
+SUMMED = ("value", "mbps", "sent", "received", "invalid", "lost", "relayed", "units", "allocations", "cycles",
+          "challenges", "turn_errors", "timeouts", "mismatches")
+
+
+def combine(results):
+    """One result from several load generators' (--procs): rates and counts summed; the server's CPU
+    time from the first start to the last end of their timed phases, over the summed units."""
+    if len(results) == 1:
+        return results[0]
+    bad = [r for r in results if not r.get("ok")]
+    if bad:
+        return dict(bad[0], procs=len(results))
+    out = {k: v for k, v in results[0].items() if not k.startswith(("p50", "p99", "p999"))}
+    for k in SUMMED:
+        if all(k in r for r in results):
+            out[k] = sum(r[k] for r in results)
+    if all("server_cpu_start_us" in r for r in results):
+        cpu = max(r["server_cpu_end_us"] for r in results) - min(r["server_cpu_start_us"] for r in results)
+        out["server_cpu_us"] = cpu
+        out["cpu_us_per"] = cpu / out["units"] if out.get("units") else 0
+    out["procs"] = len(results)
+    return out
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -168,6 +244,7 @@ class Bench:
         self.pin = (os.cpu_count() or 1) >= 2
         self.ours_turn = False
         self.ours_flags = ""
+        self.scenarios = with_rate_variants(args.rate)
 
     def taskset(self, core):
         return ["taskset", "-c", str(core)] if self.pin and shutil.which("taskset") else []
@@ -241,14 +318,23 @@ class Bench:
         return p, info["udp"][0]
 
     # --- load ----------------------------------------------------------------------------------------
-    def loadgen(self, server, label, extra, duration=None, timeout=None):
-        duration = self.args.duration if duration is None else duration
-        cmd = self.taskset(1) + [os.path.join(self.bin, "rdv-loadgen"), "--server", server, "--label", label,
-                                 "--duration", str(duration), "--user", USER, "--password", PASSWORD]
-        cmd += ["--cpu", "1"] if self.pin else []
+    def load_cores(self, n):
+        """Cores for n load generators: 1..n, wrapping over the cores after the server's core 0."""
+        cores = max(1, (os.cpu_count() or 1) - 1)
+        return [1 + i % cores for i in range(n)]
+
+    def loadgen_cmd(self, server, label, extra, duration, core=1):
+        cmd = self.taskset(core) + [os.path.join(self.bin, "rdv-loadgen"), "--server", server, "--label", label,
+                                    "--duration", str(duration), "--user", USER, "--password", PASSWORD]
+        cmd += ["--cpu", str(core)] if self.pin else []
         cmd += extra
         if self.args.count:
             cmd += ["--count", str(self.args.count)]
+        return cmd
+
+    def loadgen(self, server, label, extra, duration=None, timeout=None):
+        duration = self.args.duration if duration is None else duration
+        cmd = self.loadgen_cmd(server, label, extra, duration)
         try:
             out = subprocess.run(cmd, capture_output=True, timeout=timeout or duration + 60, text=True)
         except subprocess.TimeoutExpired:
@@ -258,12 +344,45 @@ class Bench:
             return {"ok": False, "error": "rdv-loadgen: " + out.stderr.strip()[-300:]}
         return json.loads(lines[-1])
 
+    def loadgen_procs(self, server, label, extra, n):
+        """n load generators (--slice K/N, each on its own core from load_cores), set up apart, then started
+        together (--sync) and their results summed (combine)."""
+        duration = self.args.duration
+        cores = self.load_cores(n)
+        procs, readers = [], []
+        try:
+            for k in range(n):
+                cmd = self.loadgen_cmd(server, label, extra + ["--sync", "--slice", "%d/%d" % (k, n)], duration,
+                                       cores[k])
+                p = spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                procs.append(p)
+                readers.append(LineReader(p.stdout))
+            firsts = [r.line(60 + duration) for r in readers]  # {"event":"ready"}, or a result on failure
+            bad = [line for line in firsts if not line.startswith('{"event":"ready"')]
+            if bad:
+                return parse_result(bad[0], "rdv-loadgen --sync: no ready line")
+            for p in procs:
+                p.stdin.write(b"\n")
+                p.stdin.flush()
+            results = []
+            for r in readers:
+                line = r.line(60 + duration)  # {"event":"done"}
+                results.append(parse_result(r.line(30) if line.startswith('{"event":"done"') else line,
+                                            "rdv-loadgen --sync: no result"))
+            return combine(results)
+        finally:
+            for p in procs:
+                stop(p)
+
     def scenario_args(self, name, args, target):
         args = list(args)
         if name == "latency":
             args += ["--rate", str(self.args.latency_rate)]
         if target == "baseline":
             args = [a for a in args if a not in ("--rest-secret", SECRET)] + ["--raw"]
+        if self.args.procs > 1 and base_name(name).split("-")[0] in MULTI_PROC and "--rate" in args:
+            i = args.index("--rate") + 1  # the total rate, shared by the load generators
+            args[i] = "%g" % (float(args[i]) / self.args.procs)
         return args
 
     def probe_ours_turn(self):
@@ -289,8 +408,8 @@ class Bench:
     def run_target_round(self, target, results):
         """All traffic scenarios against one target, one server per authentication mode."""
         for auth in ("user", "rest"):
-            todo = [s for s in SCENARIOS if (s[0] == "allocate-rest") == (auth == "rest")]
-            todo = [s for s in todo if s[0] in self.args.scenarios]
+            todo = [s for s in self.scenarios if (s[0] == "allocate-rest") == (auth == "rest")]
+            todo = [s for s in todo if base_name(s[0]) in self.args.scenarios]
             if target == "baseline":
                 todo = [s for s in todo if s[4]]
             if not todo:
@@ -306,17 +425,24 @@ class Bench:
         try:
             peer_port = free_port("127.0.0.2", tcp_too=False)
             if target == "baseline":
-                servers = {}
+                servers, pids = {}, {}
                 for mode in sorted({s[4] for s in todo}):
                     p, servers[mode] = self.start_baseline(mode, peer_port)
+                    pids[mode] = p.pid
                     procs.append(p)
             else:
                 p, addr = self.start_ours(auth) if target == "rendezvousd" else self.start_coturn(auth)
                 procs.append(p)
                 servers = {"echo": addr, "forward": addr}
+                pids = {"echo": p.pid, "forward": p.pid}
             for name, args, _key, _unit, base, _turn in todo:
-                extra = self.scenario_args(name, args, target) + ["--peer-bind", "127.0.0.2:%d" % peer_port]
-                r = self.loadgen(servers[base] if base else servers["echo"], target, extra)
+                mode = base or "echo"
+                extra = self.scenario_args(name, args, target) + ["--peer-bind", "127.0.0.2:%d" % peer_port,
+                                                                  "--server-pid", str(pids[mode])]
+                if self.args.procs > 1 and base_name(name).split("-")[0] in MULTI_PROC:
+                    r = self.loadgen_procs(servers[mode], target, extra, self.args.procs)
+                else:
+                    r = self.loadgen(servers[mode], target, extra)
                 results.setdefault((name, target), []).append(r)
         except RuntimeError as e:
             for name, *_ in todo:
@@ -436,6 +562,11 @@ def parse_args(argv):
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--duration", type=float, default=None, help="seconds per run (default 3)")
     ap.add_argument("--count", type=int, default=0, help="also stop each run after this many packets")
+    ap.add_argument("--rate", type=int, default=None,
+                    help="packets/s of the fixed-rate runs of %s (below saturation; 0: none; default 5000, "
+                         "smoke 1000)" % ", ".join(RATE_VARIANTS))
+    ap.add_argument("--procs", type=int, default=1,
+                    help="load generators for binding, allocate, channel and send (cores 1..N, results summed)")
     ap.add_argument("--latency-rate", type=int, default=None, help="packets/s in the latency scenario")
     ap.add_argument("--memory-levels", default=None, help="allocation counts, default 1000,10000")
     ap.add_argument("--with-50k", action="store_true", help="add 50000 to the memory levels")
@@ -453,6 +584,9 @@ def parse_args(argv):
     a.rounds = a.rounds or (1 if tiny else 5)
     a.duration = a.duration or (0.2 if a.smoke else 1.0 if a.quick else 3.0)
     a.latency_rate = a.latency_rate or (500 if a.smoke else 2000)
+    a.rate = (1000 if a.smoke else 5000) if a.rate is None else a.rate
+    if a.procs < 1 or a.procs > 64 or a.rate < 0:
+        ap.error("--procs must be 1..64 and --rate >= 0")
     a.memory_levels = a.memory_levels or ("50" if a.smoke else "1000" if a.quick else "1000,10000")
     a.signal_clients = a.signal_clients or (20 if a.smoke else 1000)
     a.signal_rate = a.signal_rate or (200 if a.smoke else 1000)
@@ -489,7 +623,7 @@ def main(argv):
             bench.run_memory(results, args.rounds)
         for rnd in range(args.rounds):
             bench.run_api(results, rnd)
-        rows = table_rows(results, args, SCENARIOS, API_ROWS)
+        rows = table_rows(results, args, bench.scenarios, API_ROWS)
         text = render(rows, results, args, started, bench.pin, bench.ours_turn)
     finally:
         kill_all()

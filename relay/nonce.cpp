@@ -1,6 +1,8 @@
 #include "relay/nonce.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "stun/integrity.h"
 
@@ -13,11 +15,12 @@ constexpr int64_t kFutureSlackSeconds = 5;  // workers read the wall clock at sl
 }  // namespace
 
 std::string NonceCodec::mac(uint64_t seconds, const IpAddress& client) const {
-  Bytes input(8);
+  uint8_t input[8 + 1 + 16];  // seconds, family, address: on the stack (one of these per Allocate)
   for (int i = 0; i < 8; ++i) input[i] = static_cast<uint8_t>(seconds >> (56 - 8 * i));
-  input.push_back(static_cast<uint8_t>(client.family()));
-  input.insert(input.end(), client.data(), client.data() + client.size());
-  const Bytes full = stun::hmacSha256(key_, input);
+  input[8] = static_cast<uint8_t>(client.family());
+  const size_t size = std::min<size_t>(client.size(), 16);
+  std::memcpy(input + 9, client.data(), size);
+  const Bytes full = stun::hmacSha256(key_, ByteSpan(input, 9 + size));
   return toHex(ByteSpan(full).first(std::min(full.size(), kMacBytes)));
 }
 

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "bench/loadgen/options.h"
+#include "bench/loadgen/server_cpu.h"
 #include "bench/loadgen/traffic.h"
 #include "bench/loadgen/turn_clients.h"
 #include "bench/loadgen/udp.h"
@@ -15,6 +17,57 @@ namespace rdv::bench {
 namespace {
 
 int64_t secondsToNs(double s) { return static_cast<int64_t>(s * 1e9); }
+
+// The timed phase of a run, after its set-up. With --sync it starts when a line arrives on stdin (after
+// {"event":"ready"} on stdout) and ends with {"event":"done"}, so that bench/run.py can start several
+// load generators together (--procs). With --server-pid the server's CPU time is read at its start and
+// end: server_cpu_start_us/server_cpu_end_us (cumulative, for summing over processes), server_cpu_us,
+// and cpu_us_per = server_cpu_us / units (verified answers, relayed packets or allocations).
+class TimedPhase {
+ public:
+  explicit TimedPhase(const Options& o) : o_(o) {}
+
+  // False when --sync and stdin closed (or stayed silent for 10 minutes) without the go line.
+  bool begin() {
+    if (o_.sync) {
+      std::printf("%s\n", JsonLine().add("event", std::string("ready")).str().c_str());
+      std::fflush(stdout);
+      pollfd p{STDIN_FILENO, POLLIN, 0};
+      char c = 0;
+      do {
+        if (poll(&p, 1, 600'000) != 1 || read(STDIN_FILENO, &c, 1) != 1) return false;
+      } while (c != '\n');
+    }
+    start_ = processCpuSeconds(o_.serverPid);
+    return true;
+  }
+
+  void end() {
+    end_ = processCpuSeconds(o_.serverPid);
+    if (o_.sync) {
+      std::printf("%s\n", JsonLine().add("event", std::string("done")).str().c_str());
+      std::fflush(stdout);
+    }
+  }
+
+  void report(JsonLine& j, uint64_t units) const {
+    if (o_.serverPid <= 0) return;
+    if (!start_ || !end_) {
+      j.add("cpu_error", "cannot read the CPU time of process " + std::to_string(o_.serverPid));
+      return;
+    }
+    const double us = (*end_ - *start_) * 1e6;
+    j.add("server_cpu_start_us", *start_ * 1e6).add("server_cpu_end_us", *end_ * 1e6).add("server_cpu_us", us);
+    j.add("units", units).add("cpu_us_per", units ? us / static_cast<double>(units) : 0.0);
+  }
+
+ private:
+  const Options& o_;
+  std::optional<double> start_;
+  std::optional<double> end_;
+};
+
+JsonLine notStarted() { return JsonLine().add("ok", false).add("error", std::string("--sync: no start line on stdin")); }
 
 void addTurnStats(JsonLine& j, const TurnStats& s) {
   j.add("allocations", s.allocations).add("challenges", s.challenges).add("turn_errors", s.errors);
@@ -52,21 +105,29 @@ JsonLine runBinding(const Options& o) {
   std::vector<int> fds;
   std::string error;
   if (!openClients(o, fds, error)) return JsonLine().add("ok", false).add("error", error);
+  TimedPhase phase(o);
+  if (!phase.begin()) return notStarted();
   TrafficConfig c{o.raw ? Framing::BindingRaw : Framing::BindingStun, 0, o.rate, o.window,
                   nowNs() + secondsToNs(o.duration), o.count};
   Traffic t(c, fds, -1, Endpoint{});
   t.run();
+  phase.end();
   for (int fd : fds) close(fd);
-  return trafficResult(o, t, "req/s");
+  JsonLine j = trafficResult(o, t, "req/s");
+  phase.report(j, t.stats().received);
+  return j;
 }
 
 JsonLine runAllocate(const Options& o) {
   TurnClients clients(o);
   std::string error;
   if (!clients.open(o.flows, error)) return JsonLine().add("ok", false).add("error", error);
+  TimedPhase phase(o);
+  if (!phase.begin()) return notStarted();
   const int64_t t0 = nowNs();
   clients.run(Plan::Cycle, Endpoint{}, t0 + secondsToNs(o.duration), o.flows, o.rate, o.count);
   const double seconds = static_cast<double>(nowNs() - t0) / 1e9;
+  phase.end();
   clients.releaseAll(nowNs() + secondsToNs(2));
   const TurnStats& s = clients.stats();
   JsonLine j;
@@ -74,6 +135,7 @@ JsonLine runAllocate(const Options& o) {
   j.add("unit", std::string("alloc/s")).add("cycles", s.cycles).add("seconds", seconds);
   addTurnStats(j, s);
   if (s.cycles == 0 || s.errors) j.add("error", std::to_string(s.errors) + " errors, last: " + s.lastError);
+  phase.report(j, s.allocations);
   return j;
 }
 
@@ -81,7 +143,7 @@ JsonLine runAllocate(const Options& o) {
 JsonLine runRelay(const Options& o) {
   std::string error;
   auto peerBind = Endpoint::parse(o.peerBind);
-  const int peerFd = peerBind ? openUdp(*peerBind, nullptr, error) : -1;
+  const int peerFd = peerBind ? openUdp(*peerBind, nullptr, error, o.slices > 1) : -1;
   if (peerFd < 0) return JsonLine().add("ok", false).add("error", "peer socket: " + error);
   const Endpoint peer = localEndpoint(peerFd);
   TurnClients clients(o);
@@ -104,15 +166,22 @@ JsonLine runRelay(const Options& o) {
       return j;
     }
   }
+  TimedPhase phase(o);
+  if (!phase.begin()) return notStarted();
   TrafficConfig c{framing, o.payload, o.rate, o.window, nowNs() + secondsToNs(o.duration), o.count};
   if (o.scenario == "latency") c.lossTimeoutNs = 200'000'000;
   Traffic t(c, fds, peerFd, peer);
   t.run();
+  phase.end();
   if (o.raw)
     for (int fd : fds) close(fd);
   clients.releaseAll(nowNs() + secondsToNs(2));
   close(peerFd);
-  return trafficResult(o, t, o.scenario == "latency" ? "us" : "pkt/s");
+  JsonLine j = trafficResult(o, t, o.scenario == "latency" ? "us" : "pkt/s");
+  // Every datagram that reached the peer, and every one back at a client, was relayed once by the server.
+  j.add("relayed", t.stats().received + t.stats().peerReceived);
+  phase.report(j, t.stats().received + t.stats().peerReceived);
+  return j;
 }
 
 // Holds the allocations until stdin closes (or a line arrives) or --hold seconds pass.

@@ -39,6 +39,20 @@ bool apply(Options& o, std::string_view name, const char* v) {
   if (name == "--hold") return toDouble(v, o.hold);
   if (name == "--setup-timeout") return toDouble(v, o.setupTimeout);
   if (name == "--count") return toUnsigned(v, o.count);
+  if (name == "--server-pid")
+    return toUnsigned(v, u) && u > 0 && u < (1u << 30) && (o.serverPid = static_cast<int>(u), true);
+  if (name == "--slice") {  // K/N, 0 <= K < N <= 64
+    const std::string_view s(v);
+    const size_t slash = s.find('/');
+    uint64_t k = 0, n = 0;
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == s.size() || !toUnsigned(std::string(s.substr(0, slash)).c_str(), k) ||
+        !toUnsigned(std::string(s.substr(slash + 1)).c_str(), n) || n == 0 || n > 64 || k >= n) {
+      return false;
+    }
+    o.slice = static_cast<unsigned>(k);
+    o.slices = static_cast<unsigned>(n);
+    return true;
+  }
   if (name == "--cpu") return toUnsigned(v, u) && (o.cpu = static_cast<int>(u), true);
   if (name == "--flows" || name == "--allocations" || name == "--sockets")
     return toUnsigned(v, u) && u > 0 && u <= 100000 && (o.flows = static_cast<unsigned>(u), true);
@@ -64,17 +78,21 @@ const char* usage() {
   return "usage: rdv-loadgen --scenario binding|allocate|channel|send|latency|memory --server IP:PORT\n"
          "  [--label NAME] [--cpu N] [--duration S] [--count N] [--rate PER_S] [--flows N] [--window N]\n"
          "  [--payload BYTES] [--raw] [--user U --password P | --rest-secret S] [--peer-bind IP:PORT]\n"
-         "  [--hold S] [--setup-timeout S]\n"
+         "  [--hold S] [--setup-timeout S] [--server-pid PID] [--sync] [--slice K/N]\n"
          "Prints one JSON line with the results. --raw drives rdv-baseline (echo for binding, forwarder\n"
-         "for channel/send/latency) with the same payloads and no STUN/TURN framing.\n";
+         "for channel/send/latency) with the same payloads and no STUN/TURN framing.\n"
+         "--server-pid: also report the server's CPU time (utime+stime) over the timed phase and per unit\n"
+         "(answer, relayed packet or allocation). --sync: after setup print {\"event\":\"ready\"}, start on\n"
+         "a line on stdin, print {\"event\":\"done\"} when the timed phase ends. --slice K/N: load generator\n"
+         "K of N: client source addresses from slice K, the peer socket shared with the others (SO_REUSEPORT).\n";
 }
 
 std::optional<Options> parseOptions(int argc, char** argv, std::string& error) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view name = argv[i];
-    if (name == "--raw") {
-      o.raw = true;
+    if (name == "--raw" || name == "--sync") {
+      (name == "--raw" ? o.raw : o.sync) = true;
       continue;
     }
     if (i + 1 >= argc || !apply(o, name, argv[i + 1])) {
@@ -89,6 +107,7 @@ std::optional<Options> parseOptions(int argc, char** argv, std::string& error) {
   if (!known) error = "unknown --scenario '" + o.scenario + "'";
   else if (o.server.port() == 0) error = "--server IP:PORT is required";
   else if (o.raw && (o.scenario == "allocate" || o.scenario == "memory")) error = "--raw has no " + o.scenario;
+  else if (o.sync && o.scenario == "memory") error = "--sync has no memory (it holds until stdin closes)";
   if (!error.empty()) return std::nullopt;
   return o;
 }

@@ -29,6 +29,10 @@ struct Options {
   std::string peerBind = "127.0.0.2:0";  // the in-process peer echo (not the node's own 127.0.0.1)
   double hold = 60;         // memory: seconds to hold the allocations at most (stdin EOF ends it sooner)
   double setupTimeout = 1;  // seconds before a setup request is retransmitted (3 times at most)
+  int serverPid = 0;        // when set: the server's CPU time over the timed phase is measured (server_cpu.h)
+  bool sync = false;        // print {"event":"ready"} after setup and start the timed phase on a stdin line
+  unsigned slice = 0;       // this process is load generator `slice` of `slices` (bench/run.py --procs)
+  unsigned slices = 1;
 };
 
 // Parses argv; on failure returns nullopt and fills `error`.

@@ -144,6 +144,7 @@ void Traffic::receiveFlow(uint32_t index) {
 // The peer: whatever reaches it is sent back to where it came from (a relayed address or the forwarder).
 void Traffic::echoPeer() {
   const unsigned n = in_.receive(peerFd_);
+  stats_.peerReceived += n;
   for (unsigned k = 0; k < n; ++k) {
     std::memcpy(out_.buffer(k), in_.buffer(k), in_.length(k));
     out_.setLength(k, in_.length(k));

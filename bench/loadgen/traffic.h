@@ -36,6 +36,7 @@ struct TrafficStats {
   uint64_t received = 0;  // verified answers
   uint64_t invalid = 0;   // answers that failed verification (bad framing, unknown transaction/sequence)
   uint64_t lost = 0;
+  uint64_t peerReceived = 0;  // datagrams that reached the peer (each relayed once by the server)
   uint64_t payloadBytes = 0;  // relayed payload bytes received back
   double seconds = 0;         // first send to the last answer
   std::vector<uint32_t> rttNs;

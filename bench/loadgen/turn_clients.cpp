@@ -49,8 +49,10 @@ bool TurnClients::reopen(size_t i) {
   }
   // Every socket gets a source address of its own in 127.64.0.0/10: no 5-tuple is ever reused (coturn keeps
   // state for a closed one a while), and a server's per-source 401 limiter sees many clients, as in life.
+  // With --slice K/N each of the N load generators counts in its own K-th of the range.
   if (nextSource_ == 0) nextSource_ = static_cast<uint32_t>(nowNs() / 1000);  // runs start apart
-  const uint32_t n = nextSource_++ % (254u * 256u * 64u);
+  const uint32_t range = 254u * 256u * 64u / options_.slices;
+  const uint32_t n = options_.slice * range + nextSource_++ % range;
   const IpAddress local = IpAddress::v4((127u << 24) | (64u << 16) | ((n / 254) << 8) | (1 + n % 254));
   std::string error;
   s = Session{};

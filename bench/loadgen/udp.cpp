@@ -33,7 +33,7 @@ bool isLoopback(const Endpoint& ep) {
   return std::memcmp(ip.data(), kLoop6.data(), 16) == 0;
 }
 
-int openUdp(const Endpoint& local, const Endpoint* remote, std::string& error) {
+int openUdp(const Endpoint& local, const Endpoint* remote, std::string& error, bool reusePort) {
   if (remote && !isLoopback(*remote)) {
     error = "refusing a non-loopback destination " + remote->toString();
     return -1;
@@ -47,6 +47,12 @@ int openUdp(const Endpoint& local, const Endpoint* remote, std::string& error) {
   const int buf = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+  const int one = 1;
+  if (reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    error = std::string("SO_REUSEPORT: ") + std::strerror(errno);
+    close(fd);
+    return -1;
+  }
   sockaddr_storage ss{};
   socklen_t len = local.toSockaddr(ss);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {

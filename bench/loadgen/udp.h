@@ -22,8 +22,9 @@ bool pinToCpu(int cpu);
 bool isLoopback(const Endpoint& ep);
 
 // A non-blocking UDP socket bound to `local` (port 0 for any), with large buffers; connected to
-// `remote` when given. Returns -1 (and fills `error`) on failure.
-int openUdp(const Endpoint& local, const Endpoint* remote, std::string& error);
+// `remote` when given; with `reusePort`, SO_REUSEPORT before bind (sockets of several processes sharing
+// one port). Returns -1 (and fills `error`) on failure.
+int openUdp(const Endpoint& local, const Endpoint* remote, std::string& error, bool reusePort = false);
 Endpoint localEndpoint(int fd);
 
 // Up to kBatch datagrams, each with its own buffer and address. Reused across calls: no allocation.

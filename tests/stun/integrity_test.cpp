@@ -1,6 +1,10 @@
 // Keys, HMACs, MESSAGE-INTEGRITY(-SHA256) and FINGERPRINT.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "stun/integrity.h"
 #include "tests/stun/test_util.h"
 
@@ -35,6 +39,50 @@ TEST(Integrity, HmacKnownAnswers) {
   EXPECT_EQ(toHex(hmacSha256(asBytes("Jefe"), asBytes("what do ya want for nothing?"))),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_EQ(hmacSha1({}, asBytes("x")).size(), 20u);  // an empty key is valid
+}
+
+TEST(Integrity, EmptyKeyKnownAnswersBetweenKeyedCalls) {
+  // HMAC("", "") (published values); an empty key between keyed calls must neither reuse the previous
+  // key nor leave its own behind (the per-thread contexts are re-keyed on every call).
+  EXPECT_EQ(toHex(hmacSha1(asBytes("Jefe"), asBytes("x"))), toHex(hmacSha1(asBytes("Jefe"), asBytes("x"))));
+  EXPECT_EQ(toHex(hmacSha1({}, {})), "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d");
+  EXPECT_EQ(toHex(hmacSha256({}, {})), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  EXPECT_EQ(toHex(hmacSha1(asBytes("Jefe"), asBytes("what do ya want for nothing?"))),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+}
+
+TEST(Integrity, AlternatingKeysAndAlgorithmsOnOneThread) {
+  // RFC 4231 test case 1 (key 20 x 0x0b, "Hi There") and test case 2 ("Jefe"), interleaved with SHA-1,
+  // MD5 and SHA-256 digests: each call stands alone.
+  const Bytes k1(20, 0x0b);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(toHex(hmacSha256(k1, asBytes("Hi There"))),
+              "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    EXPECT_EQ(toHex(md5(asBytes("abc"))), "900150983cd24fb0d6963f7d28e17f72");
+    EXPECT_EQ(toHex(hmacSha256(asBytes("Jefe"), asBytes("what do ya want for nothing?"))),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EXPECT_EQ(toHex(hmacSha1(k1, asBytes("Hi There"))), "b617318655057264e28bc0b6fb378c8ef146be00");  // RFC 2202
+    EXPECT_EQ(toHex(sha256(asBytes("abc"))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+}
+
+TEST(Integrity, ConcurrentThreadsGetTheKnownAnswers) {
+  // Workers hash at the same time, each with contexts of its own: every result must be the published one.
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&wrong] {
+      for (int i = 0; i < 500; ++i) {
+        if (toHex(hmacSha1(asBytes("Jefe"), asBytes("what do ya want for nothing?"))) !=
+                "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79" ||
+            toHex(md5(asBytes("abc"))) != "900150983cd24fb0d6963f7d28e17f72") {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 Bytes signedMessage(const Bytes& key, bool sha1, bool sha256, bool fingerprint) {
@@ -123,6 +171,9 @@ TEST(Integrity, Fingerprint) {
   // CRC-32("123456789") = 0xCBF43926, the standard check value.
   EXPECT_EQ(fingerprintOf(asBytes("123456789")) ^ kFingerprintXor, 0xCBF43926u);
   EXPECT_EQ(fingerprintOf({}) ^ kFingerprintXor, 0u);
+  // 43 bytes: five 8-byte steps and a 3-byte tail (published CRC-32 of this sentence).
+  EXPECT_EQ(fingerprintOf(asBytes("The quick brown fox jumps over the lazy dog")) ^ kFingerprintXor, 0x414FA339u);
+  // The RFC 5769 messages (rfc5769_test.cpp) check other lengths against published FINGERPRINTs.
 }
 
 }  // namespace
