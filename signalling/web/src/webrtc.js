@@ -1,0 +1,289 @@
+// WebRTC data channels between peers, negotiated through the hub: the SDP offer/answer and the
+// trickled candidates travel inside the signed, encrypted envelopes (docs/web.md, "Data-channel
+// signalling"). Envelope bodies are JSON with "kind":"webrtc", which tells them apart from the
+// native agent's ICE/DTLS bodies (docs/agent.md):
+//   offer / answer      {"kind":"webrtc","session","gen","sdp"}
+//   candidate           {"kind":"webrtc","session","gen","candidate","sdpMid","sdpMLineIndex"}
+//   end-of-candidates   {"kind":"webrtc","session","gen"}
+//   bye                 {"kind":"webrtc","session"}
+// The offerer creates one ordered, reliable channel labelled "rdv".
+import { fromUtf8, toHex } from './bytes.js';
+import { randomBytes } from './crypto.js';
+
+const KINDS = new Set(['offer', 'answer', 'candidate', 'end-of-candidates', 'bye']);
+
+function parseBody(body) {
+  try {
+    const j = JSON.parse(fromUtf8(body));
+    return typeof j === 'object' && j !== null && j.kind === 'webrtc' && typeof j.session === 'string' ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isWebRtcBody(type, body) {
+  return KINDS.has(type) && parseBody(body) !== undefined;
+}
+
+function deadline(ms, what) {
+  let timer;
+  const p = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`timeout: ${what}`), { code: 'timeout' })), ms);
+  });
+  return { promise: p, cancel: () => clearTimeout(timer) };
+}
+
+async function iceServersOrNone(client) {
+  try {
+    return await client.iceServers();
+  } catch (e) {
+    console.warn(`rendezvous: no ICE servers from the node (${e.message}); host candidates only`);
+    return [];
+  }
+}
+
+/** Which path the selected candidate pair takes: {path, local, remote} from getStats(). */
+export async function selectedPath(pc) {
+  const stats = await pc.getStats();
+  let pair;
+  stats.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+  });
+  if (!pair)
+    stats.forEach((s) => {
+      if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    });
+  if (!pair) return { path: 'direct', local: 'host', remote: 'host' };
+  const local = stats.get(pair.localCandidateId)?.candidateType ?? 'host';
+  const remote = stats.get(pair.remoteCandidateId)?.candidateType ?? 'host';
+  return { path: local === 'relay' || remote === 'relay' ? 'relayed' : 'direct', local, remote };
+}
+
+/** An open data channel to a peer. */
+export class Connection {
+  constructor(session, channel, pathInfo) {
+    this.session = session;
+    this.channel = channel;
+    /** the peer's node id */
+    this.peer = session.peerId;
+    /** 'direct' | 'relayed' */
+    this.path = pathInfo.path;
+    /** candidate types of the selected pair: host, srflx, prflx, relay */
+    this.local = pathInfo.local;
+    this.remote = pathInfo.remote;
+    /** @type {((event: {data: any}) => void) | null} */
+    this.onmessage = null;
+    /** @type {(() => void) | null} */
+    this.onclose = null;
+    this.early = [];
+    channel.onmessage = (event) => {
+      if (this.onmessage) this.onmessage(event);
+      else this.early.push(event);
+    };
+    channel.onclose = () => this.onclose?.();
+  }
+
+  /** Hands messages that arrived before onmessage was set to it. */
+  flushEarly() {
+    const early = this.early;
+    this.early = [];
+    for (const e of early) this.onmessage?.(e);
+  }
+
+  /** @param {string|ArrayBuffer|ArrayBufferView|Blob} data */
+  send(data) {
+    this.channel.send(data);
+  }
+
+  close() {
+    this.session.close(true);
+  }
+}
+
+class PeerSession {
+  constructor(client, peerId, peerKey, sessionId, role, iceServers, relayOnly) {
+    this.client = client;
+    this.peerId = peerId;
+    this.peerKey = peerKey;
+    this.id = sessionId;
+    this.role = role;
+    this.gen = 0;
+    this.remoteSet = false;
+    this.queued = [];
+    this.outbox = Promise.resolve();
+    this.closed = false;
+    this.pc = new client.RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    this.pc.onicecandidate = (event) => {
+      if (event.candidate && event.candidate.candidate) {
+        this.post('candidate', {
+          candidate: event.candidate.candidate,
+          sdpMid: event.candidate.sdpMid,
+          sdpMLineIndex: event.candidate.sdpMLineIndex,
+        });
+      } else if (!event.candidate) {
+        this.post('end-of-candidates', {});
+      }
+    };
+  }
+
+  get key() {
+    return `${this.peerId}/${this.id}`;
+  }
+
+  /** Sends one envelope, in order after the previous ones. */
+  post(type, fields) {
+    const body = JSON.stringify({ kind: 'webrtc', session: this.id, gen: this.gen, ...fields });
+    this.outbox = this.outbox
+      .then(() => this.client.signalling())
+      .then((hub) => hub.send(this.peerKey, this.peerId, type, body))
+      .catch((e) => {
+        if (!this.closed) console.warn(`rendezvous: ${type} to ${this.peerId.slice(0, 8)} not sent: ${e.message}`);
+      });
+    return this.outbox;
+  }
+
+  async remoteDescription(type, sdp) {
+    await this.pc.setRemoteDescription({ type, sdp });
+    this.remoteSet = true;
+    for (const c of this.queued.splice(0)) await this.addCandidate(c);
+  }
+
+  async addCandidate(j) {
+    if (!this.remoteSet) {
+      this.queued.push(j);
+      return;
+    }
+    try {
+      await this.pc.addIceCandidate(j ? { candidate: j.candidate, sdpMid: j.sdpMid, sdpMLineIndex: j.sdpMLineIndex } : null);
+    } catch (e) {
+      console.warn(`rendezvous: candidate refused: ${e.message}`);
+    }
+  }
+
+  async open(channel) {
+    const info = await selectedPath(this.pc);
+    const hub = this.client.hub;
+    hub?.reportPath(info.path, info.local, info.remote);
+    this.connection = new Connection(this, channel, info);
+    return this.connection;
+  }
+
+  close(sayBye = false) {
+    if (this.closed) return;
+    this.closed = true;
+    if (sayBye) this.post('bye', {});
+    try {
+      this.pc.close();
+    } catch {
+      /* already closed */
+    }
+    this.client.sessions.delete(this.key);
+    this.connection?.onclose?.();
+  }
+}
+
+function waitOpen(channel) {
+  return new Promise((resolve, reject) => {
+    if (channel.readyState === 'open') return resolve(channel);
+    channel.onopen = () => resolve(channel);
+    channel.onclose = () => reject(Object.assign(new Error('data channel closed before it opened'), { code: 'closed' }));
+  });
+}
+
+/** Sends `count` numbered messages ("msg 0", ...) and waits for each to come back (an echoing peer). */
+async function roundTrips(connection, count, ms) {
+  if (!count) return;
+  const got = [];
+  let wake;
+  connection.onmessage = (event) => {
+    got.push(String(event.data));
+    wake?.();
+  };
+  const limit = deadline(ms, `${count} messages echoed`);
+  try {
+    for (let i = 0; i < count; i++) {
+      connection.send(`msg ${i}`);
+      while (!got.includes(`msg ${i}`)) await Promise.race([new Promise((r) => (wake = r)), limit.promise]);
+    }
+  } finally {
+    limit.cancel();
+    connection.onmessage = null;
+  }
+  connection.echoed = count;
+}
+
+/**
+ * Offers a data channel to `record`'s peer. Options: relayOnly (TURN-relayed candidates only),
+ * count (messages to round-trip before resolving, like `rdv connect --count`), timeoutMs.
+ */
+export async function connectPeer(client, record, { relayOnly = false, count = 0, timeoutMs = 30000 } = {}) {
+  if (!client.RTCPeerConnection) throw new Error('no RTCPeerConnection here: pass { RTCPeerConnection }');
+  await client.signalling();
+  const iceServers = await iceServersOrNone(client);
+  const s = new PeerSession(client, record.nodeId, record.publicKey, toHex(randomBytes(8)), 'offerer', iceServers, relayOnly);
+  client.sessions.set(s.key, s);
+  const limit = deadline(timeoutMs, 'data channel to ' + record.nodeId.slice(0, 8));
+  try {
+    const channel = s.pc.createDataChannel('rdv', { ordered: true });
+    const opened = waitOpen(channel);
+    s.answered = new Promise((resolve) => (s.onAnswer = resolve));
+    await s.pc.setLocalDescription(await s.pc.createOffer());
+    await s.post('offer', { sdp: s.pc.localDescription.sdp });
+    await Promise.race([opened, limit.promise]);
+    const connection = await s.open(channel);
+    await roundTrips(connection, count, timeoutMs);
+    return connection;
+  } catch (e) {
+    s.close(true);
+    throw e;
+  } finally {
+    limit.cancel();
+  }
+}
+
+/** Handles one data-channel envelope (from the hub session's dispatch). */
+export async function acceptOffers(client, envelope, body, senderKey) {
+  const j = parseBody(body);
+  const type = envelope.header.type;
+  const key = `${envelope.header.from}/${j.session}`;
+  const existing = client.sessions.get(key);
+  try {
+    if (type === 'offer') {
+      if (client.listeners.size === 0) return; // nobody listens: ignore offers
+      existing?.close(false);
+      const options = [...client.listeners][0].options ?? {};
+      const iceServers = await iceServersOrNone(client);
+      const s = new PeerSession(client, envelope.header.from, senderKey, j.session, 'answerer', iceServers, options.relayOnly);
+      client.sessions.set(key, s);
+      s.pc.ondatachannel = async (event) => {
+        const channel = event.channel;
+        await waitOpen(channel);
+        const connection = await s.open(channel);
+        for (const l of client.listeners) {
+          try {
+            l.onConnection(connection);
+          } catch (e) {
+            console.error('listen handler failed', e);
+          }
+        }
+        connection.flushEarly();
+      };
+      await s.remoteDescription('offer', String(j.sdp));
+      await s.pc.setLocalDescription(await s.pc.createAnswer());
+      await s.post('answer', { sdp: s.pc.localDescription.sdp });
+    } else if (!existing) {
+      return; // a session we do not know (closed, or never ours)
+    } else if (type === 'answer' && existing.role === 'offerer' && !existing.remoteSet) {
+      await existing.remoteDescription('answer', String(j.sdp));
+      existing.onAnswer?.();
+    } else if (type === 'candidate') {
+      await existing.addCandidate(j);
+    } else if (type === 'end-of-candidates') {
+      await existing.addCandidate(null);
+    } else if (type === 'bye') {
+      existing.close(false);
+    }
+  } catch (e) {
+    console.warn(`rendezvous: ${type} from ${envelope.header.from.slice(0, 8)} failed: ${e.message}`);
+  }
+}
