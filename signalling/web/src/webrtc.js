@@ -59,6 +59,15 @@ export async function selectedPath(pc) {
   return { path: local === 'relay' || remote === 'relay' ? 'relayed' : 'direct', local, remote };
 }
 
+// Messages that arrive on a channel before its Connection exists (the peer may send the moment the
+// channel opens, while we still read the path from getStats()).
+const buffered = new WeakMap();
+function bufferEarly(channel) {
+  const early = [];
+  buffered.set(channel, early);
+  channel.onmessage = (event) => early.push(event);
+}
+
 /** An open data channel to a peer. */
 export class Connection {
   constructor(session, channel, pathInfo) {
@@ -71,23 +80,32 @@ export class Connection {
     /** candidate types of the selected pair: host, srflx, prflx, relay */
     this.local = pathInfo.local;
     this.remote = pathInfo.remote;
-    /** @type {((event: {data: any}) => void) | null} */
-    this.onmessage = null;
+    this.handler = null;
     /** @type {(() => void) | null} */
     this.onclose = null;
-    this.early = [];
+    this.early = buffered.get(channel) ?? [];
+    buffered.delete(channel);
     channel.onmessage = (event) => {
-      if (this.onmessage) this.onmessage(event);
+      if (this.handler) this.handler(event);
       else this.early.push(event);
     };
     channel.onclose = () => this.onclose?.();
   }
 
-  /** Hands messages that arrived before onmessage was set to it. */
+  /**
+   * (event: {data}) => void. Messages that arrived while no handler was set are handed to the
+   * next one set, in order.
+   */
+  get onmessage() {
+    return this.handler;
+  }
+  set onmessage(fn) {
+    this.handler = fn;
+    if (fn) queueMicrotask(() => this.flushEarly());
+  }
+
   flushEarly() {
-    const early = this.early;
-    this.early = [];
-    for (const e of early) this.onmessage?.(e);
+    while (this.handler && this.early.length > 0) this.handler(this.early.shift());
   }
 
   /** @param {string|ArrayBuffer|ArrayBufferView|Blob} data */
@@ -113,17 +131,26 @@ class PeerSession {
     this.outbox = Promise.resolve();
     this.closed = false;
     this.pc = new client.RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    // Candidates found before our description went out wait for it (the peer needs it first).
+    this.described = false;
+    this.localCandidates = [];
     this.pc.onicecandidate = (event) => {
-      if (event.candidate && event.candidate.candidate) {
-        this.post('candidate', {
-          candidate: event.candidate.candidate,
-          sdpMid: event.candidate.sdpMid,
-          sdpMLineIndex: event.candidate.sdpMLineIndex,
-        });
-      } else if (!event.candidate) {
-        this.post('end-of-candidates', {});
-      }
+      const c = event.candidate;
+      if (c && !c.candidate) return; // Chromium's empty end-of-generation marker
+      const item = c
+        ? ['candidate', { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }]
+        : ['end-of-candidates', {}];
+      if (this.described) this.post(...item);
+      else this.localCandidates.push(item);
     };
+  }
+
+  /** Sends our offer or answer, then the candidates that were waiting for it. */
+  describe(type) {
+    const sent = this.post(type, { sdp: this.pc.localDescription.sdp });
+    this.described = true;
+    for (const item of this.localCandidates.splice(0)) this.post(...item);
+    return sent;
   }
 
   get key() {
@@ -225,10 +252,11 @@ export async function connectPeer(client, record, { relayOnly = false, count = 0
   const limit = deadline(timeoutMs, 'data channel to ' + record.nodeId.slice(0, 8));
   try {
     const channel = s.pc.createDataChannel('rdv', { ordered: true });
+    bufferEarly(channel);
     const opened = waitOpen(channel);
     s.answered = new Promise((resolve) => (s.onAnswer = resolve));
     await s.pc.setLocalDescription(await s.pc.createOffer());
-    await s.post('offer', { sdp: s.pc.localDescription.sdp });
+    await s.describe('offer');
     await Promise.race([opened, limit.promise]);
     const connection = await s.open(channel);
     await roundTrips(connection, count, timeoutMs);
@@ -241,8 +269,16 @@ export async function connectPeer(client, record, { relayOnly = false, count = 0
   }
 }
 
-/** Handles one data-channel envelope (from the hub session's dispatch). */
-export async function acceptOffers(client, envelope, body, senderKey) {
+/**
+ * Handles one data-channel envelope (from the hub session's dispatch), strictly in arrival order:
+ * a candidate must not overtake the offer it belongs to while that offer is still being applied.
+ */
+export function acceptOffers(client, envelope, body, senderKey) {
+  client.rtcQueue = (client.rtcQueue ?? Promise.resolve()).then(() => handleEnvelope(client, envelope, body, senderKey));
+  return client.rtcQueue;
+}
+
+async function handleEnvelope(client, envelope, body, senderKey) {
   const j = parseBody(body);
   const type = envelope.header.type;
   const key = `${envelope.header.from}/${j.session}`;
@@ -257,6 +293,7 @@ export async function acceptOffers(client, envelope, body, senderKey) {
       client.sessions.set(key, s);
       s.pc.ondatachannel = async (event) => {
         const channel = event.channel;
+        bufferEarly(channel);
         await waitOpen(channel);
         const connection = await s.open(channel);
         for (const l of client.listeners) {
@@ -270,7 +307,7 @@ export async function acceptOffers(client, envelope, body, senderKey) {
       };
       await s.remoteDescription('offer', String(j.sdp));
       await s.pc.setLocalDescription(await s.pc.createAnswer());
-      await s.post('answer', { sdp: s.pc.localDescription.sdp });
+      s.describe('answer');
     } else if (!existing) {
       return; // a session we do not know (closed, or never ours)
     } else if (type === 'answer' && existing.role === 'offerer' && !existing.remoteSet) {
