@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, request } from 'node:http';
-import { connect } from 'node:net';
+import { startServer } from '../scripts/serve.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,50 +35,17 @@ async function waitFor(what, condition, ms) {
   }
 }
 
-const files = {
-  '/peers.html': [here('./browser/peers.html'), 'text/html'],
-  '/dist/rendezvous.js': [here('../dist/rendezvous.js'), 'text/javascript'],
-};
-
-/** Serves the page and the bundle, forwards /v1/ to the node, and collects POST /result. */
+/** The package's files, /v1/ forwarded to the node (scripts/serve.mjs), and POST /result collected. */
 function startProxy(nodeHost, nodePort, onResult) {
-  const server = createServer((req, res) => {
-    if (req.url.startsWith('/v1/')) {
-      const up = request({ host: nodeHost, port: nodePort, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-      return;
-    }
-    if (req.method === 'POST' && req.url === '/result') {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        res.end('ok');
-        onResult(JSON.parse(body));
-      });
-      return;
-    }
-    const f = files[req.url.split('?')[0]];
-    if (!f) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': f[1] }).end(readFileSync(f[0]));
-  });
-  server.on('upgrade', (req, socket, head) => {
-    const up = connect(nodePort, nodeHost, () => {
-      const headers = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
-      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers}\r\n\r\n`);
-      up.write(head);
-      socket.pipe(up).pipe(socket);
+  const result = (req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      res.end('ok');
+      onResult(JSON.parse(body));
     });
-    up.on('error', () => socket.destroy());
-    socket.on('error', () => up.destroy());
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  };
+  return startServer({ root: here('..').replace(/\/$/, ''), node: new URL(`http://${nodeHost}:${nodePort}`), routes: { '/result': result } });
 }
 
 test('Chromium: browser <-> browser through the hub and relay-only through our TURN', {
@@ -114,7 +80,7 @@ test('Chromium: browser <-> browser through the hub and relay-only through our T
   const http = JSON.parse(readFileSync(ready, 'utf8')).http;
   const [host, port] = [http.slice(0, http.lastIndexOf(':')), Number(http.slice(http.lastIndexOf(':') + 1))];
   proxy = await startProxy(host, port, (r) => (result = r));
-  const url = `http://127.0.0.1:${proxy.address().port}/peers.html?relayOnly=1&namespace=chromium-web`;
+  const url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=1&namespace=chromium-web`;
   let browserLog = '';
   browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
