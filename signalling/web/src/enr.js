@@ -2,7 +2,7 @@
 // [signature, seq, k, v, ...] with keys sorted as bytes and unique, at most 300 bytes, signed over
 // keccak256(rlp([seq, k, v, ...])); text form "enr:" + unpadded base64url. A record only exists
 // verified: EnrRecord.decode() checks everything, buildRecord() signs and decodes what it made.
-import { base64UrlDecode, base64UrlEncode, fromUtf8, toHex, utf8 } from './bytes.js';
+import { base64UrlDecode, base64UrlEncode, fromUtf8, utf8 } from './bytes.js';
 import { keccak256, nodeIdOf, parsePublicKey, verify } from './crypto.js';
 import * as rlp from './rlp.js';
 
@@ -232,4 +232,3 @@ function joinAll(parts) {
   return out;
 }
 
-export { toHex };

@@ -99,4 +99,3 @@ export function decodeFrame(text) {
   }
 }
 
-export { nodeIdOf };

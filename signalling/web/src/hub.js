@@ -2,7 +2,7 @@
 // (challenge -> auth -> welcome), envelopes out with their acks, envelopes in, verified, replays
 // dropped, opened and confirmed with `received` so the hub clears its mailbox.
 import { utf8 } from './bytes.js';
-import { EnvelopeError, ReplayGuard, SequenceCounter, open, seal, verify } from './envelope.js';
+import { ReplayGuard, SequenceCounter, open, seal, verify } from './envelope.js';
 import { answerChallenge, decodeFrame, encodeFrame } from './frames.js';
 
 export class HubError extends Error {
@@ -165,4 +165,3 @@ export class HubSession {
   }
 }
 
-export { EnvelopeError };

@@ -89,7 +89,14 @@ export class Connection {
       if (this.handler) this.handler(event);
       else this.early.push(event);
     };
-    channel.onclose = () => this.onclose?.();
+    this.closeNotified = false;
+    channel.onclose = () => this.notifyClosed();
+  }
+
+  notifyClosed() {
+    if (this.closeNotified) return;
+    this.closeNotified = true;
+    this.onclose?.();
   }
 
   /**
@@ -205,7 +212,7 @@ class PeerSession {
       /* already closed */
     }
     this.client.sessions.delete(this.key);
-    this.connection?.onclose?.();
+    this.connection?.notifyClosed();
   }
 }
 
