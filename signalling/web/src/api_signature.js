@@ -5,6 +5,7 @@
 //   keccak256(domain || node id of the node asked (32 bytes) || UNIXTIME as decimal text).
 import { concat, fromHex, toHex, utf8 } from './bytes.js';
 import { keccak256 } from './crypto.js';
+import { encodeList, encodeString, encodeUint } from './rlp.js';
 
 export const ICE_SERVERS_DOMAIN = 'rdv-ice-servers-v1';
 
@@ -21,4 +22,21 @@ export function apiRequestDigest(domain, nodeIdHex, unixTime) {
 export function rdvSigHeader(identity, nodeIdHex, unixTime = Math.floor(Date.now() / 1000), domain = ICE_SERVERS_DOMAIN) {
   const sig = identity.signRecoverable(apiRequestDigest(domain, nodeIdHex, unixTime));
   return `RDV-Sig ${identity.nodeId}:${unixTime}:${toHex(sig)}`;
+}
+
+/**
+ * What a peer signs (64-byte r || s) to remove its registration (rendezvous/registry/unregister_message.h):
+ * keccak256(rlp(["rdv-unregister-v1", namespace, node id (32 bytes), seq of the registered record])).
+ */
+export function unregisterDigest(namespace, nodeIdHex, seq) {
+  const parts = [encodeString(utf8('rdv-unregister-v1')), encodeString(utf8(namespace)), encodeString(fromHex(nodeIdHex, 32)), encodeUint(seq)];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const payload = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    payload.set(p, at);
+    at += p.length;
+  }
+  return keccak256(encodeList(payload));
 }

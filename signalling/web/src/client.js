@@ -2,7 +2,8 @@
 // (docs/registry.md), signed ICE-server requests (docs/turn.md), the signalling hub
 // (docs/signalling.md) and WebRTC data channels negotiated through it (docs/web.md).
 import { fromUtf8 } from './bytes.js';
-import { rdvSigHeader } from './api_signature.js';
+import { rdvSigHeader, unregisterDigest } from './api_signature.js';
+import { toHex } from './bytes.js';
 import { EnrRecord } from './enr.js';
 import { HubError, HubSession } from './hub.js';
 import { connectPeer, acceptOffers, isWebRtcBody } from './webrtc.js';
@@ -39,6 +40,8 @@ export class RendezvousClient {
     /** @type {Map<string, any>} WebRTC sessions by "peer/session" */
     this.sessions = new Map();
     this.nodeIdPromise = undefined;
+    /** @type {Map<string, number>} namespace -> seq of our last registration */
+    this.registered = new Map();
   }
 
   async #request(method, path, { body, headers = {}, expect = 200 } = {}) {
@@ -88,7 +91,22 @@ export class RendezvousClient {
   async register(namespace, { ttl, fields } = {}) {
     const body = { namespace, enr: this.identity.enr(fields ?? {}) };
     if (ttl !== undefined) body.ttl = ttl;
-    return this.#request('POST', '/v1/registrations', { body, expect: 201 });
+    const reply = await this.#request('POST', '/v1/registrations', { body, expect: 201 });
+    this.registered.set(namespace, reply.seq);
+    return reply;
+  }
+
+  /**
+   * Removes this identity's registration from `namespace` (signed; `seq` defaults to that of our
+   * last register() there). @returns {Promise<{namespace: string, node_id: string, seq: number}>}
+   */
+  async unregister(namespace, { seq } = {}) {
+    const s = seq ?? this.registered.get(namespace);
+    if (s === undefined) throw new TypeError(`unregister: no seq known for namespace ${namespace}; pass {seq}`);
+    const signature = toHex(this.identity.sign(unregisterDigest(namespace, this.identity.nodeId, s)));
+    const reply = await this.#request('DELETE', '/v1/registrations', { body: { namespace, node_id: this.identity.nodeId, signature } });
+    this.registered.delete(namespace);
+    return reply;
   }
 
   /**

@@ -10,4 +10,4 @@ export * as frames from './frames.js';
 export * as rlp from './rlp.js';
 export * as bytes from './bytes.js';
 export * as crypto from './crypto.js';
-export { apiRequestDigest, rdvSigHeader, ICE_SERVERS_DOMAIN } from './api_signature.js';
+export { apiRequestDigest, rdvSigHeader, unregisterDigest, ICE_SERVERS_DOMAIN } from './api_signature.js';

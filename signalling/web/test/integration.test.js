@@ -107,6 +107,11 @@ test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no bina
     assert.equal(d.code, 0, d.stderr);
     const rdvView = JSON.parse(d.stdout).registrations.find((x) => x.node_id === alice.nodeId);
     assert.equal(rdvView.enr, mine.enr);
+    // Unregister (signed) and register again.
+    const gone = await client.unregister('web-test');
+    assert.equal(gone.node_id, alice.nodeId);
+    assert.ok(!(await client.discover('web-test')).some((f) => f.nodeId === alice.nodeId));
+    await client.register('web-test', { ttl: 120 });
     // A bad namespace is the node's JSON error, surfaced as ApiError.
     await assert.rejects(client.register('', {}), (e) => e instanceof ApiError && e.status === 400);
   });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Identity, EnrRecord, envelope, frames, rlp, bytes, crypto, rdvSigHeader, apiRequestDigest } from '../dist/rendezvous.js';
+import { Identity, EnrRecord, envelope, frames, rlp, bytes, crypto, rdvSigHeader, apiRequestDigest, unregisterDigest } from '../dist/rendezvous.js';
 
 const V = JSON.parse(readFileSync(fileURLToPath(new URL('../../../tests/vectors/interop.json', import.meta.url)), 'utf8'));
 const { fromHex, toHex, utf8 } = bytes;
@@ -128,13 +128,7 @@ test('RDV-Sig: the Authorization header for a fixed key, node and time', () => {
 test('unregister: digest and signature', () => {
   const c = V.unregister;
   const id = Identity.fromPrivateKeyHex(c.secret);
-  const payload = bytes.concat(
-    rlp.encodeString(utf8('rdv-unregister-v1')),
-    rlp.encodeString(utf8(c.namespace)),
-    rlp.encodeString(fromHex(id.nodeId)),
-    rlp.encodeUint(c.seq),
-  );
-  const digest = crypto.keccak256(rlp.encodeList(payload));
+  const digest = unregisterDigest(c.namespace, id.nodeId, c.seq);
   assert.equal(toHex(digest), c.digest);
   assert.equal(toHex(id.sign(digest)), c.signature);
 });
