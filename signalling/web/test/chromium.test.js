@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { startServer } from '../scripts/serve.mjs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,8 +48,15 @@ function startProxy(nodeHost, nodePort, onResult) {
   return startServer({ root: here('..').replace(/\/$/, ''), node: new URL(`http://${nodeHost}:${nodePort}`), routes: { '/result': result } });
 }
 
-test('Chromium: browser <-> browser through the hub and relay-only through our TURN', {
-  skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd in ${binDir}`),
+// The direct case lets Chromium gather host candidates, which it would do on every interface: it
+// runs only where loopback is the sole interface (tests/web/run_npm_tests.sh runs npm test in a
+// network namespace of its own), so no check ever leaves 127.0.0.1.
+const onlyLoopback = Object.values(networkInterfaces()).flat().every((i) => i.internal);
+
+for (const mode of ['relay', 'direct']) {
+test(`Chromium: browser <-> browser through the hub, data channel ${mode === 'relay' ? 'relay-only through our TURN' : 'direct'}`, {
+  skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd in ${binDir}`) ||
+    (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1'),
   timeout: 180000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rdv-web-chromium-'));
@@ -80,11 +87,13 @@ test('Chromium: browser <-> browser through the hub and relay-only through our T
   const http = JSON.parse(readFileSync(ready, 'utf8')).http;
   const [host, port] = [http.slice(0, http.lastIndexOf(':')), Number(http.slice(http.lastIndexOf(':') + 1))];
   proxy = await startProxy(host, port, (r) => (result = r));
-  const url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=1&namespace=chromium-web`;
+  const url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=${mode === 'relay' ? 1 : 0}&namespace=chromium-web`;
   let browserLog = '';
   browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
     '--disable-extensions', '--disable-dev-shm-usage', '--mute-audio', `--user-data-dir=${join(dir, 'profile')}`,
+    // Candidates on loopback (the only interface in the test's namespace), as plain addresses.
+    '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
     '--enable-logging=stderr', '--v=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   browser.stderr.on('data', (d) => (browserLog += d));
   await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
@@ -92,11 +101,18 @@ test('Chromium: browser <-> browser through the hub and relay-only through our T
   assert.equal(result.status, 'pass', `${result.error}\n${(result.log ?? []).join('\n')}\nnode:\n${nodeLog}`);
   assert.equal(result.hub.body, 'hello through the hub');
   assert.equal(result.hub.from, result.hub.alice);
-  assert.equal(result.path, 'relayed');
-  assert.equal(result.local, 'relay');
-  assert.equal(result.remote, 'relay');
-  assert.equal(result.bobPath, 'relayed');
+  if (mode === 'relay') {
+    assert.equal(result.path, 'relayed');
+    assert.equal(result.local, 'relay');
+    assert.equal(result.remote, 'relay');
+    assert.equal(result.bobPath, 'relayed');
+  } else {
+    assert.equal(result.path, 'direct');
+    assert.equal(result.bobPath, 'direct');
+    assert.ok(result.local !== 'relay' && result.remote !== 'relay', `${result.local}/${result.remote}`);
+  }
   assert.equal(result.echoed, 5);
   assert.deepEqual(result.bobGot, ['msg 0', 'msg 1', 'msg 2', 'msg 3', 'msg 4']);
   assert.deepEqual(result.aliceGot, ['bob 0', 'bob 1', 'bob 2', 'bob 3', 'bob 4']);
 });
+}
