@@ -8,6 +8,9 @@ import { EnrRecord } from './enr.js';
 import { HubError, HubSession } from './hub.js';
 import { connectPeer, acceptOffers, isWebRtcBody } from './webrtc.js';
 
+// Messages kept for a later inbox() call, at most (the oldest go first).
+const MAX_UNREAD = 1000;
+
 export class ApiError extends Error {
   /** @param {number} status @param {string} code @param {string} message */
   constructor(status, code, message) {
@@ -36,6 +39,8 @@ export class RendezvousClient {
     /** @type {HubSession|undefined} */
     this.hub = undefined;
     this.inboxHandlers = new Set();
+    /** messages that arrived while no inbox handler was set (the hub was already told "received") */
+    this.unread = [];
     this.listeners = new Set();
     /** @type {Map<string, any>} WebRTC sessions by "peer/session" */
     this.sessions = new Map();
@@ -175,6 +180,12 @@ export class RendezvousClient {
       return;
     }
     const message = { from: h.from, type: h.type, seq: h.seq, ts: Number(h.ts), body: fromUtf8(body), bytes: body };
+    if (this.inboxHandlers.size === 0) {
+      // Nobody reads yet (e.g. only send() so far): keep it for the first inbox(), within a bound.
+      this.unread.push(message);
+      if (this.unread.length > MAX_UNREAD) this.unread.shift();
+      return;
+    }
     for (const handler of this.inboxHandlers) {
       try {
         handler(message);
@@ -201,6 +212,13 @@ export class RendezvousClient {
    */
   async inbox(onMessage) {
     this.inboxHandlers.add(onMessage);
+    for (const m of this.unread.splice(0)) {
+      try {
+        onMessage(m);
+      } catch (e) {
+        console.error('inbox handler failed', e);
+      }
+    }
     await this.signalling();
     return () => this.inboxHandlers.delete(onMessage);
   }

@@ -160,16 +160,22 @@ test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no bina
     assert.ok(lines[1].seq > lines[0].seq);
   });
 
-  await t.test('rdv send -> JS inbox', async () => {
+  await t.test('rdv send -> JS inbox (one arriving before inbox() is called, one after)', async () => {
+    // The client is connected to the hub (it sent above) but reads nothing yet: the message waits.
+    const early = await run(rdv, ['send', '--node', node.url, '--key', bobKey, '--to', alice.enr(), 'before inbox']);
+    assert.equal(early.code, 0, early.stderr);
+    assert.equal(JSON.parse(early.stdout).status, 'delivered');
     const got = [];
     const stop = await client.inbox((m) => got.push(m));
     const r = await run(rdv, ['send', '--node', node.url, '--key', bobKey, '--to', alice.enr(), 'hello from rdv']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).status, 'delivered');
-    await waitFor('the message from rdv', () => got.length > 0, 10000);
+    await waitFor('the messages from rdv', () => got.length >= 2, 10000);
     stop();
-    assert.equal(got[0].from, bob.nodeId);
-    assert.equal(got[0].body, 'hello from rdv');
-    assert.equal(got[0].type, 'message');
+    assert.deepEqual(got.map((m) => m.body), ['before inbox', 'hello from rdv']);
+    for (const m of got) {
+      assert.equal(m.from, bob.nodeId);
+      assert.equal(m.type, 'message');
+    }
   });
 });
