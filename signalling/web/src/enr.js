@@ -189,7 +189,7 @@ function parseIpv6(text) {
 
 /**
  * Builds and signs a v4 record; "id" and "secp256k1" come from the key. Values in `set` are text,
- * or bytes when given as a Uint8Array (the same as `rdv enr new --set KEY=0x...`).
+ * or bytes when given as a Uint8Array (as `rdv enr encode --set KEY=0x...` does).
  * @param {import('./identity.js').Identity} identity
  */
 export function buildRecord(identity, fields = {}) {
