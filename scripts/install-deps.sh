@@ -9,9 +9,16 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium)
+# The JavaScript package (signalling/web) is built and tested with node and npm; its own dependencies come
+# from the npm registry through `npm ci` (package-lock.json) in tests/web/run_npm_tests.sh. A node that is
+# already installed (e.g. a newer one whose package provides npm itself) is kept.
+NODE_PACKAGES=(nodejs npm)
 
 want=("${PACKAGES[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${TEST_PACKAGES[@]}")
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then want+=("${NODE_PACKAGES[@]}"); fi
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,0 +1,333 @@
+// WebRTC data channels between peers, negotiated through the hub: the SDP offer/answer and the
+// trickled candidates travel inside the signed, encrypted envelopes (docs/web.md, "Data-channel
+// signalling"). Envelope bodies are JSON with "kind":"webrtc", which tells them apart from the
+// native agent's ICE/DTLS bodies (docs/agent.md):
+//   offer / answer      {"kind":"webrtc","session","gen","sdp"}
+//   candidate           {"kind":"webrtc","session","gen","candidate","sdpMid","sdpMLineIndex"}
+//   end-of-candidates   {"kind":"webrtc","session","gen"}
+//   bye                 {"kind":"webrtc","session"}
+// The offerer creates one ordered, reliable channel labelled "rdv".
+import { fromUtf8, toHex } from './bytes.js';
+import { randomBytes } from './crypto.js';
+
+const KINDS = new Set(['offer', 'answer', 'candidate', 'end-of-candidates', 'bye']);
+
+function parseBody(body) {
+  try {
+    const j = JSON.parse(fromUtf8(body));
+    return typeof j === 'object' && j !== null && j.kind === 'webrtc' && typeof j.session === 'string' ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isWebRtcBody(type, body) {
+  return KINDS.has(type) && parseBody(body) !== undefined;
+}
+
+function deadline(ms, what) {
+  let timer;
+  const p = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`timeout: ${what}`), { code: 'timeout' })), ms);
+  });
+  return { promise: p, cancel: () => clearTimeout(timer) };
+}
+
+async function iceServersOrNone(client) {
+  try {
+    return await client.iceServers();
+  } catch (e) {
+    console.warn(`rendezvous: no ICE servers from the node (${e.message}); host candidates only`);
+    return [];
+  }
+}
+
+/** Which path the selected candidate pair takes: {path, local, remote} from getStats(). */
+export async function selectedPath(pc) {
+  const stats = await pc.getStats();
+  let pair;
+  stats.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+  });
+  if (!pair)
+    stats.forEach((s) => {
+      if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    });
+  if (!pair) return { path: 'direct', local: 'host', remote: 'host' };
+  const local = stats.get(pair.localCandidateId)?.candidateType ?? 'host';
+  const remote = stats.get(pair.remoteCandidateId)?.candidateType ?? 'host';
+  return { path: local === 'relay' || remote === 'relay' ? 'relayed' : 'direct', local, remote };
+}
+
+// Messages that arrive on a channel before its Connection exists (the peer may send the moment the
+// channel opens, while we still read the path from getStats()).
+const buffered = new WeakMap();
+function bufferEarly(channel) {
+  const early = [];
+  buffered.set(channel, early);
+  channel.onmessage = (event) => early.push(event);
+}
+
+/** An open data channel to a peer. */
+export class Connection {
+  constructor(session, channel, pathInfo) {
+    this.session = session;
+    this.channel = channel;
+    /** the peer's node id */
+    this.peer = session.peerId;
+    /** 'direct' | 'relayed' */
+    this.path = pathInfo.path;
+    /** candidate types of the selected pair: host, srflx, prflx, relay */
+    this.local = pathInfo.local;
+    this.remote = pathInfo.remote;
+    this.handler = null;
+    /** @type {(() => void) | null} */
+    this.onclose = null;
+    this.early = buffered.get(channel) ?? [];
+    buffered.delete(channel);
+    channel.onmessage = (event) => {
+      if (this.handler) this.handler(event);
+      else this.early.push(event);
+    };
+    this.closeNotified = false;
+    channel.onclose = () => this.notifyClosed();
+  }
+
+  notifyClosed() {
+    if (this.closeNotified) return;
+    this.closeNotified = true;
+    this.onclose?.();
+  }
+
+  /**
+   * (event: {data}) => void. Messages that arrived while no handler was set are handed to the
+   * next one set, in order.
+   */
+  get onmessage() {
+    return this.handler;
+  }
+  set onmessage(fn) {
+    this.handler = fn;
+    if (fn) queueMicrotask(() => this.flushEarly());
+  }
+
+  flushEarly() {
+    while (this.handler && this.early.length > 0) this.handler(this.early.shift());
+  }
+
+  /** @param {string|ArrayBuffer|ArrayBufferView|Blob} data */
+  send(data) {
+    this.channel.send(data);
+  }
+
+  close() {
+    this.session.close(true);
+  }
+}
+
+class PeerSession {
+  constructor(client, peerId, peerKey, sessionId, role, iceServers, relayOnly) {
+    this.client = client;
+    this.peerId = peerId;
+    this.peerKey = peerKey;
+    this.id = sessionId;
+    this.role = role;
+    this.gen = 0;
+    this.remoteSet = false;
+    this.queued = [];
+    this.outbox = Promise.resolve();
+    this.closed = false;
+    this.pc = new client.RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    // Candidates found before our description went out wait for it (the peer needs it first).
+    this.described = false;
+    this.localCandidates = [];
+    this.pc.onicecandidate = (event) => {
+      const c = event.candidate;
+      if (c && !c.candidate) return; // Chromium's empty end-of-generation marker
+      const item = c
+        ? ['candidate', { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }]
+        : ['end-of-candidates', {}];
+      if (this.described) this.post(...item);
+      else this.localCandidates.push(item);
+    };
+  }
+
+  /** Sends our offer or answer, then the candidates that were waiting for it. */
+  describe(type) {
+    const sent = this.post(type, { sdp: this.pc.localDescription.sdp });
+    this.described = true;
+    for (const item of this.localCandidates.splice(0)) this.post(...item);
+    return sent;
+  }
+
+  get key() {
+    return `${this.peerId}/${this.id}`;
+  }
+
+  /** Sends one envelope, in order after the previous ones. */
+  post(type, fields) {
+    const body = JSON.stringify({ kind: 'webrtc', session: this.id, gen: this.gen, ...fields });
+    this.outbox = this.outbox
+      .then(() => this.client.signalling())
+      .then((hub) => hub.send(this.peerKey, this.peerId, type, body))
+      .catch((e) => {
+        if (!this.closed) console.warn(`rendezvous: ${type} to ${this.peerId.slice(0, 8)} not sent: ${e.message}`);
+      });
+    return this.outbox;
+  }
+
+  async remoteDescription(type, sdp) {
+    await this.pc.setRemoteDescription({ type, sdp });
+    this.remoteSet = true;
+    for (const c of this.queued.splice(0)) await this.addCandidate(c);
+  }
+
+  async addCandidate(j) {
+    if (!this.remoteSet) {
+      this.queued.push(j);
+      return;
+    }
+    try {
+      await this.pc.addIceCandidate(j ? { candidate: j.candidate, sdpMid: j.sdpMid, sdpMLineIndex: j.sdpMLineIndex } : null);
+    } catch (e) {
+      console.warn(`rendezvous: candidate refused: ${e.message}`);
+    }
+  }
+
+  async open(channel) {
+    const info = await selectedPath(this.pc);
+    const hub = this.client.hub;
+    hub?.reportPath(info.path, info.local, info.remote);
+    this.connection = new Connection(this, channel, info);
+    return this.connection;
+  }
+
+  close(sayBye = false) {
+    if (this.closed) return;
+    this.closed = true;
+    if (sayBye) this.post('bye', {});
+    try {
+      this.pc.close();
+    } catch {
+      /* already closed */
+    }
+    this.client.sessions.delete(this.key);
+    this.connection?.notifyClosed();
+  }
+}
+
+function waitOpen(channel) {
+  return new Promise((resolve, reject) => {
+    if (channel.readyState === 'open') return resolve(channel);
+    channel.onopen = () => resolve(channel);
+    channel.onclose = () => reject(Object.assign(new Error('data channel closed before it opened'), { code: 'closed' }));
+  });
+}
+
+/** Sends `count` numbered messages ("msg 0", ...) and waits for each to come back (an echoing peer). */
+async function roundTrips(connection, count, ms) {
+  if (!count) return;
+  const got = [];
+  let wake;
+  connection.onmessage = (event) => {
+    got.push(String(event.data));
+    wake?.();
+  };
+  const limit = deadline(ms, `${count} messages echoed`);
+  try {
+    for (let i = 0; i < count; i++) {
+      connection.send(`msg ${i}`);
+      while (!got.includes(`msg ${i}`)) await Promise.race([new Promise((r) => (wake = r)), limit.promise]);
+    }
+  } finally {
+    limit.cancel();
+    connection.onmessage = null;
+  }
+  connection.echoed = count;
+}
+
+/**
+ * Offers a data channel to `record`'s peer. Options: relayOnly (TURN-relayed candidates only),
+ * count (messages to round-trip before resolving, like `rdv connect --count`), timeoutMs.
+ */
+export async function connectPeer(client, record, { relayOnly = false, count = 0, timeoutMs = 30000 } = {}) {
+  if (!client.RTCPeerConnection) throw new Error('no RTCPeerConnection here: pass { RTCPeerConnection }');
+  await client.signalling();
+  const iceServers = await iceServersOrNone(client);
+  const s = new PeerSession(client, record.nodeId, record.publicKey, toHex(randomBytes(8)), 'offerer', iceServers, relayOnly);
+  client.sessions.set(s.key, s);
+  const limit = deadline(timeoutMs, 'data channel to ' + record.nodeId.slice(0, 8));
+  try {
+    const channel = s.pc.createDataChannel('rdv', { ordered: true });
+    bufferEarly(channel);
+    const opened = waitOpen(channel);
+    s.answered = new Promise((resolve) => (s.onAnswer = resolve));
+    await s.pc.setLocalDescription(await s.pc.createOffer());
+    await s.describe('offer');
+    await Promise.race([opened, limit.promise]);
+    const connection = await s.open(channel);
+    await roundTrips(connection, count, timeoutMs);
+    return connection;
+  } catch (e) {
+    s.close(true);
+    throw e;
+  } finally {
+    limit.cancel();
+  }
+}
+
+/**
+ * Handles one data-channel envelope (from the hub session's dispatch), strictly in arrival order:
+ * a candidate must not overtake the offer it belongs to while that offer is still being applied.
+ */
+export function acceptOffers(client, envelope, body, senderKey) {
+  client.rtcQueue = (client.rtcQueue ?? Promise.resolve()).then(() => handleEnvelope(client, envelope, body, senderKey));
+  return client.rtcQueue;
+}
+
+async function handleEnvelope(client, envelope, body, senderKey) {
+  const j = parseBody(body);
+  const type = envelope.header.type;
+  const key = `${envelope.header.from}/${j.session}`;
+  const existing = client.sessions.get(key);
+  try {
+    if (type === 'offer') {
+      if (client.listeners.size === 0) return; // nobody listens: ignore offers
+      existing?.close(false);
+      const options = [...client.listeners][0].options ?? {};
+      const iceServers = await iceServersOrNone(client);
+      const s = new PeerSession(client, envelope.header.from, senderKey, j.session, 'answerer', iceServers, options.relayOnly);
+      client.sessions.set(key, s);
+      s.pc.ondatachannel = async (event) => {
+        const channel = event.channel;
+        bufferEarly(channel);
+        await waitOpen(channel);
+        const connection = await s.open(channel);
+        for (const l of client.listeners) {
+          try {
+            l.onConnection(connection);
+          } catch (e) {
+            console.error('listen handler failed', e);
+          }
+        }
+        connection.flushEarly();
+      };
+      await s.remoteDescription('offer', String(j.sdp));
+      await s.pc.setLocalDescription(await s.pc.createAnswer());
+      s.describe('answer');
+    } else if (!existing) {
+      return; // a session we do not know (closed, or never ours)
+    } else if (type === 'answer' && existing.role === 'offerer' && !existing.remoteSet) {
+      await existing.remoteDescription('answer', String(j.sdp));
+      existing.onAnswer?.();
+    } else if (type === 'candidate') {
+      await existing.addCandidate(j);
+    } else if (type === 'end-of-candidates') {
+      await existing.addCandidate(null);
+    } else if (type === 'bye') {
+      existing.close(false);
+    }
+  } catch (e) {
+    console.warn(`rendezvous: ${type} from ${envelope.header.from.slice(0, 8)} failed: ${e.message}`);
+  }
+}

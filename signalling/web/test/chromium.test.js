@@ -1,0 +1,118 @@
+// Headless Chromium (Debian's) drives test/browser/peers.html, which imports dist/rendezvous.js:
+// two browser peers register, discover each other, exchange a message through the hub, and open a
+// WebRTC data channel relay-only through the node's TURN (5 messages echoed one way, 5 sent the
+// other, then bye). The page is served by a small proxy here that also forwards /v1/ (HTTP and the
+// signalling WebSocket) to the real rendezvousd, so the page and the API share one origin.
+// Skipped without chromium or the binaries (RDV_REQUIRE_BINARIES=1 makes missing binaries a failure).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { startServer } from '../scripts/serve.mjs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const binDir = process.env.RDV_BIN_DIR ?? here('../../../build/bin');
+const rendezvousd = join(binDir, 'rendezvousd');
+const haveBinaries = existsSync(rendezvousd);
+if (!haveBinaries && process.env.RDV_REQUIRE_BINARIES === '1') throw new Error(`no rendezvousd in ${binDir}`);
+let chromium;
+try {
+  chromium = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+} catch {
+  chromium = '';
+}
+
+async function waitFor(what, condition, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await condition();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The package's files, /v1/ forwarded to the node (scripts/serve.mjs), and POST /result collected. */
+function startProxy(nodeHost, nodePort, onResult) {
+  const result = (req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      res.end('ok');
+      onResult(JSON.parse(body));
+    });
+  };
+  return startServer({ root: here('..').replace(/\/$/, ''), node: new URL(`http://${nodeHost}:${nodePort}`), routes: { '/result': result } });
+}
+
+// The direct case lets Chromium gather host candidates, which it would do on every interface: it
+// runs only where loopback is the sole interface (tests/web/run_npm_tests.sh runs npm test in a
+// network namespace of its own), so no check ever leaves 127.0.0.1.
+const onlyLoopback = Object.values(networkInterfaces()).flat().every((i) => i.internal);
+
+for (const mode of ['relay', 'direct']) {
+test(`Chromium: browser <-> browser through the hub, data channel ${mode === 'relay' ? 'relay-only through our TURN' : 'direct'}`, {
+  skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd in ${binDir}`) ||
+    (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1'),
+  timeout: 180000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rdv-web-chromium-'));
+  const ready = join(dir, 'ready.json');
+  const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
+    '--listen', '127.0.0.1:0', '--auth-secret', 'chromium-web-secret', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let nodeLog = '';
+  node.stderr.on('data', (d) => (nodeLog += d));
+  let result;
+  let proxy;
+  let browser;
+  t.after(async () => {
+    if (browser?.pid) {
+      try {
+        process.kill(-browser.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    proxy?.closeAllConnections?.();
+    proxy?.close();
+    node.kill('SIGTERM');
+    await waitFor('rendezvousd exit', () => node.exitCode !== null || node.signalCode !== null, 10000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor('rendezvousd ready', () => existsSync(ready) || node.exitCode !== null, 15000);
+  assert.ok(existsSync(ready), nodeLog);
+  const http = JSON.parse(readFileSync(ready, 'utf8')).http;
+  const [host, port] = [http.slice(0, http.lastIndexOf(':')), Number(http.slice(http.lastIndexOf(':') + 1))];
+  proxy = await startProxy(host, port, (r) => (result = r));
+  const url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=${mode === 'relay' ? 1 : 0}&namespace=chromium-web`;
+  let browserLog = '';
+  browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
+    '--disable-extensions', '--disable-dev-shm-usage', '--mute-audio', `--user-data-dir=${join(dir, 'profile')}`,
+    // Candidates on loopback (the only interface in the test's namespace), as plain addresses.
+    '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--enable-logging=stderr', '--v=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  browser.stderr.on('data', (d) => (browserLog += d));
+  await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
+  assert.ok(result, `no result from the page\nchromium:\n${browserLog.slice(-3000)}\nnode:\n${nodeLog}`);
+  assert.equal(result.status, 'pass', `${result.error}\n${(result.log ?? []).join('\n')}\nnode:\n${nodeLog}`);
+  assert.equal(result.hub.body, 'hello through the hub');
+  assert.equal(result.hub.from, result.hub.alice);
+  if (mode === 'relay') {
+    assert.equal(result.path, 'relayed');
+    assert.equal(result.local, 'relay');
+    assert.equal(result.remote, 'relay');
+    assert.equal(result.bobPath, 'relayed');
+  } else {
+    assert.equal(result.path, 'direct');
+    assert.equal(result.bobPath, 'direct');
+    assert.ok(result.local !== 'relay' && result.remote !== 'relay', `${result.local}/${result.remote}`);
+  }
+  assert.equal(result.echoed, 5);
+  assert.deepEqual(result.bobGot, ['msg 0', 'msg 1', 'msg 2', 'msg 3', 'msg 4']);
+  assert.deepEqual(result.aliceGot, ['bob 0', 'bob 1', 'bob 2', 'bob 3', 'bob 4']);
+});
+}
