@@ -8,7 +8,8 @@ PACKAGES=(
   libnice-dev libglib2.0-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-uv libsqlite3-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
-TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium)
+# clang and libclang-rt-14-dev: the libFuzzer build of tests/fuzz (scripts/fuzz.sh).
+TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium clang libclang-rt-14-dev)
 
 want=("${PACKAGES[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
