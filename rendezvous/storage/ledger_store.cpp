@@ -159,7 +159,10 @@ Status LedgerStore::prepare() {
 Status LedgerStore::write(const LedgerBatch& batch) {
   auto tx = db_->begin();
   if (!tx) return unexpected(tx.error());
-  for (const auto& [id, row] : batch.allocations) {
+  // Plain references, not structured bindings: the lambdas below capture them, which clang before 16
+  // (the fuzz build's clang 14) does not allow for bindings.
+  for (const auto& allocation : batch.allocations) {
+    const auto& row = allocation.second;
     auto& s = *upsertAllocation_;
     auto status = runBound(s, [&]() -> Status {
       const auto& f = row.facts;
@@ -179,7 +182,9 @@ Status LedgerStore::write(const LedgerBatch& batch) {
     });
     if (!status) return status;
   }
-  for (const auto& [key, t] : batch.days) {
+  for (const auto& day : batch.days) {
+    const auto& key = day.first;
+    const auto& t = day.second;
     auto& s = *addDay_;
     auto status = runBound(s, [&]() -> Status {
       if (auto r = s.bindText(1, std::get<0>(key)); !r) return r;
@@ -191,7 +196,9 @@ Status LedgerStore::write(const LedgerBatch& batch) {
     });
     if (!status) return status;
   }
-  for (const auto& [hourStart, t] : batch.hours) {
+  for (const auto& hour : batch.hours) {
+    const auto& hourStart = hour.first;
+    const auto& t = hour.second;
     auto& s = *addHour_;
     auto status = runBound(s, [&]() -> Status {
       if (auto r = s.bind(1, hourStart); !r) return r;
@@ -200,7 +207,9 @@ Status LedgerStore::write(const LedgerBatch& batch) {
     });
     if (!status) return status;
   }
-  for (const auto& [key, n] : batch.sessions) {
+  for (const auto& session : batch.sessions) {
+    const auto& key = session.first;
+    const auto& n = session.second;
     auto& s = *addSession_;
     auto status = runBound(s, [&]() -> Status {
       if (auto r = s.bindText(1, std::get<0>(key)); !r) return r;

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "rendezvous/identity/private_key.h"
-#include "signalling/cli/ws_client.h"
+#include "rendezvous/client/ws_client.h"
 #include "signalling/envelope/crypto.h"
 #include "signalling/envelope/envelope.h"
 #include "signalling/hub/auth.h"

@@ -39,12 +39,8 @@ int HttpServer::Impl::onHttp(lws* wsi, SessionData* sd, const char* uri) {
   r.method = methodOf(wsi);
   r.path = uri ? uri : "/";
   char frag[1024];
-  for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0; ++i) {
-    std::string kv(frag);
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos) r.query[kv] = "";
-    else r.query[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0; ++i)
+    addQueryArgument(r.query, frag);
   r.authorization = headerValue(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   r.contentType = headerValue(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
   char peer[64] = {0};

@@ -11,6 +11,12 @@ std::optional<std::string> HttpRequest::queryValue(const std::string& key) const
   return it->second;
 }
 
+void addQueryArgument(std::map<std::string, std::string>& query, std::string_view argument) {
+  const auto eq = argument.find('=');
+  if (eq == std::string_view::npos) query[std::string(argument)] = "";
+  else query[std::string(argument.substr(0, eq))] = std::string(argument.substr(eq + 1));
+}
+
 HttpResponse jsonResponse(int status, const nlohmann::json& body) {
   return {status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }

@@ -34,6 +34,10 @@ struct HttpResponse {
   std::string body;
 };
 
+// One query argument as libwebsockets hands it over (URL-decoded "key=value", or "key" alone): added to
+// `query`, a later value of a key replacing an earlier one. Pure, so it is fuzzed (tests/fuzz/http_api.cpp).
+void addQueryArgument(std::map<std::string, std::string>& query, std::string_view argument);
+
 // {"error": code, "message": message} with `status` (DESIGN principle 7).
 HttpResponse jsonError(int status, const std::string& code, const std::string& message);
 HttpResponse jsonResponse(int status, const nlohmann::json& body);

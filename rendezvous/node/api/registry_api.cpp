@@ -48,8 +48,8 @@ HttpResponse storageError(const storage::DbError& e) {
 }
 
 // A request body that is a JSON object, or the 400 to answer.
-Result<Json, HttpResponse> jsonBody(const HttpRequest& request) {
-  auto j = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+Result<Json, HttpResponse> jsonBody(const std::string& body) {
+  auto j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return unexpected(jsonError(400, "malformed_json", "the body is not valid JSON"));
   if (!j.is_object()) return unexpected(jsonError(400, "malformed_json", "the body must be a JSON object"));
   return j;
@@ -141,35 +141,64 @@ void RegistryApi::purgeExpired() {
   if (*purged > 0) logEvent(Level::Info, "registry-purged", {{"count", *purged}, {"remaining", registry_->core().size()}});
 }
 
-// POST /v1/registrations {namespace, enr, ttl?} -> 201 {namespace, node_id, seq, ttl}
-HttpResponse RegistryApi::postRegistration(const HttpRequest& request) {
-  auto body = jsonBody(request);
-  if (!body) return body.error();
+Result<RegistrationRequest, HttpResponse> parseRegistrationRequest(const std::string& requestBody) {
+  auto body = jsonBody(requestBody);
+  if (!body) return unexpected(body.error());
   auto ns = stringField(*body, "namespace");
-  if (!ns) return ns.error();
+  if (!ns) return unexpected(ns.error());
   auto text = stringField(*body, "enr");
-  if (!text) return text.error();
+  if (!text) return unexpected(text.error());
   std::optional<registry::Seconds> ttl;
   if (auto it = body->find("ttl"); it != body->end() && !it->is_null()) {
-    if (!it->is_number_integer()) return jsonError(400, "bad_field", "'ttl' must be a whole number of seconds");
+    if (!it->is_number_integer()) return unexpected(jsonError(400, "bad_field", "'ttl' must be a whole number of seconds"));
     // Anything outside the bounds is refused by the registry with the bounds in the message.
     const int64_t n = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT32_MAX))
                                                : std::max<int64_t>(it->get<int64_t>(), -1);
     ttl = registry::Seconds(std::min<int64_t>(n, INT32_MAX));
   }
   auto record = enr::EnrRecord::fromText(*text);
-  if (!record) return enrError(record.error());
+  if (!record) return unexpected(enrError(record.error()));
+  return RegistrationRequest{std::move(*ns), std::move(*record), ttl};
+}
 
-  auto plan = registry_->registerRecord(*ns, *record, ttl, clock_());
+Result<UnregistrationRequest, HttpResponse> parseUnregistrationRequest(const std::string& requestBody) {
+  auto body = jsonBody(requestBody);
+  if (!body) return unexpected(body.error());
+  auto ns = stringField(*body, "namespace");
+  if (!ns) return unexpected(ns.error());
+  auto idBytes = hexField(*body, "node_id");
+  if (!idBytes) return unexpected(idBytes.error());
+  auto id = identity::NodeId::fromBytes(*idBytes);
+  if (!id) return unexpected(jsonError(400, "bad_field", "'node_id' must be 32 bytes of hex"));
+  auto signature = hexField(*body, "signature");
+  if (!signature) return unexpected(signature.error());
+  return UnregistrationRequest{std::move(*ns), *id, std::move(*signature)};
+}
+
+std::optional<size_t> parseDiscoverLimit(std::string_view text) {
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec == std::errc::result_out_of_range) return UINT32_MAX;
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return static_cast<size_t>(std::min<uint64_t>(n, UINT32_MAX));
+}
+
+// POST /v1/registrations {namespace, enr, ttl?} -> 201 {namespace, node_id, seq, ttl}
+HttpResponse RegistryApi::postRegistration(const HttpRequest& request) {
+  auto parsed = parseRegistrationRequest(request.body);
+  if (!parsed) return parsed.error();
+  const std::string& ns = parsed->ns;
+  const enr::EnrRecord& record = parsed->record;
+  auto plan = registry_->registerRecord(ns, record, parsed->ttl, clock_());
   if (!plan) {
     const storage::DurableError error = plan.error();
     if (const auto* e = std::get_if<RegistryError>(&error))
       return jsonError(registry::httpStatus(*e), errorCode(*e), registry_->core().message(*e));
     return storageError(std::get<storage::DbError>(error));
   }
-  return jsonResponse(201, {{"namespace", *ns},
-                            {"node_id", record->nodeId().hex()},
-                            {"seq", record->seq()},
+  return jsonResponse(201, {{"namespace", ns},
+                            {"node_id", record.nodeId().hex()},
+                            {"seq", record.seq()},
                             {"ttl", plan->ttl.count()}});
 }
 
@@ -179,12 +208,10 @@ HttpResponse RegistryApi::getRegistrations(const HttpRequest& request) {
   if (!ns) return jsonError(400, "missing_field", "the 'namespace' query parameter is required");
   size_t limit = std::min(kDefaultDiscoverLimit, registry_->core().config().maxDiscoverLimit);
   if (const auto text = request.queryValue("limit")) {
-    uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-    if (ec == std::errc::result_out_of_range) n = UINT32_MAX;  // out of range: the registry says the bounds
-    else if (ec != std::errc() || end != text->data() + text->size() || text->empty())
+    const auto n = parseDiscoverLimit(*text);  // out of range: UINT32_MAX, and the registry says the bounds
+    if (!n)
       return jsonError(400, errorCode(RegistryError::InvalidLimit), registry_->core().message(RegistryError::InvalidLimit));
-    limit = static_cast<size_t>(std::min<uint64_t>(n, UINT32_MAX));
+    limit = *n;
   }
   const auto now = clock_();
   auto page = registry_->discover(*ns, limit, request.queryValue("cookie").value_or(""), now);
@@ -201,25 +228,20 @@ HttpResponse RegistryApi::getRegistrations(const HttpRequest& request) {
 
 // DELETE /v1/registrations {namespace, node_id, signature} -> 200 {namespace, node_id, seq}
 HttpResponse RegistryApi::deleteRegistration(const HttpRequest& request) {
-  auto body = jsonBody(request);
-  if (!body) return body.error();
-  auto ns = stringField(*body, "namespace");
-  if (!ns) return ns.error();
-  auto idBytes = hexField(*body, "node_id");
-  if (!idBytes) return idBytes.error();
-  auto id = identity::NodeId::fromBytes(*idBytes);
-  if (!id) return jsonError(400, "bad_field", "'node_id' must be 32 bytes of hex");
-  auto signature = hexField(*body, "signature");
-  if (!signature) return signature.error();
+  auto parsed = parseUnregistrationRequest(request.body);
+  if (!parsed) return parsed.error();
+  const std::string& ns = parsed->ns;
+  const identity::NodeId& id = parsed->id;
+  const Bytes& signature = parsed->signature;
 
-  auto removed = registry_->unregister(*ns, *id, *signature, clock_());
+  auto removed = registry_->unregister(ns, id, signature, clock_());
   if (!removed) {
     const storage::DurableError error = removed.error();
     if (const auto* e = std::get_if<RegistryError>(&error))
       return jsonError(registry::httpStatus(*e), errorCode(*e), registry_->core().message(*e));
     return storageError(std::get<storage::DbError>(error));
   }
-  return jsonResponse(200, {{"namespace", *ns}, {"node_id", id->hex()}, {"seq", removed->record->seq()}});
+  return jsonResponse(200, {{"namespace", ns}, {"node_id", id.hex()}, {"seq", removed->record->seq()}});
 }
 
 // GET /v1/node -> {enr, node_id, seq}: the node's own record, signed with the node key.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
@@ -18,6 +19,26 @@
 #include "rendezvous/storage/durable_registry.h"
 
 namespace rdv::node {
+
+// The request parsers of the handlers below, pure (no registry, no clock), so they are fuzzed
+// (tests/fuzz/http_api.cpp). Errors are the JSON error responses the handlers answer with.
+// POST /v1/registrations {namespace, enr, ttl?}
+struct RegistrationRequest {
+  std::string ns;
+  enr::EnrRecord record;
+  std::optional<registry::Seconds> ttl;  // outside the bounds: the registry refuses it with the bounds
+};
+Result<RegistrationRequest, HttpResponse> parseRegistrationRequest(const std::string& body);
+// DELETE /v1/registrations {namespace, node_id, signature}
+struct UnregistrationRequest {
+  std::string ns;
+  identity::NodeId id;
+  Bytes signature;
+};
+Result<UnregistrationRequest, HttpResponse> parseUnregistrationRequest(const std::string& body);
+// GET /v1/registrations?limit=N: the limit (UINT32_MAX when out of range, for the registry to refuse with
+// its bounds), or nullopt when it is not a decimal number.
+std::optional<size_t> parseDiscoverLimit(std::string_view text);
 
 class RegistryApi {
  public:

@@ -1,4 +1,5 @@
-// libFuzzer entry point: every codec entry point on arbitrary bytes (see exercise.h).
+// STUN messages (RFC 8489/5780/8656 attributes): every codec entry point on arbitrary bytes, as the STUN
+// port and the client side see them (see tests/stun/exercise.h, shared with the mutation test).
 #include <cstdint>
 #include <cstdlib>
 
