@@ -304,12 +304,16 @@ std::optional<std::string> Daemon::startApi() {
   if (!signal) return signal.error();
   signalApi_ = std::move(*signal);
   signalApi_->attach(*http_);
+  signalApi_->setKnownCheck([api = registryApi_.get()](const identity::NodeId& id) { return api->isRegistered(id); });
   IceServersConfig ice;
   ice.authSecrets = config_.authSecrets;
   ice.nodeId = registryApi_->nodeKey().nodeId();
   ice.udp = bound_.udp;
   ice.tls = bound_.tls;
   ice.externalAddresses = config_.externalAddresses;
+  ice.maxClockSkewSeconds = config_.apiClockSkewSeconds;
+  ice.perIpPerMinute = config_.iceServersPerMinute;
+  ice.perIpBurst = config_.iceServersBurst;
   apiGauges_ = std::make_unique<ApiGauges>();
   http_->every(std::chrono::milliseconds(250), [this] {
     auto set = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };

@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "relay/rate_limiter.h"
 #include "rendezvous/identity/private_key.h"
+#include "rendezvous/identity/replay_cache.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/http_server.h"
 #include "rendezvous/node/node_record.h"
@@ -43,18 +45,33 @@ class RegistryApi {
   const identity::PrivateKey& nodeKey() const { return key_; }
   // Registrations held (API thread only).
   size_t records() const { return registry_ ? registry_->core().size() : 0; }
+  // Whether `id` has a registration (API thread only).
+  bool isRegistered(const identity::NodeId& id) const { return registry_ && registry_->core().hasIdentity(id); }
   // The shared SQLite connection, for other components on the API thread (e.g. mailboxes).
   storage::Database& database() { return db_; }
 
  private:
-  RegistryApi(storage::Database db, identity::PrivateKey key, std::string dbPath, Clock clock)
-      : db_(std::move(db)), key_(std::move(key)), dbPath_(std::move(dbPath)), clock_(std::move(clock)) {}
+  RegistryApi(storage::Database db, identity::PrivateKey key, std::string dbPath, Clock clock, const Config& config);
+
+  // The request's signed time and signature (registration proof, unregister_message.h), or the 4xx.
+  struct Proof {
+    int64_t time = 0;
+    Bytes signature;
+  };
+  Result<Proof, HttpResponse> readProof(const nlohmann::json& body) const;
+  // Skew window and replay cache for a proof whose signature verified; nullopt when accepted.
+  std::optional<HttpResponse> checkFresh(const identity::NodeId& id, const Proof& proof, const identity::Hash256& digest);
+  // Per source IP write rate; nullopt when allowed.
+  std::optional<HttpResponse> limitWrites(const HttpRequest& request);
 
   storage::Database db_;  // not moved once registry_ points at it
   std::optional<storage::DurableRegistry> registry_;
   identity::PrivateKey key_;
   std::string dbPath_;
   Clock clock_;
+
+  identity::ReplayCache replays_;
+  relay::SourceRateLimiter writesPerIp_;
 
   std::mutex nodeRecordMutex_;
   std::optional<enr::EnrRecord> nodeRecord_;
