@@ -324,6 +324,16 @@ std::optional<std::string> Daemon::startApi() {
     set(apiGauges_->envelopesDelivered, signalApi_->stats().delivered);
     set(apiGauges_->envelopesStored, signalApi_->stats().stored);
     set(apiGauges_->registryRecords, registryApi_->records());
+    set(apiGauges_->envelopesRefused, signalApi_->stats().refused);
+    set(apiGauges_->envelopesEvicted, signalApi_->stats().evicted);
+    set(apiGauges_->envelopesCongested, signalApi_->stats().congested);
+    set(apiGauges_->signallingProtocolCloses, signalApi_->stats().protocolCloses);
+    set(apiGauges_->registryRateLimited, registryApi_->rateLimited());
+    set(apiGauges_->registryReplays, registryApi_->replaysRefused());
+    if (iceServers_) {
+      set(apiGauges_->iceServersRateLimited, iceServers_->rateLimited());
+      set(apiGauges_->iceServersReplays, iceServers_->replaysRefused());
+    }
   });
   iceServers_ = std::make_unique<IceServersApi>(ice, [] { return static_cast<int64_t>(std::time(nullptr)); });
   http_->route("GET", "/v1/ice-servers", [api = iceServers_.get()](const HttpRequest& r) { return api->get(r); });

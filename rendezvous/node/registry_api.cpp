@@ -129,12 +129,14 @@ std::optional<HttpResponse> RegistryApi::checkFresh(const identity::NodeId& id, 
                            " s from the node's clock (" + std::to_string(now) + " s)");
     case identity::ReplayVerdict::Replayed: break;
   }
+  ++replaysRefused_;
   return jsonError(401, "replayed_signature", "this signed request was used before; sign a new one with the current time");
 }
 
 std::optional<HttpResponse> RegistryApi::limitWrites(const HttpRequest& request) {
   auto ip = IpAddress::parse(request.remoteIp);
   if (!ip || writesPerIp_.allow(*ip, std::chrono::steady_clock::now())) return std::nullopt;
+  ++rateLimited_;
   return jsonError(429, "rate_limited", "too many registry writes from this address; retry later");
 }
 

@@ -45,6 +45,8 @@ class RegistryApi {
   const identity::PrivateKey& nodeKey() const { return key_; }
   // Registrations held (API thread only).
   size_t records() const { return registry_ ? registry_->core().size() : 0; }
+  uint64_t rateLimited() const { return rateLimited_; }     // API thread only
+  uint64_t replaysRefused() const { return replaysRefused_; }
   // Whether `id` has a registration (API thread only).
   bool isRegistered(const identity::NodeId& id) const { return registry_ && registry_->core().hasIdentity(id); }
   // The shared SQLite connection, for other components on the API thread (e.g. mailboxes).
@@ -72,6 +74,8 @@ class RegistryApi {
 
   identity::ReplayCache replays_;
   relay::SourceRateLimiter writesPerIp_;
+  uint64_t rateLimited_ = 0;
+  uint64_t replaysRefused_ = 0;
 
   std::mutex nodeRecordMutex_;
   std::optional<enr::EnrRecord> nodeRecord_;
