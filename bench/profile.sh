@@ -13,7 +13,10 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 NODE=(--listen 127.0.0.1:0 --workers 1 --ready-file "$D/ready.json" --log-level warn --data-dir "$D/data")
 case $SCENARIO in
-  signal|registry) NODE+=(--http-listen 127.0.0.1:0 --signal-rate 10000000 --signal-burst 10000000) ;;
+  signal|registry) NODE+=(--http-listen 127.0.0.1:0 --signal-rate 10000000 --signal-burst 10000000
+                          --registry-writes-per-minute 1000000 --registry-write-burst 1000000
+                          --signal-mailbox-per-sender 100000000 --signal-mailbox-per-sender-bytes 4000000000
+                          --signal-mailbox-per-sender-recipient 10000000) ;;
   *) NODE+=(--http-listen "" --realm bench --relay-ports 20000-30000 --allow-peer 127.0.0.0/8 --user bench:benchpass
             --allocations-per-user 0) ;;
 esac

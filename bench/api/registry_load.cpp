@@ -4,6 +4,7 @@
 // Records are signed before anything is timed, each with its own key; when a run needs more than
 // `records` registrations the records are posted again (a refresh: verified and committed too).
 #include <algorithm>
+#include <ctime>
 #include <memory>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "bench/api/tcp.h"
 #include "rendezvous/enr/enr_builder.h"
 #include "rendezvous/identity/private_key.h"
+#include "rendezvous/registry/unregister_message.h"
 
 namespace rdv::bench {
 namespace {
@@ -62,7 +64,15 @@ nlohmann::json runRegistry(const RegistryOptions& o) {
       j["error"] = "record signing failed";
       return j;
     }
-    const nlohmann::json body = {{"namespace", ns}, {"enr", record->toText()}, {"ttl", 3600}};
+    // Proof of possession (docs/registry.md): the record's key signs (namespace, ttl, time).
+    const int64_t now = static_cast<int64_t>(std::time(nullptr)) * 1000 + static_cast<int64_t>(i % 1000);
+    auto proof = key->sign(registry::registerDigest(ns, record->encoded(), 3600, now));
+    if (!proof) {
+      j["error"] = "request signing failed";
+      return j;
+    }
+    const nlohmann::json body = {
+        {"namespace", ns}, {"enr", record->toText()}, {"ttl", 3600}, {"time", now}, {"signature", toHex(*proof)}};
     requests.push_back(httpRequest("POST", o.server, "/v1/registrations", body.dump()));
   }
   j["prebuild_s"] = static_cast<double>(monoNs() - t0) / 1e9;

@@ -4,6 +4,7 @@
 // on stderr and exit code 1.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -68,16 +69,31 @@ struct RegisterOptions {
   RecordOptions record;
 };
 
+int64_t unixMillisNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 int registerRecord(const RegisterOptions& o) {
-  std::string text = o.enr;
-  if (text.empty()) {
-    auto key = identity::PrivateKey::load(o.keyFile);
-    if (!key) return fail("register", o.keyFile + ": " + identity::describe(key.error()));
-    auto record = buildRecord(o.record, *key);
-    if (!record) return fail("register", record.error());
-    text = record->toText();
+  auto key = identity::PrivateKey::load(o.keyFile);
+  if (!key) return fail("register", o.keyFile + ": " + identity::describe(key.error()));
+  std::optional<enr::EnrRecord> record;
+  if (o.enr.empty()) {
+    auto built = buildRecord(o.record, *key);
+    if (!built) return fail("register", built.error());
+    record = std::move(*built);
+  } else {
+    auto given = enr::EnrRecord::fromText(o.enr);
+    if (!given) return fail("register", std::string("--enr: not a valid ENR: ") + enr::describe(given.error()));
+    if (given->nodeId() != key->nodeId())
+      return fail("register", "--enr: the record is not this key's (the node needs the record's own key to sign)");
+    record = std::move(*given);
   }
-  Json body = {{"namespace", o.ns}, {"enr", text}};
+  // Proof of possession (docs/registry.md): the record's key signs (namespace, ttl, time).
+  const int64_t now = unixMillisNow();
+  const uint64_t signedTtl = o.ttl ? static_cast<uint64_t>(std::max<int64_t>(*o.ttl, 0)) : 0;
+  auto signature = key->sign(registry::registerDigest(o.ns, record->encoded(), signedTtl, now));
+  if (!signature) return fail("register", identity::describe(signature.error()));
+  Json body = {{"namespace", o.ns}, {"enr", record->toText()}, {"time", now}, {"signature", toHex(*signature)}};
   if (o.ttl) body["ttl"] = *o.ttl;
   auto reply = call("register", o.node, {"POST", "/v1/registrations", body.dump()}, 201);
   if (!reply) return reply.error();
@@ -112,9 +128,10 @@ struct UnregisterOptions {
 int unregister(const UnregisterOptions& o) {
   auto key = identity::PrivateKey::load(o.keyFile);
   if (!key) return fail("unregister", o.keyFile + ": " + identity::describe(key.error()));
-  auto signature = key->sign(registry::unregisterDigest(o.ns, key->nodeId(), o.seq));
+  const int64_t now = unixMillisNow();
+  auto signature = key->sign(registry::unregisterDigest(o.ns, key->nodeId(), o.seq, now));
   if (!signature) return fail("unregister", identity::describe(signature.error()));
-  Json body = {{"namespace", o.ns}, {"node_id", key->nodeId().hex()}, {"signature", toHex(*signature)}};
+  Json body = {{"namespace", o.ns}, {"node_id", key->nodeId().hex()}, {"time", now}, {"signature", toHex(*signature)}};
   auto reply = call("unregister", o.node, {"DELETE", "/v1/registrations", body.dump()}, 200);
   if (!reply) return reply.error();
   std::cout << reply->dump() << std::endl;
@@ -141,12 +158,13 @@ void addRegistryCommands(CLI::App& app) {
   addNodeOptions(*reg, r->node);
   reg->add_option("--namespace", r->ns, "namespace (1-255 bytes)")->required();
   reg->add_option("--ttl", r->ttl, "seconds (default: the node's, 2 h; bounds in the error if refused)");
-  auto* keyOpt = reg->add_option("--key", r->keyFile, "private key file: build and sign the record from it");
-  auto* enrOpt = reg->add_option("--enr", r->enr, "register this existing record (enr:...) instead");
-  keyOpt->excludes(enrOpt);
+  reg->add_option("--key", r->keyFile,
+                  "private key file: builds the record from it (or with --enr, must be that record's key) and "
+                  "signs the request (proof of possession)");
+  reg->add_option("--enr", r->enr, "register this existing record (enr:...) instead of building one; needs its --key");
   reg->callback([r] {
-    if (r->keyFile.empty() == r->enr.empty()) {
-      exitCode() = fail("register", "give either --key (with record options) or --enr");
+    if (r->keyFile.empty()) {
+      exitCode() = fail("register", "give --key (with record options, or with --enr for an existing record of that key)");
       return;
     }
     exitCode() = registerRecord(*r);

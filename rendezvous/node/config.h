@@ -69,6 +69,15 @@ struct Config {
   unsigned registryMaxTtlSeconds = 72 * 3600;
   unsigned registryMaxPerIdentity = 100;       // namespaces one node id may be registered in
   unsigned registryMaxPerNamespace = 1000000;  // registrations one namespace may hold
+  unsigned registryMaxRecords = 200000;        // registrations held in total (all namespaces)
+  unsigned registryWritesPerMinute = 60;       // POST/DELETE /v1/registrations per source IP
+  unsigned registryWriteBurst = 20;
+
+  // Signed API requests (RDV-Sig on /v1/ice-servers, registry proofs): the allowed clock skew, inside
+  // which each signature is accepted once (identity::ReplayCache).
+  unsigned apiClockSkewSeconds = 60;
+  unsigned iceServersPerMinute = 30;  // GET /v1/ice-servers per source IP
+  unsigned iceServersBurst = 10;
 
   // Signalling hub limits (docs/signalling.md); SignalApi turns them into a signalling::HubConfig.
   unsigned signalMaxEnvelopeBytes = 64 * 1024;        // ciphertext (body + 16-byte tag) per envelope
@@ -79,6 +88,10 @@ struct Config {
   unsigned signalMailboxTotal = 100000;               // envelopes waiting, all recipients
   unsigned signalMailboxBytes = 256 * 1024 * 1024;    // their stored size, all recipients
   unsigned signalMailboxTtlSeconds = 24 * 3600;       // how long a stored envelope waits
+  unsigned signalMailboxPerSender = 1024;             // envelopes waiting from one sender, all recipients
+  unsigned signalMailboxPerSenderBytes = 4 * 1024 * 1024;  // their stored size
+  unsigned signalMailboxPerSenderRecipient = 64;      // envelopes from one sender waiting for one recipient
+  unsigned signalMailboxUnknownTtlSeconds = 300;      // the wait for a recipient the node has never seen
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

@@ -38,12 +38,16 @@ std::optional<std::string> Daemon::startApi() {
   if (!signal) return signal.error();
   signalApi_ = std::move(*signal);
   signalApi_->attach(*http_);
+  signalApi_->setKnownCheck([api = registryApi_.get()](const identity::NodeId& id) { return api->isRegistered(id); });
   IceServersConfig ice;
   ice.authSecrets = config_.authSecrets;
   ice.nodeId = registryApi_->nodeKey().nodeId();
   ice.udp = bound_.udp;
   ice.tls = bound_.tls;
   ice.externalAddresses = config_.externalAddresses;
+  ice.maxClockSkewSeconds = config_.apiClockSkewSeconds;
+  ice.perIpPerMinute = config_.iceServersPerMinute;
+  ice.perIpBurst = config_.iceServersBurst;
   apiGauges_ = std::make_unique<ApiGauges>();
   http_->every(std::chrono::milliseconds(250), [this] {
     auto set = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
@@ -54,6 +58,16 @@ std::optional<std::string> Daemon::startApi() {
     set(apiGauges_->envelopesDelivered, signalApi_->stats().delivered);
     set(apiGauges_->envelopesStored, signalApi_->stats().stored);
     set(apiGauges_->registryRecords, registryApi_->records());
+    set(apiGauges_->envelopesRefused, signalApi_->stats().refused);
+    set(apiGauges_->envelopesEvicted, signalApi_->stats().evicted);
+    set(apiGauges_->envelopesCongested, signalApi_->stats().congested);
+    set(apiGauges_->signallingProtocolCloses, signalApi_->stats().protocolCloses);
+    set(apiGauges_->registryRateLimited, registryApi_->rateLimited());
+    set(apiGauges_->registryReplays, registryApi_->replaysRefused());
+    if (iceServers_) {
+      set(apiGauges_->iceServersRateLimited, iceServers_->rateLimited());
+      set(apiGauges_->iceServersReplays, iceServers_->replaysRefused());
+    }
   });
   iceServers_ = std::make_unique<IceServersApi>(ice, [] { return static_cast<int64_t>(std::time(nullptr)); });
   http_->route("GET", "/v1/ice-servers", [api = iceServers_.get()](const HttpRequest& r) { return api->get(r); });

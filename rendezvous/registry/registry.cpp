@@ -19,6 +19,7 @@ const char* describe(RegistryError e) {
     case RegistryError::BadSignature: return "signature does not match the registered record's key";
     case RegistryError::IdentityCapReached: return "too many registrations for this identity";
     case RegistryError::NamespaceCapReached: return "too many registrations in this namespace";
+    case RegistryError::RegistryFull: return "the registry is full";
   }
   return "unknown registry error";
 }
@@ -35,6 +36,7 @@ int httpStatus(RegistryError e) {
     case RegistryError::BadSignature: return 422;
     case RegistryError::IdentityCapReached:
     case RegistryError::NamespaceCapReached: return 429;
+    case RegistryError::RegistryFull: return 503;
   }
   return 400;
 }
@@ -50,6 +52,8 @@ std::string Registry::message(RegistryError e) const {
       return "this identity already holds " + std::to_string(config_.maxPerIdentity) + " registrations";
     case RegistryError::NamespaceCapReached:
       return "this namespace already holds " + std::to_string(config_.maxPerNamespace) + " registrations";
+    case RegistryError::RegistryFull:
+      return "the registry holds its maximum of " + std::to_string(config_.maxRecords) + " registrations; retry later";
     default: return describe(e);
   }
 }
@@ -99,6 +103,7 @@ Result<RegisterPlan, RegistryError> Registry::checkRegister(std::string_view ns,
     if (space != namespaces_.end() && space->second.byCounter.size() >= config_.maxPerNamespace) {
       return unexpected(RegistryError::NamespaceCapReached);
     }
+    if (size() >= config_.maxRecords) return unexpected(RegistryError::RegistryFull);
   }
   plan.registration.record = std::make_shared<const enr::EnrRecord>(record);
   return plan;
@@ -150,11 +155,12 @@ const Registration* Registry::find(std::string_view ns, const identity::NodeId& 
 }
 
 Result<Registration, RegistryError> Registry::checkUnregister(std::string_view ns, const identity::NodeId& id,
-                                                              ByteSpan signature, TimePoint now) const {
+                                                              ByteSpan signature, int64_t signedTime,
+                                                              TimePoint now) const {
   if (!validNamespace(ns)) return unexpected(RegistryError::InvalidNamespace);
   const Registration* reg = find(ns, id);
   if (reg == nullptr || reg->expiresAt <= now) return unexpected(RegistryError::NotRegistered);
-  const auto digest = unregisterDigest(ns, id, reg->record->seq());
+  const auto digest = unregisterDigest(ns, id, reg->record->seq(), signedTime);
   if (!reg->record->publicKey().verify(digest, signature)) return unexpected(RegistryError::BadSignature);
   return *reg;
 }
@@ -171,8 +177,8 @@ bool Registry::remove(std::string_view ns, const identity::NodeId& id) {
 }
 
 Result<Registration, RegistryError> Registry::unregister(std::string_view ns, const identity::NodeId& id,
-                                                         ByteSpan signature, TimePoint now) {
-  auto reg = checkUnregister(ns, id, signature, now);
+                                                         ByteSpan signature, int64_t signedTime, TimePoint now) {
+  auto reg = checkUnregister(ns, id, signature, signedTime, now);
   if (reg) remove(ns, id);
   return reg;
 }

@@ -38,6 +38,7 @@ struct RegistryConfig {
   Seconds maxTtl{72 * 3600};  // libp2p rendezvous: maximum 72 h
   size_t maxPerIdentity = 100;         // namespaces one identity may be registered in
   size_t maxPerNamespace = 1'000'000;  // registrations one namespace may hold
+  size_t maxRecords = 200'000;         // registrations held in total (memory: ~1 KiB each)
   size_t maxDiscoverLimit = 1000;
 };
 
@@ -79,13 +80,14 @@ class Registry {
   Result<RegisterPlan, RegistryError> registerRecord(std::string_view ns, const enr::EnrRecord& record,
                                                      std::optional<Seconds> ttl, TimePoint now);
 
-  // Checks `signature` over unregisterDigest(ns, id, seq of the registered record); returns the
-  // registration that remove() will take out.
+  // Checks `signature` over unregisterDigest(ns, id, seq of the registered record, signedTime);
+  // returns the registration that remove() will take out. Whether signedTime is recent (and the
+  // signature new) is the caller's check (the HTTP layer's skew window and ReplayCache).
   Result<Registration, RegistryError> checkUnregister(std::string_view ns, const identity::NodeId& id,
-                                                      ByteSpan signature, TimePoint now) const;
+                                                      ByteSpan signature, int64_t signedTime, TimePoint now) const;
   bool remove(std::string_view ns, const identity::NodeId& id);
   Result<Registration, RegistryError> unregister(std::string_view ns, const identity::NodeId& id,
-                                                 ByteSpan signature, TimePoint now);
+                                                 ByteSpan signature, int64_t signedTime, TimePoint now);
 
   // Up to `limit` unexpired registrations in `ns` newer than `cookie` ("" = from the start).
   Result<DiscoverPage, RegistryError> discover(std::string_view ns, size_t limit, std::string_view cookie,
@@ -103,6 +105,8 @@ class Registry {
 
   const Registration* find(std::string_view ns, const identity::NodeId& id) const;
   size_t size() const { return expiry_.size(); }
+  // Whether `id` holds a registration in any namespace (the signalling hub's "known recipient").
+  bool hasIdentity(const identity::NodeId& id) const { return perIdentity_.contains(id); }
   size_t namespaceCount() const { return namespaces_.size(); }
   uint64_t counter() const { return counter_; }
   const RegistryConfig& config() const { return config_; }

@@ -15,6 +15,7 @@ enum class RegistryError {
   BadSignature,         // unregister signature malformed or by another key    -> 422
   IdentityCapReached,   // this identity holds too many registrations          -> 429
   NamespaceCapReached,  // this namespace holds too many registrations         -> 429
+  RegistryFull,         // the registry holds maxRecords registrations         -> 503
 };
 
 const char* describe(RegistryError e);

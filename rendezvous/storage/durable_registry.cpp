@@ -27,9 +27,9 @@ Result<registry::RegisterPlan, DurableError> DurableRegistry::registerRecord(std
 
 Result<registry::Registration, DurableError> DurableRegistry::unregister(std::string_view ns,
                                                                          const identity::NodeId& id,
-                                                                         ByteSpan signature,
+                                                                         ByteSpan signature, int64_t signedTime,
                                                                          registry::TimePoint now) {
-  auto reg = registry_.checkUnregister(ns, id, signature, now);
+  auto reg = registry_.checkUnregister(ns, id, signature, signedTime, now);
   if (!reg) return unexpected(DurableError{reg.error()});
   if (auto removed = store_.remove(ns, id); !removed) return unexpected(DurableError{removed.error()});
   registry_.remove(ns, id);

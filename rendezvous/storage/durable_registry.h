@@ -27,7 +27,8 @@ class DurableRegistry {
                                                               std::optional<registry::Seconds> ttl,
                                                               registry::TimePoint now);
   Result<registry::Registration, DurableError> unregister(std::string_view ns, const identity::NodeId& id,
-                                                          ByteSpan signature, registry::TimePoint now);
+                                                          ByteSpan signature, int64_t signedTime,
+                                                          registry::TimePoint now);
   Result<registry::DiscoverPage, registry::RegistryError> discover(std::string_view ns, size_t limit,
                                                                    std::string_view cookie,
                                                                    registry::TimePoint now) const {

@@ -13,6 +13,7 @@
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/api_signature.h"
 #include "rendezvous/identity/private_key.h"
+#include "rendezvous/registry/unregister_message.h"
 #include "signalling/agent/peer_session.h"
 #include "rendezvous/client/http_client.h"
 #include "rendezvous/client/ws_client.h"
@@ -196,7 +197,14 @@ Result<IceConfig, std::string> Agent::fetchIceServers() {
 }
 
 Result<bool, std::string> Agent::registerRecord() {
-  Json body = {{"namespace", o_.ns}, {"enr", o_.enr}};
+  // Proof of possession (docs/registry.md): the record's own key signs (namespace, ttl 0 = default, time).
+  auto record = enr::EnrRecord::fromText(o_.enr);
+  if (!record) return unexpected(std::string("register: the record does not parse"));
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto signature = key_->sign(registry::registerDigest(o_.ns, record->encoded(), 0, now));
+  if (!signature) return unexpected(std::string("register: cannot sign the request"));
+  Json body = {{"namespace", o_.ns}, {"enr", o_.enr}, {"time", now}, {"signature", toHex(*signature)}};
   auto reply = cli::httpRequest(url_, {"POST", "/v1/registrations", body.dump(), std::chrono::milliseconds(10000), nullptr, ""});
   if (!reply) return unexpected(reply.error());
   if (reply->status != 201) return unexpected("register: HTTP " + std::to_string(reply->status) + ": " + reply->body);

@@ -11,6 +11,7 @@ const char* closeReasonName(CloseReason r) {
     case CloseReason::Replaced: return "replaced";
     case CloseReason::AuthFailed: return "auth-failed";
     case CloseReason::AuthTimeout: return "auth-timeout";
+    case CloseReason::ProtocolErrors: return "protocol-errors";
   }
   return "auth-failed";
 }
@@ -20,6 +21,7 @@ uint16_t closeCode(CloseReason r) {
     case CloseReason::Replaced: return 4000;
     case CloseReason::AuthFailed: return 4001;
     case CloseReason::AuthTimeout: return 4002;
+    case CloseReason::ProtocolErrors: return 4003;
   }
   return 4001;
 }
@@ -36,6 +38,16 @@ std::optional<HubConfigError> validateConfig(const HubConfig& c) {
   if (c.hubId == NodeId{}) return fail(F::HubId, "the hub id (the node's id) is not set");
   if (c.challengeTtl.count() <= 0) return fail(F::ChallengeTtl, "the challenge TTL must be positive");
   if (c.mailboxTtl.count() <= 0) return fail(F::MailboxTtl, "the mailbox TTL must be positive");
+  if (c.unknownRecipientTtl.count() <= 0 || c.unknownRecipientTtl > c.mailboxTtl) {
+    return fail(F::UnknownRecipientTtl, "must be positive and at most the mailbox TTL");
+  }
+  if (c.mailbox.perSender == 0) return fail(F::MailboxPerSender, "must be at least 1");
+  if (c.mailbox.perSenderRecipient == 0) return fail(F::MailboxPerSenderRecipient, "must be at least 1");
+  if (c.mailbox.perSenderBytes < c.maxCiphertextBytes + kBinaryFixedSize) {
+    return fail(F::MailboxPerSenderBytes, "must hold at least one envelope of the largest allowed size (" +
+                                              std::to_string(c.maxCiphertextBytes + kBinaryFixedSize) + " bytes)");
+  }
+  if (c.maxPreAuthErrors == 0) return fail(F::MaxPreAuthErrors, "must be at least 1");
   if (c.mailbox.perRecipient == 0) return fail(F::MailboxPerRecipient, "must be at least 1");
   if (c.mailbox.total == 0) return fail(F::MailboxTotal, "must be at least 1");
   if (c.mailbox.totalBytes == 0) return fail(F::MailboxBytes, "must be at least 1");
@@ -64,7 +76,11 @@ Result<size_t, StoreError> Hub::load(TimePoint now) {
   auto loaded = store_->loadAll(now);
   if (!loaded) return unexpected(loaded.error());
   const size_t n = loaded->envelopes.size();
-  for (auto& e : loaded->envelopes) mailbox_.add(std::move(e));
+  for (auto& e : loaded->envelopes) {
+    // Stored with the long TTL: the recipient was known before the restart.
+    if (e.expiresAt > now + config_.unknownRecipientTtl) noteKnown(e.envelope.header.to);
+    mailbox_.add(std::move(e));
+  }
   return n;
 }
 
@@ -167,6 +183,7 @@ void Hub::bind(ConnId conn, const NodeId& id) {
   }
   conns_.at(conn).identity = id;
   byIdentity_[id] = conn;
+  noteKnown(id);
   send(conn, WelcomeFrame{id, mailbox_.countFor(id)});
   deliverStored(conn, id);
 }
@@ -219,23 +236,79 @@ void Hub::submit(ConnId conn, Envelope envelope, TimePoint now) {
       return;
     }
   }
-  const Envelope& e = envelope;
-  auto recipient = byIdentity_.find(e.header.to);
+  auto recipient = byIdentity_.find(envelope.header.to);
   if (recipient != byIdentity_.end()) {
-    commands_.push_back(SendFrame{recipient->second, encodeEnvelopeFrame(e)});
-    ++stats_.delivered;
-    send(conn, AckFrame{e.header.to, e.header.seq, AckStatus::Delivered});
+    // Acknowledged only once the I/O layer says the recipient's connection took it (forwarded()).
+    const uint64_t ticket = nextTicket_++;
+    commands_.push_back(SendFrame{recipient->second, encodeEnvelopeFrame(envelope), ticket});
+    forwards_.emplace(ticket, PendingForward{conn, std::move(envelope)});
     return;
   }
-  store(conn, e, now);
+  store(conn, envelope, now);
+}
+
+void Hub::forwarded(uint64_t ticket, bool written, TimePoint now) {
+  auto it = forwards_.find(ticket);
+  if (it == forwards_.end()) return;
+  PendingForward f = std::move(it->second);
+  forwards_.erase(it);
+  if (written) {
+    ++stats_.delivered;
+    if (conns_.contains(f.sender)) send(f.sender, AckFrame{f.envelope.header.to, f.envelope.header.seq, AckStatus::Delivered});
+    return;
+  }
+  // Back-pressure: the recipient is not reading. Keep the envelope for its next connection, or refuse.
+  ++stats_.congested;
+  if (!conns_.contains(f.sender)) {
+    // The sender left; store what can be stored, there is no one to tell otherwise.
+    if (!mailbox_.admit(f.envelope).refused) {
+      const TimePoint expiresAt = now + (isKnown(f.envelope.header.to) ? config_.mailboxTtl : config_.unknownRecipientTtl);
+      if (auto id = store_->put(f.envelope, expiresAt)) mailbox_.add(StoredEnvelope{*id, expiresAt, f.envelope});
+    }
+    return;
+  }
+  store(f.sender, f.envelope, now);
+}
+
+bool Hub::isKnown(const NodeId& id) const {
+  if (known_.contains(id)) return true;
+  return knownCheck_ && knownCheck_(id);
+}
+
+void Hub::noteKnown(const NodeId& id) {
+  if (!known_.insert(id).second) return;
+  knownOrder_.push_back(id);
+  while (known_.size() > config_.maxKnownIdentities) {
+    known_.erase(knownOrder_.front());
+    knownOrder_.pop_front();
+  }
+}
+
+void Hub::tellEvicted(const std::vector<StoredEnvelope>& evicted) {
+  if (evicted.empty()) return;
+  stats_.evicted += evicted.size();
+  std::vector<int64_t> ids;
+  ids.reserve(evicted.size());
+  for (const auto& s : evicted) {
+    ids.push_back(s.id);
+    auto sender = byIdentity_.find(s.envelope.header.from);
+    if (sender != byIdentity_.end()) {
+      sendError(sender->second, "evicted",
+                "a stored envelope was evicted to make room: this sender has the most waiting", &s.envelope.header);
+    }
+  }
+  if (!store_->remove(ids)) ++stats_.storeErrors;  // load() would bring them back: the caps evict again
 }
 
 void Hub::store(ConnId conn, const Envelope& e, TimePoint now) {
-  if (auto limit = mailbox_.wouldExceed(e)) {
-    refuseEnvelope(conn, e.header, limitCode(*limit), "the recipient is offline and the mailbox limit is reached");
+  Admission admission = mailbox_.admit(e);
+  tellEvicted(admission.evicted);
+  if (admission.refused) {
+    refuseEnvelope(conn, e.header, limitCode(*admission.refused),
+                   "the recipient is offline or not reading and the mailbox limit is reached");
     return;
   }
-  const TimePoint expiresAt = now + config_.mailboxTtl;
+  const TimePoint expiresAt = now + (isKnown(e.header.to) ? config_.mailboxTtl : config_.unknownRecipientTtl);
   auto id = store_->put(e, expiresAt);
   if (!id) {
     ++stats_.storeErrors;
@@ -248,6 +321,8 @@ void Hub::store(ConnId conn, const Envelope& e, TimePoint now) {
 }
 
 void Hub::disconnected(ConnId conn) {
+  // Forwards to or from this connection still pending are answered by the I/O layer's forwarded():
+  // a closed recipient fails the write (the envelope is stored), a closed sender gets no ack.
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   clearChallenge(conn, it->second);
@@ -319,6 +394,13 @@ void Hub::sendError(ConnId conn, std::string code, std::string message, const En
     f.seq = about->seq;
   }
   send(conn, f);
+  // Before authentication a client has nothing to gain from errors: a few are answered, then the
+  // connection is closed (no error frame per junk frame forever).
+  auto it = conns_.find(conn);
+  if (it != conns_.end() && !it->second.identity && ++it->second.preAuthErrors >= config_.maxPreAuthErrors) {
+    ++stats_.protocolCloses;
+    close(conn, CloseReason::ProtocolErrors);
+  }
 }
 
 void Hub::refuseEnvelope(ConnId conn, const EnvelopeHeader& about, std::string code, std::string message) {
@@ -332,6 +414,7 @@ void Hub::clearChallenge(ConnId conn, Connection& c) {
 }
 
 void Hub::close(ConnId conn, CloseReason reason) {
+  if (!conns_.contains(conn)) return;  // closed already (e.g. by sendError's pre-auth limit)
   commands_.push_back(CloseConnection{conn, reason});
   disconnected(conn);  // forget it now: later frames from it are ignored
 }

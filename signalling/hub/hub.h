@@ -5,15 +5,19 @@
 //   hub.handleFrame(conn, text, now);      // every text frame
 //   hub.disconnected(conn);                // when the socket closes, for any reason
 //   hub.handleTimeout(now);                // when the timer armed to nextDeadline() fires
-//   while (auto c = hub.nextCommand()) ... // SendFrame -> write a text frame;
+//   while (auto c = hub.nextCommand()) ... // SendFrame -> write a text frame; if it carries a
+//                                          //   forward ticket, report hub.forwarded(ticket, written, now)
 //                                          // CloseConnection -> send its frames first, then close
 //                                          // PathReported -> count the session's path (ledger)
 //   arm the timer to hub.nextDeadline()    // after every call above
 //
 // `now` is wall-clock time, because mailbox expiries are persisted and must mean the same after a
 // restart. Guarantees: an envelope acknowledged "stored" was committed to the MailboxStore first;
-// an envelope refused gets an error frame naming why (limit, signature, sender...), never a
-// silent drop; stored envelopes are delivered in arrival order (so per-sender order is kept) each
+// an envelope acknowledged "delivered" was accepted by the recipient's connection (the I/O layer
+// reports each forward; one the recipient's full output queue refused is stored instead, or refused,
+// never acknowledged as delivered); an envelope refused gets an error frame naming why (limit,
+// signature, sender...), never a silent drop; a stored envelope evicted later to make room (the
+// heaviest sender's first, mailbox.h) earns its sender an "evicted" error frame when connected; stored envelopes are delivered in arrival order (so per-sender order is kept) each
 // time the recipient authenticates, and deleted only when the recipient confirms them with a
 // "received" frame, or at their TTL (at-least-once: the recipient's ReplayGuard drops repeats).
 #pragma once
@@ -21,11 +25,13 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -45,14 +51,20 @@ enum class CloseReason {
   Replaced,     // the same identity authenticated on a newer connection
   AuthFailed,   // bad signature, wrong hub id, no challenge
   AuthTimeout,  // the challenge expired before a valid answer
+  ProtocolErrors,  // too many refused frames before authenticating
 };
-const char* closeReasonName(CloseReason r);  // "replaced", "auth-failed", "auth-timeout"
-// A WebSocket close code from the private range (4000 replaced, 4001 auth-failed, 4002 auth-timeout).
+// "replaced", "auth-failed", "auth-timeout", "protocol-errors"
+const char* closeReasonName(CloseReason r);
+// A WebSocket close code from the private range (4000 replaced, 4001 auth-failed, 4002 auth-timeout,
+// 4003 protocol-errors).
 uint16_t closeCode(CloseReason r);
 
 struct SendFrame {
   ConnId conn = 0;
   std::string text;  // one JSON text frame
+  // Set when the frame forwards an envelope to a live recipient: the I/O layer must answer
+  // Hub::forwarded(*forward, written, now), and only then is the sender acknowledged.
+  std::optional<uint64_t> forward;
 };
 struct CloseConnection {
   ConnId conn = 0;
@@ -71,6 +83,11 @@ struct HubConfig {
   NodeId hubId;  // this node's id: challenges bind it
   std::chrono::milliseconds challengeTtl{30'000};
   std::chrono::seconds mailboxTtl{24 * 3600};
+  // The TTL of an envelope for a recipient this hub has never seen (never authenticated here since
+  // start, and not known to the node otherwise: see Hub::setKnownCheck): random ids cost little.
+  std::chrono::seconds unknownRecipientTtl{300};
+  size_t maxKnownIdentities = 100'000;    // identities remembered as seen (oldest forgotten first)
+  uint32_t maxPreAuthErrors = 8;          // error frames before authenticating; then the hub closes
   MailboxLimits mailbox;
   size_t maxFrameBytes = 96 * 1024;       // a text frame larger than this is refused unread
   size_t maxCiphertextBytes = 64 * 1024;  // envelope body + tag
@@ -89,6 +106,7 @@ struct HubConfig {
 enum class HubConfigField {
   HubId, ChallengeTtl, MailboxTtl, MailboxPerRecipient, MailboxTotal, MailboxBytes,
   MaxCiphertextBytes, MaxFrameBytes, FramesPerSecond, FrameBurst,
+  MailboxPerSender, MailboxPerSenderBytes, MailboxPerSenderRecipient, UnknownRecipientTtl, MaxPreAuthErrors,
 };
 struct HubConfigError {
   HubConfigField field = HubConfigField::HubId;
@@ -108,7 +126,10 @@ struct HubStats {
   uint64_t authSucceeded = 0;
   uint64_t authFailed = 0;
   uint64_t replaced = 0;
-  uint64_t delivered = 0;         // forwarded to a live connection at once
+  uint64_t delivered = 0;         // forwarded to a live connection at once (its queue took it)
+  uint64_t congested = 0;         // forwards a live recipient's full output queue refused (then stored or refused)
+  uint64_t evicted = 0;           // stored envelopes evicted to make room for a lighter sender's
+  uint64_t protocolCloses = 0;    // connections closed for repeated errors before authenticating
   uint64_t stored = 0;            // acknowledged as stored
   uint64_t deliveredStored = 0;   // sent from the mailbox on authentication (repeats included)
   uint64_t confirmed = 0;         // mailbox entries the recipient confirmed and the hub deleted
@@ -134,6 +155,14 @@ class Hub {
   void handleFrame(ConnId conn, std::string_view text, TimePoint now);
   void authenticate(ConnId conn, const AuthFrame& response, TimePoint now);
   void submit(ConnId conn, Envelope envelope, TimePoint now);
+  // The I/O layer's answer to a SendFrame carrying a forward ticket: `written` when the recipient's
+  // connection took the frame. Then the sender gets its "delivered" ack; otherwise the envelope goes
+  // to the mailbox (ack "stored") or is refused ("recipient-congested" when it cannot be stored).
+  void forwarded(uint64_t ticket, bool written, TimePoint now);
+  // Who else counts as a known recipient (the daemon: ids with a registry record). Envelopes for an
+  // unknown one live only HubConfig::unknownRecipientTtl.
+  void setKnownCheck(std::function<bool(const NodeId&)> check) { knownCheck_ = std::move(check); }
+  bool isKnown(const NodeId& id) const;
   // The recipient on `conn` confirms the stored envelopes from `sender` up to `uptoSeq`.
   void confirm(ConnId conn, const NodeId& sender, uint64_t uptoSeq);
   void disconnected(ConnId conn);
@@ -162,6 +191,11 @@ class Hub {
     std::optional<NodeId> identity;
     TokenBucket bucket;  // frames per second; fed `latest`, so a wall clock stepping back refills nothing
     TimePoint latest;    // the latest time this connection has seen
+    uint32_t preAuthErrors = 0;
+  };
+  struct PendingForward {
+    ConnId sender = 0;
+    Envelope envelope;
   };
 
   void send(ConnId conn, const Frame& frame);
@@ -172,6 +206,8 @@ class Hub {
   void bind(ConnId conn, const NodeId& id);
   void deliverStored(ConnId conn, const NodeId& id);
   void store(ConnId conn, const Envelope& e, TimePoint now);
+  void tellEvicted(const std::vector<StoredEnvelope>& evicted);
+  void noteKnown(const NodeId& id);
 
   HubConfig config_;
   MailboxStore* store_;
@@ -182,6 +218,13 @@ class Hub {
   // (expiry, conn) of unanswered challenges, in time order: nextDeadline() without a scan.
   std::set<std::pair<TimePoint, ConnId>> challengeExpiry_;
   Mailbox mailbox_;
+  // ticket -> the envelope forwarded under it, until the I/O layer reports the write.
+  std::unordered_map<uint64_t, PendingForward> forwards_;
+  uint64_t nextTicket_ = 1;
+  // Identities seen authenticated here, oldest first in knownOrder_ (bounded by maxKnownIdentities).
+  std::unordered_set<NodeId, identity::NodeIdHash> known_;
+  std::deque<NodeId> knownOrder_;
+  std::function<bool(const NodeId&)> knownCheck_;
   std::deque<HubCommand> commands_;
   HubStats stats_;
 };

@@ -71,6 +71,42 @@ TEST(IceServersApi, RefusesForgedStaleAndMisdirectedSignatures) {
   EXPECT_EQ(f.api.get(HttpRequest{}).status, 401);
 }
 
+TEST(IceServersApi, ASignedHeaderIsAcceptedOnce) {
+  Fixture f;
+  const HttpRequest r = f.signedBy(f.peerKey, f.nodeKey.nodeId(), f.now - 5);
+  ASSERT_EQ(f.api.get(r).status, 200);
+  auto again = f.api.get(r);  // the same header, replayed within the skew window
+  EXPECT_EQ(again.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(again.body)["error"], "replayed_signature") << again.body;
+  f.now += 200;  // still inside this fixture's 300 s window
+  EXPECT_EQ(f.api.get(r).status, 401);
+  EXPECT_EQ(f.api.replaysRefused(), 2u);
+  // The owner signs the next request with the current time and is served.
+  EXPECT_EQ(f.api.get(f.signedBy(f.peerKey, f.nodeKey.nodeId(), f.now)).status, 200);
+}
+
+TEST(IceServersApi, DefaultSkewIsOneMinute) {
+  EXPECT_EQ(node::IceServersConfig{}.maxClockSkewSeconds, 60u);
+}
+
+TEST(IceServersApi, RateLimitedPerSourceAddress) {
+  Fixture f;
+  HttpRequest r;
+  r.authorization = "Bearer current";
+  r.remoteIp = "127.0.0.9";
+  int served = 0;
+  for (int i = 0; i < 30; ++i) served += f.api.get(r).status == 200;
+  EXPECT_GE(served, 10);  // the default burst (plus one if the loop took over 2 s)
+  EXPECT_LE(served, 11);
+  auto limited = f.api.get(r);
+  ASSERT_EQ(limited.status, 429);
+  EXPECT_EQ(nlohmann::json::parse(limited.body)["error"], "rate_limited");
+  // Another address has its own bucket.
+  r.remoteIp = "127.0.0.10";
+  EXPECT_EQ(f.api.get(r).status, 200);
+  EXPECT_GE(f.api.rateLimited(), 20u);
+}
+
 TEST(IceServersApi, SharedSecretForAppsAcceptsRotatedSecrets) {
   Fixture f;
   HttpRequest r;

@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
+#include <map>
 
 #include "rendezvous/enr/base64url.h"
 #include "rendezvous/enr/enr_builder.h"
@@ -66,13 +68,39 @@ Reply http(const std::string& hostPort, const std::string& method, const std::st
 
 identity::PrivateKey newKey() { return identity::PrivateKey::generate().value(); }
 
+// The key of every record record() made: post() signs the registration with it (proof of possession).
+std::map<std::string, identity::PrivateKey>& keyOfRecord() {
+  static std::map<std::string, identity::PrivateKey> keys;
+  return keys;
+}
+
 std::string record(const identity::PrivateKey& key, uint64_t seq = 1, uint16_t udp = 30303) {
-  return enr::EnrBuilder().setSeq(seq).setIp({10, 0, 0, 1}).setUdp(udp).sign(key).value().toText();
+  std::string text = enr::EnrBuilder().setSeq(seq).setIp({10, 0, 0, 1}).setUdp(udp).sign(key).value().toText();
+  keyOfRecord().emplace(text, key);
+  return text;
+}
+
+// Signed times are unix milliseconds.
+int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The request body of docs/registry.md: the record, and its key's signature over (namespace, ttl, time).
+Json signedRegistration(const identity::PrivateKey& key, const std::string& ns, const std::string& enr,
+                        std::optional<int64_t> ttl, int64_t time) {
+  auto parsed = enr::EnrRecord::fromText(enr).value();
+  const uint64_t signedTtl = ttl ? static_cast<uint64_t>(std::max<int64_t>(*ttl, 0)) : 0;
+  auto sig = key.sign(registry::registerDigest(ns, parsed.encoded(), signedTtl, time)).value();
+  Json body = {{"namespace", ns}, {"enr", enr}, {"time", time}, {"signature", toHex(sig)}};
+  if (ttl) body["ttl"] = *ttl;
+  return body;
 }
 
 Reply post(const Node& node, const std::string& ns, const std::string& enr, std::optional<int64_t> ttl = {}) {
   Json body = {{"namespace", ns}, {"enr", enr}};
   if (ttl) body["ttl"] = *ttl;
+  if (auto key = keyOfRecord().find(enr); key != keyOfRecord().end())
+    body = signedRegistration(key->second, ns, enr, ttl, unixNow());
   return http(node.http(), "POST", "/v1/registrations", body.dump());
 }
 
@@ -89,8 +117,9 @@ std::vector<std::string> nodeIds(const Reply& r) {
 
 std::string deleteBody(const std::string& ns, const identity::NodeId& id, const identity::PrivateKey& signer,
                        uint64_t seq) {
-  auto sig = signer.sign(registry::unregisterDigest(ns, id, seq)).value();
-  return Json{{"namespace", ns}, {"node_id", id.hex()}, {"signature", toHex(sig)}}.dump();
+  const int64_t now = unixNow();
+  auto sig = signer.sign(registry::unregisterDigest(ns, id, seq, now)).value();
+  return Json{{"namespace", ns}, {"node_id", id.hex()}, {"time", now}, {"signature", toHex(sig)}}.dump();
 }
 
 void expectError(const Reply& r, int status, const std::string& code) {
@@ -101,7 +130,9 @@ void expectError(const Reply& r, int status, const std::string& code) {
 }
 
 Node startNode(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--listen", "127.0.0.1:0"};
+  // Many writes from one address: the per-IP write rate is not what these tests are about.
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--registry-writes-per-minute", "100000",
+                                "--registry-write-burst", "100000"};
   args.insert(args.end(), extra.begin(), extra.end());
   return Node(args);
 }
@@ -140,7 +171,14 @@ TEST(RegistryApi, RoundTripWithRdv) {
   EXPECT_EQ(keys["nat"], "eim/apdf");
 
   // The same record again refreshes; seq 2 replaces; an existing record registers with --enr.
-  EXPECT_EQ(run({binary("rdv"), "register", "--node", url, "--namespace", "other", "--enr", entry["enr"]}).exitCode, 0);
+  EXPECT_EQ(run({binary("rdv"), "register", "--node", url, "--namespace", "other", "--enr", entry["enr"], "--key",
+                 dir.file("peer.key")})
+                .exitCode,
+            0);
+  // Without the record's key, an existing record cannot be registered (proof of possession).
+  auto keyless = run({binary("rdv"), "register", "--node", url, "--namespace", "other", "--enr", entry["enr"]});
+  EXPECT_EQ(keyless.exitCode, 1);
+  EXPECT_NE(keyless.err.find("--key"), std::string::npos) << keyless.err;
   auto stale = run({binary("rdv"), "register", "--node", url, "--namespace", "chat/room 1", "--key",
                     dir.file("peer.key"), "--seq", "1", "--udp", "4001"});
   EXPECT_EQ(stale.exitCode, 1);
@@ -268,13 +306,28 @@ TEST(RegistryApi, UnregisterNeedsTheRecordKeysSignature) {
   expectError(http(node.http(), "DELETE", "/v1/registrations", deleteBody("ns", key.nodeId(), key, 2)), 422,
               "bad_signature");
   {
-    auto sig = key.sign(registry::unregisterDigest("other-ns", key.nodeId(), 3)).value();
+    const int64_t now = unixNow();
+    auto sig = key.sign(registry::unregisterDigest("other-ns", key.nodeId(), 3, now)).value();
     expectError(http(node.http(), "DELETE", "/v1/registrations",
-                     Json{{"namespace", "ns"}, {"node_id", key.nodeId().hex()}, {"signature", toHex(sig)}}.dump()),
+                     Json{{"namespace", "ns"}, {"node_id", key.nodeId().hex()}, {"time", now}, {"signature", toHex(sig)}}
+                         .dump()),
                 422, "bad_signature");
+    // Without a time: the old format is refused.
+    auto old = key.sign(registry::unregisterDigest("ns", key.nodeId(), 3, 0)).value();
+    expectError(http(node.http(), "DELETE", "/v1/registrations",
+                     Json{{"namespace", "ns"}, {"node_id", key.nodeId().hex()}, {"signature", toHex(old)}}.dump()),
+                400, "missing_proof");
+    // Signed long ago: stale.
+    auto stale = key.sign(registry::unregisterDigest("ns", key.nodeId(), 3, now - 3'600'000)).value();
+    expectError(http(node.http(), "DELETE", "/v1/registrations",
+                     Json{{"namespace", "ns"}, {"node_id", key.nodeId().hex()}, {"time", now - 3'600'000},
+                          {"signature", toHex(stale)}}
+                         .dump()),
+                401, "stale_signature");
   }
   expectError(http(node.http(), "DELETE", "/v1/registrations",
-                   Json{{"namespace", "ns"}, {"node_id", key.nodeId().hex()}, {"signature", "abcd"}}.dump()),
+                   Json{{"namespace", "ns"}, {"node_id", key.nodeId().hex()}, {"time", unixNow()}, {"signature", "abcd"}}
+                       .dump()),
               422, "bad_signature");
   EXPECT_EQ(nodeIds(discover(node, "ns")).size(), 1u);
 

@@ -104,6 +104,46 @@ TEST(Signalling, OfflineMessagesWaitAndArriveInOrder) {
   EXPECT_EQ(again.out, "");
 }
 
+TEST(Signalling, ARefusedEnvelopeMakesRdvSendFailWithTheHubsError) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0", "--signal-mailbox-per-sender-recipient", "2"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer alice = makePeer(dir, "alice"), bob = makePeer(dir, "bob"), carol = makePeer(dir, "carol");
+  for (const char* text : {"one", "two"}) {
+    auto sent = send(node, alice, bob, text);
+    ASSERT_EQ(sent.exitCode, 0) << sent.err;
+    EXPECT_EQ(lastJsonLine(sent.out)["status"], "stored") << sent.out;
+  }
+  auto refused = send(node, alice, bob, "three");
+  EXPECT_NE(refused.exitCode, 0);
+  EXPECT_NE(refused.err.find("sender-recipient-mailbox-full"), std::string::npos) << refused.err;
+  // Another sender still reaches bob's mailbox.
+  auto other = send(node, carol, bob, "from carol");
+  ASSERT_EQ(other.exitCode, 0) << other.err;
+  EXPECT_EQ(lastJsonLine(other.out)["status"], "stored");
+}
+
+TEST(Signalling, NewMailboxKeysAreValidatedAtStart) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--signal-mailbox-per-sender", "0"},
+           {"--signal-mailbox-per-sender-bytes", "100"},
+           {"--signal-mailbox-per-sender-recipient", "0"},
+           {"--signal-mailbox-unknown-ttl", "5"},
+           {"--api-clock-skew", "1"},
+           {"--registry-max-records", "0"},
+           {"--ice-servers-per-minute", "0"},
+       }) {
+    auto r = run({binary("rendezvousd"), "--listen", "127.0.0.1:0", key, value}, 10s);
+    EXPECT_EQ(r.exitCode, 2) << key;
+    EXPECT_NE(r.err.find(key.substr(2)), std::string::npos) << key << ": " << r.err;
+  }
+  // The unknown-recipient TTL may not exceed the mailbox TTL.
+  auto r = run({binary("rendezvousd"), "--listen", "127.0.0.1:0", "--signal-mailbox-ttl", "600",
+                "--signal-mailbox-unknown-ttl", "900"}, 10s);
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("signal-mailbox-unknown-ttl"), std::string::npos) << r.err;
+}
+
 TEST(Signalling, AcknowledgedMessageSurvivesKill9) {
   TempDir dir;
   const std::string data = dir.file("node-data");

@@ -18,6 +18,7 @@ class HubRoutingTest : public ::testing::Test {
     HubConfig c;
     c.hubId = hubKey_.nodeId();
     c.mailboxTtl = 3600s;
+    c.unknownRecipientTtl = 3600s;  // these tests are about the caps; the short TTL has tests of its own
     c.mailbox.perRecipient = 4;
     c.mailbox.total = 6;
     c.framesPerSecond = 1000;

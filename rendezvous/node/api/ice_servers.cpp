@@ -2,6 +2,8 @@
 
 
 #include <charconv>
+#include <chrono>
+#include <random>
 
 #include "relay/credentials.h"
 #include "rendezvous/base/constant_time.h"
@@ -23,10 +25,14 @@ std::string hostOf(const Endpoint& bound, const std::vector<IpAddress>& external
 }  // namespace
 
 IceServersApi::IceServersApi(IceServersConfig config, std::function<int64_t()> unixNow)
-    : config_(std::move(config)), unixNow_(std::move(unixNow)) {}
+    : config_(std::move(config)),
+      unixNow_(std::move(unixNow)),
+      replays_(config_.maxClockSkewSeconds, config_.replayCacheEntries),
+      perIp_(relay::RateLimit{config_.perIpPerMinute / 60.0, config_.perIpBurst}, config_.rateLimiterBuckets,
+             std::random_device{}() * 0x9e3779b97f4a7c15ULL ^ std::random_device{}()) {}
 
 // Returns the identity the credential is for, or nullopt with `error` set.
-std::optional<std::string> IceServersApi::authenticate(const HttpRequest& r, int64_t now, HttpResponse& error) const {
+std::optional<std::string> IceServersApi::authenticate(const HttpRequest& r, int64_t now, HttpResponse& error) {
   const std::string_view auth = r.authorization;
   if (auth.rfind("Bearer ", 0) == 0) {
     const std::string_view secret = auth.substr(7);
@@ -70,9 +76,17 @@ std::optional<std::string> IceServersApi::authenticate(const HttpRequest& r, int
                       "the signed time is more than " + std::to_string(config_.maxClockSkewSeconds) + " s from now");
     return std::nullopt;
   }
-  auto key = identity::PublicKey::recover(identity::apiRequestDigest(identity::kIceServersDomain, config_.nodeId, ts), sig);
+  const auto digest = identity::apiRequestDigest(identity::kIceServersDomain, config_.nodeId, ts);
+  auto key = identity::PublicKey::recover(digest, sig);
   if (!key || key->nodeId() != *nodeId) {
     error = jsonError(401, "bad_signature", "the signature does not verify for that node id");
+    return std::nullopt;
+  }
+  // Each signed header once: a captured one (plain HTTP) mints nothing more for its owner's account.
+  if (replays_.check(*nodeId, ts, digest, now) != identity::ReplayVerdict::Fresh) {
+    ++replaysRefused_;
+    error = jsonError(401, "replayed_signature",
+                      "this RDV-Sig was used before; sign each request with the current time (one per second)");
     return std::nullopt;
   }
   return nodeId->hex();
@@ -101,7 +115,12 @@ nlohmann::json IceServersApi::servers(const std::string& identity, int64_t now) 
   return {{"iceServers", list}, {"ttl", config_.credentialTtlSeconds}, {"expires", expires}};
 }
 
-HttpResponse IceServersApi::get(const HttpRequest& r) const {
+HttpResponse IceServersApi::get(const HttpRequest& r) {
+  // Per source IP before any work (signature recovery is the expensive part).
+  if (auto ip = IpAddress::parse(r.remoteIp); ip && !perIp_.allow(*ip, std::chrono::steady_clock::now())) {
+    ++rateLimited_;
+    return jsonError(429, "rate_limited", "too many credential requests from this address; retry later");
+  }
   if (config_.authSecrets.empty())
     return jsonError(503, "no_auth_secret", "this node has no auth-secret configured, so it cannot issue TURN credentials");
   const int64_t now = unixNow_();

@@ -112,6 +112,22 @@ std::string renderMetrics(const MetricsSnapshot& s) {
          a.envelopesStored.load(std::memory_order_relaxed));
     emit(out, "signalling_path_reports", true, "path-report frames accepted from peers",
          a.pathReports.load(std::memory_order_relaxed));
+    emit(out, "signalling_envelopes_refused", true, "envelopes answered with an error frame (limits, signatures, caps)",
+         a.envelopesRefused.load(std::memory_order_relaxed));
+    emit(out, "signalling_envelopes_evicted", true, "stored envelopes evicted for a lighter sender's",
+         a.envelopesEvicted.load(std::memory_order_relaxed));
+    emit(out, "signalling_envelopes_congested", true, "forwards refused by a recipient's full output queue (stored or refused instead)",
+         a.envelopesCongested.load(std::memory_order_relaxed));
+    emit(out, "signalling_protocol_closes", true, "connections closed for repeated errors before authenticating",
+         a.signallingProtocolCloses.load(std::memory_order_relaxed));
+    emit(out, "ice_servers_rate_limited", true, "GET /v1/ice-servers refused by the per-IP rate (429)",
+         a.iceServersRateLimited.load(std::memory_order_relaxed));
+    emit(out, "ice_servers_replays_refused", true, "RDV-Sig headers refused as replays",
+         a.iceServersReplays.load(std::memory_order_relaxed));
+    emit(out, "registry_writes_rate_limited", true, "registry POST/DELETE refused by the per-IP rate (429)",
+         a.registryRateLimited.load(std::memory_order_relaxed));
+    emit(out, "registry_replays_refused", true, "registry proofs refused as replays",
+         a.registryReplays.load(std::memory_order_relaxed));
     emit(out, "registry_records", false, "ENR registrations held by the registry",
          a.registryRecords.load(std::memory_order_relaxed));
   }

@@ -27,6 +27,15 @@ struct ApiGauges {
   std::atomic<uint64_t> pathReports{0};
   std::atomic<uint64_t> envelopesDelivered{0};
   std::atomic<uint64_t> envelopesStored{0};
+  // What the abuse limits refused (issue 12): counted, as DESIGN principle 8 asks.
+  std::atomic<uint64_t> envelopesRefused{0};
+  std::atomic<uint64_t> envelopesEvicted{0};
+  std::atomic<uint64_t> envelopesCongested{0};
+  std::atomic<uint64_t> signallingProtocolCloses{0};
+  std::atomic<uint64_t> iceServersRateLimited{0};
+  std::atomic<uint64_t> iceServersReplays{0};
+  std::atomic<uint64_t> registryRateLimited{0};
+  std::atomic<uint64_t> registryReplays{0};
 };
 
 struct MetricsSnapshot {

@@ -1,6 +1,9 @@
 #include "rendezvous/node/api/registry_api.h"
 
 #include <charconv>
+#include <random>
+
+#include "rendezvous/registry/unregister_message.h"
 
 #include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/log.h"
@@ -26,6 +29,7 @@ const char* errorCode(RegistryError e) {
     case RegistryError::BadSignature: return "bad_signature";
     case RegistryError::IdentityCapReached: return "identity_cap_reached";
     case RegistryError::NamespaceCapReached: return "namespace_cap_reached";
+    case RegistryError::RegistryFull: return "registry_full";
   }
   return "registry_error";
 }
@@ -79,7 +83,63 @@ int64_t secondsUntil(registry::TimePoint t, registry::TimePoint now) {
   return ms <= 0 ? 0 : (ms + 999) / 1000;  // rounded up: a live registration never shows 0
 }
 
+// The request's signed time and signature, or the 4xx.
+Result<RequestProof, HttpResponse> readProof(const Json& body) {
+  auto time = body.find("time");
+  if (time == body.end() || time->is_null())
+    return unexpected(jsonError(400, "missing_proof",
+                                "'time' and 'signature' are required: sign the request with the record's key "
+                                "(docs/registry.md, \"Proof of possession\")"));
+  if (!time->is_number_integer())
+    return unexpected(jsonError(400, "bad_field", "'time' must be a unix time in milliseconds"));
+  RequestProof p;
+  p.time = time->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(time->get<uint64_t>(), INT64_MAX))
+                                      : time->get<int64_t>();
+  if (!body.contains("signature") || body["signature"].is_null())
+    return unexpected(jsonError(400, "missing_proof",
+                                "'signature' is required: sign the request with the record's key "
+                                "(docs/registry.md, \"Proof of possession\")"));
+  auto signature = hexField(body, "signature");
+  if (!signature) return unexpected(signature.error());
+  p.signature = std::move(*signature);
+  return p;
+}
+
 }  // namespace
+
+RegistryApi::RegistryApi(storage::Database db, identity::PrivateKey key, std::string dbPath, Clock clock,
+                         const Config& config)
+    : db_(std::move(db)),
+      key_(std::move(key)),
+      dbPath_(std::move(dbPath)),
+      clock_(std::move(clock)),
+      replays_(config.apiClockSkewSeconds, 65536),
+      writesPerIp_(relay::RateLimit{config.registryWritesPerMinute / 60.0, static_cast<double>(config.registryWriteBurst)},
+                   16384, std::random_device{}() * 0x9e3779b97f4a7c15ULL ^ std::random_device{}()) {}
+
+std::optional<HttpResponse> RegistryApi::checkFresh(const identity::NodeId& id, const RequestProof& proof,
+                                                    const identity::Hash256& digest) {
+  // The window in seconds; the digest (which binds the milliseconds) tells requests of one second apart.
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(clock_().time_since_epoch()).count();
+  const int64_t signedSecond = proof.time >= 0 ? proof.time / 1000 : -1 - (-1 - proof.time) / 1000;
+  switch (replays_.check(id, signedSecond, digest, now)) {
+    case identity::ReplayVerdict::Fresh: return std::nullopt;
+    case identity::ReplayVerdict::Stale:
+      return jsonError(401, "stale_signature",
+                       "the signed time is more than " + std::to_string(replays_.skewSeconds()) +
+                           " s from the node's clock (" + std::to_string(now) + " s)");
+    case identity::ReplayVerdict::Replayed: break;
+  }
+  ++replaysRefused_;
+  return jsonError(401, "replayed_signature", "this signed request was used before; sign a new one with the current time");
+}
+
+std::optional<HttpResponse> RegistryApi::limitWrites(const HttpRequest& request) {
+  auto ip = IpAddress::parse(request.remoteIp);
+  if (!ip || writesPerIp_.allow(*ip, std::chrono::steady_clock::now())) return std::nullopt;
+  ++rateLimited_;
+  return jsonError(429, "rate_limited", "too many registry writes from this address; retry later");
+}
 
 Result<std::unique_ptr<RegistryApi>, std::string> RegistryApi::open(const Config& config, Clock clock) {
   if (!clock) clock = [] { return std::chrono::system_clock::now(); };
@@ -96,8 +156,9 @@ Result<std::unique_ptr<RegistryApi>, std::string> RegistryApi::open(const Config
   rc.maxTtl = registry::Seconds(config.registryMaxTtlSeconds);
   rc.maxPerIdentity = config.registryMaxPerIdentity;
   rc.maxPerNamespace = config.registryMaxPerNamespace;
+  rc.maxRecords = config.registryMaxRecords;
 
-  std::unique_ptr<RegistryApi> api(new RegistryApi(std::move(*db), std::move(*key), dbPath, std::move(clock)));
+  std::unique_ptr<RegistryApi> api(new RegistryApi(std::move(*db), std::move(*key), dbPath, std::move(clock), config));
   storage::LoadedRegistry loaded;
   auto reg = storage::DurableRegistry::open(api->db_, rc, api->clock_(), &loaded);
   if (!reg) return unexpected("data-dir: cannot load the registry from '" + dbPath + "': " + reg.error().message);
@@ -158,7 +219,9 @@ Result<RegistrationRequest, HttpResponse> parseRegistrationRequest(const std::st
   }
   auto record = enr::EnrRecord::fromText(*text);
   if (!record) return unexpected(enrError(record.error()));
-  return RegistrationRequest{std::move(*ns), std::move(*record), ttl};
+  auto proof = readProof(*body);
+  if (!proof) return unexpected(proof.error());
+  return RegistrationRequest{std::move(*ns), std::move(*record), ttl, std::move(*proof)};
 }
 
 Result<UnregistrationRequest, HttpResponse> parseUnregistrationRequest(const std::string& requestBody) {
@@ -170,9 +233,9 @@ Result<UnregistrationRequest, HttpResponse> parseUnregistrationRequest(const std
   if (!idBytes) return unexpected(idBytes.error());
   auto id = identity::NodeId::fromBytes(*idBytes);
   if (!id) return unexpected(jsonError(400, "bad_field", "'node_id' must be 32 bytes of hex"));
-  auto signature = hexField(*body, "signature");
-  if (!signature) return unexpected(signature.error());
-  return UnregistrationRequest{std::move(*ns), *id, std::move(*signature)};
+  auto proof = readProof(*body);
+  if (!proof) return unexpected(proof.error());
+  return UnregistrationRequest{std::move(*ns), *id, std::move(*proof)};
 }
 
 std::optional<size_t> parseDiscoverLimit(std::string_view text) {
@@ -183,12 +246,25 @@ std::optional<size_t> parseDiscoverLimit(std::string_view text) {
   return static_cast<size_t>(std::min<uint64_t>(n, UINT32_MAX));
 }
 
-// POST /v1/registrations {namespace, enr, ttl?} -> 201 {namespace, node_id, seq, ttl}
+// POST /v1/registrations {namespace, enr, ttl?, time, signature} -> 201 {namespace, node_id, seq, ttl}
 HttpResponse RegistryApi::postRegistration(const HttpRequest& request) {
+  if (auto limited = limitWrites(request)) return *limited;
   auto parsed = parseRegistrationRequest(request.body);
   if (!parsed) return parsed.error();
   const std::string& ns = parsed->ns;
   const enr::EnrRecord& record = parsed->record;
+  const auto& ttl = parsed->ttl;
+  // A ttl out of bounds is refused first (it changes nothing, and the client learns the bounds).
+  const auto& bounds = registry_->core().config();
+  if (ttl && (*ttl < bounds.minTtl || *ttl > bounds.maxTtl))
+    return jsonError(400, errorCode(RegistryError::TtlOutOfRange), registry_->core().message(RegistryError::TtlOutOfRange));
+  // Proof of possession: the record's own key signed (namespace, this record, ttl, time) for this request.
+  const RequestProof& proof = parsed->proof;
+  const uint64_t signedTtl = ttl ? static_cast<uint64_t>(ttl->count()) : 0;
+  const auto digest = registry::registerDigest(ns, record.encoded(), signedTtl, proof.time);
+  if (!record.publicKey().verify(digest, proof.signature))
+    return jsonError(422, "bad_signature", "the signature is not by this record's key over the namespace, ttl and time");
+  if (auto stale = checkFresh(record.nodeId(), proof, digest)) return *stale;
   auto plan = registry_->registerRecord(ns, record, parsed->ttl, clock_());
   if (!plan) {
     const storage::DurableError error = plan.error();
@@ -226,15 +302,25 @@ HttpResponse RegistryApi::getRegistrations(const HttpRequest& request) {
   return jsonResponse(200, {{"registrations", std::move(list)}, {"cookie", page->cookie}});
 }
 
-// DELETE /v1/registrations {namespace, node_id, signature} -> 200 {namespace, node_id, seq}
+// DELETE /v1/registrations {namespace, node_id, time, signature} -> 200 {namespace, node_id, seq}
 HttpResponse RegistryApi::deleteRegistration(const HttpRequest& request) {
+  if (auto limited = limitWrites(request)) return *limited;
   auto parsed = parseUnregistrationRequest(request.body);
   if (!parsed) return parsed.error();
   const std::string& ns = parsed->ns;
   const identity::NodeId& id = parsed->id;
-  const Bytes& signature = parsed->signature;
-
-  auto removed = registry_->unregister(ns, id, signature, clock_());
+  const RequestProof& proof = parsed->proof;
+  const auto now = clock_();
+  // The signature is checked by the registry (it knows the registered record's key and seq); the
+  // time window and single use here, before anything is removed.
+  const registry::Registration* reg = registry_->core().find(ns, id);
+  if (reg != nullptr && reg->expiresAt > now) {
+    const auto digest = registry::unregisterDigest(ns, id, reg->record->seq(), proof.time);
+    if (reg->record->publicKey().verify(digest, proof.signature)) {
+      if (auto stale = checkFresh(id, proof, digest)) return *stale;
+    }
+  }
+  auto removed = registry_->unregister(ns, id, proof.signature, proof.time, now);
   if (!removed) {
     const storage::DurableError error = removed.error();
     if (const auto* e = std::get_if<RegistryError>(&error))

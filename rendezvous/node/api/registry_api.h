@@ -11,7 +11,9 @@
 #include <string>
 
 #include "rendezvous/enr/enr_record.h"
+#include "relay/rate_limiter.h"
 #include "rendezvous/identity/private_key.h"
+#include "rendezvous/identity/replay_cache.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
 #include "rendezvous/node/node_record.h"
@@ -22,18 +24,25 @@ namespace rdv::node {
 
 // The request parsers of the handlers below, pure (no registry, no clock), so they are fuzzed
 // (tests/fuzz/http_api.cpp). Errors are the JSON error responses the handlers answer with.
-// POST /v1/registrations {namespace, enr, ttl?}
+// A write's signed time (unix milliseconds) and signature by the record's key (docs/registry.md, "Proof
+// of possession"); checked by the handlers against the record or the registration.
+struct RequestProof {
+  int64_t time = 0;
+  Bytes signature;
+};
+// POST /v1/registrations {namespace, enr, ttl?, time, signature}
 struct RegistrationRequest {
   std::string ns;
   enr::EnrRecord record;
   std::optional<registry::Seconds> ttl;  // outside the bounds: the registry refuses it with the bounds
+  RequestProof proof;
 };
 Result<RegistrationRequest, HttpResponse> parseRegistrationRequest(const std::string& body);
-// DELETE /v1/registrations {namespace, node_id, signature}
+// DELETE /v1/registrations {namespace, node_id, time, signature}
 struct UnregistrationRequest {
   std::string ns;
   identity::NodeId id;
-  Bytes signature;
+  RequestProof proof;
 };
 Result<UnregistrationRequest, HttpResponse> parseUnregistrationRequest(const std::string& body);
 // GET /v1/registrations?limit=N: the limit (UINT32_MAX when out of range, for the registry to refuse with
@@ -64,18 +73,32 @@ class RegistryApi {
   const identity::PrivateKey& nodeKey() const { return key_; }
   // Registrations held (API thread only).
   size_t records() const { return registry_ ? registry_->core().size() : 0; }
+  uint64_t rateLimited() const { return rateLimited_; }     // API thread only
+  uint64_t replaysRefused() const { return replaysRefused_; }
+  // Whether `id` has a registration (API thread only).
+  bool isRegistered(const identity::NodeId& id) const { return registry_ && registry_->core().hasIdentity(id); }
   // The shared SQLite connection, for other components on the API thread (e.g. mailboxes).
   storage::Database& database() { return db_; }
 
  private:
-  RegistryApi(storage::Database db, identity::PrivateKey key, std::string dbPath, Clock clock)
-      : db_(std::move(db)), key_(std::move(key)), dbPath_(std::move(dbPath)), clock_(std::move(clock)) {}
+  RegistryApi(storage::Database db, identity::PrivateKey key, std::string dbPath, Clock clock, const Config& config);
+
+  // Skew window and replay cache for a proof whose signature verified; nullopt when accepted.
+  std::optional<HttpResponse> checkFresh(const identity::NodeId& id, const RequestProof& proof,
+                                         const identity::Hash256& digest);
+  // Per source IP write rate; nullopt when allowed.
+  std::optional<HttpResponse> limitWrites(const HttpRequest& request);
 
   storage::Database db_;  // not moved once registry_ points at it
   std::optional<storage::DurableRegistry> registry_;
   identity::PrivateKey key_;
   std::string dbPath_;
   Clock clock_;
+
+  identity::ReplayCache replays_;
+  relay::SourceRateLimiter writesPerIp_;
+  uint64_t rateLimited_ = 0;
+  uint64_t replaysRefused_ = 0;
 
   std::mutex nodeRecordMutex_;
   std::optional<enr::EnrRecord> nodeRecord_;

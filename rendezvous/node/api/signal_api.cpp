@@ -21,6 +21,10 @@ signalling::HubConfig signalHubConfig(const Config& c, const identity::NodeId& n
   h.mailbox.total = c.signalMailboxTotal;
   h.mailbox.totalBytes = c.signalMailboxBytes;
   h.mailboxTtl = std::chrono::seconds(c.signalMailboxTtlSeconds);
+  h.mailbox.perSender = c.signalMailboxPerSender;
+  h.mailbox.perSenderBytes = c.signalMailboxPerSenderBytes;
+  h.mailbox.perSenderRecipient = c.signalMailboxPerSenderRecipient;
+  h.unknownRecipientTtl = std::chrono::seconds(c.signalMailboxUnknownTtlSeconds);
   return h;
 }
 
@@ -40,8 +44,13 @@ std::optional<std::string> validateSignalConfig(const Config& config) {
     case F::MailboxTotal: key = "signal-mailbox-total"; break;
     case F::MailboxBytes: key = "signal-mailbox-bytes"; break;
     case F::MailboxTtl: key = "signal-mailbox-ttl"; break;
+    case F::MailboxPerSender: key = "signal-mailbox-per-sender"; break;
+    case F::MailboxPerSenderBytes: key = "signal-mailbox-per-sender-bytes"; break;
+    case F::MailboxPerSenderRecipient: key = "signal-mailbox-per-sender-recipient"; break;
+    case F::UnknownRecipientTtl: key = "signal-mailbox-unknown-ttl"; break;
     case F::HubId:
-    case F::ChallengeTtl: return "signalling: " + problem->message;  // not configurable
+    case F::ChallengeTtl:
+    case F::MaxPreAuthErrors: return "signalling: " + problem->message;  // not configurable
   }
   return "configuration key '" + std::string(key) + "': " + problem->message;
 }
@@ -93,8 +102,11 @@ void SignalApi::flush() {
         [this](auto& c) {
           using T = std::decay_t<decltype(c)>;
           if constexpr (std::is_same_v<T, signalling::SendFrame>) {
-            if (!server_->sendText(c.conn, std::move(c.text)))
-              logEvent(Level::Debug, "signal-send-dropped", {{"connection", c.conn}});
+            const bool written = server_->sendText(c.conn, std::move(c.text));
+            if (!written) logEvent(Level::Debug, "signal-send-dropped", {{"connection", c.conn}});
+            // A forwarded envelope is acknowledged only now, by what the write did (hub.h): a recipient
+            // that does not read gets it stored instead; the hub's new commands join this loop.
+            if (c.forward) hub_->forwarded(*c.forward, written, wallNow());
           } else if constexpr (std::is_same_v<T, signalling::PathReported>) {
             const auto unix = std::chrono::duration_cast<std::chrono::seconds>(wallNow().time_since_epoch()).count();
             if (usage_ != nullptr)

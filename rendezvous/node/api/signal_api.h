@@ -3,6 +3,7 @@
 // an envelope acknowledged "stored" survives a restart.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,8 @@ class SignalApi {
   // Registers /v1/signal and the expiry timer; call before server.start(). `server` must outlive the
   // registration (this object is used only from the server's API thread afterwards).
   void attach(HttpServer& server);
+  // Recipients this predicate accepts count as known (the long mailbox TTL) even before they connect.
+  void setKnownCheck(std::function<bool(const identity::NodeId&)> check) { hub_->setKnownCheck(std::move(check)); }
   // API thread only.
   const signalling::HubStats& stats() const { return hub_->stats(); }
   size_t connections() const { return hub_->connections(); }

@@ -25,8 +25,10 @@ enr::EnrRecord makeRecord(const PrivateKey& key, uint64_t seq, uint16_t udp = 30
   return *enr::EnrBuilder().setSeq(seq).setIp({198, 51, 100, 7}).setUdp(udp).sign(key);
 }
 
+constexpr int64_t kSignedAt = 1'700'000'000;
+
 identity::Signature unregisterSig(const PrivateKey& key, std::string_view ns, uint64_t seq) {
-  return *key.sign(unregisterDigest(ns, key.nodeId(), seq));
+  return *key.sign(unregisterDigest(ns, key.nodeId(), seq, kSignedAt));
 }
 
 class RegistryTest : public ::testing::Test {
@@ -91,25 +93,25 @@ TEST_F(RegistryTest, SeqRules) {
 TEST_F(RegistryTest, UnregisterNeedsTheSameKey) {
   ASSERT_TRUE(registry_.registerRecord("chat", makeRecord(alice_, 3), {}, clock_.now).ok());
   const auto id = alice_.nodeId();
-  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(bob_, "chat", 3), clock_.now).error(),
+  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(bob_, "chat", 3), kSignedAt, clock_.now).error(),
             RegistryError::BadSignature);
-  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(alice_, "chat", 2), clock_.now).error(),
+  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(alice_, "chat", 2), kSignedAt, clock_.now).error(),
             RegistryError::BadSignature)
       << "signature for another seq";
-  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(alice_, "other", 3), clock_.now).error(),
+  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(alice_, "other", 3), kSignedAt, clock_.now).error(),
             RegistryError::BadSignature)
       << "signature for another namespace";
-  EXPECT_EQ(registry_.unregister("other", id, unregisterSig(alice_, "other", 3), clock_.now).error(),
+  EXPECT_EQ(registry_.unregister("other", id, unregisterSig(alice_, "other", 3), kSignedAt, clock_.now).error(),
             RegistryError::NotRegistered);
-  EXPECT_EQ(registry_.unregister("chat", id, Bytes(10, 1), clock_.now).error(), RegistryError::BadSignature);
+  EXPECT_EQ(registry_.unregister("chat", id, Bytes(10, 1), kSignedAt, clock_.now).error(), RegistryError::BadSignature);
   EXPECT_EQ(registry_.size(), 1u);
 
-  auto removed = registry_.unregister("chat", id, unregisterSig(alice_, "chat", 3), clock_.now);
+  auto removed = registry_.unregister("chat", id, unregisterSig(alice_, "chat", 3), kSignedAt, clock_.now);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(removed->nodeId(), id);
   EXPECT_EQ(registry_.size(), 0u);
   EXPECT_EQ(registry_.namespaceCount(), 0u);
-  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(alice_, "chat", 3), clock_.now).error(),
+  EXPECT_EQ(registry_.unregister("chat", id, unregisterSig(alice_, "chat", 3), kSignedAt, clock_.now).error(),
             RegistryError::NotRegistered);
 }
 
@@ -208,6 +210,36 @@ TEST(RegistryCaps, PerIdentityAndPerNamespace) {
   EXPECT_TRUE(registry.registerRecord("a", makeRecord(*PrivateKey::generate(), 1), {}, clock.now).ok());
 }
 
+TEST_F(RegistryTest, UnregisterSignatureBindsItsTime) {
+  ASSERT_TRUE(registry_.registerRecord("chat", makeRecord(alice_, 3), {}, clock_.now).ok());
+  // A signature made for one time does not verify as another (the HTTP layer checks the time is recent).
+  EXPECT_EQ(registry_.unregister("chat", alice_.nodeId(), unregisterSig(alice_, "chat", 3), kSignedAt + 1, clock_.now).error(),
+            RegistryError::BadSignature);
+  EXPECT_NE(unregisterDigest("chat", alice_.nodeId(), 3, 1), unregisterDigest("chat", alice_.nodeId(), 3, 2));
+  const auto r3 = makeRecord(alice_, 3), r3b = makeRecord(alice_, 3, 4000);
+  EXPECT_NE(registerDigest("chat", r3.encoded(), 0, 1), registerDigest("chat", r3.encoded(), 60, 1));
+  EXPECT_NE(registerDigest("chat", r3.encoded(), 0, 1), registerDigest("chat2", r3.encoded(), 0, 1));
+  EXPECT_NE(registerDigest("chat", r3.encoded(), 0, 1), registerDigest("chat", r3.encoded(), 0, 2));
+  EXPECT_NE(registerDigest("chat", r3.encoded(), 0, 1), registerDigest("chat", r3b.encoded(), 0, 1));  // the record itself
+  EXPECT_NE(registerDigest("chat", r3.encoded(), 0, 1), unregisterDigest("chat", alice_.nodeId(), 3, 1));
+}
+
+TEST(RegistryCaps, GlobalRecordCap) {
+  RegistryConfig config;
+  config.maxRecords = 3;
+  Registry registry(config);
+  const TimePoint now = TimePoint{} + 1'700'000'000s;
+  std::vector<PrivateKey> keys;
+  for (int i = 0; i < 4; ++i) keys.push_back(*PrivateKey::generate());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(registry.registerRecord("ns" + std::to_string(i), makeRecord(keys[i], 1), {}, now).ok());
+  EXPECT_EQ(registry.registerRecord("ns9", makeRecord(keys[3], 1), {}, now).error(), RegistryError::RegistryFull);
+  EXPECT_EQ(httpStatus(RegistryError::RegistryFull), 503);
+  // Refreshing or updating what is there needs no new slot.
+  EXPECT_TRUE(registry.registerRecord("ns0", makeRecord(keys[0], 1), {}, now).ok());
+  EXPECT_TRUE(registry.registerRecord("ns0", makeRecord(keys[0], 2), {}, now).ok());
+  EXPECT_NE(registry.message(RegistryError::RegistryFull).find("3"), std::string::npos);
+}
+
 TEST(RegistryRestore, KeepsCounterAboveRestoredEntries) {
   Registry registry;
   FakeClock clock;
@@ -230,7 +262,7 @@ TEST(RegistryPlan, CheckDoesNotMutate) {
   EXPECT_EQ(registry.size(), 0u);
   registry.apply(*plan);
   EXPECT_EQ(registry.size(), 1u);
-  auto un = registry.checkUnregister("chat", alice.nodeId(), unregisterSig(alice, "chat", 1), clock.now);
+  auto un = registry.checkUnregister("chat", alice.nodeId(), unregisterSig(alice, "chat", 1), kSignedAt, clock.now);
   ASSERT_TRUE(un.ok());
   EXPECT_EQ(registry.size(), 1u);
   EXPECT_TRUE(registry.remove("chat", alice.nodeId()));

@@ -216,8 +216,8 @@ TEST_F(StorageTest, DurableRegistryWritesThroughAndReloads) {
     auto refused = reg->registerRecord("chat", makeRecord(bob, 1), 100h, now_);
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(std::get<registry::RegistryError>(refused.error()), registry::RegistryError::TtlOutOfRange);
-    auto sig = *bob.sign(registry::unregisterDigest("chat", bob.nodeId(), 1));
-    ASSERT_TRUE(reg->unregister("chat", bob.nodeId(), sig, now_).ok());
+    auto sig = *bob.sign(registry::unregisterDigest("chat", bob.nodeId(), 1, 1'700'000'000));
+    ASSERT_TRUE(reg->unregister("chat", bob.nodeId(), sig, 1'700'000'000, now_).ok());
   }
   auto db = Database::open(path());
   LoadedRegistry loaded;

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "rendezvous/enr/enr_builder.h"
+#include "rendezvous/registry/unregister_message.h"
 
 namespace rdv::node {
 namespace {
@@ -28,13 +29,32 @@ struct RegistryApiHandlers : ::testing::Test {
     EXPECT_TRUE(api.ok()) << (api.ok() ? "" : api.error());
     return api.ok() ? std::move(*api) : nullptr;
   }
-  static HttpRequest post(const std::string& ns, const std::string& enr, int ttl) {
+  // Signed times are unix milliseconds.
+  int64_t unixNow() const { return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count(); }
+  // A registration signed by `key` (the record's own key, unless a test says otherwise) at `signedAt`.
+  HttpRequest post(const std::string& ns, const std::string& enr, int ttl, const identity::PrivateKey& key,
+                   std::optional<int64_t> signedAt = {}) const {
+    const auto record = enr::EnrRecord::fromText(enr).value();
+    const int64_t t = signedAt.value_or(unixNow());
+    auto sig = key.sign(registry::registerDigest(ns, record.encoded(), static_cast<uint64_t>(ttl), t)).value();
     HttpRequest r;
     r.method = "POST";
     r.path = "/v1/registrations";
-    r.body = nlohmann::json{{"namespace", ns}, {"enr", enr}, {"ttl", ttl}}.dump();
+    r.remoteIp = "127.0.0.1";
+    r.body = nlohmann::json{{"namespace", ns}, {"enr", enr}, {"ttl", ttl}, {"time", t}, {"signature", toHex(sig)}}.dump();
     return r;
   }
+  HttpRequest del(const std::string& ns, const identity::PrivateKey& key, uint64_t seq, std::optional<int64_t> signedAt = {}) const {
+    const int64_t t = signedAt.value_or(unixNow());
+    auto sig = key.sign(registry::unregisterDigest(ns, key.nodeId(), seq, t)).value();
+    HttpRequest r;
+    r.method = "DELETE";
+    r.path = "/v1/registrations";
+    r.remoteIp = "127.0.0.1";
+    r.body = nlohmann::json{{"namespace", ns}, {"node_id", key.nodeId().hex()}, {"time", t}, {"signature", toHex(sig)}}.dump();
+    return r;
+  }
+  static std::string errorOf(const HttpResponse& r) { return nlohmann::json::parse(r.body).value("error", ""); }
   static HttpRequest get(const std::string& ns) {
     HttpRequest r;
     r.method = "GET";
@@ -59,7 +79,7 @@ TEST_F(RegistryApiHandlers, ExpiredRegistrationsAreHiddenThenPurgedFromDisk) {
   ASSERT_TRUE(api);
   auto key = identity::PrivateKey::generate().value();
   const std::string enr = enr::EnrBuilder().setUdp(1).sign(key).value().toText();
-  ASSERT_EQ(api->postRegistration(post("ns", enr, 60)).status, 201);
+  ASSERT_EQ(api->postRegistration(post("ns", enr, 60, key)).status, 201);
   EXPECT_EQ(count(api->getRegistrations(get("ns"))), 1u);
   now += 61s;
   EXPECT_EQ(count(api->getRegistrations(get("ns"))), 0u);
@@ -78,6 +98,81 @@ TEST_F(RegistryApiHandlers, NodeRecordIs503UntilAdvertised) {
   auto reply = nlohmann::json::parse(api->getNode({}).body);
   EXPECT_EQ(reply["node_id"], api->nodeKey().nodeId().hex());
   EXPECT_TRUE(enr::EnrRecord::fromText(reply["enr"].get<std::string>()).ok());
+}
+
+TEST_F(RegistryApiHandlers, RegistrationNeedsTheRecordKeysProof) {
+  auto api = open();
+  ASSERT_TRUE(api);
+  const auto victim = identity::PrivateKey::generate().value();
+  const auto mallory = identity::PrivateKey::generate().value();
+  const std::string enr = enr::EnrBuilder().setUdp(1).sign(victim).value().toText();
+  // The bare record (the old format) is refused with a JSON 400 naming the proof.
+  HttpRequest bare;
+  bare.method = "POST";
+  bare.body = nlohmann::json{{"namespace", "ns"}, {"enr", enr}}.dump();
+  auto r = api->postRegistration(bare);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(errorOf(r), "missing_proof") << r.body;
+  // Signed by another key: 422.
+  r = api->postRegistration(post("ns", enr, 60, mallory));
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(errorOf(r), "bad_signature");
+  // Signed too long ago or ahead: 401 stale.
+  EXPECT_EQ(errorOf(api->postRegistration(post("ns", enr, 60, victim, unixNow() - 61'000))), "stale_signature");
+  EXPECT_EQ(errorOf(api->postRegistration(post("ns", enr, 60, victim, unixNow() + 61'000))), "stale_signature");
+  // The owner's request is accepted once; the same bytes again are a replay.
+  const HttpRequest honest = post("ns", enr, 60, victim);
+  ASSERT_EQ(api->postRegistration(honest).status, 201);
+  r = api->postRegistration(honest);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(errorOf(r), "replayed_signature");
+  // Its signature does not carry the record into another namespace or to another ttl.
+  auto moved = nlohmann::json::parse(honest.body);
+  moved["namespace"] = "elsewhere";
+  HttpRequest copy = honest;
+  copy.body = moved.dump();
+  EXPECT_EQ(errorOf(api->postRegistration(copy)), "bad_signature");
+  moved = nlohmann::json::parse(honest.body);
+  moved["ttl"] = 3600;
+  copy.body = moved.dump();
+  EXPECT_EQ(errorOf(api->postRegistration(copy)), "bad_signature");
+}
+
+TEST_F(RegistryApiHandlers, UnregisterNeedsARecentTimeAndIsSingleUse) {
+  auto api = open();
+  ASSERT_TRUE(api);
+  const auto key = identity::PrivateKey::generate().value();
+  const std::string enr = enr::EnrBuilder().setUdp(1).sign(key).value().toText();
+  ASSERT_EQ(api->postRegistration(post("ns", enr, 600, key)).status, 201);
+  EXPECT_EQ(errorOf(api->deleteRegistration(del("ns", key, 1, unixNow() - 3'600'000))), "stale_signature");
+  const HttpRequest d = del("ns", key, 1);
+  ASSERT_EQ(api->deleteRegistration(d).status, 200);
+  // Re-registered, then the captured DELETE replayed: refused, the registration stays.
+  now += 1s;
+  ASSERT_EQ(api->postRegistration(post("ns", enr, 600, key)).status, 201);
+  EXPECT_EQ(errorOf(api->deleteRegistration(d)), "replayed_signature");
+  EXPECT_EQ(count(api->getRegistrations(get("ns"))), 1u);
+}
+
+TEST_F(RegistryApiHandlers, WritesAreRateLimitedPerAddressAndTheRegistryIsCapped) {
+  config.registryWritesPerMinute = 60;
+  config.registryWriteBurst = 3;
+  config.registryMaxRecords = 2;
+  auto api = open();
+  ASSERT_TRUE(api);
+  std::vector<int> statuses;
+  for (int i = 0; i < 4; ++i) {
+    const auto key = identity::PrivateKey::generate().value();
+    statuses.push_back(api->postRegistration(post("ns" + std::to_string(i), enr::EnrBuilder().setUdp(1).sign(key).value().toText(), 60, key)).status);
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{201, 201, 503, 429}));
+  // Another address is not limited by the first one's writes.
+  const auto key = identity::PrivateKey::generate().value();
+  HttpRequest other = post("x", enr::EnrBuilder().setUdp(1).sign(key).value().toText(), 60, key);
+  other.remoteIp = "127.0.0.2";
+  auto r = api->postRegistration(other);
+  EXPECT_EQ(r.status, 503);  // full, but not rate-limited
+  EXPECT_EQ(errorOf(r), "registry_full");
 }
 
 }  // namespace
