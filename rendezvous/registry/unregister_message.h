@@ -16,7 +16,7 @@
 
 #include "rendezvous/identity/keccak.h"
 #include "rendezvous/identity/node_id.h"
-#include "stun/bytes.h"
+#include "rendezvous/base/bytes.h"
 
 namespace rdv::registry {
 
