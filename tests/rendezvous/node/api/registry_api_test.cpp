@@ -175,5 +175,63 @@ TEST_F(RegistryApiHandlers, WritesAreRateLimitedPerAddressAndTheRegistryIsCapped
   EXPECT_EQ(errorOf(r), "registry_full");
 }
 
+// The request parsers extracted from the handlers (pure; fuzzed in tests/fuzz/http_api.cpp).
+constexpr std::string_view kEip778Record =
+    "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlw"
+    "hH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8";
+
+TEST(RegistryApiParsers, RegistrationBody) {
+  auto ok = parseRegistrationRequest(R"({"namespace":"chat","enr":")" + std::string(kEip778Record) + R"(","ttl":99999999999,"time":1,"signature":"00ff"})");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->ns, "chat");
+  EXPECT_EQ(ok->record.seq(), 1u);
+  EXPECT_EQ(ok->ttl, registry::Seconds(INT32_MAX));  // clamped; the registry refuses it with its bounds
+  auto negative = parseRegistrationRequest(R"({"namespace":"chat","enr":")" + std::string(kEip778Record) + R"(","ttl":-7,"time":1,"signature":"00ff"})");
+  ASSERT_TRUE(negative.ok());
+  EXPECT_EQ(negative->ttl, registry::Seconds(-1));
+  EXPECT_EQ(negative->proof.time, 1);
+  // Without the proof of possession (time and signature by the record's key) the body is refused.
+  EXPECT_EQ(parseRegistrationRequest(R"({"namespace":"chat","enr":")" + std::string(kEip778Record) + R"("})").error().status, 400);
+  EXPECT_FALSE(parseRegistrationRequest(R"({"namespace":"chat"})").ok());
+  EXPECT_EQ(parseRegistrationRequest("[1]").error().status, 400);
+  EXPECT_EQ(parseRegistrationRequest(R"({"namespace":"chat","enr":"enr:AAAA"})").error().status, 422);
+  EXPECT_EQ(parseRegistrationRequest(R"({"namespace":"chat","enr":"nope"})").error().status, 400);
+  EXPECT_EQ(parseRegistrationRequest(R"({"namespace":"c","enr":"x","ttl":1.5})").error().status, 400);
+}
+
+TEST(RegistryApiParsers, UnregistrationBody) {
+  const std::string id(64, 'a');
+  auto ok = parseUnregistrationRequest(R"({"namespace":"chat","node_id":"0x)" + id + R"(","time":1,"signature":"00ff"})");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->id.hex(), id);
+  EXPECT_EQ(ok->proof.time, 1);
+  EXPECT_EQ(ok->proof.signature, (Bytes{0x00, 0xff}));
+  EXPECT_EQ(parseUnregistrationRequest(R"({"namespace":"chat","node_id":")" + id + R"(","signature":"00ff"})").error().status, 400);
+  EXPECT_EQ(parseUnregistrationRequest(R"({"namespace":"chat","node_id":"abcd","signature":"00"})").error().status, 400);
+  EXPECT_EQ(parseUnregistrationRequest(R"({"namespace":"chat","node_id":")" + id + R"(","time":1,"signature":"0g"})").error().status, 400);
+  EXPECT_EQ(parseUnregistrationRequest("{").error().status, 400);
+}
+
+TEST(RegistryApiParsers, DiscoverLimit) {
+  EXPECT_EQ(parseDiscoverLimit("10"), 10u);
+  EXPECT_EQ(parseDiscoverLimit("99999999999999999999999"), size_t{UINT32_MAX});
+  EXPECT_EQ(parseDiscoverLimit(""), std::nullopt);
+  EXPECT_EQ(parseDiscoverLimit("-1"), std::nullopt);
+  EXPECT_EQ(parseDiscoverLimit("10x"), std::nullopt);
+}
+
+TEST(HttpQuery, ArgumentsAsLibwebsocketsHandsThemOver) {
+  std::map<std::string, std::string> q;
+  addQueryArgument(q, "namespace=chat");
+  addQueryArgument(q, "flag");
+  addQueryArgument(q, "a=b=c");
+  addQueryArgument(q, "namespace=other");  // a later value replaces an earlier one
+  addQueryArgument(q, "=v");
+  EXPECT_EQ(q["namespace"], "other");
+  EXPECT_EQ(q["flag"], "");
+  EXPECT_EQ(q["a"], "b=c");
+  EXPECT_EQ(q[""], "v");
+}
+
 }  // namespace
 }  // namespace rdv::node
