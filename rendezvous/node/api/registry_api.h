@@ -16,38 +16,12 @@
 #include "rendezvous/identity/replay_cache.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
+#include "rendezvous/node/api/registry_requests.h"
 #include "rendezvous/node/node_record.h"
 #include "rendezvous/storage/database.h"
 #include "rendezvous/storage/durable_registry.h"
 
 namespace rdv::node {
-
-// The request parsers of the handlers below, pure (no registry, no clock), so they are fuzzed
-// (tests/fuzz/http_api.cpp). Errors are the JSON error responses the handlers answer with.
-// A write's signed time (unix milliseconds) and signature by the record's key (docs/registry.md, "Proof
-// of possession"); checked by the handlers against the record or the registration.
-struct RequestProof {
-  int64_t time = 0;
-  Bytes signature;
-};
-// POST /v1/registrations {namespace, enr, ttl?, time, signature}
-struct RegistrationRequest {
-  std::string ns;
-  enr::EnrRecord record;
-  std::optional<registry::Seconds> ttl;  // outside the bounds: the registry refuses it with the bounds
-  RequestProof proof;
-};
-Result<RegistrationRequest, HttpResponse> parseRegistrationRequest(const std::string& body);
-// DELETE /v1/registrations {namespace, node_id, time, signature}
-struct UnregistrationRequest {
-  std::string ns;
-  identity::NodeId id;
-  RequestProof proof;
-};
-Result<UnregistrationRequest, HttpResponse> parseUnregistrationRequest(const std::string& body);
-// GET /v1/registrations?limit=N: the limit (UINT32_MAX when out of range, for the registry to refuse with
-// its bounds), or nullopt when it is not a decimal number.
-std::optional<size_t> parseDiscoverLimit(std::string_view text);
 
 class RegistryApi {
  public:
