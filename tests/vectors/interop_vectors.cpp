@@ -292,10 +292,12 @@ Json rdvSig() {
 
 Json unregister() {
   const auto peer = key(kSecrets[0]);
-  const auto digest = registry::unregisterDigest("rdv-demo", peer.nodeId(), 7);
+  const int64_t timeMs = 1764806400123;  // the signed request time (unix ms; docs/registry.md)
+  const auto digest = registry::unregisterDigest("rdv-demo", peer.nodeId(), 7, timeMs);
   return {{"secret", kSecrets[0]},
           {"namespace", "rdv-demo"},
           {"seq", 7},
+          {"time", timeMs},
           {"digest", toHex(digest)},
           {"signature", toHex(*peer.sign(digest))}};
 }
