@@ -206,8 +206,15 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needString(v, c.readyFile); }},
       {{"tcp-idle-timeout", "uint", "seconds before an idle TCP/TLS connection is closed (5-86400)", false},
        [](const Json& v, Config& c) { return needUint(v, 5, 86400, c.tcpIdleTimeoutSeconds); }},
-      {{"max-connections", "uint", "TCP/TLS connections per worker before new ones are refused", false},
+      {{"max-connections", "uint",
+        "TCP/TLS connections per worker before new ones are refused (default: derived from the open-file limit)", false},
        [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.maxConnectionsPerWorker); }},
+      {{"tcp-max-connections-per-ip", "uint",
+        "TCP/TLS connections from one IPv4 address or IPv6 /64, node-wide (1-100000; default 64)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 100000, c.tcpMaxConnectionsPerIp); }},
+      {{"tcp-first-frame-timeout", "uint",
+        "seconds from accept to the TLS handshake and first complete STUN/TURN frame (1-300; default 10)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 300, c.tcpFirstFrameTimeoutSeconds); }},
       {{"http-listen", "string", "HTTP API (registry, signalling, ICE servers) on ADDR:PORT; empty: off", false},
        [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.httpListen); }},
       {{"data-dir", "string", "directory for durable state (SQLite database); created if missing", false},
@@ -430,6 +437,17 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
     if (c.altPort != 0 && c.altPort == primary.port())
       return unexpected(std::string("configuration key 'alt-address': its port must differ from the primary port"));
   }
+  // A STUN/TURN port inside the relay range: the relay would skip it (taken), and worse, the policy's
+  // relay-to-relay rule is keyed by port. Refuse it (port 0, picked by the kernel, is never configured).
+  for (const Endpoint& ep : c.listen) {
+    if (ep.port() != 0 && c.relayPorts.contains(ep.port()))
+      return unexpected("configuration key 'listen': port " + std::to_string(ep.port()) + " of " + ep.toString() +
+                        " lies inside 'relay-ports' " + std::to_string(c.relayPorts.min) + "-" +
+                        std::to_string(c.relayPorts.max) + " (move one of them)");
+  }
+  if (c.altPort != 0 && c.relayPorts.contains(c.altPort))
+    return unexpected("configuration key 'alt-address': port " + std::to_string(c.altPort) + " lies inside 'relay-ports' " +
+                      std::to_string(c.relayPorts.min) + "-" + std::to_string(c.relayPorts.max) + " (move one of them)");
   if (c.adminListen && c.adminToken.size() < 16)
     return unexpected(std::string("configuration key 'admin-token': required with admin-listen, at least 16 characters"));
   for (const auto& family : {Family::V4, Family::V6}) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "rendezvous/node/config.h"
+#include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/http_server.h"
 #include "rendezvous/node/registry_api.h"
 #include "rendezvous/node/worker.h"
@@ -66,6 +67,9 @@ class Daemon {
   // before workers_ so it outlives them.
   std::shared_ptr<MeteringSink> metering_;
   std::shared_ptr<relay::QuotaBook> quota_;
+  std::shared_ptr<relay::LiveRelayPorts> liveRelays_;  // every worker's live relay allocations (peer policy)
+  std::shared_ptr<ConnectionsPerSource> connectionsPerSource_;  // TURN-TCP/TLS per source, every worker
+  DataDirLock dataDirLock_;  // held from start() until the Daemon is gone
   nlohmann::json currentJson_;
   ConfigLoader loader_;
   std::vector<std::unique_ptr<Worker>> workers_;

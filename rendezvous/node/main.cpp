@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   if (auto err = daemon.start()) {
     rdv::node::logEvent(rdv::node::Level::Error, "start-failed", {{"reason", *err}});
     std::cerr << "rendezvousd: " << *err << "\n";
-    return 1;
+    return 2;  // start-up problems (a taken port, a locked data directory, ...) exit 2 like config errors
   }
   daemon.runUntilSignalled();
   return 0;

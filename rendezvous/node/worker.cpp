@@ -44,7 +44,12 @@ struct Worker::Impl final : relay::RelaySocketBinder {
     StreamPeer peer;
     std::unique_ptr<TlsSession> tls;
     Bytes inbound;
-    uint64_t lastActivityMs = 0;
+    // Idleness is measured on complete frames (a byte now and then does not keep a connection open);
+    // until the first frame, the first-frame deadline applies (it covers the TLS handshake too).
+    uint64_t acceptedMs = 0;
+    uint64_t lastFrameMs = 0;
+    bool gotFrame = false;
+    bool counted = false;  // holds a place in ConnectionsPerSource
   };
   // A relay socket (RFC 8656 §2.2 relayed transport address): bound on demand by the engine's Allocate,
   // closed when the engine releases it. Plain bind, no SO_REUSEPORT: a port taken elsewhere fails here.
@@ -86,10 +91,17 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   uint64_t nextIdleSweepMs = 0;
   int64_t unixOffsetMs = 0;  // wall clock minus loop clock, read once at start
 
+  std::shared_ptr<ConnectionsPerSource> perSource;  // node-wide (shared by the workers)
+
   Impl(unsigned i, const Config& c, stun::BindingConfig b, std::shared_ptr<const relay::Config> rc,
-       std::shared_ptr<TlsContext> t, WorkerSockets s, MeteringSink* metering)
+       std::shared_ptr<TlsContext> t, WorkerSockets s, MeteringSink* metering,
+       std::shared_ptr<ConnectionsPerSource> perSourceCounts)
       : index(i), config(c), tlsContext(std::move(t)), sockets(std::move(s)),
-        service(std::move(b), std::move(rc), *this, stats, metering) {}
+        service(std::move(b), std::move(rc), *this, stats, metering),
+        perSource(perSourceCounts ? std::move(perSourceCounts)
+                                  : std::make_shared<ConnectionsPerSource>(c.tcpMaxConnectionsPerIp)) {
+    if (config.maxConnectionsPerWorker == 0) config.maxConnectionsPerWorker = defaultMaxConnectionsPerWorker(1);
+  }
 
   bool bind(relay::RelayPort relay, const Endpoint& local) override;
   bool park(relay::RelayPort relay) override;
@@ -361,23 +373,27 @@ void Worker::Impl::onConnection(Listener& l) {
     uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
     return;
   }
-  if (connections.size() >= config.maxConnectionsPerWorker) {
-    stats.tcpRefused.add();
+  auto refuse = [&](Counter& counter) {
+    counter.add();
     uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
-    return;
-  }
-  stats.tcpAccepted.add();
+  };
+  if (connections.size() >= config.maxConnectionsPerWorker) return refuse(stats.tcpRefused);
   sockaddr_storage ss;
   int len = sizeof(ss);
   uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&ss), &len);
   c->peer.remote = Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(Endpoint());
+  // Per source (node-wide): one address cannot hold every connection slot.
+  if (!perSource->tryAdd(c->peer.remote.ip())) return refuse(stats.tcpPerIpRefused);
+  c->counted = true;
+  stats.tcpAccepted.add();
   len = sizeof(ss);
   uv_tcp_getsockname(&c->handle, reinterpret_cast<sockaddr*>(&ss), &len);
   c->peer.local = Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(l.local);
   c->peer.connection = nextConnectionId++;
   c->peer.transport = l.tls ? Transport::Tls : Transport::Tcp;
   if (l.tls) c->tls = std::make_unique<TlsSession>(tlsContext);
-  c->lastActivityMs = uv_now(&loop);
+  c->acceptedMs = uv_now(&loop);
+  c->lastFrameMs = c->acceptedMs;
   uv_tcp_nodelay(&c->handle, 1);
   connections.emplace(c->peer.connection, c);
   uv_read_start(
@@ -400,7 +416,6 @@ void Worker::Impl::onConnection(Listener& l) {
 }
 
 void Worker::Impl::onRead(Connection& c, ByteSpan bytes) {
-  c.lastActivityMs = uv_now(&loop);
   if (c.tls) {
     const bool ok = c.tls->receive(bytes, c.inbound);
     Bytes cipher = c.tls->takeOutgoing();  // handshake messages, alerts
@@ -433,6 +448,8 @@ bool Worker::Impl::drainFrames(Connection& c) {
     if (!frame->has_value()) break;
     if (!service.onStreamFrame(rest.first((*frame)->size), c.peer, now(), out)) return false;
     consumed += (*frame)->size;
+    c.gotFrame = true;
+    c.lastFrameMs = uv_now(&loop);
   }
   c.inbound.erase(c.inbound.begin(), c.inbound.begin() + static_cast<std::ptrdiff_t>(consumed));
   return true;
@@ -522,6 +539,8 @@ void Worker::Impl::closeConnection(Connection& c) {
   auto* handle = reinterpret_cast<uv_handle_t*>(&c.handle);
   if (uv_is_closing(handle)) return;
   connections.erase(c.peer.connection);
+  if (c.counted) perSource->remove(c.peer.remote.ip());
+  c.counted = false;
   closedPeers.push_back(c.peer);  // the engine ends the connection's allocation (RFC 8656 §3.1)
   uv_close(handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
 }
@@ -532,9 +551,16 @@ void Worker::Impl::onTick() {
   if (nowMs >= nextIdleSweepMs) {
     nextIdleSweepMs = nowMs + 1000;
     const uint64_t idleMs = uint64_t{config.tcpIdleTimeoutSeconds} * 1000;
-    std::vector<Connection*> idle;
-    for (auto& [id, c] : connections)
-      if (nowMs - c->lastActivityMs > idleMs) idle.push_back(c);
+    const uint64_t firstFrameMs = uint64_t{config.tcpFirstFrameTimeoutSeconds} * 1000;
+    std::vector<Connection*> idle, silent;
+    for (auto& [id, c] : connections) {
+      if (!c->gotFrame && nowMs - c->acceptedMs > firstFrameMs) silent.push_back(c);  // handshake or first frame late
+      else if (nowMs - c->lastFrameMs > idleMs) idle.push_back(c);  // no complete frame for a while
+    }
+    for (auto* c : silent) {
+      stats.tcpFirstFrameClosed.add();
+      closeConnection(*c);
+    }
     for (auto* c : idle) {
       stats.tcpIdleClosed.add();
       closeConnection(*c);
@@ -546,9 +572,9 @@ void Worker::Impl::onTick() {
 
 Worker::Worker(unsigned index, const Config& config, stun::BindingConfig binding,
                std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets,
-               MeteringSink* metering)
+               MeteringSink* metering, std::shared_ptr<ConnectionsPerSource> perSource)
     : impl_(std::make_unique<Impl>(index, config, std::move(binding), std::move(relayConfig), std::move(tls),
-                                   std::move(sockets), metering)) {}
+                                   std::move(sockets), metering, std::move(perSource))) {}
 
 Worker::~Worker() {
   requestStop();
