@@ -428,12 +428,6 @@ std::optional<std::string> HttpServer::start() {
   d.vhost = lws_get_vhost_by_name(d.context, "default");
   const int port = d.vhost ? lws_get_vhost_listen_port(d.vhost) : -1;
   if (port <= 0) {
-    // The failed vhost's sockets are closing on our loop and their close callbacks still need the
-    // context: let them run now, while it lives. Destroying the context first and running the loop
-    // afterwards (as a normal stop does) ran them on a freed context: issue 12's SIGSEGV when the HTTP
-    // port is taken (gdb: __lws_close_free_wsi_final from uv_run in destroyContext).
-    if (d.onLibuv)
-      for (int i = 0; i < 10; ++i) uv_run(&d.loop, UV_RUN_NOWAIT);
     d.vhost = nullptr;
     destroyContext();
     return "cannot listen for HTTP on " + d.config.listen.toString() + " (address in use or not local?)";
@@ -467,6 +461,13 @@ void HttpServer::stop() {
 
 void HttpServer::destroyContext() {
   Impl& d = *impl_;
+  // Sockets lws is closing (a failed vhost's, a connection closed just before stop) have close
+  // callbacks queued on our loop that still need the context: run them now, while it lives. Destroying
+  // the context first and running the loop afterwards ran them on a freed context: issue 12's SIGSEGV
+  // when the HTTP port is taken (gdb: __lws_close_free_wsi_final from uv_run in destroyContext). The
+  // service thread has ended, so this thread is the loop's only runner.
+  if (d.onLibuv)
+    for (int i = 0; i < 10; ++i) uv_run(&d.loop, UV_RUN_NOWAIT);
   lws_context_destroy(d.context);
   d.context = nullptr;
   if (d.onLibuv) {
