@@ -41,6 +41,17 @@ TEST(TurnAuthFlood, SpoofedAllocatesFromManySourcesDoNotStarveHonestClients) {
   std::atomic<uint64_t> sent{0};
   const auto attackStart = Clock::now();
   std::vector<std::thread> attackers;
+  // Stops and joins the attackers however the test leaves this scope (a failed ASSERT returns early;
+  // joinable threads would then abort the process before the Node could stop its daemon).
+  struct JoinAll {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~JoinAll() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } joinAll{stop, attackers};
   for (int t = 0; t < 2; ++t) {
     attackers.emplace_back([&] {
       while (!stop.load()) {
