@@ -4,6 +4,9 @@
 #include <openssl/rand.h>
 #include <uv.h>
 
+#include <pthread.h>
+
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -241,6 +244,11 @@ void Daemon::runUntilSignalled() {
   };
   uv_signal_start(&sigint, onSignal, SIGINT);
   uv_signal_start(&sigterm, onSignal, SIGTERM);
+  // main() blocked them until now (a signal during start-up waits here, pending, instead of killing).
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stopSignals, s);
+  pthread_sigmask(SIG_UNBLOCK, &stopSignals, nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
