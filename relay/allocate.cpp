@@ -180,7 +180,10 @@ Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, 
   a.info.relayCount = count;
 
   Allocation& stored = allocations_.emplace(r.tuple, std::move(a)).first->second;
-  for (uint8_t i = 0; i < count; ++i) allocationByRelay_[relays[i]] = r.tuple;
+  for (uint8_t i = 0; i < count; ++i) {
+    allocationByRelay_[relays[i]] = r.tuple;
+    live_->add(relays[i]);  // reachable from the node's other allocations (peer policy, rule 3)
+  }
   ++allocationsPerUser_[stored.info.username];
   ++stats_.allocationsCreated;
   stats_.allocationsActive = allocations_.size();

@@ -47,6 +47,9 @@ struct ChannelBinding {
   TrafficCounters toPeer;
   TrafficCounters toClient;
   AllocationMeter* meter = nullptr;  // the allocation's quota meter (rate state); owned by the Allocation
+  // The peer is a relay socket of this node, allowed only while its allocation lives (peer policy rule
+  // 3): the hot path checks this flag and, only when it is set, the live set again.
+  bool toOwnRelay = false;
 };
 
 struct Allocation {

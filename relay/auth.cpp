@@ -52,11 +52,13 @@ Result<Credentials, AuthError> Authenticator::authenticate(const stun::MessageVi
   // 3. PASSWORD-ALGORITHM(S) checks: 400.
   const auto alg = negotiateAlgorithm(m);
   if (!alg) return unexpected(alg.error());
-  // 4. USERNAME not valid (unknown, expired REST username) or another realm: 401.
+  // 4. NONCE no longer valid: 438 with a fresh NONCE. RFC 8489 §9.2.4 checks the USERNAME first; we
+  //    check the nonce first so that a stale nonce gets the same 438 for every username, known or not:
+  //    otherwise 438-for-known / 401-for-unknown tells a prober which usernames exist.
+  if (nonces_.check(*nonce, source, unixNow) != NonceCheck::Valid) return unexpected(AuthError::StaleNonce);
+  // 5. USERNAME not valid (unknown, expired REST username) or another realm: 401, as for a wrong password.
   PasswordLookup found = store_.lookup(*username, unixNow);
   if (found.status != LookupStatus::Found || *realm != config_.realm) return unexpected(AuthError::UnknownUser);
-  // 5. NONCE no longer valid: 438 with a fresh NONCE.
-  if (nonces_.check(*nonce, source, unixNow) != NonceCheck::Valid) return unexpected(AuthError::StaleNonce);
   // 6. The MAC, compared in constant time, with each candidate password (REST secrets in order).
   for (const std::string& password : found.passwords) {
     Bytes key = stun::longTermKey(*username, config_.realm, password, *alg);

@@ -30,7 +30,7 @@ Bytes Server::onChannelBind(const Request& r) {
     return errorReply(r, stun::error::BadRequest);
   }
   // §11.2: local policy forbids the peer (DESIGN principle 6): 403.
-  if (const PolicyVerdict v = config_->policy.check(*peer); v != PolicyVerdict::Allowed) {
+  if (const PolicyVerdict v = config_->policy.check(*peer, live_.get()); v != PolicyVerdict::Allowed) {
     log(LogLevel::Debug, "channel to " + peer->toString() + " " + std::string(toString(v)));
     return errorReply(r, stun::error::Forbidden);
   }
@@ -62,6 +62,7 @@ void Server::bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const
     a.channels.push_back(channel);
     channelByPeer_[PeerKey{relay, peer}] = key;
     ++stats_.channelsActive;
+    c.toOwnRelay = config_->policy.check(peer) != PolicyVerdict::Allowed;  // allowed only as a live relay
   }
   c.expires = now + config_->channelLifetime;
   schedule(a, c.expires);

@@ -36,7 +36,8 @@ std::vector<std::string> validate(const Config& c) {
       c.reservationLifetime.count() <= 0) {
     errors.push_back("permission, channel, nonce and reservation lifetimes must be positive");
   }
-  if (c.unauthorizedRate.perSecond <= 0 || c.unauthorizedRate.burst < 1) {
+  if (c.unauthorizedRate.perSecond <= 0 || c.unauthorizedRate.burst < 1 || c.unauthorizedGlobalRate.perSecond <= 0 ||
+      c.unauthorizedGlobalRate.burst < 1) {
     errors.push_back("401 rate limit needs a positive rate and a burst of at least 1");
   }
   if (c.portBindAttempts == 0) errors.push_back("portBindAttempts must be at least 1");

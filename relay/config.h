@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "relay/live_relays.h"
 #include "relay/peer_policy.h"
 #include "relay/types.h"
 #include "rendezvous/base/address.h"
@@ -51,9 +52,12 @@ struct Config {
   // Stateless nonces: HMAC key (random, at least 16 bytes; the same on every worker) and lifetime.
   Bytes nonceKey;
   Seconds nonceLifetime{600};
-  // 401 answers per source IP, in a table of `unauthorizedBuckets` hashed token buckets (a power of 2).
+  // Unauthenticated answers (401, 438, 400) per source IP (relay/rate_limiter.h): a table of
+  // `unauthorizedBuckets` exact per-source entries (a power of 2; ~48 bytes each), and the global
+  // allowance shared by sources that find the table saturated.
   RateLimit unauthorizedRate;
-  uint32_t unauthorizedBuckets = 4096;
+  uint32_t unauthorizedBuckets = 16384;
+  RateLimit unauthorizedGlobalRate{500.0, 1000.0};
 
   // Lifetimes (RFC 8656 §7.2, §9, §11).
   Seconds defaultLifetime{600};
@@ -73,6 +77,9 @@ struct Config {
   std::shared_ptr<ReservationBook> sharedReservations;
 
   PeerPolicy policy;
+  // The node's live relay allocations, for the policy's relay-to-relay rule: one set shared by every
+  // worker's engine (each marks its own allocations). nullptr: the Server makes its own.
+  std::shared_ptr<LiveRelayPorts> liveRelays;
 
   // Metering (issue 7). Allocation ids are unique within the node run: the daemon gives worker i
   // (uint64_t(i) << 48) + 1. AllocationUsage deltas are emitted at most usageInterval apart.

@@ -66,6 +66,12 @@ void Server::onClientChannelData(ByteSpan packet, const ClientTuple& tuple, cons
     ++stats_.dropNoPermission;
     return;
   }
+  // A channel to another allocation of this node: only while that allocation lives (its port may now
+  // be any local service's ephemeral port).
+  if (c.toOwnRelay && config_->policy.check(c.peer, live_.get()) != PolicyVerdict::Allowed) {
+    ++stats_.dropPolicy;
+    return;
+  }
   if (cd->data.size() > maxUdpPayload(c.relay.family)) {
     ++stats_.dropOversize;
     return;
@@ -100,7 +106,7 @@ void Server::onSendIndication(const stun::MessageView& m, const ClientTuple& tup
     ++stats_.dropNoPermission;
     return;
   }
-  if (config_->policy.check(*peer) != PolicyVerdict::Allowed) {
+  if (config_->policy.check(*peer, live_.get()) != PolicyVerdict::Allowed) {
     ++stats_.dropPolicy;
     return;
   }
@@ -129,6 +135,10 @@ void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan pac
       ChannelBinding& c = it->second;
       if (c.permissionExpires <= now.mono) {
         ++stats_.dropNoPermission;
+        return;
+      }
+      if (c.toOwnRelay && config_->policy.check(peer, live_.get()) != PolicyVerdict::Allowed) {
+        ++stats_.dropPolicy;  // the other allocation ended: its port may be anyone's now
         return;
       }
       const bool stream = isStream(c.client.transport);
@@ -165,7 +175,7 @@ void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan pac
     ++stats_.dropNoPermission;
     return;
   }
-  if (config_->policy.check(peer) != PolicyVerdict::Allowed) {
+  if (config_->policy.check(peer, live_.get()) != PolicyVerdict::Allowed) {
     ++stats_.dropPolicy;
     return;
   }

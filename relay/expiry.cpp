@@ -137,6 +137,7 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   stats_.permissionsActive -= a.permissions.size();
   for (uint8_t i = 0; i < a.info.relayCount; ++i) {
     allocationByRelay_.erase(a.info.relays[i]);
+    live_->remove(a.info.relays[i]);  // before the socket is released: another worker may bind it next
     releasePort(a.info.relays[i]);
   }
   quota_->release(a.meter->quota);

@@ -68,18 +68,49 @@ Result<Cidr, std::string> parseCidr(std::string_view text) {
   return c;
 }
 
-std::optional<IpAddress> embeddedIpv4(const IpAddress& ip) {
-  if (ip.isV4()) return std::nullopt;
+EmbeddedIpv4 embeddedIpv4s(const IpAddress& ip) {
+  EmbeddedIpv4 out;
+  if (ip.isV4()) return out;
   const uint8_t* b = ip.data();
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  auto add = [&](uint8_t a0, uint8_t a1, uint8_t a2, uint8_t a3) {
+    out.addresses[out.count++] = IpAddress::v4(std::array<uint8_t, 4>{a0, a1, a2, a3});
+  };
+  auto zeros = [&](int from, int to) { return std::all_of(b + from, b + to, [](uint8_t x) { return x == 0; }); };
+  // The last 32 bits: ::ffff:a.b.c.d (mapped, RFC 4291 §2.5.5.2), ::a.b.c.d (compatible, §2.5.5.1),
+  // ::ffff:0:a.b.c.d (SIIT, RFC 6145 / RFC 2765 §2.1), 64:ff9b::a.b.c.d (NAT64, RFC 6052 §2.1).
   static constexpr uint8_t kNat64[12] = {0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0};
-  // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2) and 64:ff9b::a.b.c.d (RFC 6052 §2.1): the last 32 bits.
-  if (std::equal(b, b + 12, kMapped) || std::equal(b, b + 12, kNat64)) {
-    return IpAddress::v4(std::array<uint8_t, 4>{b[12], b[13], b[14], b[15]});
+  const bool mapped = zeros(0, 10) && b[10] == 0xFF && b[11] == 0xFF;
+  const bool compatible = zeros(0, 12);
+  const bool siit = zeros(0, 8) && b[8] == 0xFF && b[9] == 0xFF && b[10] == 0 && b[11] == 0;
+  if (mapped || compatible || siit || std::equal(b, b + 12, kNat64)) {
+    add(b[12], b[13], b[14], b[15]);
+    return out;
   }
-  // 2002:AABB:CCDD::/48 (RFC 3056 §2): bits 16-47.
-  if (b[0] == 0x20 && b[1] == 0x02) return IpAddress::v4(std::array<uint8_t, 4>{b[2], b[3], b[4], b[5]});
-  return std::nullopt;
+  // 64:ff9b:1::/48, local-use NAT64 (RFC 8215) with the RFC 6052 /48 layout: v4 in bits 48-63 and 72-87
+  // (bits 64-71, "u", are zero).
+  if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B && b[4] == 0x00 && b[5] == 0x01) {
+    add(b[6], b[7], b[9], b[10]);
+    return out;
+  }
+  // 2002:AABB:CCDD::/48 (6to4, RFC 3056 §2): bits 16-47.
+  if (b[0] == 0x20 && b[1] == 0x02) {
+    add(b[2], b[3], b[4], b[5]);
+    return out;
+  }
+  // 2001:0000:SSSS:SSSS:flags:port:CCCC:CCCC (Teredo, RFC 4380 §4): the server in bits 32-63, the
+  // client's mapped address obfuscated (inverted) in bits 96-127.
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00) {
+    add(b[4], b[5], b[6], b[7]);
+    add(static_cast<uint8_t>(~b[12]), static_cast<uint8_t>(~b[13]), static_cast<uint8_t>(~b[14]),
+        static_cast<uint8_t>(~b[15]));
+  }
+  return out;
+}
+
+std::optional<IpAddress> embeddedIpv4(const IpAddress& ip) {
+  const EmbeddedIpv4 e = embeddedIpv4s(ip);
+  if (e.count == 0) return std::nullopt;
+  return e.addresses[0];
 }
 
 std::span<const Cidr> defaultDeniedRanges() {
@@ -92,7 +123,7 @@ std::span<const Cidr> defaultDeniedRanges() {
              "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
              // IPv6 (IANA IPv6 special-purpose registry)
              "::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
-             "2002::/16", "fc00::/7", "fe80::/10", "ff00::/8"}) {
+             "2002::/16", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8"}) {
       v.push_back(mustParse(text));
     }
     return v;
@@ -111,27 +142,45 @@ std::string_view toString(PolicyVerdict v) {
 }
 
 PeerPolicy::PeerPolicy(std::vector<Cidr> allow, std::vector<Cidr> deny, std::vector<IpAddress> ownAddresses,
-                       PortRange relayPorts)
-    : allow_(std::move(allow)), deny_(std::move(deny)), own_(std::move(ownAddresses)), relayPorts_(relayPorts) {}
+                       std::vector<IpAddress> relayAddresses)
+    : allow_(std::move(allow)), deny_(std::move(deny)), own_(std::move(ownAddresses)), relay_(std::move(relayAddresses)) {}
 
-PolicyVerdict PeerPolicy::check(const Endpoint& peer) const { return decide(peer.ip(), peer.port()); }
-
-PolicyVerdict PeerPolicy::checkAddress(const IpAddress& peer) const { return decide(peer, std::nullopt); }
-
-bool PeerPolicy::isOwnAddress(const IpAddress& ip) const {
-  return std::find(own_.begin(), own_.end(), ip) != own_.end();
+PolicyVerdict PeerPolicy::check(const Endpoint& peer, const LiveRelayPorts* live) const {
+  return decide(peer.ip(), peer.port(), live);
 }
 
-PolicyVerdict PeerPolicy::decide(const IpAddress& ip, std::optional<uint16_t> port) const {
-  const std::optional<IpAddress> v4 = embeddedIpv4(ip);
-  auto matches = [&](const Cidr& c) { return c.contains(ip) || (v4 && c.contains(*v4)); };
-  if (std::any_of(deny_.begin(), deny_.end(), matches)) return PolicyVerdict::DeniedByOperator;
-  if (std::any_of(allow_.begin(), allow_.end(), matches)) return PolicyVerdict::Allowed;
-  if (isOwnAddress(ip) || (v4 && isOwnAddress(*v4))) {
-    return !port || relayPorts_.contains(*port) ? PolicyVerdict::Allowed : PolicyVerdict::DeniedOwnAddress;
-  }
+PolicyVerdict PeerPolicy::checkAddress(const IpAddress& peer) const { return decide(peer, std::nullopt, nullptr); }
+
+PolicyVerdict PeerPolicy::decide(const IpAddress& ip, std::optional<uint16_t> port, const LiveRelayPorts* live) const {
+  const EmbeddedIpv4 v4 = embeddedIpv4s(ip);
+  // Deny-like rules: the address or any embedded IPv4 address. Allow: the address, or every embedded one.
+  auto any = [&](auto&& pred) { return pred(ip) || std::any_of(v4.begin(), v4.end(), pred); };
+  auto inAny = [&](const std::vector<Cidr>& list) {
+    return any([&](const IpAddress& a) { return std::any_of(list.begin(), list.end(), [&](const Cidr& c) { return c.contains(a); }); });
+  };
+  auto allowed = [&](const Cidr& c) {
+    return c.contains(ip) || (v4.count > 0 && std::all_of(v4.begin(), v4.end(), [&](const IpAddress& a) { return c.contains(a); }));
+  };
+  auto listed = [](const std::vector<IpAddress>& list) {
+    return [&list](const IpAddress& a) { return std::find(list.begin(), list.end(), a) != list.end(); };
+  };
+
+  // 1, 2: the operator's lists.
+  if (inAny(deny_)) return PolicyVerdict::DeniedByOperator;
+  if (std::any_of(allow_.begin(), allow_.end(), allowed)) return PolicyVerdict::Allowed;
+  // 3: one of the node's relay sockets of a live allocation. The address the datagram really goes to is
+  // the plain one, or the one embedded form the kernel or a translator delivers to (mapped, NAT64, ...).
+  const IpAddress& target = v4.count == 1 ? v4.addresses[0] : ip;
+  const bool relayAddress = listed(relay_)(target);
+  if (port && live && relayAddress && live->contains(RelayPort{target.family(), *port})) return PolicyVerdict::Allowed;
+  // Without a port (a permission), a relay address passes: every datagram's port is checked above.
+  if (!port && relayAddress) return PolicyVerdict::Allowed;
+  // 4: the special-purpose registries.
   const auto ranges = defaultDeniedRanges();
-  if (std::any_of(ranges.begin(), ranges.end(), matches)) return PolicyVerdict::DeniedSpecialPurpose;
+  if (any([&](const IpAddress& a) { return std::any_of(ranges.begin(), ranges.end(), [&](const Cidr& c) { return c.contains(a); }); }))
+    return PolicyVerdict::DeniedSpecialPurpose;
+  // 5: the rest of the node's own addresses.
+  if (any(listed(own_)) || any(listed(relay_))) return PolicyVerdict::DeniedOwnAddress;
   return PolicyVerdict::Allowed;
 }
 

@@ -1,20 +1,30 @@
 // Which peer addresses the relay may talk to (DESIGN principle 6). Pure data and pure functions.
 //
-// Decision order for a peer address (first match wins):
-//   1. an operator `deny CIDR` entry                        -> DeniedByOperator
-//   2. an operator `allow CIDR` entry                       -> Allowed
-//   3. one of the node's own addresses, outside the relay
-//      port range                                           -> DeniedOwnAddress
-//   4. a default special-purpose range (IANA, listed below)  -> DeniedSpecialPurpose
-//   5. anything else                                        -> Allowed
-// Every rule is matched against the address as given AND against the IPv4 address embedded in an
-// IPv4-mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address, so `deny 10.0.0.0/8`
-// also denies ::ffff:10.0.0.1, 64:ff9b::10.0.0.1 and 2002:0a00:0001::. Since 64:ff9b::/96 and 2002::/16
-// are themselves default-denied, NAT64 and 6to4 peers are refused unless the operator allows them (or
-// their embedded IPv4 address). The node's own addresses are allowed on relay ports so that two
-// allocations on the same node can reach each other.
+// Decision order for a peer transport address (first match wins):
+//   1. an operator `deny-peer` entry                               -> DeniedByOperator
+//   2. an operator `allow-peer` entry                              -> Allowed
+//   3. the relay socket of a live allocation of this node: one of
+//      the node's relay addresses, at a port LiveRelayPorts holds   -> Allowed (relay-to-relay)
+//   4. a default special-purpose range (IANA, listed below)        -> DeniedSpecialPurpose
+//   5. any other port of one of the node's own addresses (every
+//      interface address and every configured one)                 -> DeniedOwnAddress
+//   6. anything else                                               -> Allowed
+// Rule 3 comes before the special-purpose list because it names exactly one socket of this process (a
+// relay socket the engine itself holds for a live allocation), whatever range the node's address is in:
+// a node on a private or loopback address still lets two of its allocations reach each other. Any other
+// port of the node's addresses is refused by rules 4 and 5: the relay port range overlaps the kernel's
+// ephemeral ports, so "every port of the range" would reach whatever local service happens to hold one.
+//
+// Every rule is matched against the address as given AND against each IPv4 address embedded in it:
+// IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96, SIIT ::ffff:0:0:0/96, NAT64 64:ff9b::/96 and
+// 64:ff9b:1::/48 (RFC 6052 /48 layout), 6to4 2002::/16, Teredo 2001::/32 (server and de-obfuscated
+// client). A deny matches when the address or any embedded address matches; an allow only when the
+// address itself or every embedded address matches (so `allow-peer 8.8.8.8` does not open a Teredo
+// address whose other half is 10.0.0.1). Since the NAT64, 6to4 and Teredo prefixes are themselves
+// default-denied, such peers are refused unless the operator allows them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -22,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "relay/live_relays.h"
 #include "relay/types.h"
 #include "rendezvous/base/address.h"
 #include "rendezvous/base/result.h"
@@ -42,7 +53,16 @@ struct Cidr {
 // '10.0.0.1/8' (did you mean 10.0.0.0/8?)".
 Result<Cidr, std::string> parseCidr(std::string_view text);
 
-// The IPv4 address embedded in an IPv4-mapped, NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address.
+// The IPv4 addresses embedded in an IPv6 address (forms above; none for IPv4 or a plain IPv6 address).
+// Teredo gives two (server, client); every other form one.
+struct EmbeddedIpv4 {
+  std::array<IpAddress, 2> addresses;
+  uint8_t count = 0;
+  const IpAddress* begin() const { return addresses.data(); }
+  const IpAddress* end() const { return addresses.data() + count; }
+};
+EmbeddedIpv4 embeddedIpv4s(const IpAddress& ip);
+// The first of them, if any (the only one for every form but Teredo).
 std::optional<IpAddress> embeddedIpv4(const IpAddress& ip);
 
 // The default deny list of DESIGN principle 6 (IANA special-purpose registries).
@@ -61,26 +81,30 @@ std::string_view toString(PolicyVerdict v);
 class PeerPolicy {
  public:
   PeerPolicy() = default;
+  // `ownAddresses`: every address of the host (interface addresses, configured and external ones).
+  // `relayAddresses`: where the node's relay sockets are reachable (the relay address of each family and
+  // its external address; with a wildcard relay address, every own address of that family).
   PeerPolicy(std::vector<Cidr> allow, std::vector<Cidr> deny, std::vector<IpAddress> ownAddresses,
-             PortRange relayPorts);
+             std::vector<IpAddress> relayAddresses);
 
-  // A full peer transport address (Send, ChannelData, ChannelBind, data arriving from a peer).
-  PolicyVerdict check(const Endpoint& peer) const;
+  // A full peer transport address (Send, ChannelData, ChannelBind, data arriving from a peer). `live`:
+  // the node's live relay allocations (rule 3); none when omitted.
+  PolicyVerdict check(const Endpoint& peer, const LiveRelayPorts* live = nullptr) const;
   // An address without a port (CreatePermission, RFC 8656 §9: permissions ignore the port). The node's
-  // own addresses pass here; check() then limits them to the relay port range.
+  // relay addresses pass here unless the operator denies them (check() then decides on every datagram,
+  // by its port); the node's other own addresses are refused.
   PolicyVerdict checkAddress(const IpAddress& peer) const;
 
   const std::vector<Cidr>& allowed() const { return allow_; }
   const std::vector<Cidr>& denied() const { return deny_; }
 
  private:
-  PolicyVerdict decide(const IpAddress& ip, std::optional<uint16_t> port) const;
-  bool isOwnAddress(const IpAddress& ip) const;
+  PolicyVerdict decide(const IpAddress& ip, std::optional<uint16_t> port, const LiveRelayPorts* live) const;
 
   std::vector<Cidr> allow_;
   std::vector<Cidr> deny_;
   std::vector<IpAddress> own_;
-  PortRange relayPorts_;
+  std::vector<IpAddress> relay_;
 };
 
 }  // namespace rdv::relay

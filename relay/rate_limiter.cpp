@@ -5,8 +5,11 @@
 
 namespace rdv::relay {
 
-SourceRateLimiter::SourceRateLimiter(RateLimit limit, uint32_t buckets, uint64_t hashKey)
-    : hashKey_(hashKey), buckets_(std::bit_ceil(std::max<uint32_t>(buckets, 1)), TokenBucket(limit.perSecond, limit.burst)) {}
+SourceRateLimiter::SourceRateLimiter(RateLimit perSource, RateLimit global, uint32_t capacity, uint64_t hashKey)
+    : perSource_(perSource),
+      hashKey_(hashKey),
+      slots_(std::bit_ceil(std::max<uint32_t>(capacity, kProbeWindow))),
+      global_(global.perSecond, global.burst) {}
 
 size_t SourceRateLimiter::indexOf(const IpAddress& source) const {
   // FNV-1a over the key and the address bytes, then a splitmix64 finaliser to spread the bits.
@@ -15,16 +18,34 @@ size_t SourceRateLimiter::indexOf(const IpAddress& source) const {
     h ^= source.data()[i];
     h *= 0x100000001b3ULL;
   }
+  h ^= static_cast<uint64_t>(source.family());
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ULL;
   h ^= h >> 27;
   h *= 0x94d049bb133111ebULL;
   h ^= h >> 31;
-  return static_cast<size_t>(h & (buckets_.size() - 1));
+  return static_cast<size_t>(h & (slots_.size() - 1));
 }
 
 bool SourceRateLimiter::allow(const IpAddress& source, Instant now) {
-  return buckets_[indexOf(source)].take(1, TokenBucket::nanos(now));
+  const int64_t nowNs = TokenBucket::nanos(now);
+  const size_t mask = slots_.size() - 1;
+  const size_t start = indexOf(source);
+  Slot* reusable = nullptr;
+  for (size_t i = 0; i < kProbeWindow; ++i) {
+    Slot& s = slots_[(start + i) & mask];
+    if (s.used && s.source == source) return s.bucket.take(1, nowNs);
+    if (!reusable && (!s.used || s.bucket.full(nowNs))) reusable = &s;  // full again: as good as empty
+  }
+  if (reusable) {
+    reusable->source = source;
+    reusable->used = true;
+    reusable->bucket = TokenBucket(perSource_.perSecond, perSource_.burst);
+    return reusable->bucket.take(1, nowNs);
+  }
+  // Saturated: every slot of the window holds a source that spent tokens in the last burst/rate seconds.
+  ++saturated_;
+  return global_.take(1, nowNs);
 }
 
 }  // namespace rdv::relay

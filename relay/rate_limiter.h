@@ -1,6 +1,17 @@
-// Per-source rate limiting with bounded memory: a fixed table of token buckets (rdv::TokenBucket) indexed by a keyed hash
-// of the source IP. Sources that collide share a bucket (they may be limited together); a flood from
-// many spoofed sources cannot grow the table. Used for 401 answers (DESIGN principle 6).
+// Per-source rate limiting of unauthenticated answers (401, 438, 400; DESIGN principle 6) with bounded
+// memory that a spoofed flood cannot starve. Also the per-IP limits of the HTTP APIs (ice-servers,
+// registry writes). Not thread-safe: one owner thread (a relay worker, the HTTP thread).
+//
+// A fixed table of exact entries (source IP -> rdv::TokenBucket), found by a keyed hash and a short probe
+// window. An entry is only needed while its bucket is below full: once refilled it is the same as a
+// source never seen, and its slot is free again. So the table holds at most (answers taken in the last
+// burst/rate seconds) entries, whatever the number of sources: at 5 answers/s per source, 20,000 spoofed
+// requests/s keep ~4,000 entries alive, well inside the default 16,384. Sources never share a bucket, so
+// a flood cannot empty an honest client's bucket (the old hashed table of shared buckets could).
+//
+// When the table does saturate (no free slot in the source's window), the source is not refused outright:
+// it draws from one global allowance, so honest clients still get answers at the allowance's rate while
+// the answers a flood can cause stay bounded by (table entries x burst) + the global rate.
 #pragma once
 
 #include <cstdint>
@@ -8,26 +19,39 @@
 
 #include "relay/config.h"
 #include "relay/types.h"
-#include "rendezvous/base/token_bucket.h"
 #include "rendezvous/base/address.h"
+#include "rendezvous/base/token_bucket.h"
 
 namespace rdv::relay {
 
 class SourceRateLimiter {
  public:
-  // `buckets` is rounded up to a power of two (at least 1); `hashKey` should be random per process so
-  // that an attacker cannot aim collisions at a victim's bucket.
-  SourceRateLimiter(RateLimit limit, uint32_t buckets, uint64_t hashKey);
+  // `capacity` is rounded up to a power of two (at least 16); `hashKey` should be random per process so
+  // that an attacker cannot aim sources at a victim's probe window.
+  SourceRateLimiter(RateLimit perSource, RateLimit global, uint32_t capacity, uint64_t hashKey);
 
-  // Takes one token from the source's bucket; false when it is empty.
+  // Takes one token from the source's bucket (or, when the table is saturated, from the global
+  // allowance); false when it is empty.
   bool allow(const IpAddress& source, Instant now);
-  size_t bucketCount() const { return buckets_.size(); }
+  size_t capacity() const { return slots_.size(); }
+  // Decisions that found the table saturated and went to the global allowance.
+  uint64_t saturated() const { return saturated_; }
+
+  static constexpr size_t kProbeWindow = 16;
 
  private:
+  struct Slot {
+    IpAddress source;
+    bool used = false;  // false: free (never used, or its bucket was full again when last looked at)
+    TokenBucket bucket;
+  };
   size_t indexOf(const IpAddress& source) const;
 
+  RateLimit perSource_;
   uint64_t hashKey_;
-  std::vector<TokenBucket> buckets_;  // each starts full
+  std::vector<Slot> slots_;
+  TokenBucket global_;
+  uint64_t saturated_ = 0;
 };
 
 }  // namespace rdv::relay

@@ -42,8 +42,10 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
       binder_(binder),
       rng_(rng),
       auth_(*config_),
-      unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedBuckets, rng.next()),
+      unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedGlobalRate, config_->unauthorizedBuckets,
+                           rng.next()),
       quota_(config_->quota ? config_->quota : std::make_shared<QuotaBook>()),
+      live_(config_->liveRelays ? config_->liveRelays : std::make_shared<LiveRelayPorts>()),
       nextAllocationId_(config_->firstAllocationId) {}
 
 void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {
@@ -144,12 +146,14 @@ void Server::onBinding(const stun::MessageView& m, const ClientTuple& tuple) {
 
 void Server::onAuthFailure(const stun::MessageView& m, const ClientTuple& tuple, AuthError e, const Now& now) {
   const uint16_t code = errorCodeOf(e);
+  // DESIGN principle 6: every unauthenticated answer (401, 438, 400) is rate-limited per source, in a
+  // bounded table with a global allowance when it saturates (relay/rate_limiter.h): a spoofed flood can
+  // neither reflect answers without bound nor starve an honest client of its challenge.
+  if (!unauthorizedLimiter_.allow(tuple.client.ip(), now.mono)) {
+    ++stats_.unauthorizedRateLimited;
+    return;
+  }
   if (code == stun::error::Unauthorized) {
-    // DESIGN principle 6: 401 answers are rate-limited per source, in a bounded table.
-    if (!unauthorizedLimiter_.allow(tuple.client.ip(), now.mono)) {
-      ++stats_.unauthorizedRateLimited;
-      return;
-    }
     ++stats_.unauthorized;
   } else if (code == stun::error::StaleNonce) {
     ++stats_.staleNonce;

@@ -90,6 +90,7 @@ class Server {
   QuotaBook& quota() { return *quota_; }
   size_t allocationCount() const { return allocations_.size(); }
   const Allocation* findAllocation(const ClientTuple& tuple) const;
+  const LiveRelayPorts& liveRelays() const { return *live_; }
   const ChannelBinding* findChannel(const ClientTuple& tuple, uint16_t channel) const;
 
  private:
@@ -194,6 +195,7 @@ class Server {
   SourceRateLimiter unauthorizedLimiter_;
   Stats stats_;
   std::shared_ptr<QuotaBook> quota_;  // shared by every worker (Config::quota), or this Server's own
+  std::shared_ptr<LiveRelayPorts> live_;  // shared by every worker (Config::liveRelays), or this Server's own
   uint64_t nextAllocationId_ = 1;
   // The next metering tick; empty while there is no allocation.
   std::optional<Instant> nextUsage_;

@@ -34,7 +34,7 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(otherRequestError, Counter, "requests of an unknown or unsupported method answered with 400")       \
   X(retransmissionsAnswered, Counter, "retransmitted requests answered from the response cache")        \
   X(unauthorized, Counter, "401 answers sent")                                                          \
-  X(unauthorizedRateLimited, Counter, "401 answers not sent because the source was over its rate")      \
+  X(unauthorizedRateLimited, Counter, "401/438/400 auth answers not sent: the source was over its rate")  \
   X(staleNonce, Counter, "438 answers sent")                                                            \
   X(wrongCredentials, Counter, "441 answers sent")                                                      \
   X(quotaRejected, Counter, "486 answers sent (identity's allocation quota or budget)")                 \

@@ -36,6 +36,10 @@ bool TokenBucket::take(double amount, int64_t nowNs) {
   }
 }
 
+bool TokenBucket::full(int64_t nowNs) const {
+  return rate_.load(std::memory_order_relaxed) == 0 || tat_.load(std::memory_order_relaxed) <= nowNs;
+}
+
 void TokenBucket::refund(double amount) { tat_.fetch_sub(cost(amount), std::memory_order_relaxed); }
 
 }  // namespace rdv

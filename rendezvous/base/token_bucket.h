@@ -26,6 +26,9 @@ class TokenBucket {
   bool take(double amount, int64_t nowNs);
   // Gives back what take() took (the caller dropped the packet at a later check).
   void refund(double amount);
+  // True when the bucket holds its whole burst at `nowNs` (nothing taken in the last burst/rate
+  // seconds): it is then the same as a fresh bucket (the relay's source table frees such entries).
+  bool full(int64_t nowNs) const;
   double rate() const { return rate_.load(std::memory_order_relaxed); }
 
   // Nanoseconds since the clock's epoch, for take().

@@ -77,6 +77,17 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
     if (c.altPort != 0 && c.altPort == primary.port())
       return unexpected(std::string("configuration key 'alt-address': its port must differ from the primary port"));
   }
+  // A STUN/TURN port inside the relay range: the relay would skip it (taken), and worse, the policy's
+  // relay-to-relay rule is keyed by port. Refuse it (port 0, picked by the kernel, is never configured).
+  for (const Endpoint& ep : c.listen) {
+    if (ep.port() != 0 && c.relayPorts.contains(ep.port()))
+      return unexpected("configuration key 'listen': port " + std::to_string(ep.port()) + " of " + ep.toString() +
+                        " lies inside 'relay-ports' " + std::to_string(c.relayPorts.min) + "-" +
+                        std::to_string(c.relayPorts.max) + " (move one of them)");
+  }
+  if (c.altPort != 0 && c.relayPorts.contains(c.altPort))
+    return unexpected("configuration key 'alt-address': port " + std::to_string(c.altPort) + " lies inside 'relay-ports' " +
+                      std::to_string(c.relayPorts.min) + "-" + std::to_string(c.relayPorts.max) + " (move one of them)");
   if (c.adminListen && c.adminToken.size() < 16)
     return unexpected(std::string("configuration key 'admin-token': required with admin-listen, at least 16 characters"));
   for (const auto& family : {Family::V4, Family::V6}) {

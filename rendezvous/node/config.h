@@ -32,8 +32,11 @@ struct Config {
   LogFormat logFormat = LogFormat::Text;
   std::string software = "rendezvous 0.1.0";
   std::string readyFile;  // written once every socket is bound: the actual endpoints as JSON
+  // TURN over TCP/TLS (docs/operator.md, "Running a public node"). Idleness counts complete frames only.
   unsigned tcpIdleTimeoutSeconds = 300;
-  unsigned maxConnectionsPerWorker = 10000;
+  unsigned tcpFirstFrameTimeoutSeconds = 10;  // accept -> TLS handshake and first complete frame
+  unsigned tcpMaxConnectionsPerIp = 64;       // node-wide, per IPv4 address or IPv6 /64
+  unsigned maxConnectionsPerWorker = 0;       // 0: derived from the open-file limit (defaultMaxConnections)
   std::optional<Endpoint> httpListen;  // the HTTP API (registry, signalling, ICE servers); nullopt: off
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
   std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off

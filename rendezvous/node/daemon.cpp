@@ -3,6 +3,9 @@
 #include <openssl/rand.h>
 #include <uv.h>
 
+#include <pthread.h>
+
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -20,7 +23,12 @@
 namespace rdv::node {
 
 Daemon::Daemon(Config config)
-    : config_(std::move(config)), quota_(std::make_shared<relay::QuotaBook>(config_.quota)) {}
+    : config_(std::move(config)),
+      quota_(std::make_shared<relay::QuotaBook>(config_.quota)),
+      liveRelays_(std::make_shared<relay::LiveRelayPorts>()),
+      connectionsPerSource_(std::make_shared<ConnectionsPerSource>(config_.tcpMaxConnectionsPerIp)) {
+  if (config_.maxConnectionsPerWorker == 0) config_.maxConnectionsPerWorker = defaultMaxConnectionsPerWorker(config_.workers);
+}
 
 void Daemon::setReloader(nlohmann::json current, ConfigLoader loader) {
   currentJson_ = std::move(current);
@@ -64,6 +72,11 @@ void Daemon::reload() {
 Daemon::~Daemon() { stop(); }
 
 std::optional<std::string> Daemon::start() {
+  // One daemon per data directory: lock it before anything opens its files.
+  if (auto made = ensureDataDir(dataDirOf(config_)); !made) return made.error();
+  auto lock = lockDataDir(dataDirOf(config_));
+  if (!lock) return lock.error();
+  dataDirLock_ = std::move(*lock);
   std::shared_ptr<TlsContext> tls;
   if (!config_.tlsListen.empty()) {
     auto ctx = TlsContext::server(config_.certFile, config_.keyFile);
@@ -94,7 +107,7 @@ std::optional<std::string> Daemon::start() {
     auto workerRelay = std::make_shared<relay::Config>(*relay);
     workerRelay->firstAllocationId = (uint64_t{w} << 48) + 1;
     workers_.push_back(std::make_unique<Worker>(w, config_, *parked_, binding, std::move(workerRelay), tls,
-                                                std::move(perWorker[w]), metering_.get()));
+                                                std::move(perWorker[w]), metering_.get(), connectionsPerSource_));
     if (!workers_.back()->start()) {
       stop();
       return "worker " + std::to_string(w) + " could not start (see the log)";
@@ -172,6 +185,11 @@ void Daemon::runUntilSignalled() {
   };
   uv_signal_start(&sigint, onSignal, SIGINT);
   uv_signal_start(&sigterm, onSignal, SIGTERM);
+  // main() blocked them until now (a signal during start-up waits here, pending, instead of killing).
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stopSignals, s);
+  pthread_sigmask(SIG_UNBLOCK, &stopSignals, nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);

@@ -9,6 +9,7 @@
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
 #include "rendezvous/node/api/registry_api.h"
+#include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/io/parked_sockets.h"
 #include "rendezvous/node/io/worker.h"
 #include "stun/binding.h"
@@ -67,6 +68,9 @@ class Daemon {
   // before workers_ so it outlives them.
   std::shared_ptr<MeteringSink> metering_;
   std::shared_ptr<relay::QuotaBook> quota_;
+  std::shared_ptr<relay::LiveRelayPorts> liveRelays_;  // every worker's live relay allocations (peer policy)
+  std::shared_ptr<ConnectionsPerSource> connectionsPerSource_;  // TURN-TCP/TLS per source, every worker
+  DataDirLock dataDirLock_;  // held from start() until the Daemon is gone
   nlohmann::json currentJson_;
   ConfigLoader loader_;
   // Relay sockets reserved by EVEN-PORT, shared by the workers: declared before them, outlives them.

@@ -26,7 +26,7 @@ std::optional<std::string> Daemon::bindSockets(std::vector<WorkerSockets>& perWo
   const unsigned n = config_.workers;
   for (const auto& ep : config_.listen) {
     auto set = bindForWorkers(ep, {SocketType::Udp, SocketType::Tcp}, n);
-    if (!set) return set.error();
+    if (!set) return "listen " + ep.toString() + " (STUN/TURN over UDP and TCP): " + set.error();
     for (unsigned w = 0; w < n; ++w) {
       perWorker[w].udp.push_back({set->fds[w][0], set->endpoint});
       perWorker[w].stream.push_back({set->fds[w][1], set->endpoint, false});
@@ -36,7 +36,7 @@ std::optional<std::string> Daemon::bindSockets(std::vector<WorkerSockets>& perWo
   }
   for (const auto& ep : config_.tlsListen) {
     auto set = bindForWorkers(ep, {SocketType::Tcp}, n);
-    if (!set) return set.error();
+    if (!set) return "tls-listen " + ep.toString() + " (TURN over TLS): " + set.error();
     for (unsigned w = 0; w < n; ++w) perWorker[w].stream.push_back({set->fds[w][0], set->endpoint, true});
     bound_.tls.push_back(set->endpoint);
   }
@@ -104,7 +104,10 @@ std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
     }
     return std::nullopt;
   };
-  std::vector<IpAddress> own;
+  // The node's own addresses (DESIGN principle 6): every interface address of the host, whatever the
+  // listen addresses, plus the configured ones (relay, external, listen, alternate).
+  std::vector<IpAddress> own = interfaceAddresses();
+  std::vector<IpAddress> relayReachable;  // where relay sockets are reachable: the policy's relay-to-relay rule
   for (Family f : {Family::V4, Family::V6}) {
     auto ip = relayIp(f);
     if (!ip) continue;
@@ -114,11 +117,22 @@ std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
     (f == Family::V4 ? rc->relayV4 : rc->relayV6) = ra;
     own.push_back(*ip);
     if (ra.external) own.push_back(*ra.external);
+    const bool wildcard = *ip == *IpAddress::parse(f == Family::V4 ? "0.0.0.0" : "::");
+    if (!wildcard) relayReachable.push_back(*ip);
+    if (ra.external) relayReachable.push_back(*ra.external);
   }
   for (const auto& ep : bound_.udp) own.push_back(ep.ip());
   for (const auto& ep : bound_.tls) own.push_back(ep.ip());
   if (bound_.rfc5780) own.push_back(bound_.rfc5780->alternateIp);
-  rc->policy = relay::PeerPolicy(config_.allowPeers, config_.denyPeers, own, config_.relayPorts);
+  for (const auto& ip : config_.externalAddresses) own.push_back(ip);
+  // A wildcard relay address: its sockets are reachable at every own address of that family.
+  for (const auto& ra : {rc->relayV4, rc->relayV6}) {
+    if (!ra || !(ra->local == *IpAddress::parse(ra->local.isV4() ? "0.0.0.0" : "::"))) continue;
+    for (const auto& ip : own)
+      if (ip.family() == ra->local.family()) relayReachable.push_back(ip);
+  }
+  rc->policy = relay::PeerPolicy(config_.allowPeers, config_.denyPeers, own, relayReachable);
+  rc->liveRelays = liveRelays_;  // node-wide: one set for every worker
 
   if (!rc->relayV4 && !rc->relayV6)
     logEvent(Level::Warn, "turn-no-relay-address",

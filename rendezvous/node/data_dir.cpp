@@ -1,6 +1,12 @@
 #include "rendezvous/node/data_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <system_error>
@@ -29,6 +35,43 @@ Result<bool, std::string> ensureDataDir(const std::string& dir) {
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   logEvent(Level::Info, "data-dir-created", {{"path", dir}});
   return true;
+}
+
+DataDirLock& DataDirLock::operator=(DataDirLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+DataDirLock::~DataDirLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor drops the flock
+}
+
+Result<DataDirLock, std::string> lockDataDir(const std::string& dir) {
+  const std::string path = (fs::path(dir) / kLockFile).string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return unexpected("data-dir '" + dir + "': cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    std::string holder;
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) holder += buf[i];
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      return unexpected("data-dir '" + dir + "' is in use by another rendezvousd (pid " +
+                        (holder.empty() ? std::string("unknown") : holder) + "); one data directory per node");
+    return unexpected("data-dir '" + dir + "': cannot lock " + path + ": " + std::strerror(err));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    const int err = errno;
+    ::close(fd);
+    return unexpected("data-dir '" + dir + "': cannot write " + path + ": " + std::strerror(err));
+  }
+  return DataDirLock(fd);
 }
 
 Result<identity::PrivateKey, std::string> loadOrCreateNodeKey(const std::string& path) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/node/config.h"
@@ -20,6 +21,26 @@ std::string nodeKeyPathOf(const Config& config);
 
 // Creates the directory (and parents) if missing; an operator-facing message on failure.
 Result<bool, std::string> ensureDataDir(const std::string& dir);
+// The data directory's lock: one daemon per data directory (two would both write the same SQLite files,
+// and the second would mark the first one's live allocations "interrupted"). flock(2) on
+// <dir>/rendezvous.lock, which holds the holder's pid; the kernel drops the lock when the process ends,
+// however it ends, so a crash leaves no stale lock. Held for as long as the object lives.
+class DataDirLock {
+ public:
+  DataDirLock() = default;
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  DataDirLock(DataDirLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  DataDirLock& operator=(DataDirLock&& o) noexcept;
+  ~DataDirLock();
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+inline constexpr const char* kLockFile = "rendezvous.lock";
+// Takes the lock, or says who holds it: "data-dir 'd' is in use by another rendezvousd (pid 1234)".
+Result<DataDirLock, std::string> lockDataDir(const std::string& dir);
+
 // Loads the key file, or generates and writes it (0600) when missing.
 Result<identity::PrivateKey, std::string> loadOrCreateNodeKey(const std::string& path);
 

@@ -1,4 +1,6 @@
 // rendezvousd: the rendezvous node. Configuration: embedded defaults < --config FILE < flags.
+#include <pthread.h>
+
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -109,13 +111,21 @@ int main(int argc, char** argv) {
   const auto* parsed = &parsedConfig;
 
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM/SIGHUP stay blocked until the daemon's handlers are in place (runUntilSignalled
+  // unblocks them): a SIGTERM right after the ready file appeared used to kill the node with the default
+  // action, before the ledger's final flush. Threads started meanwhile inherit the mask, so the main
+  // thread receives them.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stopSignals, s);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
   rdv::node::initLogging(parsed->logLevel, parsed->logFormat);
   rdv::node::Daemon daemon(*parsed);
   daemon.setReloader(config, [configPath, flagValues] { return loadConfig(configPath, flagValues); });
   if (auto err = daemon.start()) {
     rdv::node::logEvent(rdv::node::Level::Error, "start-failed", {{"reason", *err}});
     std::cerr << "rendezvousd: " << *err << "\n";
-    return 1;
+    return 2;  // start-up problems (a taken port, a locked data directory, ...) exit 2 like config errors
   }
   daemon.runUntilSignalled();
   return 0;

@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The peer policy the daemon builds from allow-peer/deny-peer, asked about a few peers.
   std::vector<IpAddress> own = c.relayAddresses;
   for (const auto& ep : c.listen) own.push_back(ep.ip());
-  const relay::PeerPolicy policy(c.allowPeers, c.denyPeers, own, c.relayPorts);
+  const relay::PeerPolicy policy(c.allowPeers, c.denyPeers, own, c.relayAddresses);
   for (const char* peer : {"93.184.216.34:5000", "127.0.0.1:50000", "[::ffff:10.0.0.1]:3478", "[2001:db8::1]:1"})
     (void)policy.check(*Endpoint::parse(peer));
 

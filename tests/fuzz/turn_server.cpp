@@ -87,7 +87,8 @@ Config makeConfig(uint8_t variant) {
   if (variant & 1) c.relayV6 = RelayAddress{ip("fd00::1"), std::nullopt};
   // A small range, so that port exhaustion, EVEN-PORT pairs and reservations meet.
   c.relayPorts = (variant & 2) ? PortRange{50000, 50007} : PortRange{50000, 50999};
-  c.policy = PeerPolicy({}, {}, {ip("10.0.0.1"), ip("203.0.113.10"), ip("fd00::1")}, c.relayPorts);
+  const std::vector<IpAddress> own = {ip("10.0.0.1"), ip("203.0.113.10"), ip("fd00::1")};
+  c.policy = PeerPolicy({}, {}, own, own);  // relay-to-relay at live relay ports of the relay addresses
   c.defaultLifetime = Seconds(600);
   c.maxLifetime = Seconds(3600);
   c.permissionLifetime = Seconds(300);

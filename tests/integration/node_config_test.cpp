@@ -1,6 +1,8 @@
 // rendezvousd's configuration as an operator meets it: --help, files with comments, clear refusals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -113,6 +115,15 @@ TEST(NodeConfig, BadConfigurationIsRefusedWithKeyAndReason) {
       {"", {"--bps-capacity", "-5"}, "'bps-capacity': expected a whole number"},
       {"", {"--bps-capacity", "1000"}, "'bps-capacity': bps-capacity: 1000 is below the largest datagram"},
       {"", {"--max-allocations", "lots"}, "'max-allocations': expected a whole number"},
+      // Issue 12: a listen port inside the relay range; the TURN-TCP/TLS limits.
+      {"", {"--listen", "127.0.0.1:50000"},
+       "configuration key 'listen': port 50000 of 127.0.0.1:50000 lies inside 'relay-ports' 49152-65535"},
+      {"", {"--listen", "127.0.0.1:3478", "--relay-ports", "3000-4000"}, "lies inside 'relay-ports' 3000-4000"},
+      {"", {"--listen", "127.0.0.1:3478", "--alt-address", "127.0.0.2:50001"},
+       "configuration key 'alt-address': port 50001 lies inside 'relay-ports'"},
+      {"", {"--tcp-first-frame-timeout", "0"}, "'tcp-first-frame-timeout': must be between 1 and 300"},
+      {"", {"--tcp-max-connections-per-ip", "0"}, "'tcp-max-connections-per-ip': must be between 1 and 100000"},
+      {"", {"--tcp-idle-timeout", "1"}, "'tcp-idle-timeout': must be between 5 and 86400"},
   };
   for (const auto& c : cases) {
     TempDir dir;
@@ -133,11 +144,56 @@ TEST(NodeConfig, MissingConfigFileAndBusyPortAreClearErrors) {
   EXPECT_EQ(missing.exitCode, 2);
   EXPECT_NE(missing.err.find("cannot read config file '/nonexistent/node.json'"), std::string::npos) << missing.err;
 
+  // Issue 12: a taken port on ANY listener ends with exit 2 and a message naming the listener and the
+  // address (the HTTP one used to end in SIGSEGV after libwebsockets failed to create its vhost).
+  TempDir dir;
+  auto cert = makeTestCertificate(dir);
+  const std::string token = "an-admin-token-of-some-length";
+  Node first({"--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--cert", cert.cert, "--key", cert.key,
+              "--admin-listen", "127.0.0.1:0", "--admin-token", token});
+  ASSERT_TRUE(first.started()) << first.log();
+  const std::string admin = first.ready()["admin"].get<std::string>();
+  struct Busy {
+    std::vector<std::string> flags;
+    std::string mustMention;
+  };
+  const std::vector<Busy> cases = {
+      {{"--listen", first.udp()}, "listen " + first.udp() + " (STUN/TURN over UDP and TCP): cannot bind"},
+      {{"--listen", "127.0.0.1:0", "--tls-listen", first.tls(), "--cert", cert.cert, "--key", cert.key},
+       "tls-listen " + first.tls() + " (TURN over TLS): cannot bind"},
+      {{"--listen", "127.0.0.1:0", "--http-listen", first.http()}, "http-listen: cannot listen for HTTP on " + first.http()},
+      {{"--listen", "127.0.0.1:0", "--admin-listen", admin, "--admin-token", token},
+       "admin-listen: cannot listen for HTTP on " + admin},
+  };
+  for (const auto& c : cases) {
+    TempDir data;
+    auto args = c.flags;
+    // The first node's ports are the kernel's picks, which may lie in the default relay range: move it.
+    args.insert(args.end(), {"--relay-ports", "2000-2999", "--data-dir", data.file("d"), "--http-listen", "127.0.0.1:0"});
+    if (std::find(c.flags.begin(), c.flags.end(), "--http-listen") != c.flags.end()) args.resize(args.size() - 2);
+    auto busy = node(args);
+    EXPECT_EQ(busy.exitCode, 2) << c.mustMention << "\n" << busy.err;
+    EXPECT_NE(busy.err.find(c.mustMention), std::string::npos) << "stderr: " << busy.err << " expected: " << c.mustMention;
+  }
+  EXPECT_TRUE(first.process().running());
+}
+
+TEST(NodeConfig, SecondDaemonOnTheSameDataDirectoryIsRefused) {
+  // Issue 12: two daemons on one data directory would both write its SQLite files, and the second would
+  // mark the first one's live allocations "interrupted". The directory is locked (flock).
   Node first({"--listen", "127.0.0.1:0"});
-  ASSERT_TRUE(first.started());
-  auto busy = node({"--listen", first.udp()});
-  EXPECT_EQ(busy.exitCode, 1);
-  EXPECT_NE(busy.err.find("cannot bind"), std::string::npos) << busy.err;
+  ASSERT_TRUE(first.started()) << first.log();
+  const long pid = first.ready()["pid"].get<long>();
+  auto second = node({"--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", first.dataDir()});
+  EXPECT_EQ(second.exitCode, 2) << second.err;
+  const std::string expected =
+      "data-dir '" + first.dataDir() + "' is in use by another rendezvousd (pid " + std::to_string(pid) + ")";
+  EXPECT_NE(second.err.find(expected), std::string::npos) << second.err;
+  EXPECT_TRUE(first.process().running());
+  // The lock goes with the process, however it ends: after kill -9 the directory is free again.
+  ASSERT_TRUE(first.process().stop(SIGKILL).has_value());
+  Node third({"--listen", "127.0.0.1:0", "--data-dir", first.dataDir()});
+  EXPECT_TRUE(third.started()) << third.log();
 }
 
 TEST(NodeConfig, JsonLogsAreOneObjectPerLine) {

@@ -235,15 +235,37 @@ TEST(CoturnUclient, WrongRestSecretIsRefused) {
   EXPECT_EQ(node.log().find("allocation-started"), std::string::npos) << node.log();
 }
 
-// The secure default: without --allow-peer, loopback is a denied peer range (DESIGN principle 6).
+// coturn's echo peer on the given port pair (no retry: the caller chose the ports).
+std::unique_ptr<Process> echoPeerOn(const TempDir& dir, uint16_t port) {
+  auto p = std::make_unique<Process>(
+      std::vector<std::string>{"turnutils_peer", "-p", std::to_string(port), "-L", "127.0.0.1"}, dir.file("peer.log"));
+  if (waitUntil([&] { return !p->running() || (echoes(port) && echoes(static_cast<uint16_t>(port + 1))); }, 3s) &&
+      p->running())
+    return p;
+  return nullptr;
+}
+
+// The secure default: without --allow-peer, loopback is a denied peer range (DESIGN principle 6), and
+// the node's own address is reachable only at its live relay allocations. Issue 12's finding: a local
+// UDP service on an ephemeral port INSIDE the relay port range was reachable (the "own address" rule let
+// every port of the range through, before the special-purpose list). The peer here sits in the range.
 TEST(CoturnUclient, LoopbackPeerIsRefusedByDefault) {
   ASSERT_TRUE(onPath("turnutils_uclient") && onPath("turnutils_peer"));
   TempDir dir;
-  // The node's own address is allowed on its relay port range (relay to relay): keep the peer off it.
-  Node node({"--listen", "127.0.0.1:0", "--user", "alice:wonderland", "--relay-ports", "50000-50999"});
+  std::unique_ptr<Process> peerProcess;
+  uint16_t peerPort = 0;
+  for (int attempt = 0; attempt < 5 && !peerProcess; ++attempt) {
+    auto pair = freeUdpPortPair();
+    if (pair && *pair > 2000 && *pair < 64000) {
+      peerPort = *pair;
+      peerProcess = echoPeerOn(dir, peerPort);
+    }
+  }
+  ASSERT_TRUE(peerProcess) << "turnutils_peer did not start";
+  // A relay range around the peer's port (the kernel's ephemeral range overlaps it, as by default).
+  const std::string range = std::to_string(peerPort - 1000) + "-" + std::to_string(peerPort + 1000);
+  Node node({"--listen", "127.0.0.1:0", "--user", "alice:wonderland", "--relay-ports", range});
   ASSERT_TRUE(node.started()) << node.log();
-  EchoPeer peer(dir, 50000, 50999);
-  ASSERT_TRUE(peer.started());
   for (const char* transport : {"", "-t"}) {
     std::vector<std::string> flags{"-u", "alice", "-w", "wonderland"};
     uint16_t port = node.udpPort();
@@ -251,19 +273,24 @@ TEST(CoturnUclient, LoopbackPeerIsRefusedByDefault) {
       flags.push_back(transport);
       port = portOf(node.ready()["tcp"][0].get<std::string>());
     }
-    auto r = uclient(flags, port, peer.port(), 20s, 5, 1);
+    auto r = uclient(flags, port, peerPort, 20s, 5, 1);
     EXPECT_NE(r.result.exitCode, 0) << describe(r);
     EXPECT_NE(r.text.find("channel bind: error 403"), std::string::npos) << describe(r);
     EXPECT_FALSE(r.lost) << describe(r);
   }
   // Send indications cannot be answered: dropped, so nothing comes back from the peer.
-  auto send = uclient({"-u", "alice", "-w", "wonderland", "-s", "-c"}, node.udpPort(), peer.port(), 4s, 5, 1);
+  auto send = uclient({"-u", "alice", "-w", "wonderland", "-s", "-c"}, node.udpPort(), peerPort, 4s, 5, 1);
   EXPECT_TRUE(!send.receivedBytes || *send.receivedBytes == 0) << describe(send);
   EXPECT_EQ(send.text.find("Total lost packets 0 "), std::string::npos) << describe(send);
 
-  // Relay to relay on the same node is allowed by design: the node's own address on its relay port range.
-  auto c2c = uclient({"-u", "alice", "-w", "wonderland", "-y"}, node.udpPort(), peer.port(), 40s, 10, 2);
-  expectNoLoss(c2c, 10L * 2 * kMessageLength, true);
+  // Relay to relay on the same node is allowed by design: two live allocations reach each other, over
+  // channels and Send indications, UDP and TCP, still without --allow-peer.
+  expectNoLoss(uclient({"-u", "alice", "-w", "wonderland", "-y"}, node.udpPort(), peerPort, 40s, 10, 2),
+               10L * 2 * kMessageLength, true);
+  expectNoLoss(uclient({"-u", "alice", "-w", "wonderland", "-y", "-s", "-t"},
+                       portOf(node.ready()["tcp"][0].get<std::string>()), peerPort, 40s, 10, 2),
+               10L * 2 * kMessageLength, true);
+  if (HasFailure()) ADD_FAILURE() << "node log:\n" << node.log();
 }
 
 // coturn's negative modes: random channel numbers (-N), corrupted requests and data (-R), quick connect

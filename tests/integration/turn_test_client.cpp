@@ -13,12 +13,12 @@
 
 namespace rdv::test {
 
-UdpSocket::UdpSocket() {
+UdpSocket::UdpSocket(uint32_t localHostOrder) {
   fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return;
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_addr.s_addr = htonl(localHostOrder);
   const int big = 4 * 1024 * 1024;
   setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
   if (bind(fd_, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) {
@@ -72,8 +72,8 @@ std::string restPassword(const std::string& secret, const std::string& username)
   return out;
 }
 
-TurnTestClient::TurnTestClient(Endpoint server, std::string username, std::string password)
-    : server_(std::move(server)), username_(std::move(username)), password_(std::move(password)) {}
+TurnTestClient::TurnTestClient(Endpoint server, std::string username, std::string password, uint32_t localHostOrder)
+    : server_(std::move(server)), username_(std::move(username)), password_(std::move(password)), socket_(localHostOrder) {}
 
 Bytes TurnTestClient::build(stun::Method method, const std::function<void(stun::MessageBuilder&)>& attrs, bool auth) {
   stun::TransactionId tid;

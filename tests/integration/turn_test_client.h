@@ -15,10 +15,11 @@
 
 namespace rdv::test {
 
-// A UDP socket on 127.0.0.1:0 with helpers; closed on destruction.
+// A UDP socket on 127.0.0.1:0 (or another local address, host byte order) with helpers; closed on
+// destruction.
 class UdpSocket {
  public:
-  UdpSocket();
+  explicit UdpSocket(uint32_t localHostOrder = 0x7F000001);
   ~UdpSocket();
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
@@ -48,7 +49,8 @@ struct TurnAnswer {
 
 class TurnTestClient {
  public:
-  TurnTestClient(Endpoint server, std::string username, std::string password);
+  // `localHostOrder`: the client's own loopback address (abuse tests give honest clients their own 127.x).
+  TurnTestClient(Endpoint server, std::string username, std::string password, uint32_t localHostOrder = 0x7F000001);
   // Allocate (the 401 dance included). Returns the final answer; on success relayed() is set.
   TurnAnswer allocate(std::optional<uint32_t> lifetime = std::nullopt);
   TurnAnswer refresh(uint32_t lifetime);

@@ -444,7 +444,7 @@ TEST(Allocate, LifetimeIsClampedBetweenDefaultAndMax) {
 TEST(Allocate, UnauthorizedAnswersAreRateLimitedPerSource) {
   Config cfg = baseConfig();
   cfg.unauthorizedRate = RateLimit{1.0, 5.0};
-  cfg.unauthorizedBuckets = 64;
+  cfg.unauthorizedBuckets = 64;  // exact entries: sources never share a bucket
   Harness h(cfg);
   TurnClient flood(h, udpTuple("192.0.2.1:1"));
   int answered = 0;
@@ -455,7 +455,7 @@ TEST(Allocate, UnauthorizedAnswersAreRateLimitedPerSource) {
   EXPECT_EQ(h.server->stats().unauthorizedRateLimited, 45u);
   h.advance(Seconds(2));
   EXPECT_FALSE(flood.request(Method::Allocate, {}, false).empty());
-  // Another source has its own bucket (64 buckets: a collision is possible but not for this seed).
+  // Another source has its own bucket.
   TurnClient other(h, udpTuple("192.0.2.2:1"));
   EXPECT_FALSE(other.request(Method::Allocate, {}, false).empty());
 }

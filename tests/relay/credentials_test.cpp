@@ -71,22 +71,6 @@ TEST(Nonce, RoundTripStaleAndForeign) {
   EXPECT_EQ(codec.check(n.substr(0, n.size() - 1), client, 1'700'000'000), NonceCheck::Invalid);
 }
 
-TEST(RateLimiter, BucketsRefillAndTableIsBounded) {
-  SourceRateLimiter limiter(RateLimit{2.0, 3.0}, 100, 7);
-  EXPECT_EQ(limiter.bucketCount(), 128u);
-  const Instant t0{};
-  const IpAddress a = ip("192.0.2.1");
-  EXPECT_TRUE(limiter.allow(a, t0));
-  EXPECT_TRUE(limiter.allow(a, t0));
-  EXPECT_TRUE(limiter.allow(a, t0));
-  EXPECT_FALSE(limiter.allow(a, t0));
-  EXPECT_TRUE(limiter.allow(a, t0 + std::chrono::milliseconds(500)));  // one token back
-  EXPECT_FALSE(limiter.allow(a, t0 + std::chrono::milliseconds(500)));
-  // A flood from a million sources touches only the fixed table.
-  for (uint32_t i = 0; i < 1'000'000; ++i) limiter.allow(IpAddress::v4(0x0A000000 + i), t0);
-  EXPECT_EQ(limiter.bucketCount(), 128u);
-}
-
 }  // namespace
 }  // namespace rdv::relay::test
 

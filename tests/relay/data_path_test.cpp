@@ -195,14 +195,19 @@ TEST(DataPath, SendToDeniedPeerIsDropped) {
   Harness h(cfg);
   TurnClient c(h, udpTuple());
   ASSERT_TRUE(isSuccess(c.allocate()));
-  // The node's own address is allowed for permissions (relay-to-relay), but only on relay ports.
+  // The node's own address is allowed for permissions (relay-to-relay), but only at ports of live
+  // allocations: not a service port, not a free port of the relay range (the kernel's ephemeral ports).
   ASSERT_TRUE(isSuccess(c.permit(ep("203.0.113.10:1"))));
   EXPECT_TRUE(fromClient(h, c.tuple, sendIndication(c, ep("203.0.113.10:22"), asBytes("x"))).empty());
   EXPECT_EQ(h.server->stats().dropPolicy, 1u);
-  EXPECT_EQ(Harness::only<SendToPeer>(fromClient(h, c.tuple, sendIndication(c, ep("203.0.113.10:50001"), asBytes("x"))))
-                .size(),
-            1u);
+  const uint16_t free = c.relayed->port() == 50001 ? 50002 : 50001;
+  EXPECT_TRUE(fromClient(h, c.tuple, sendIndication(c, Endpoint(ip("203.0.113.10"), free), asBytes("x"))).empty());
+  EXPECT_EQ(h.server->stats().dropPolicy, 2u);
   EXPECT_EQ(errorOf(c.bindChannel(0x4000, ep("203.0.113.10:3478"))), 403);
+  EXPECT_EQ(errorOf(c.bindChannel(0x4000, Endpoint(ip("203.0.113.10"), free))), 403);
+  // A datagram from a free port of the node's address (a local service) is dropped, not relayed.
+  EXPECT_TRUE(h.server->liveRelays().contains(RelayPort{Family::V4, c.relayed->port()}));
+  EXPECT_FALSE(h.server->liveRelays().contains(RelayPort{Family::V4, free}));
 }
 
 // The per-datagram policy check on the way in (RFC 8656 §10.3 Data-indication path): a permission for the
@@ -246,6 +251,13 @@ TEST(DataPath, RelayToRelayOnTheSameNode) {
   const auto in = Harness::only<SendToClient>(h.fromPeer(b.relayPort(), aRelay, out[0].bytes));
   ASSERT_EQ(in.size(), 1u);
   EXPECT_EQ(in[0].tuple, b.tuple);
+  // b's allocation ends: its port is free for any local service, and a's channel to it stops relaying.
+  ASSERT_TRUE(isSuccess(b.refresh(0)));
+  const uint64_t dropped = h.server->stats().dropPolicy;
+  EXPECT_TRUE(Harness::only<SendToPeer>(fromClient(h, a.tuple, cd)).empty());
+  EXPECT_EQ(h.server->stats().dropPolicy, dropped + 1);
+  // Nor does a datagram from that port reach a's client.
+  EXPECT_TRUE(Harness::only<SendToClient>(h.fromPeer(a.relayPort(), bRelay, asBytes("pong"))).empty());
 }
 
 TEST(DataPath, OversizeDataIsDropped) {

@@ -84,7 +84,8 @@ inline Config baseConfig() {
   c.relayV4 = RelayAddress{ip("10.0.0.1"), ip("203.0.113.10")};
   c.relayV6 = RelayAddress{ip("fd00::1"), std::nullopt};
   c.relayPorts = PortRange{50000, 50099};
-  c.policy = PeerPolicy({}, {}, {ip("10.0.0.1"), ip("203.0.113.10"), ip("fd00::1")}, c.relayPorts);
+  c.policy = PeerPolicy({}, {}, {ip("10.0.0.1"), ip("203.0.113.10"), ip("fd00::1")},
+                        {ip("10.0.0.1"), ip("203.0.113.10"), ip("fd00::1")});
   return c;
 }
 

@@ -1,5 +1,7 @@
 #include "rendezvous/node/api/http_server.h"
 
+#include <dlfcn.h>
+
 #include "rendezvous/node/api/http_server_impl.h"
 #include "rendezvous/node/log.h"
 
@@ -66,6 +68,25 @@ void HttpServer::closeWebSocket(uint64_t connection, const std::string& reason, 
   lws_callback_on_writable(wsi);
 }
 
+namespace {
+
+// libwebsockets loads its libuv event library as a plugin (dlopen) and unloads it (dlclose) inside
+// lws_context_destroy(), while close callbacks of its uv handles may still be queued on our loop: the
+// uv_run() that must follow then jumps into unmapped code (seen in gdb on the taken-HTTP-port path of
+// issue 12: the pc in no mapped library). Holding our own RTLD_NODELETE reference keeps the plugin
+// mapped for the life of the process, whatever lws does.
+void pinLibuvEventLibrary() {
+  static const bool pinned = [] {
+    for (const char* name : {"libwebsockets-evlib_uv.so", "libwebsockets-evlib_uv.so.17"}) {
+      if (dlopen(name, RTLD_NOW | RTLD_NODELETE | RTLD_GLOBAL) != nullptr) return true;
+    }
+    return false;  // not installed: lws falls back to poll() and never loads it either
+  }();
+  (void)pinned;
+}
+
+}  // namespace
+
 std::optional<std::string> HttpServer::start() {
   lws_set_log_level(LLL_ERR, [](int, const char* line) {
     std::string s(line);
@@ -92,13 +113,19 @@ std::optional<std::string> HttpServer::start() {
   // mostly idle signalling connections costs more than the messages. Its libuv event library (Debian:
   // libwebsockets-evlib-uv, loaded at run time) uses epoll; without it, poll() still works.
   void* foreignLoops[1] = {nullptr};
+  pinLibuvEventLibrary();
   if (uv_loop_init(&d.loop) == 0) {
     foreignLoops[0] = &d.loop;
     info.foreign_loops = foreignLoops;
     info.options |= LWS_SERVER_OPTION_LIBUV;
     d.context = lws_create_context(&info);
     d.onLibuv = d.context != nullptr;
-    if (!d.onLibuv) uv_loop_close(&d.loop);
+    if (!d.onLibuv) {
+      // A failed creation may have left closing handles on the loop: let them finish before closing it.
+      for (int i = 0; i < 100 && uv_run(&d.loop, UV_RUN_NOWAIT) != 0; ++i) {
+      }
+      uv_loop_close(&d.loop);
+    }
   }
   if (!d.context) {
     info.foreign_loops = nullptr;
@@ -111,8 +138,9 @@ std::optional<std::string> HttpServer::start() {
   d.vhost = lws_get_vhost_by_name(d.context, "default");
   const int port = d.vhost ? lws_get_vhost_listen_port(d.vhost) : -1;
   if (port <= 0) {
+    d.vhost = nullptr;
     destroyContext();
-    return "cannot listen for HTTP on " + d.config.listen.toString();
+    return "cannot listen for HTTP on " + d.config.listen.toString() + " (address in use or not local?)";
   }
   d.bound = Endpoint(d.config.listen.ip(), static_cast<uint16_t>(port));
   for (auto& t : d.timers)
@@ -143,6 +171,13 @@ void HttpServer::stop() {
 
 void HttpServer::destroyContext() {
   Impl& d = *impl_;
+  // Sockets lws is closing (a failed vhost's, a connection closed just before stop) have close
+  // callbacks queued on our loop that still need the context: run them now, while it lives. Destroying
+  // the context first and running the loop afterwards ran them on a freed context: issue 12's SIGSEGV
+  // when the HTTP port is taken (gdb: __lws_close_free_wsi_final from uv_run in destroyContext). The
+  // service thread has ended, so this thread is the loop's only runner.
+  if (d.onLibuv)
+    for (int i = 0; i < 10; ++i) uv_run(&d.loop, UV_RUN_NOWAIT);
   lws_context_destroy(d.context);
   d.context = nullptr;
   if (d.onLibuv) {

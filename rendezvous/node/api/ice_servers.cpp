@@ -28,7 +28,9 @@ IceServersApi::IceServersApi(IceServersConfig config, std::function<int64_t()> u
     : config_(std::move(config)),
       unixNow_(std::move(unixNow)),
       replays_(config_.maxClockSkewSeconds, config_.replayCacheEntries),
-      perIp_(relay::RateLimit{config_.perIpPerMinute / 60.0, config_.perIpBurst}, config_.rateLimiterBuckets,
+      // A saturated table (only real TCP peers can fill it) shares one more bucket of the per-IP size.
+      perIp_(relay::RateLimit{config_.perIpPerMinute / 60.0, config_.perIpBurst},
+             relay::RateLimit{config_.perIpPerMinute / 60.0, config_.perIpBurst}, config_.rateLimiterBuckets,
              std::random_device{}() * 0x9e3779b97f4a7c15ULL ^ std::random_device{}()) {}
 
 // Returns the identity the credential is for, or nullopt with `error` set.

@@ -52,8 +52,9 @@ RegistryApi::RegistryApi(storage::Database db, identity::PrivateKey key, std::st
       dbPath_(std::move(dbPath)),
       clock_(std::move(clock)),
       replays_(config.apiClockSkewSeconds, 65536),
-      writesPerIp_(relay::RateLimit{config.registryWritesPerMinute / 60.0, static_cast<double>(config.registryWriteBurst)},
-                   16384, std::random_device{}() * 0x9e3779b97f4a7c15ULL ^ std::random_device{}()) {}
+      writesPerIp_(relay::RateLimit{config.registryWritesPerMinute / 60.0, double(config.registryWriteBurst)},
+                   relay::RateLimit{config.registryWritesPerMinute / 60.0, double(config.registryWriteBurst)}, 16384,
+                   std::random_device{}() * 0x9e3779b97f4a7c15ULL ^ std::random_device{}()) {}
 
 std::optional<HttpResponse> RegistryApi::checkFresh(const identity::NodeId& id, const RequestProof& proof,
                                                     const identity::Hash256& digest) {

@@ -70,6 +70,7 @@ class RegistryApi {
   Clock clock_;
 
   identity::ReplayCache replays_;
+  // Exact per-IP buckets; a saturated table (only real TCP peers can fill it) shares one more of that size.
   relay::SourceRateLimiter writesPerIp_;
   uint64_t rateLimited_ = 0;
   uint64_t replaysRefused_ = 0;

@@ -1,9 +1,13 @@
 #include "rendezvous/node/io/sockets.h"
 
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -101,6 +105,30 @@ Result<BoundSet, std::string> bindForWorkers(const Endpoint& ep, const std::vect
     lastError = set.error();
   }
   return unexpected("no free port on " + ep.ip().toString() + ": " + lastError);
+}
+
+std::vector<IpAddress> interfaceAddresses() {
+  std::vector<IpAddress> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (const ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr || !(a->ifa_flags & IFF_UP)) continue;
+    if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
+    if (auto ep = Endpoint::fromSockaddr(a->ifa_addr)) {
+      if (std::find(out.begin(), out.end(), ep->ip()) == out.end()) out.push_back(ep->ip());
+    }
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+unsigned defaultMaxConnectionsPerWorker(unsigned workers) {
+  rlimit rl{};
+  uint64_t files = 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) files = rl.rlim_cur;
+  else if (rl.rlim_cur == RLIM_INFINITY) files = 1u << 20;
+  const uint64_t perWorker = files / 2 / std::max(1u, workers);
+  return static_cast<unsigned>(std::clamp<uint64_t>(perWorker, 64, 10000));
 }
 
 }  // namespace rdv::node

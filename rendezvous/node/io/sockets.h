@@ -16,6 +16,12 @@ enum class SocketType { Udp, Tcp };
 Result<int, std::string> openBoundSocket(const Endpoint& ep, SocketType type, bool reusePort);
 Result<Endpoint, std::string> localEndpointOf(int fd);
 void closeSocket(int fd);
+// Every address of every interface that is up (getifaddrs), IPv4 and IPv6, link-local included: the
+// node's own addresses for the relay's peer policy (DESIGN principle 6). Empty if getifaddrs fails.
+std::vector<IpAddress> interfaceAddresses();
+// The default TCP/TLS connection limit per worker: half the process's open-file limit (the rest is for
+// relay sockets, the HTTP API and the database), shared by the workers, at most 10,000 and at least 64.
+unsigned defaultMaxConnectionsPerWorker(unsigned workers);
 
 // One socket per worker and per type on the same port ("UDP and TCP on the same port"). Port 0 picks a port
 // free for every type. With one worker nothing is shared, so no SO_REUSEPORT and no race: the kernel's pick

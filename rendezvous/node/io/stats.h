@@ -18,7 +18,9 @@ namespace rdv::node {
   X(tcpAccepted, "TCP/TLS connections accepted")                                             \
   X(tcpRefused, "TCP/TLS connections refused at the per-worker connection limit")            \
   X(tcpMalformedClosed, "TCP/TLS connections closed because the stream was not STUN/TURN")   \
-  X(tcpIdleClosed, "TCP/TLS connections closed after the idle timeout")                      \
+  X(tcpIdleClosed, "TCP/TLS connections closed after the idle timeout (no complete frame)")   \
+  X(tcpPerIpRefused, "TCP/TLS connections refused at the per-source limit")                  \
+  X(tcpFirstFrameClosed, "TCP/TLS connections closed: no handshake and first frame in time")  \
   X(tcpSlowReaderClosed, "TCP/TLS connections closed because their write queue overflowed")  \
   X(tlsHandshakeFailures, "TLS handshakes that failed")
 

@@ -14,23 +14,27 @@ void Worker::Impl::onConnection(Listener& l) {
     uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
     return;
   }
-  if (connections.size() >= config.maxConnectionsPerWorker) {
-    stats.tcpRefused.add();
+  auto refuse = [&](Counter& counter) {
+    counter.add();
     uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
-    return;
-  }
-  stats.tcpAccepted.add();
+  };
+  if (connections.size() >= config.maxConnectionsPerWorker) return refuse(stats.tcpRefused);
   sockaddr_storage ss;
   int len = sizeof(ss);
   uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&ss), &len);
   c->peer.remote = Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(Endpoint());
+  // Per source (node-wide): one address cannot hold every connection slot.
+  if (!perSource->tryAdd(c->peer.remote.ip())) return refuse(stats.tcpPerIpRefused);
+  c->counted = true;
+  stats.tcpAccepted.add();
   len = sizeof(ss);
   uv_tcp_getsockname(&c->handle, reinterpret_cast<sockaddr*>(&ss), &len);
   c->peer.local = Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(l.local);
   c->peer.connection = nextConnectionId++;
   c->peer.transport = l.tls ? Transport::Tls : Transport::Tcp;
   if (l.tls) c->tls = std::make_unique<TlsSession>(tlsContext);
-  c->lastActivityMs = uv_now(&loop);
+  c->acceptedMs = uv_now(&loop);
+  c->lastFrameMs = c->acceptedMs;
   uv_tcp_nodelay(&c->handle, 1);
   connections.emplace(c->peer.connection, c);
   uv_read_start(
@@ -53,7 +57,6 @@ void Worker::Impl::onConnection(Listener& l) {
 }
 
 void Worker::Impl::onRead(Connection& c, ByteSpan bytes) {
-  c.lastActivityMs = uv_now(&loop);
   if (c.tls) {
     const bool ok = c.tls->receive(bytes, c.inbound);
     Bytes cipher = c.tls->takeOutgoing();  // handshake messages, alerts
@@ -86,6 +89,8 @@ bool Worker::Impl::drainFrames(Connection& c) {
     if (!frame->has_value()) break;
     if (!service.onStreamFrame(rest.first((*frame)->size), c.peer, now(), out)) return false;
     consumed += (*frame)->size;
+    c.gotFrame = true;
+    c.lastFrameMs = uv_now(&loop);
   }
   c.inbound.erase(c.inbound.begin(), c.inbound.begin() + static_cast<std::ptrdiff_t>(consumed));
   return true;
@@ -112,6 +117,8 @@ void Worker::Impl::closeConnection(Connection& c) {
   auto* handle = reinterpret_cast<uv_handle_t*>(&c.handle);
   if (uv_is_closing(handle)) return;
   connections.erase(c.peer.connection);
+  if (c.counted) perSource->remove(c.peer.remote.ip());
+  c.counted = false;
   closedPeers.push_back(c.peer);  // the engine ends the connection's allocation (RFC 8656 §3.1)
   uv_close(handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
 }

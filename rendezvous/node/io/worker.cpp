@@ -130,9 +130,16 @@ void Worker::Impl::onTick() {
   if (nowMs >= nextIdleSweepMs) {
     nextIdleSweepMs = nowMs + 1000;
     const uint64_t idleMs = uint64_t{config.tcpIdleTimeoutSeconds} * 1000;
-    std::vector<Connection*> idle;
-    for (auto& [id, c] : connections)
-      if (nowMs - c->lastActivityMs > idleMs) idle.push_back(c);
+    const uint64_t firstFrameMs = uint64_t{config.tcpFirstFrameTimeoutSeconds} * 1000;
+    std::vector<Connection*> idle, silent;
+    for (auto& [id, c] : connections) {
+      if (!c->gotFrame && nowMs - c->acceptedMs > firstFrameMs) silent.push_back(c);  // handshake or first frame late
+      else if (nowMs - c->lastFrameMs > idleMs) idle.push_back(c);  // no complete frame for a while
+    }
+    for (auto* c : silent) {
+      stats.tcpFirstFrameClosed.add();
+      closeConnection(*c);
+    }
     for (auto* c : idle) {
       stats.tcpIdleClosed.add();
       closeConnection(*c);
@@ -144,9 +151,9 @@ void Worker::Impl::onTick() {
 
 Worker::Worker(unsigned index, const Config& config, ParkedSockets& parked, stun::BindingConfig binding,
                std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets,
-               MeteringSink* metering)
+               MeteringSink* metering, std::shared_ptr<ConnectionsPerSource> perSource)
     : impl_(std::make_unique<Impl>(index, config, parked, std::move(binding), std::move(relayConfig), std::move(tls),
-                                   std::move(sockets), metering)) {}
+                                   std::move(sockets), metering, std::move(perSource))) {}
 
 Worker::~Worker() {
   requestStop();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rendezvous/node/config.h"
+#include "rendezvous/node/io/connection_limits.h"
 #include "rendezvous/node/io/service.h"
 #include "rendezvous/node/io/stats.h"
 #include "rendezvous/node/io/tls.h"
@@ -32,9 +33,11 @@ struct WorkerSockets {
 class Worker {
  public:
   // `metering` may be null; it and `parked` (shared by the daemon's workers) must outlive the Worker.
+  // `perSource`: TCP/TLS connections per source, shared by every worker of the node (null: this worker
+  // counts alone).
   Worker(unsigned index, const Config& config, ParkedSockets& parked, stun::BindingConfig binding,
          std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls, WorkerSockets sockets,
-         MeteringSink* metering = nullptr);
+         MeteringSink* metering = nullptr, std::shared_ptr<ConnectionsPerSource> perSource = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

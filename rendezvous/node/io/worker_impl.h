@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "rendezvous/node/io/parked_sockets.h"
+#include "rendezvous/node/io/sockets.h"
 #include "rendezvous/node/io/worker.h"
 
 namespace rdv::node {
@@ -40,7 +41,12 @@ struct Worker::Impl final : relay::RelaySocketBinder {
     StreamPeer peer;
     std::unique_ptr<TlsSession> tls;
     Bytes inbound;
-    uint64_t lastActivityMs = 0;
+    // Idleness is measured on complete frames (a byte now and then does not keep a connection open);
+    // until the first frame, the first-frame deadline applies (it covers the TLS handshake too).
+    uint64_t acceptedMs = 0;
+    uint64_t lastFrameMs = 0;
+    bool gotFrame = false;
+    bool counted = false;  // holds a place in ConnectionsPerSource
   };
   // A relay socket (RFC 8656 §2.2 relayed transport address): bound on demand by the engine's Allocate,
   // closed when the engine releases it. Plain bind, no SO_REUSEPORT: a port taken elsewhere fails here.
@@ -82,11 +88,17 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   uint64_t armedAtMs = UINT64_MAX;  // when `tick` fires next
   uint64_t nextIdleSweepMs = 0;
   int64_t unixOffsetMs = 0;  // wall clock minus loop clock, read once at start
+  std::shared_ptr<ConnectionsPerSource> perSource;  // node-wide (shared by the workers)
 
   Impl(unsigned i, const Config& c, ParkedSockets& p, stun::BindingConfig b, std::shared_ptr<const relay::Config> rc,
-       std::shared_ptr<TlsContext> t, WorkerSockets s, MeteringSink* metering)
+       std::shared_ptr<TlsContext> t, WorkerSockets s, MeteringSink* metering,
+       std::shared_ptr<ConnectionsPerSource> perSourceCounts)
       : index(i), config(c), parked(p), tlsContext(std::move(t)), sockets(std::move(s)),
-        service(std::move(b), std::move(rc), *this, stats, metering) {}
+        service(std::move(b), std::move(rc), *this, stats, metering),
+        perSource(perSourceCounts ? std::move(perSourceCounts)
+                                  : std::make_shared<ConnectionsPerSource>(c.tcpMaxConnectionsPerIp)) {
+    if (config.maxConnectionsPerWorker == 0) config.maxConnectionsPerWorker = defaultMaxConnectionsPerWorker(1);
+  }
 
   bool bind(relay::RelayPort relay, const Endpoint& local) override;
   bool park(relay::RelayPort relay) override;

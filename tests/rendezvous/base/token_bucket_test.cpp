@@ -31,6 +31,18 @@ TEST(TokenBucket, FractionalBurstAndCopies) {
   EXPECT_FALSE(c.take(1, kSecond / 2));
 }
 
+TEST(TokenBucket, FullOnlyOnceEverythingTakenIsRefilled) {
+  TokenBucket b(5.0, 20.0);
+  EXPECT_TRUE(b.full(0));
+  EXPECT_TRUE(b.take(1, 0));
+  EXPECT_FALSE(b.full(0));
+  EXPECT_FALSE(b.full(kSecond / 5 - 1));
+  EXPECT_TRUE(b.full(kSecond / 5));  // one token at 5/s
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(b.take(1, kSecond)) << i;
+  EXPECT_FALSE(b.full(kSecond + 4 * kSecond - 1));
+  EXPECT_TRUE(b.full(kSecond + 4 * kSecond));
+}
+
 TEST(TokenBucket, UnconfiguredIsUnlimited) {
   TokenBucket b;
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(b.take(1e9, 0));
