@@ -71,7 +71,7 @@ void HttpServer::setReading(uint64_t connection, bool reading) {
 
 void HttpServer::post(std::function<void()> task) {
   std::lock_guard lock(impl_->postedMutex);
-  if (!impl_->context || impl_->stopping.load()) return;
+  if (impl_->stopping.load() || !impl_->context) return;  // stop() sets stopping under this lock first
   impl_->posted.push_back(std::move(task));
   lws_cancel_service(impl_->context);
 }
