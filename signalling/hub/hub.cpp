@@ -107,8 +107,19 @@ ChallengeNonce Hub::challenge(ConnId conn, TimePoint now) {
 }
 
 void Hub::handleFrame(ConnId conn, std::string_view text, TimePoint now) {
-  if (!conns_.contains(conn)) return;
+  if (!admitFrame(conn, now)) return;
   handleChecked(conn, checkFrame(text, checkContext(conn)), now);
+}
+
+bool Hub::admitFrame(ConnId conn, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return false;
+  Connection& c = it->second;
+  c.latest = std::max(c.latest, now);
+  if (c.bucket.take(1, TokenBucket::nanos(c.latest))) return true;
+  ++stats_.rateLimited;
+  sendError(conn, "rate-limited", "more than the allowed frames per second; frame dropped");
+  return false;
 }
 
 FrameCheckContext Hub::checkContext(ConnId conn) const {
@@ -121,13 +132,7 @@ FrameCheckContext Hub::checkContext(ConnId conn) const {
 void Hub::handleChecked(ConnId conn, CheckedFrame checked, TimePoint now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  Connection& c = it->second;
-  c.latest = std::max(c.latest, now);
-  if (!c.bucket.take(1, TokenBucket::nanos(c.latest))) {
-    ++stats_.rateLimited;
-    sendError(conn, "rate-limited", "more than the allowed frames per second; frame dropped");
-    return;
-  }
+  it->second.latest = std::max(it->second.latest, now);
   if (checked.tooLarge) {
     sendError(conn, "frame-too-large", "frame larger than " + std::to_string(config_.maxFrameBytes) + " bytes");
     return;

@@ -116,6 +116,12 @@ void SignalApi::onFrame(uint64_t conn, std::string_view text) {
     flush();
     return;
   }
+  // The frame rate first: a frame over it costs no decoding and no signature recovery. Its error frame
+  // may pass results of earlier frames still in the pool (errors name what they refuse).
+  if (!hub_->admitFrame(conn, wallNow())) {
+    flush();
+    return;
+  }
   verifier_->submit(conn, std::string(text), hub_->checkContext(conn));
   if (++outstanding_[conn] >= kPauseBacklog && paused_.insert(conn).second) server_->setReading(conn, false);
 }
