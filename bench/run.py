@@ -89,7 +89,11 @@ API_ROWS = [
 API_NODE_FLAGS = ["--signal-rate", "10000000", "--signal-burst", "10000000",
                   "--registry-writes-per-minute", "1000000", "--registry-write-burst", "1000000",
                   "--signal-mailbox-per-sender", "100000000", "--signal-mailbox-per-sender-bytes", "4000000000",
-                  "--signal-mailbox-per-sender-recipient", "10000000"]
+                  "--signal-mailbox-per-sender-recipient", "10000000",
+                  # thousands of connections from 127.0.0.1, idle between phases, with no pong
+                  # handling in rdv-apibench's client
+                  "--http-max-connections", "1000000", "--http-max-connections-per-ip", "1000000",
+                  "--http-idle-timeout", "3600", "--signal-ping-interval", "3600"]
 PROCS = []  # every child process, killed at exit
 
 

@@ -38,6 +38,12 @@ struct Config {
   unsigned tcpMaxConnectionsPerIp = 64;       // node-wide, per IPv4 address or IPv6 /64
   unsigned maxConnectionsPerWorker = 0;       // 0: derived from the open-file limit (defaultMaxConnections)
   std::optional<Endpoint> httpListen;  // the HTTP API (registry, signalling, ICE servers); nullopt: off
+  // HTTP API limits (docs/operator.md, "Running a public node"). 0: derived from the file-descriptor
+  // limit at start (httpConnectionCaps()).
+  unsigned httpMaxConnections = 0;
+  unsigned httpMaxConnectionsPerIp = 0;
+  unsigned httpIdleTimeoutSeconds = 10;    // request headers, keep-alive, a WebSocket's first message
+  unsigned signalPingIntervalSeconds = 30;  // a silent WebSocket is pinged; no answer for as long: dropped
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
   std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off
   std::string adminToken;               // bearer token the admin API requires
@@ -95,6 +101,9 @@ struct Config {
   unsigned signalMailboxPerSenderBytes = 4 * 1024 * 1024;  // their stored size
   unsigned signalMailboxPerSenderRecipient = 64;      // envelopes from one sender waiting for one recipient
   unsigned signalMailboxUnknownTtlSeconds = 300;      // the wait for a recipient the node has never seen
+  // Threads that decode frames and check signatures off the API thread; 0: on the API thread.
+  // nullopt: min(2, cores).
+  std::optional<unsigned> signalVerifyThreads;
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

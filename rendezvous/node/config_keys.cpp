@@ -78,6 +78,14 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needUint(v, 1, 300, c.tcpFirstFrameTimeoutSeconds); }},
       {{"http-listen", "string", "HTTP API (registry, signalling, ICE servers) on ADDR:PORT; empty: off", false},
        [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.httpListen); }},
+      {{"http-max-connections", "uint", "HTTP/WebSocket connections in total before new ones are closed at accept (default: a quarter of the file-descriptor limit, 64-65536)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.httpMaxConnections); }},
+      {{"http-max-connections-per-ip", "uint", "HTTP/WebSocket connections from one source IP (default: http-max-connections / 16, 8-256)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.httpMaxConnectionsPerIp); }},
+      {{"http-idle-timeout", "uint", "seconds an HTTP connection may wait for its request, and a new WebSocket for its first message (1-3600; default 10)", false},
+       [](const Json& v, Config& c) { return needUint(v, 1, 3600, c.httpIdleTimeoutSeconds); }},
+      {{"signal-ping-interval", "uint", "seconds a WebSocket may be silent before it is pinged; no answer within as long again: dropped (5-3600; default 30)", false},
+       [](const Json& v, Config& c) { return needUint(v, 5, 3600, c.signalPingIntervalSeconds); }},
       {{"data-dir", "string", "directory for durable state (SQLite database); created if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.dataDir); }},
       {{"admin-listen", "string", "admin API and Prometheus /metrics on ADDR:PORT (keep it on loopback); empty: off", false},
@@ -247,6 +255,13 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needUint(v, 1, 10000000, c.signalMailboxPerSenderRecipient); }},
       {{"signal-mailbox-unknown-ttl", "uint", "signalling: seconds a stored envelope waits for a recipient the node has never seen (10-2592000, at most signal-mailbox-ttl; default 300)", false},
        [](const Json& v, Config& c) { return needUint(v, 10, 2592000, c.signalMailboxUnknownTtlSeconds); }},
+      {{"signal-verify-threads", "uint", "signalling: threads that check frame signatures off the API thread, in each connection's order (0-64; 0: on the API thread; default min(2, cores))", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         unsigned n = 0;
+         if (auto err = needUint(v, 0, 64, n)) return err;
+         c.signalVerifyThreads = n;
+         return std::nullopt;
+       }},
   };
   return table;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ struct BoundEndpoints {
   std::optional<Endpoint> http;
   std::optional<Endpoint> admin;
 };
+
+// The HTTP API's connection caps (total, per IP): the configured ones, or derived from the
+// file-descriptor limit (RLIMIT_NOFILE) when the keys are absent (docs/operator.md).
+std::pair<size_t, size_t> httpConnectionCaps(const Config& config);
 
 class Daemon {
  public:

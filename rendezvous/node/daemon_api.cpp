@@ -3,11 +3,15 @@
 // The daemon's API side: the public HTTP/WebSocket API, the usage ledger and the admin API.
 
 #include <openssl/rand.h>
+#include <sys/resource.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <ctime>
 #include <fstream>
+#include <thread>
 
 #include "rendezvous/base/constant_time.h"
 #include "rendezvous/node/data_dir.h"
@@ -22,10 +26,26 @@
 
 namespace rdv::node {
 
+std::pair<size_t, size_t> httpConnectionCaps(const Config& c) {
+  rlimit rl{};
+  uint64_t fds = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) fds = rl.rlim_cur;
+  // A quarter of the descriptors: the rest serve relay sockets, TURN-TCP/TLS, SQLite and the admin API.
+  const size_t total = c.httpMaxConnections != 0 ? c.httpMaxConnections : std::clamp<uint64_t>(fds / 4, 64, 65536);
+  const size_t perIp = c.httpMaxConnectionsPerIp != 0 ? c.httpMaxConnectionsPerIp : std::clamp<size_t>(total / 16, 8, 256);
+  return {total, perIp};
+}
+
 std::optional<std::string> Daemon::startApi() {
   if (!config_.httpListen) return std::nullopt;
   HttpServerConfig hc;
   hc.listen = *config_.httpListen;
+  std::tie(hc.maxConnections, hc.maxConnectionsPerIp) = httpConnectionCaps(config_);
+  hc.requestTimeoutSeconds = config_.httpIdleTimeoutSeconds;
+  hc.wsFirstMessageSeconds = config_.httpIdleTimeoutSeconds;
+  hc.wsPingIntervalSeconds = config_.signalPingIntervalSeconds;
+  logEvent(Level::Info, "http-limits", {{"max-connections", hc.maxConnections},
+                                        {"max-connections-per-ip", hc.maxConnectionsPerIp}});
   http_ = std::make_unique<HttpServer>(hc);
   http_->route("GET", "/healthz", [](const HttpRequest&) { return jsonResponse(200, {{"status", "ok"}}); });
   auto registry = RegistryApi::open(config_);
@@ -37,7 +57,8 @@ std::optional<std::string> Daemon::startApi() {
                                 ledger_.get());
   if (!signal) return signal.error();
   signalApi_ = std::move(*signal);
-  signalApi_->attach(*http_);
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  signalApi_->attach(*http_, config_.signalVerifyThreads.value_or(std::min(2u, cores)));
   signalApi_->setKnownCheck([api = registryApi_.get()](const identity::NodeId& id) { return api->isRegistered(id); });
   IceServersConfig ice;
   ice.authSecrets = config_.authSecrets;
@@ -111,6 +132,7 @@ std::optional<std::string> Daemon::startAdmin() {
     }
     if (ledger_) snap.ledger = ledger_->metrics();
     snap.api = apiGauges_.get();
+    if (http_) snap.http = &http_->stats();
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap)};
   });
   CostModel prices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,

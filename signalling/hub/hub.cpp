@@ -107,28 +107,45 @@ ChallengeNonce Hub::challenge(ConnId conn, TimePoint now) {
 }
 
 void Hub::handleFrame(ConnId conn, std::string_view text, TimePoint now) {
+  if (!admitFrame(conn, now)) return;
+  handleChecked(conn, checkFrame(text, checkContext(conn)), now);
+}
+
+bool Hub::admitFrame(ConnId conn, TimePoint now) {
   auto it = conns_.find(conn);
-  if (it == conns_.end()) return;
+  if (it == conns_.end()) return false;
   Connection& c = it->second;
   c.latest = std::max(c.latest, now);
-  if (!c.bucket.take(1, TokenBucket::nanos(c.latest))) {
-    ++stats_.rateLimited;
-    sendError(conn, "rate-limited", "more than the allowed frames per second; frame dropped");
-    return;
-  }
-  if (text.size() > config_.maxFrameBytes) {
+  if (c.bucket.take(1, TokenBucket::nanos(c.latest))) return true;
+  ++stats_.rateLimited;
+  sendError(conn, "rate-limited", "more than the allowed frames per second; frame dropped");
+  return false;
+}
+
+FrameCheckContext Hub::checkContext(ConnId conn) const {
+  FrameCheckContext context{config_.hubId, std::nullopt, config_.maxFrameBytes, config_.verifySignatures};
+  if (auto it = conns_.find(conn); it != conns_.end() && it->second.challenge)
+    context.pendingChallenge = it->second.challenge->nonce;
+  return context;
+}
+
+void Hub::handleChecked(ConnId conn, CheckedFrame checked, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  it->second.latest = std::max(it->second.latest, now);
+  if (checked.tooLarge) {
     sendError(conn, "frame-too-large", "frame larger than " + std::to_string(config_.maxFrameBytes) + " bytes");
     return;
   }
-  auto frame = decodeFrame(text);
+  auto& frame = checked.frame;
   if (!frame) {
     sendError(conn, frameErrorCode(frame.error()), "frame refused: " + frameErrorCode(frame.error()));
     return;
   }
   if (auto* auth = std::get_if<AuthFrame>(&*frame)) {
-    authenticate(conn, *auth, now);
+    authenticateChecked(conn, *auth, &checked, now);
   } else if (auto* env = std::get_if<EnvelopeFrame>(&*frame)) {
-    submit(conn, std::move(env->envelope), now);
+    submitChecked(conn, std::move(env->envelope), &checked, now);
   } else if (auto* received = std::get_if<ReceivedFrame>(&*frame)) {
     confirm(conn, received->from, received->seq);
   } else if (auto* report = std::get_if<PathReportFrame>(&*frame)) {
@@ -144,6 +161,10 @@ void Hub::handleFrame(ConnId conn, std::string_view text, TimePoint now) {
 }
 
 void Hub::authenticate(ConnId conn, const AuthFrame& response, TimePoint now) {
+  authenticateChecked(conn, response, nullptr, now);
+}
+
+void Hub::authenticateChecked(ConnId conn, const AuthFrame& response, const CheckedFrame* checked, TimePoint now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Connection& c = it->second;
@@ -165,7 +186,11 @@ void Hub::authenticate(ConnId conn, const AuthFrame& response, TimePoint now) {
     close(conn, CloseReason::AuthTimeout);
     return;
   }
-  if (!checkChallengeResponse(config_.hubId, pending.nonce, response.node, response.signature)) {
+  // Checked off the hub (checkFrame) against the nonce pending then, or here.
+  const bool valid = checked != nullptr
+                         ? checked->authValid && checked->nonce && *checked->nonce == pending.nonce
+                         : checkChallengeResponse(config_.hubId, pending.nonce, response.node, response.signature);
+  if (!valid) {
     ++stats_.authFailed;
     sendError(conn, "auth-failed", "the signature does not match the node id, hub id and challenge");
     close(conn, CloseReason::AuthFailed);
@@ -212,7 +237,9 @@ void Hub::confirm(ConnId conn, const NodeId& sender, uint64_t uptoSeq) {
   if (!store_->remove(ids)) ++stats_.storeErrors;
 }
 
-void Hub::submit(ConnId conn, Envelope envelope, TimePoint now) {
+void Hub::submit(ConnId conn, Envelope envelope, TimePoint now) { submitChecked(conn, std::move(envelope), nullptr, now); }
+
+void Hub::submitChecked(ConnId conn, Envelope envelope, const CheckedFrame* checked, TimePoint now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   const Connection& c = it->second;
@@ -230,9 +257,14 @@ void Hub::submit(ConnId conn, Envelope envelope, TimePoint now) {
     return;
   }
   if (config_.verifySignatures) {
-    auto verified = verify(envelope);
-    if (!verified) {
-      refuseEnvelope(conn, envelope.header, errorCode(verified.error()), describe(verified.error()));
+    std::optional<EnvelopeError> bad;
+    if (checked != nullptr && checked->envelopeChecked) {
+      bad = checked->envelopeError;
+    } else if (auto verified = verify(envelope); !verified) {
+      bad = verified.error();
+    }
+    if (bad) {
+      refuseEnvelope(conn, envelope.header, errorCode(*bad), describe(*bad));
       return;
     }
   }

@@ -39,6 +39,7 @@
 #include "rendezvous/base/token_bucket.h"
 #include "signalling/envelope/crypto.h"
 #include "signalling/envelope/envelope.h"
+#include "signalling/hub/frame_check.h"
 #include "signalling/hub/frames.h"
 #include "signalling/hub/mailbox.h"
 #include "signalling/hub/mailbox_store.h"
@@ -152,7 +153,18 @@ class Hub {
   void connected(ConnId conn, TimePoint now);
   // Issues a fresh challenge (replacing an unanswered one) and queues its frame.
   ChallengeNonce challenge(ConnId conn, TimePoint now);
+  // One text frame: admitFrame(), checkFrame() inline, then handleChecked().
   void handleFrame(ConnId conn, std::string_view text, TimePoint now);
+  // What checkFrame() needs to know about `conn` now (its pending challenge), for a check done
+  // elsewhere (the daemon's verifier pool); the result comes back through handleChecked(), in the
+  // order the connection's frames arrived. An auth frame checked against a challenge that is no
+  // longer the pending one fails.
+  FrameCheckContext checkContext(ConnId conn) const;
+  // The connection's frame rate (token bucket), taken before a frame is decoded or its signature
+  // checked, so frames over the rate cost no recovery: false when refused (a "rate-limited" error
+  // frame is queued). handleChecked() takes only frames admitFrame() let through.
+  bool admitFrame(ConnId conn, TimePoint now);
+  void handleChecked(ConnId conn, CheckedFrame checked, TimePoint now);
   void authenticate(ConnId conn, const AuthFrame& response, TimePoint now);
   void submit(ConnId conn, Envelope envelope, TimePoint now);
   // The I/O layer's answer to a SendFrame carrying a forward ticket: `written` when the recipient's
@@ -198,6 +210,8 @@ class Hub {
     Envelope envelope;
   };
 
+  void authenticateChecked(ConnId conn, const AuthFrame& response, const CheckedFrame* checked, TimePoint now);
+  void submitChecked(ConnId conn, Envelope envelope, const CheckedFrame* checked, TimePoint now);
   void send(ConnId conn, const Frame& frame);
   void sendError(ConnId conn, std::string code, std::string message, const EnvelopeHeader* about = nullptr);
   void refuseEnvelope(ConnId conn, const EnvelopeHeader& about, std::string code, std::string message);

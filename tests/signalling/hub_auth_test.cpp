@@ -296,5 +296,34 @@ TEST_F(HubAuthTest, FramesRoundTrip) {
   }
 }
 
+// The verifier pool's path (frame_check.h): a frame checked elsewhere against the pending challenge
+// binds like handleFrame; one checked against a nonce that is no longer pending fails, whatever its
+// signature; and a verdict of "invalid" is taken without a second recovery.
+TEST_F(HubAuthTest, FramesCheckedOffTheHubKeepTheirVerdicts) {
+  const auto challenge = h_.connect(alice_.conn);
+  const auto text = HubHarness::authText(alice_.key, challenge.hub, challenge.nonce);
+  auto context = h_.hub().checkContext(alice_.conn);
+  ASSERT_TRUE(context.pendingChallenge.has_value());
+  EXPECT_EQ(*context.pendingChallenge, challenge.nonce);
+  auto checked = checkFrame(text, context);
+  EXPECT_TRUE(checked.authValid);
+  h_.hub().handleChecked(alice_.conn, std::move(checked), h_.now);
+  EXPECT_EQ(only<WelcomeFrame>(framesTo(h_.drain(), alice_.conn)).size(), 1u);
+
+  Client bob{2, *PrivateKey::generate()};
+  const auto first = h_.connect(bob.conn);
+  auto stale = checkFrame(HubHarness::authText(bob.key, first.hub, first.nonce), h_.hub().checkContext(bob.conn));
+  stale.nonce->at(0) ^= 1;  // checked against another challenge than the one pending now
+  h_.hub().handleChecked(bob.conn, std::move(stale), h_.now);
+  expectRefused(h_.drain(), bob.conn, "auth-failed", CloseReason::AuthFailed);
+
+  Client carol{3, *PrivateKey::generate()};
+  const auto third = h_.connect(carol.conn);
+  auto forged = checkFrame(HubHarness::authText(carol.key, third.hub, third.nonce), h_.hub().checkContext(carol.conn));
+  forged.authValid = false;  // the pool said no: the hub does not check again
+  h_.hub().handleChecked(carol.conn, std::move(forged), h_.now);
+  expectRefused(h_.drain(), carol.conn, "auth-failed", CloseReason::AuthFailed);
+}
+
 }  // namespace
 }  // namespace rdv::signalling

@@ -70,9 +70,15 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_RECEIVE_PONG:
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLOSED:
       return self->onWebSocket(wsi, reason, sd, in, len);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:  // an accepted socket: the caps (http_limits.cpp)
+      return self->admit(wsi) ? 0 : -1;
+    case LWS_CALLBACK_WSI_DESTROY:
+      self->released(wsi);
+      return 0;
     case LWS_CALLBACK_HTTP:
       return self->onHttp(wsi, sd, static_cast<const char*>(in));
     case LWS_CALLBACK_HTTP_BODY:
@@ -99,8 +105,10 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
       if (close) return -1;
       return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
-    case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      if (!self->stopping.load()) self->runPosted();  // post() woke the service thread
+      [[fallthrough]];
+    case LWS_CALLBACK_CLOSED_HTTP:
       // stop() woke the service thread: leave the libuv loop (poll() mode returns by itself).
       if (self->stopping.load() && self->onLibuv) uv_stop(&self->loop);
       return 0;

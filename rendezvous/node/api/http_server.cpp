@@ -51,21 +51,47 @@ bool HttpServer::sendText(uint64_t connection, std::string text) {
   auto it = impl_->wsConnections.find(connection);
   if (it == impl_->wsConnections.end()) return false;
   auto [wsi, c] = it->second;
-  if (c->closing || c->queuedBytes + text.size() > kMaxQueuedBytes) return false;
+  if (c->closing) return false;
+  if (c->queuedBytes + text.size() > kMaxQueuedBytes) {
+    // A client that does not read: free what it holds and close (the close, too, has a deadline).
+    impl_->stats.slowConsumerCloses.fetch_add(1, std::memory_order_relaxed);
+    c->queue.clear();
+    c->queuedBytes = 0;
+    impl_->beginClose(wsi, *c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow consumer");
+    return false;
+  }
   c->queuedBytes += text.size();
   c->queue.push_back(std::move(text));
   lws_callback_on_writable(wsi);
   return true;
 }
 
+void HttpServer::setReading(uint64_t connection, bool reading) {
+  auto it = impl_->wsConnections.find(connection);
+  if (it != impl_->wsConnections.end()) lws_rx_flow_control(it->second.first, reading ? 1 : 0);
+}
+
+void HttpServer::post(std::function<void()> task) {
+  std::lock_guard lock(impl_->postedMutex);
+  if (impl_->stopping.load() || !impl_->context) return;  // stop() sets stopping under this lock first
+  impl_->posted.push_back(std::move(task));
+  lws_cancel_service(impl_->context);
+}
+
+void HttpServer::Impl::runPosted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(postedMutex);
+    tasks.swap(posted);
+  }
+  for (auto& t : tasks) t();
+}
+
 void HttpServer::closeWebSocket(uint64_t connection, const std::string& reason, uint16_t code) {
   auto it = impl_->wsConnections.find(connection);
   if (it == impl_->wsConnections.end()) return;
   auto [wsi, c] = it->second;
-  c->closing = true;
-  c->closeCode = code;
-  c->closeReason = reason.substr(0, 120);  // a close frame's reason is at most 123 bytes
-  lws_callback_on_writable(wsi);
+  impl_->beginClose(wsi, *c, code, reason);
 }
 
 namespace {
@@ -106,6 +132,7 @@ std::optional<std::string> HttpServer::start() {
   info.user = impl_.get();
   info.keepalive_timeout = static_cast<int>(d.config.keepAliveSeconds);
   info.timeout_secs = d.config.requestTimeoutSeconds;
+  info.timeout_secs_ah_idle = d.config.requestTimeoutSeconds;  // a connection that sends no request
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   if (d.config.listen.ip().isV4()) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
   info.max_http_header_data = 8192;
@@ -143,6 +170,10 @@ std::optional<std::string> HttpServer::start() {
     return "cannot listen for HTTP on " + d.config.listen.toString() + " (address in use or not local?)";
   }
   d.bound = Endpoint(d.config.listen.ip(), static_cast<uint16_t>(port));
+  d.sweeper.owner = impl_.get();
+  d.sweeper.interval = std::chrono::seconds(1);
+  d.sweeper.task = [&d] { d.sweepWebSockets(); };
+  lws_sul_schedule(d.context, 0, &d.sweeper.sul, &Impl::onTimer, 1'000'000);
   for (auto& t : d.timers)
     lws_sul_schedule(d.context, 0, &t->sul, &Impl::onTimer,
                      std::chrono::duration_cast<std::chrono::microseconds>(t->interval).count());
@@ -160,10 +191,16 @@ std::optional<std::string> HttpServer::start() {
 
 Endpoint HttpServer::boundEndpoint() const { return impl_->bound; }
 
+const HttpServerStats& HttpServer::stats() const { return impl_->stats; }
+
 void HttpServer::stop() {
   Impl& d = *impl_;
   if (!d.context) return;
-  d.stopping = true;
+  {
+    std::lock_guard lock(d.postedMutex);
+    d.stopping = true;
+    d.posted.clear();
+  }
   lws_cancel_service(d.context);
   if (d.thread.joinable()) d.thread.join();
   destroyContext();

@@ -2,6 +2,7 @@
 // state the API serves (registry, later the signalling hub). Handlers run on that thread, one at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -58,6 +59,27 @@ struct HttpServerConfig {
   unsigned requestTimeoutSeconds = 10;  // slow or half-open requests are cut after this
   unsigned keepAliveSeconds = 30;
   std::string name = "api";  // for logs
+  // Connection caps (0: none). A connection over a cap is closed as soon as it is accepted, and counted.
+  size_t maxConnections = 0;
+  size_t maxConnectionsPerIp = 0;
+  // A WebSocket that has sent no message this long after its upgrade is closed (1008 "idle"); 0: never.
+  unsigned wsFirstMessageSeconds = 10;
+  // A WebSocket silent this long is pinged; silent as long again (no pong, no message), it is dropped
+  // without a close handshake (the peer is gone). 0: no pings.
+  unsigned wsPingIntervalSeconds = 30;
+  // A close (ours, or after an overflowing output queue) that has not completed after this is dropped.
+  unsigned closeGraceSeconds = 5;
+};
+
+// What the server refused or cut, for /metrics. Written on the API thread, read from any thread.
+struct HttpServerStats {
+  std::atomic<uint64_t> connections{0};       // open TCP connections (HTTP and WebSocket)
+  std::atomic<uint64_t> refusedTotalCap{0};   // closed at accept: maxConnections reached
+  std::atomic<uint64_t> refusedPerIpCap{0};   // closed at accept: maxConnectionsPerIp reached for its IP
+  std::atomic<uint64_t> idleCloses{0};        // WebSockets closed for sending nothing after the upgrade
+  std::atomic<uint64_t> pingTimeouts{0};      // WebSockets dropped for not answering a ping
+  std::atomic<uint64_t> slowConsumerCloses{0};  // WebSockets closed because their output queue overflowed
+  std::atomic<uint64_t> closeTimeouts{0};     // closes that did not complete within closeGraceSeconds
 };
 
 class HttpServer {
@@ -71,16 +93,24 @@ class HttpServer {
   void route(const std::string& method, const std::string& path, HttpHandler handler);
   // Register before start(). Text messages larger than `maxMessageBytes` close the connection (1009).
   void websocket(const std::string& path, WebSocketHandlers handlers, size_t maxMessageBytes = 64 * 1024);
-  // API thread only. Queues a text message; false when the connection is gone or its queue is full.
+  // API thread only. Queues a text message; false when the connection is gone or closing. A message
+  // that would take the queue over its limit (4 MiB) is refused, and the connection is closed (1008,
+  // "slow consumer"): its queue is freed at once and the close completes within closeGraceSeconds.
   bool sendText(uint64_t connection, std::string text);
   // Sends what is queued, then a close frame with `code` (1000 normal; 4000-4999 application) and `reason`.
   void closeWebSocket(uint64_t connection, const std::string& reason, uint16_t code = 1000);
+  // API thread only. Stops (false) or resumes (true) reading `connection`: TCP back-pressure while its
+  // frames wait for work elsewhere (the signalling verifier pool).
+  void setReading(uint64_t connection, bool reading);
+  // Any thread: runs `task` on the API thread soon (after start(); dropped after stop()).
+  void post(std::function<void()> task);
   // Runs `task` on the API thread every `interval` (e.g. registry expiry).
   void every(std::chrono::milliseconds interval, std::function<void()> task);
 
   // Binds and starts the API thread; an error message for the operator on failure.
   std::optional<std::string> start();
   Endpoint boundEndpoint() const;
+  const HttpServerStats& stats() const;
   void stop();
 
   struct Impl;

@@ -3,6 +3,7 @@
 //   http_server.cpp    the public API: routes, timers, start/stop on the API thread
 //   http_exchange.cpp  the lws callback, HTTP requests in, responses out
 //   websocket.cpp      WebSocket connections: reassembly, the outgoing queue, close
+//   http_limits.cpp    connection caps (total, per IP) and the WebSocket idle/ping/close deadlines
 #pragma once
 
 // <uv.h> first: libwebsockets declares lws_uv_getloop() only when libuv's headers are in.
@@ -11,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <unordered_map>
 #include <cstring>
@@ -38,6 +40,13 @@ struct WebSocketConn {
   bool closing = false;
   uint16_t closeCode = 1000;
   std::string closeReason;
+  // Deadlines (http_limits.cpp), on the steady clock.
+  std::chrono::steady_clock::time_point opened;
+  std::chrono::steady_clock::time_point lastHeard;  // the latest message or pong
+  std::chrono::steady_clock::time_point closeDeadline;  // while closing
+  bool heardMessage = false;
+  bool pingDue = false;  // a ping waits for the next writable callback
+  bool pingOutstanding = false;
 };
 
 // lws allocates this zeroed per connection; it holds only pointers we own.
@@ -91,6 +100,20 @@ struct HttpServer::Impl {
   std::unordered_map<uint64_t, std::pair<lws*, WebSocketConn*>> wsConnections;
   uint64_t nextWsId = 1;
   std::vector<unsigned char> writeScratch;  // LWS_PRE headroom + the message being written (API thread)
+  HttpServerStats stats;
+  std::mutex postedMutex;
+  std::vector<std::function<void()>> posted;  // post(): run by the API thread when woken
+  void runPosted();
+  // Connection caps: the source IP of every counted connection, and how many each IP holds.
+  std::unordered_map<lws*, std::string> connectionIp;
+  std::unordered_map<std::string, size_t> perIp;
+  Timer sweeper{};  // the WebSocket deadlines, once a second
+
+  // http_limits.cpp
+  bool admit(lws* wsi);    // at accept: false when a cap refuses it (then counted)
+  void released(lws* wsi);  // when lws destroys a connection
+  void beginClose(lws* wsi, WebSocketConn& c, uint16_t code, const std::string& reason);
+  void sweepWebSockets();
 
   int onWebSocket(lws* wsi, enum lws_callback_reasons reason, SessionData* sd, void* in, size_t len);
 

@@ -1,5 +1,7 @@
 #include "rendezvous/node/api/metrics.h"
 
+#include "rendezvous/node/api/http_server.h"
+
 #include <cctype>
 #include <map>
 
@@ -130,6 +132,19 @@ std::string renderMetrics(const MetricsSnapshot& s) {
          a.registryReplays.load(std::memory_order_relaxed));
     emit(out, "registry_records", false, "ENR registrations held by the registry",
          a.registryRecords.load(std::memory_order_relaxed));
+  }
+  if (s.http != nullptr) {
+    const HttpServerStats& h = *s.http;
+    auto load = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    emit(out, "http_connections", false, "TCP connections open on the HTTP API (HTTP and WebSocket)",
+         load(h.connections));
+    emitLabelled(out, "rendezvous_http_connections_refused_total", true,
+                 "HTTP API connections closed at accept by a cap, by cap", "cap",
+                 {{"total", load(h.refusedTotalCap)}, {"per_ip", load(h.refusedPerIpCap)}});
+    emitLabelled(out, "rendezvous_websocket_cut_total", true,
+                 "WebSockets closed by a deadline or limit of the HTTP layer, by reason", "reason",
+                 {{"idle", load(h.idleCloses)}, {"ping_timeout", load(h.pingTimeouts)},
+                  {"slow_consumer", load(h.slowConsumerCloses)}, {"close_timeout", load(h.closeTimeouts)}});
   }
   if (s.ledger) {
     const LedgerMetrics& l = *s.ledger;

@@ -38,11 +38,14 @@ struct ApiGauges {
   std::atomic<uint64_t> registryReplays{0};
 };
 
+struct HttpServerStats;  // api/http_server.h
+
 struct MetricsSnapshot {
   std::vector<const NodeStats*> node;     // one per worker
   std::vector<const relay::Stats*> relay;  // one per worker
   std::optional<LedgerMetrics> ledger;     // the usage ledger (issue 7)
   const ApiGauges* api = nullptr;          // when the HTTP API runs
+  const HttpServerStats* http = nullptr;   // the public HTTP API's connection limits, when it runs
 };
 std::string renderMetrics(const MetricsSnapshot& s);
 

@@ -70,18 +70,27 @@ Result<std::unique_ptr<SignalApi>, std::string> SignalApi::open(storage::Databas
   return api;
 }
 
-void SignalApi::attach(HttpServer& server) {
+void SignalApi::attach(HttpServer& server, unsigned verifyThreads) {
   server_ = &server;
+  if (verifyThreads > 0) {
+    verifier_ = std::make_unique<SignalVerifierPool>(verifyThreads, [this] {
+      if (!drainPosted_.exchange(true)) server_->post([this] { drainVerified(); });
+    });
+  }
   WebSocketHandlers h;
   h.onOpen = [this](uint64_t conn, const std::string&) {
     hub_->connected(conn, wallNow());
     flush();
   };
-  h.onMessage = [this](uint64_t conn, std::string_view text) {
-    hub_->handleFrame(conn, text, wallNow());
-    flush();
-  };
+  h.onMessage = [this](uint64_t conn, std::string_view text) { onFrame(conn, text); };
   h.onClose = [this](uint64_t conn) {
+    paused_.erase(conn);
+    if (outstanding_.count(conn)) {
+      // Frames it sent before closing are still in the pool (a "received" confirmation, say): the hub
+      // hears of the close after them, in order (drainVerified).
+      closedWhileChecking_.insert(conn);
+      return;
+    }
     hub_->disconnected(conn);
     flush();
   };
@@ -94,6 +103,43 @@ void SignalApi::attach(HttpServer& server) {
       flush();
     }
   });
+}
+
+// A connection with this many frames in the pool is not read until it is down to kResumeBacklog:
+// TCP holds the rest, so a flood costs the node at most kPauseBacklog frames per connection.
+constexpr size_t kPauseBacklog = 16;
+constexpr size_t kResumeBacklog = 4;
+
+void SignalApi::onFrame(uint64_t conn, std::string_view text) {
+  if (!verifier_) {
+    hub_->handleFrame(conn, text, wallNow());
+    flush();
+    return;
+  }
+  // The frame rate first: a frame over it costs no decoding and no signature recovery. Its error frame
+  // may pass results of earlier frames still in the pool (errors name what they refuse).
+  if (!hub_->admitFrame(conn, wallNow())) {
+    flush();
+    return;
+  }
+  verifier_->submit(conn, std::string(text), hub_->checkContext(conn));
+  if (++outstanding_[conn] >= kPauseBacklog && paused_.insert(conn).second) server_->setReading(conn, false);
+}
+
+void SignalApi::drainVerified() {
+  drainPosted_.store(false);
+  for (auto& done : verifier_->takeDone()) {
+    hub_->handleChecked(done.conn, std::move(done.checked), wallNow());
+    auto left = outstanding_.find(done.conn);
+    if (left == outstanding_.end()) continue;
+    if (--left->second == 0) {
+      outstanding_.erase(left);
+      if (closedWhileChecking_.erase(done.conn)) hub_->disconnected(done.conn);
+    } else if (left->second <= kResumeBacklog && paused_.erase(done.conn)) {
+      server_->setReading(done.conn, true);
+    }
+  }
+  flush();
 }
 
 void SignalApi::flush() {

@@ -3,14 +3,18 @@
 // an envelope acknowledged "stored" survives a restart.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
+#include "rendezvous/node/api/signal_verifier.h"
 #include "rendezvous/node/ledger/ledger.h"
 #include "rendezvous/storage/database.h"
 #include "signalling/envelope/crypto.h"
@@ -35,8 +39,10 @@ class SignalApi {
                                                               UsageSink* usage = nullptr);
 
   // Registers /v1/signal and the expiry timer; call before server.start(). `server` must outlive the
-  // registration (this object is used only from the server's API thread afterwards).
-  void attach(HttpServer& server);
+  // registration (this object is used only from the server's API thread afterwards). With
+  // `verifyThreads` > 0 frames are decoded and their signatures checked on that many pool threads
+  // (signal_verifier.h), else inline on the API thread.
+  void attach(HttpServer& server, unsigned verifyThreads = 0);
   // Recipients this predicate accepts count as known (the long mailbox TTL) even before they connect.
   void setKnownCheck(std::function<bool(const identity::NodeId&)> check) { hub_->setKnownCheck(std::move(check)); }
   // API thread only.
@@ -48,12 +54,19 @@ class SignalApi {
  private:
   SignalApi() = default;
   void flush();
+  void onFrame(uint64_t conn, std::string_view text);
+  void drainVerified();  // API thread: the pool's results into the hub
 
   std::optional<signalling::SqliteMailboxStore> store_;
   signalling::CryptoRng rng_;
   std::unique_ptr<signalling::Hub> hub_;
   HttpServer* server_ = nullptr;
   UsageSink* usage_ = nullptr;
+  std::unique_ptr<SignalVerifierPool> verifier_;  // destroyed first: its threads post to server_
+  std::atomic<bool> drainPosted_{false};
+  std::unordered_set<uint64_t> paused_;  // connections not read while their frames wait in the pool
+  std::unordered_map<uint64_t, size_t> outstanding_;  // frames in the pool or not yet drained, by connection
+  std::unordered_set<uint64_t> closedWhileChecking_;  // closed; the hub hears it after their frames
 };
 
 }  // namespace rdv::node

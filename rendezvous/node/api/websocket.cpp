@@ -6,6 +6,12 @@
 
 namespace rdv::node {
 
+namespace {
+// lws's own opcode for a close frame (LWS_WRITE_CLOSE, 4, in its private header; lws_write() frames it
+// like a text frame). Checked by tests/abuse (the hub's 4003 must reach the client).
+constexpr auto kLwsWriteClose = static_cast<enum lws_write_protocol>(4);
+}  // namespace
+
 int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, SessionData* sd, void* in, size_t len) {
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
@@ -17,6 +23,7 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
       auto* c = new WebSocketConn();
       c->id = nextWsId++;
       c->path = headerValue(wsi, WSI_TOKEN_GET_URI);
+      c->opened = c->lastHeard = std::chrono::steady_clock::now();
       sd->ws = c;
       wsConnections[c->id] = {wsi, c};
       char peer[64] = {0};
@@ -28,6 +35,9 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
     case LWS_CALLBACK_RECEIVE: {
       WebSocketConn* c = sd ? sd->ws : nullptr;
       if (!c || c->closing) return 0;
+      c->heardMessage = true;
+      c->pingOutstanding = false;
+      c->lastHeard = std::chrono::steady_clock::now();
       auto& ep = websockets.at(c->path);
       if (c->partial.size() + len > ep.maxMessageBytes) {
         static const char kTooBig[] = "message too large";
@@ -49,9 +59,25 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
       }
       return 0;
     }
+    case LWS_CALLBACK_RECEIVE_PONG: {
+      if (WebSocketConn* c = sd ? sd->ws : nullptr) {
+        c->pingOutstanding = false;
+        c->lastHeard = std::chrono::steady_clock::now();
+      }
+      return 0;
+    }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
       WebSocketConn* c = sd ? sd->ws : nullptr;
       if (!c) return 0;
+      if (c->pingDue && !c->closing) {
+        c->pingDue = false;
+        static const char kPing[] = "rdv-ping";
+        if (writeScratch.size() < LWS_PRE + sizeof(kPing)) writeScratch.resize(LWS_PRE + sizeof(kPing));
+        std::memcpy(writeScratch.data() + LWS_PRE, kPing, sizeof(kPing) - 1);
+        if (lws_write(wsi, writeScratch.data() + LWS_PRE, sizeof(kPing) - 1, LWS_WRITE_PING) < 0) return -1;
+        if (!c->queue.empty()) lws_callback_on_writable(wsi);
+        return 0;
+      }
       if (!c->queue.empty()) {
         // lws_write needs LWS_PRE writable bytes before the payload: one scratch buffer for the
         // thread instead of headroom allocated with every queued message.
@@ -66,8 +92,14 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
       if (!c->queue.empty()) {
         lws_callback_on_writable(wsi);
       } else if (c->closing) {
-        lws_close_reason(wsi, static_cast<enum lws_close_status>(c->closeCode),
-                         reinterpret_cast<unsigned char*>(c->closeReason.data()), c->closeReason.size());
+        // The close frame is written here: lws_close_reason() followed by -1 from this callback ends
+        // the socket without sending it (lws 4.1), and clients would see EOF instead of the code.
+        const size_t n = 2 + c->closeReason.size();
+        if (writeScratch.size() < LWS_PRE + n) writeScratch.resize(LWS_PRE + n);
+        writeScratch[LWS_PRE] = static_cast<unsigned char>(c->closeCode >> 8);
+        writeScratch[LWS_PRE + 1] = static_cast<unsigned char>(c->closeCode & 0xff);
+        std::memcpy(writeScratch.data() + LWS_PRE + 2, c->closeReason.data(), c->closeReason.size());
+        lws_write(wsi, writeScratch.data() + LWS_PRE, n, kLwsWriteClose);
         return -1;
       }
       return 0;
@@ -76,6 +108,8 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
       WebSocketConn* c = sd ? sd->ws : nullptr;
       if (!c) return 0;
       sd->ws = nullptr;
+      if (c->closing && std::chrono::steady_clock::now() >= c->closeDeadline)
+        stats.closeTimeouts.fetch_add(1, std::memory_order_relaxed);
       wsConnections.erase(c->id);
       auto it = websockets.find(c->path);
       if (it != websockets.end() && it->second.handlers.onClose) it->second.handlers.onClose(c->id);

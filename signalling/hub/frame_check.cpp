@@ -1,0 +1,25 @@
+#include "signalling/hub/frame_check.h"
+
+namespace rdv::signalling {
+
+CheckedFrame checkFrame(std::string_view text, const FrameCheckContext& context) {
+  CheckedFrame out;
+  out.bytes = text.size();
+  if (text.size() > context.maxFrameBytes) {
+    out.tooLarge = true;
+    return out;
+  }
+  out.frame = decodeFrame(text);
+  if (!out.frame) return out;
+  if (auto* auth = std::get_if<AuthFrame>(&*out.frame)) {
+    out.nonce = context.pendingChallenge;
+    out.authValid = context.pendingChallenge &&
+                    checkChallengeResponse(context.hubId, *context.pendingChallenge, auth->node, auth->signature);
+  } else if (auto* env = std::get_if<EnvelopeFrame>(&*out.frame); env && context.verifySignatures) {
+    out.envelopeChecked = true;
+    if (auto verified = verify(env->envelope); !verified) out.envelopeError = verified.error();
+  }
+  return out;
+}
+
+}  // namespace rdv::signalling
