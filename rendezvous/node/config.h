@@ -35,6 +35,9 @@ struct Config {
   unsigned tcpIdleTimeoutSeconds = 300;
   unsigned maxConnectionsPerWorker = 10000;
   std::optional<Endpoint> httpListen;  // the HTTP API (registry, signalling, ICE servers); nullopt: off
+  std::vector<std::string> httpCorsOrigins;  // origins whose pages may call the API (CORS); empty: none
+  std::string httpCertFile;  // TLS on http-listen (https, wss): PEM chain and key; empty: plain HTTP
+  std::string httpKeyFile;
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
   std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off
   std::string adminToken;               // bearer token the admin API requires

@@ -13,17 +13,19 @@
 #include <nlohmann/json.hpp>
 
 #include "rendezvous/base/address.h"
+#include "rendezvous/node/api/cors.h"
 
 namespace rdv::node {
 
 struct HttpRequest {
-  std::string method;  // GET, POST, PUT, DELETE
+  std::string method;  // GET, POST, PUT, DELETE, OPTIONS
   std::string path;    // without the query
   std::map<std::string, std::string> query;
   std::string authorization;  // the Authorization header, if any
   std::string contentType;
   std::string body;
   std::string remoteIp;
+  std::string origin;  // the Origin header (browsers), if any
 
   std::optional<std::string> queryValue(const std::string& key) const;
 };
@@ -32,6 +34,7 @@ struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
+  HeaderList headers;  // more headers (lower-case names), e.g. a preflight's CORS answer
 };
 
 // One query argument as libwebsockets hands it over (URL-decoded "key=value", or "key" alone): added to
@@ -58,6 +61,9 @@ struct HttpServerConfig {
   unsigned requestTimeoutSeconds = 10;  // slow or half-open requests are cut after this
   unsigned keepAliveSeconds = 30;
   std::string name = "api";  // for logs
+  CorsPolicy cors;           // cross-origin pages allowed to call the API (http-cors-origins); none by default
+  std::string tlsCertFile;   // PEM chain and key (http-cert, http-key): HTTPS and wss on the listener; empty: plain
+  std::string tlsKeyFile;
 };
 
 class HttpServer {
