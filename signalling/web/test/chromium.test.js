@@ -5,7 +5,8 @@
 // signalling WebSocket) to the real rendezvousd, so the page and the API share one origin; in the
 // cross-origin cases the page calls the node's own port instead (another origin), which the node
 // allows with --http-cors-origins (CORS preflights by a real browser), or does not (the page's
-// requests must then fail).
+// requests must then fail); the tls case serves the API over https and the hub over wss
+// (http-cert, a certificate made here whose key Chromium is told to trust).
 // Skipped without chromium or the binaries (RDV_REQUIRE_BINARIES=1 makes missing binaries a failure).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,9 +62,21 @@ const TITLES = {
   direct: 'data channel direct',
   'cross-origin': 'page on another origin than the API (CORS allowed), relay-only',
   'refused-origin': 'page on an origin the node does not allow: its API calls fail',
+  tls: 'API on https and the hub on wss (http-cert), page on another origin, relay-only',
 };
 
-for (const mode of ['relay', 'direct', 'cross-origin', 'refused-origin']) {
+/** A self-signed certificate for 127.0.0.1 and the base64 SHA-256 of its public key (SPKI), which
+ * Chromium is told to trust (--ignore-certificate-errors-spki-list: this key only). */
+function makeCertificate(dir) {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const spki = execFileSync('sh', ['-c', 'openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64', 'sh', cert], { encoding: 'utf8' }).trim();
+  return { cert, key, spki };
+}
+
+for (const mode of ['relay', 'direct', 'cross-origin', 'refused-origin', 'tls']) {
 test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
   skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd in ${binDir}`) ||
     (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1'),
@@ -71,7 +84,7 @@ test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rdv-web-chromium-'));
   const ready = join(dir, 'ready.json');
-  const crossOrigin = mode === 'cross-origin' || mode === 'refused-origin';
+  const crossOrigin = mode === 'cross-origin' || mode === 'refused-origin' || mode === 'tls';
   let result;
   let proxy;
   let pageOrigin = '';
@@ -81,7 +94,9 @@ test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
     proxy = await startProxy('http://127.0.0.1:9', (r) => (result = r));
     pageOrigin = `http://127.0.0.1:${proxy.address().port}`;
   }
-  const cors = mode === 'cross-origin' ? ['--http-cors-origins', pageOrigin] : mode === 'refused-origin' ? ['--http-cors-origins', 'https://elsewhere.example'] : [];
+  const cors = mode === 'cross-origin' || mode === 'tls' ? ['--http-cors-origins', pageOrigin] : mode === 'refused-origin' ? ['--http-cors-origins', 'https://elsewhere.example'] : [];
+  const certificate = mode === 'tls' ? makeCertificate(dir) : undefined;
+  if (certificate) cors.push('--http-cert', certificate.cert, '--http-key', certificate.key);
   const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
     '--listen', '127.0.0.1:0', '--auth-secret', 'chromium-web-secret', '--log-level', 'warn', ...cors], { stdio: ['ignore', 'ignore', 'pipe'] });
   let nodeLog = '';
@@ -108,7 +123,8 @@ test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
   const relayOnly = mode === 'direct' ? 0 : 1;
   let url;
   if (crossOrigin) {
-    url = `${pageOrigin}/test/browser/peers.html?relayOnly=1&namespace=chromium-web&node=${encodeURIComponent(`http://${http}`)}`;
+    const api = `${mode === 'tls' ? 'https' : 'http'}://${http}`;
+    url = `${pageOrigin}/test/browser/peers.html?relayOnly=1&namespace=chromium-web&node=${encodeURIComponent(api)}`;
   } else {
     proxy = await startProxy(`http://${host}:${port}`, (r) => (result = r));
     url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=${relayOnly}&namespace=chromium-web`;
@@ -119,6 +135,7 @@ test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
     '--disable-extensions', '--disable-dev-shm-usage', '--mute-audio', `--user-data-dir=${join(dir, 'profile')}`,
     // Candidates on loopback (the only interface in the test's namespace), as plain addresses.
     '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ...(certificate ? [`--ignore-certificate-errors-spki-list=${certificate.spki}`] : []),
     '--enable-logging=stderr', '--v=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   browser.stderr.on('data', (d) => (browserLog += d));
   await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
