@@ -17,6 +17,8 @@ std::optional<std::string> checkCorsOrigin(std::string_view origin) {
   else if (origin.starts_with("http://")) rest = origin.substr(7);
   else return why + " (scheme http or https)";
   if (rest.empty()) return why + " (no host)";
+  // A browser's Origin is at most scheme + a 253-byte name + port; the answer echoes it in a header.
+  if (origin.size() > kMaxCorsOriginBytes) return why + " (longer than " + std::to_string(kMaxCorsOriginBytes) + " bytes)";
   if (rest.find_first_of("/?#@ \t") != std::string_view::npos) return why + " (no path, query, user or spaces)";
   // The host part: a name, an IPv4 address or [IPv6]; then an optional :PORT of 1-5 digits.
   size_t hostEnd = rest.size();

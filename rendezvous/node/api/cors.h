@@ -20,6 +20,7 @@ namespace rdv::node {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 inline constexpr unsigned kCorsMaxAgeSeconds = 600;  // how long a browser may cache a preflight's answer
+inline constexpr size_t kMaxCorsOriginBytes = 270;   // https:// + a 253-byte host name + :65535
 
 struct CorsPolicy {
   std::vector<std::string> origins;  // exact origins, or "*"

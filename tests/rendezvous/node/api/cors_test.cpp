@@ -74,6 +74,8 @@ TEST(Cors, ConfiguredOriginsAreChecked) {
     ASSERT_TRUE(err.has_value()) << bad;
     EXPECT_NE(err->find("origin"), std::string::npos) << *err;
   }
+  EXPECT_EQ(checkCorsOrigin("https://" + std::string(253, 'a')), std::nullopt);
+  EXPECT_TRUE(checkCorsOrigin("https://" + std::string(300, 'a')).has_value());
 }
 
 }  // namespace
