@@ -2,8 +2,11 @@
 // certificate made by openssl serves the API over HTTPS (rdv node-info/register/discover with --ca,
 // and a raw request with CORS headers) and the signalling hub over wss (the upgrade answered 101 and
 // the hub's challenge read through TLS); plain HTTP on that port gets no answer; half a pair or an
-// unreadable file stops the start with the key's name.
+// unreadable file stops the start with the key's name; an unusable certificate or a busy port is a clear
+// error (exit 1), not a crash.
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "rendezvous/base/address.h"
 #include "rendezvous/client/net.h"
@@ -100,6 +103,26 @@ TEST(HttpTls, IncompleteOrUnreadableCertificateIsAClearError) {
   EXPECT_NE(missing.exitCode, 0);
   EXPECT_FALSE(missing.timedOut);
   EXPECT_NE(missing.err.find("http-cert: cannot read"), std::string::npos) << missing.err;
+
+  // Readable but not PEM: libwebsockets refuses it; the node says so and exits 1 (no crash).
+  std::ofstream(dir.file("garbage.pem")) << "not a certificate\n";
+  auto garbage = run({binary("rendezvousd"), "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir",
+                      dir.file("data2"), "--http-cert", dir.file("garbage.pem"), "--http-key", dir.file("garbage.pem")},
+                     20s);
+  EXPECT_EQ(garbage.exitCode, 1) << garbage.err;
+  EXPECT_NE(garbage.err.find("cannot listen for HTTPS"), std::string::npos) << garbage.err;
+}
+
+// The HTTP port already taken: a clear error and exit 1, not a crash in the listener's teardown.
+TEST(HttpTls, BusyHttpPortIsAClearError) {
+  TempDir dir;
+  Node first({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(first.started()) << first.log();
+  auto busy = run({binary("rendezvousd"), "--listen", "127.0.0.1:0", "--http-listen", first.http(), "--data-dir",
+                   dir.file("data")},
+                  20s);
+  EXPECT_EQ(busy.exitCode, 1) << busy.err;
+  EXPECT_NE(busy.err.find("cannot listen for HTTP on " + first.http()), std::string::npos) << busy.err;
 }
 
 }  // namespace

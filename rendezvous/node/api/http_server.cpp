@@ -132,8 +132,15 @@ std::optional<std::string> HttpServer::start() {
   d.vhost = lws_get_vhost_by_name(d.context, "default");
   const int port = d.vhost ? lws_get_vhost_listen_port(d.vhost) : -1;
   if (port <= 0) {
-    destroyContext();
-    return "cannot listen for HTTP on " + d.config.listen.toString();
+    // The listener could not be made (port in use, unusable certificate): lws logged why. Its handles
+    // on our loop never ran, and running the loop after lws_context_destroy() calls their close
+    // callbacks in lws' libuv plugin, already unloaded (a crash). The node exits with this error, so
+    // the loop is left as it is.
+    lws_context_destroy(d.context);
+    d.context = nullptr;
+    d.onLibuv = false;
+    return std::string("cannot listen for ") + scheme + " on " + d.config.listen.toString() +
+           " (address in use, or see the http-library warnings above)";
   }
   d.bound = Endpoint(d.config.listen.ip(), static_cast<uint16_t>(port));
   for (auto& t : d.timers)
