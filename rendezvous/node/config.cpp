@@ -64,6 +64,9 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
     return unexpected(std::string("configuration key 'listen': at least one listen or tls-listen address is needed"));
   if (!c.tlsListen.empty() && (c.certFile.empty() || c.keyFile.empty()))
     return unexpected(std::string("configuration key 'tls-listen': needs both 'cert' and 'key'"));
+  if (c.httpCertFile.empty() != c.httpKeyFile.empty())
+    return unexpected(std::string("configuration key '") + (c.httpCertFile.empty() ? "http-key" : "http-cert") +
+                      "': needs both 'http-cert' and 'http-key'");
   if (c.altIp) {
     if (c.listen.empty()) return unexpected(std::string("configuration key 'alt-address': needs a 'listen' address"));
     const Endpoint& primary = c.listen.front();

@@ -44,6 +44,9 @@ struct Config {
   unsigned httpMaxConnectionsPerIp = 0;
   unsigned httpIdleTimeoutSeconds = 10;    // request headers, keep-alive, a WebSocket's first message
   unsigned signalPingIntervalSeconds = 30;  // a silent WebSocket is pinged; no answer for as long: dropped
+  std::vector<std::string> httpCorsOrigins;  // origins whose pages may call the API (CORS); empty: none
+  std::string httpCertFile;  // TLS on http-listen (https, wss): PEM chain and key; empty: plain HTTP
+  std::string httpKeyFile;
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
   std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off
   std::string adminToken;               // bearer token the admin API requires

@@ -2,6 +2,7 @@
 // it is read into Config.
 #include <cstdio>
 
+#include "rendezvous/node/api/cors.h"
 #include "rendezvous/node/api/signal_api.h"
 #include "rendezvous/node/config_values.h"
 
@@ -86,6 +87,19 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needUint(v, 1, 3600, c.httpIdleTimeoutSeconds); }},
       {{"signal-ping-interval", "uint", "seconds a WebSocket may be silent before it is pinged; no answer within as long again: dropped (5-3600; default 30)", false},
        [](const Json& v, Config& c) { return needUint(v, 5, 3600, c.signalPingIntervalSeconds); }},
+      {{"http-cert", "string", "TLS certificate chain (PEM) for http-listen: the API on https and the hub on wss", false},
+       [](const Json& v, Config& c) { return needString(v, c.httpCertFile); }},
+      {{"http-key", "string", "TLS private key (PEM) for http-cert", false},
+       [](const Json& v, Config& c) { return needString(v, c.httpKeyFile); }},
+      {{"http-cors-origins", "string-list",
+        "origins (https://app.example) whose pages may call the HTTP API (CORS; repeatable; \"*\": any; default: none)",
+        true},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (auto err = needStrings(v, c.httpCorsOrigins)) return err;
+         for (const auto& o : c.httpCorsOrigins)
+           if (auto err = checkCorsOrigin(o)) return err;
+         return std::nullopt;
+       }},
       {{"data-dir", "string", "directory for durable state (SQLite database); created if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.dataDir); }},
       {{"admin-listen", "string", "admin API and Prometheus /metrics on ADDR:PORT (keep it on loopback); empty: off", false},

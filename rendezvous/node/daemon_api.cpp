@@ -46,6 +46,9 @@ std::optional<std::string> Daemon::startApi() {
   hc.wsPingIntervalSeconds = config_.signalPingIntervalSeconds;
   logEvent(Level::Info, "http-limits", {{"max-connections", hc.maxConnections},
                                         {"max-connections-per-ip", hc.maxConnectionsPerIp}});
+  hc.cors.origins = config_.httpCorsOrigins;
+  hc.tlsCertFile = config_.httpCertFile;
+  hc.tlsKeyFile = config_.httpKeyFile;
   http_ = std::make_unique<HttpServer>(hc);
   http_->route("GET", "/healthz", [](const HttpRequest&) { return jsonResponse(200, {{"status", "ok"}}); });
   auto registry = RegistryApi::open(config_);
@@ -94,7 +97,7 @@ std::optional<std::string> Daemon::startApi() {
   http_->route("GET", "/v1/ice-servers", [api = iceServers_.get()](const HttpRequest& r) { return api->get(r); });
   if (auto err = http_->start()) return "http-listen: " + *err;
   bound_.http = http_->boundEndpoint();
-  return registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses});
+  return registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses, !hc.tlsCertFile.empty()});
 }
 
 // The usage ledger (docs/ledger.md): its own connection to the node's database and its own thread.

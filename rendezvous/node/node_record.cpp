@@ -72,7 +72,7 @@ NodeAdvert describeServices(const NodeServices& s) {
   for (const auto& bound : s.udp)
     if (auto ep = advertised(bound, s.external)) a.turn.push_back("turn:" + ep->toString() + "?transport=tcp");
   if (s.http)
-    if (auto ep = advertised(*s.http, s.external)) a.api = "http://" + ep->toString();
+    if (auto ep = advertised(*s.http, s.external)) a.api = (s.httpTls ? "https://" : "http://") + ep->toString();
   return a;
 }
 

@@ -23,6 +23,7 @@ struct NodeServices {
   std::vector<Endpoint> tls;  // STUN/TURN over TLS
   std::optional<Endpoint> http;
   std::vector<IpAddress> external;  // replaces a bound address of the same family
+  bool httpTls = false;             // the API is https (http-cert)
 };
 
 // The advertised content, before signing. URIs are most useful first: when the record would

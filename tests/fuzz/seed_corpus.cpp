@@ -257,14 +257,17 @@ void httpSeeds() {
   write("http_api", "query-1", cat(0, "namespace=chat&limit=99999999999999999999999&cookie=Y2hhdDox"));
   write("http_api", "query-2", cat(0, "since=2026-11-01&until=2026-11-30&by=day&username=bob"));
   write("http_api", "query-3", cat(0, "since=2026-02-30&by=class&username=a:b"));
-  write("http_api", "post-0", cat(1, std::string(R"({"namespace":"chat","enr":")") + std::string(kEipRecord) + R"(","ttl":7200})"));
-  write("http_api", "post-1", cat(1, std::string(R"({"namespace":"","enr":")") + std::string(kEipRecord) + R"(","ttl":-5})"));
+  // Registry writes carry a proof of possession: time (unix ms) and the record key's signature.
   auto eip = enr::EnrRecord::fromText(kEipRecord);
-  const int64_t deleteMs = 1'800'000'000'000;  // the signed time of a DELETE (abuse-hub: registry proofs carry it)
-  auto sig = key->signRecoverable(registry::unregisterDigest("chat", eip->nodeId(), eip->seq(), deleteMs));
-  write("http_api", "delete-0", cat(2, std::string(R"({"namespace":"chat","node_id":")") + eip->nodeId().hex() +
-                                            R"(","time":)" + std::to_string(deleteMs) + R"(,"signature":"0x)" +
-                                            toHex(*sig) + "\"}"));
+  const int64_t ms = 1'700'000'000'000;
+  const std::string proof = R"(,"time":)" + std::to_string(ms) + R"(,"signature":")";
+  auto reg = key->sign(registry::registerDigest("chat", eip->encoded(), 7200, ms));
+  write("http_api", "post-0", cat(1, std::string(R"({"namespace":"chat","enr":")") + std::string(kEipRecord) +
+                                         R"(","ttl":7200)" + proof + toHex(*reg) + "\"}"));
+  write("http_api", "post-1", cat(1, std::string(R"({"namespace":"","enr":")") + std::string(kEipRecord) + R"(","ttl":-5})"));
+  auto sig = key->sign(registry::unregisterDigest("chat", eip->nodeId(), eip->seq(), ms));
+  write("http_api", "delete-0", cat(2, std::string(R"({"namespace":"chat","node_id":")") + eip->nodeId().hex() + "\"" +
+                                            proof + "0x" + toHex(*sig) + "\"}"));
   write("http_api", "delete-1", cat(2, R"({"namespace":"chat","node_id":"00","signature":"zz"})"));
   // RDV-Sig for the fuzz target's node id (the key 11..11) at its fixed time.
   const auto node = identity::PrivateKey::fromHex(std::string(64, '1'))->nodeId();

@@ -290,16 +290,51 @@ Json rdvSig() {
           {"authorization", "RDV-Sig " + peer.nodeId().hex() + ":" + std::to_string(unixTime) + ":" + toHex(s)}};
 }
 
+// DELETE /v1/registrations (docs/registry.md, "Unregistering"): rdv-unregister-v2 binds the seq and
+// a unix time in milliseconds.
 Json unregister() {
   const auto peer = key(kSecrets[0]);
-  const int64_t timeMs = 1764806400123;  // the signed request time (unix ms; docs/registry.md)
-  const auto digest = registry::unregisterDigest("rdv-demo", peer.nodeId(), 7, timeMs);
+  const int64_t time = 1764806400123;
+  const auto digest = registry::unregisterDigest("rdv-demo", peer.nodeId(), 7, time);
   return {{"secret", kSecrets[0]},
+          {"tag", registry::kUnregisterTag},
           {"namespace", "rdv-demo"},
+          {"node_id", peer.nodeId().hex()},
           {"seq", 7},
-          {"time", timeMs},
+          {"time", time},
           {"digest", toHex(digest)},
           {"signature", toHex(*peer.sign(digest))}};
+}
+
+// POST /v1/registrations (docs/registry.md, "Proof of possession"): the record's own key signs
+// rdv-register-v1 over the namespace, keccak256 of the record's RLP, the ttl asked (0: the node's
+// default) and a unix time in milliseconds.
+Json registration() {
+  Json out = Json::array();
+  struct Case {
+    const char* secret;
+    const char* ns;
+    uint64_t ttl;
+    int64_t time;
+  };
+  for (const Case& c : {Case{kSecrets[0], "rdv-demo", 600, 1764806400123}, Case{kSecrets[2], "waku/2/rs/0/1", 0, 1},
+                        Case{kSecrets[3], "n", 86400, 9007199254740991}}) {
+    const auto k = key(c.secret);
+    enr::EnrBuilder b;
+    b.setSeq(1764806400).setIp({198, 51, 100, 7}).setUdp(3478);
+    const auto record = *b.sign(k);
+    const auto digest = registry::registerDigest(c.ns, record.encoded(), c.ttl, c.time);
+    out.push_back({{"secret", c.secret},
+                   {"tag", registry::kRegisterTag},
+                   {"namespace", c.ns},
+                   {"enr", record.toText()},
+                   {"record_hash", toHex(identity::keccak256(record.encoded()))},
+                   {"ttl", c.ttl},
+                   {"time", c.time},
+                   {"digest", toHex(digest)},
+                   {"signature", toHex(*k.sign(digest))}});
+  }
+  return out;
 }
 
 Json envelopeCase(const char* from, const char* to, const std::string& ephemeral, const std::string& nonce,
@@ -383,6 +418,7 @@ Json interopVectors() {
           {"base64url", base64url()},
           {"enr", enrs()},
           {"rdv_sig", rdvSig()},
+          {"registration", registration()},
           {"unregister", unregister()},
           {"envelopes", envelopes()},
           {"hub_auth", hubAuth()},

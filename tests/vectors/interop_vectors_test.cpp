@@ -9,6 +9,7 @@
 
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
+#include "rendezvous/registry/unregister_message.h"
 #include "signalling/envelope/envelope_codec.h"
 #include "signalling/hub/auth.h"
 #include "signalling/hub/frames.h"
@@ -93,6 +94,39 @@ TEST_F(InteropVectors, HubAuthAnswerIsAccepted) {
   auto hub = identity::NodeId::fromHex(c["hub_id"].get<std::string>());
   ASSERT_TRUE(hub.has_value());
   EXPECT_TRUE(signalling::checkChallengeResponse(*hub, nonce, auth.node, auth.signature));
+}
+
+// The proofs the node checks (registry_api.cpp): each register signature verifies with the key in its
+// own record over the digest rebuilt from the vector's fields; each unregister one with the peer's key.
+TEST_F(InteropVectors, RegistrationProofsVerifyWithTheRecordsKey) {
+  ASSERT_FALSE(file()["registration"].empty());
+  for (const auto& c : file()["registration"]) {
+    auto record = enr::EnrRecord::fromText(c["enr"].get<std::string>());
+    ASSERT_TRUE(record.ok()) << c["enr"];
+    const auto digest = registry::registerDigest(c["namespace"].get<std::string>(), record->encoded(),
+                                                 c["ttl"].get<uint64_t>(), c["time"].get<int64_t>());
+    EXPECT_EQ(toHex(digest), c["digest"]);
+    Bytes signature;
+    ASSERT_TRUE(fromHex(c["signature"].get<std::string>(), signature));
+    EXPECT_TRUE(record->publicKey().verify(digest, signature));
+    // Another namespace or time is another digest: the signature does not carry over.
+    EXPECT_FALSE(record->publicKey().verify(
+        registry::registerDigest("other", record->encoded(), c["ttl"].get<uint64_t>(), c["time"].get<int64_t>()), signature));
+  }
+}
+
+TEST_F(InteropVectors, UnregisterProofVerifies) {
+  const auto& c = file()["unregister"];
+  const auto peer = *identity::PrivateKey::fromHex(c["secret"].get<std::string>());
+  auto id = identity::NodeId::fromHex(c["node_id"].get<std::string>());
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(*id, peer.nodeId());
+  const auto digest = registry::unregisterDigest(c["namespace"].get<std::string>(), *id, c["seq"].get<uint64_t>(),
+                                                 c["time"].get<int64_t>());
+  EXPECT_EQ(toHex(digest), c["digest"]);
+  Bytes signature;
+  ASSERT_TRUE(fromHex(c["signature"].get<std::string>(), signature));
+  EXPECT_TRUE(peer.publicKey().verify(digest, signature));
 }
 
 TEST_F(InteropVectors, FramesDecode) {

@@ -9,10 +9,39 @@ namespace rdv::node {
 HttpResponse HttpServer::Impl::dispatch(const HttpRequest& req) {
   auto byPath = routes.find(req.path);
   if (byPath == routes.end()) return jsonError(404, "not_found", "no such endpoint: " + req.path);
+  if (req.method == "OPTIONS") return preflight(req, byPath->second);
   auto handler = byPath->second.find(req.method);
   if (handler == byPath->second.end())
     return jsonError(405, "method_not_allowed", req.method + " is not allowed on " + req.path);
   return handler->second(req);
+}
+
+// A CORS preflight (OPTIONS with Origin; cors.h): 204 with the allowed methods for an allowed origin,
+// 403 for any other (the browser then refuses the request it was asking about).
+HttpResponse HttpServer::Impl::preflight(const HttpRequest& req, const std::map<std::string, HttpHandler>& methods) const {
+  if (!config.cors.allows(req.origin)) {
+    HttpResponse refused = jsonError(403, "origin_not_allowed",
+                                     req.origin.empty() ? "OPTIONS is a CORS preflight and needs an Origin header"
+                                                        : "origin '" + req.origin.substr(0, 200) +
+                                                              "' is not in this node's http-cors-origins");
+    refused.headers = corsHeaders(config.cors, req.origin, false);
+    return refused;
+  }
+  std::string allowed;
+  for (const auto& [method, handler] : methods) allowed += method + ", ";
+  allowed += "OPTIONS";
+  HttpResponse ok{204, "", "", corsHeaders(config.cors, req.origin, true, allowed)};
+  return ok;
+}
+
+int HttpServer::Impl::addHeaders(lws* wsi, const HeaderList& headers, uint8_t** p, uint8_t* end) {
+  for (const auto& [name, value] : headers) {
+    const std::string n = name + ":";
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
+                                    reinterpret_cast<const unsigned char*>(value.data()), static_cast<int>(value.size()), p, end))
+      return -1;
+  }
+  return 0;
 }
 
 int HttpServer::Impl::respond(lws* wsi, SessionData* sd, const HttpResponse& response) {
@@ -20,10 +49,15 @@ int HttpServer::Impl::respond(lws* wsi, SessionData* sd, const HttpResponse& res
   uint8_t* start = headers + LWS_PRE;
   uint8_t* p = start;
   uint8_t* end = headers + sizeof(headers) - 1;
-  if (lws_add_http_common_headers(wsi, static_cast<unsigned>(response.status), response.contentType.c_str(),
+  const HttpRequest& req = sd->tx->request;
+  // CORS on every answer to an allowed origin (a preflight's answer carries its own).
+  const HeaderList cors = req.method == "OPTIONS" ? HeaderList{} : corsHeaders(config.cors, req.origin, false);
+  if (lws_add_http_common_headers(wsi, static_cast<unsigned>(response.status),
+                                  response.contentType.empty() ? nullptr : response.contentType.c_str(),
                                   response.body.size(), &p, end) ||
       lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
                                   reinterpret_cast<const unsigned char*>("no-store"), 8, &p, end) ||
+      addHeaders(wsi, response.headers, &p, end) || addHeaders(wsi, cors, &p, end) ||
       lws_finalize_write_http_header(wsi, start, &p, end))
     return -1;
   sd->tx->out.assign(LWS_PRE, '\0');
@@ -43,6 +77,7 @@ int HttpServer::Impl::onHttp(lws* wsi, SessionData* sd, const char* uri) {
     addQueryArgument(r.query, frag);
   r.authorization = headerValue(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   r.contentType = headerValue(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+  r.origin = headerValue(wsi, WSI_TOKEN_ORIGIN);
   char peer[64] = {0};
   lws_get_peer_simple(wsi, peer, sizeof(peer));
   r.remoteIp = peer;

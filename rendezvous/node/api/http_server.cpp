@@ -1,11 +1,28 @@
 #include "rendezvous/node/api/http_server.h"
 
 #include <dlfcn.h>
+#include <fstream>
 
 #include "rendezvous/node/api/http_server_impl.h"
 #include "rendezvous/node/log.h"
 
 namespace rdv::node {
+
+namespace {
+
+// TLS on the listener (http-cert, http-key): libwebsockets' vhost SSL on OpenSSL, so the API is
+// https:// and the signalling hub wss://. The files are checked first for a clear start-up error.
+std::optional<std::string> applyTls(const HttpServerConfig& config, lws_context_creation_info& info) {
+  if (config.tlsCertFile.empty()) return std::nullopt;
+  for (const auto& [key, path] : {std::pair{"http-cert", &config.tlsCertFile}, std::pair{"http-key", &config.tlsKeyFile}})
+    if (!std::ifstream(*path).good()) return std::string(key) + ": cannot read '" + *path + "'";
+  info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.ssl_cert_filepath = config.tlsCertFile.c_str();
+  info.ssl_private_key_filepath = config.tlsKeyFile.c_str();
+  return std::nullopt;
+}
+
+}  // namespace
 
 std::optional<std::string> HttpRequest::queryValue(const std::string& key) const {
   auto it = query.find(key);
@@ -136,6 +153,8 @@ std::optional<std::string> HttpServer::start() {
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   if (d.config.listen.ip().isV4()) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
   info.max_http_header_data = 8192;
+  if (auto err = applyTls(d.config, info)) return *err;
+  const char* scheme = d.config.tlsCertFile.empty() ? "HTTP" : "HTTPS (check http-cert and http-key)";
   // libwebsockets' own loop is poll(): every wake-up scans every descriptor, which with thousands of
   // mostly idle signalling connections costs more than the messages. Its libuv event library (Debian:
   // libwebsockets-evlib-uv, loaded at run time) uses epoll; without it, poll() still works.
@@ -161,13 +180,15 @@ std::optional<std::string> HttpServer::start() {
     if (d.context)
       logEvent(Level::Warn, "http-poll-loop", {{"reason", "libwebsockets' libuv event library is missing; using poll()"}});
   }
-  if (!d.context) return "cannot listen for HTTP on " + d.config.listen.toString() + " (address in use or not local?)";
+  if (!d.context)
+    return std::string("cannot listen for ") + scheme + " on " + d.config.listen.toString() + " (address in use or not local?)";
   d.vhost = lws_get_vhost_by_name(d.context, "default");
   const int port = d.vhost ? lws_get_vhost_listen_port(d.vhost) : -1;
   if (port <= 0) {
     d.vhost = nullptr;
     destroyContext();
-    return "cannot listen for HTTP on " + d.config.listen.toString() + " (address in use or not local?)";
+    return std::string("cannot listen for ") + scheme + " on " + d.config.listen.toString() +
+           " (address in use, or see the http-library warnings above)";
   }
   d.bound = Endpoint(d.config.listen.ip(), static_cast<uint16_t>(port));
   d.sweeper.owner = impl_.get();

@@ -14,17 +14,19 @@
 #include <nlohmann/json.hpp>
 
 #include "rendezvous/base/address.h"
+#include "rendezvous/node/api/cors.h"
 
 namespace rdv::node {
 
 struct HttpRequest {
-  std::string method;  // GET, POST, PUT, DELETE
+  std::string method;  // GET, POST, PUT, DELETE, OPTIONS
   std::string path;    // without the query
   std::map<std::string, std::string> query;
   std::string authorization;  // the Authorization header, if any
   std::string contentType;
   std::string body;
   std::string remoteIp;
+  std::string origin;  // the Origin header (browsers), if any
 
   std::optional<std::string> queryValue(const std::string& key) const;
 };
@@ -33,6 +35,7 @@ struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
+  HeaderList headers;  // more headers (lower-case names), e.g. a preflight's CORS answer
 };
 
 // One query argument as libwebsockets hands it over (URL-decoded "key=value", or "key" alone): added to
@@ -69,6 +72,9 @@ struct HttpServerConfig {
   unsigned wsPingIntervalSeconds = 30;
   // A close (ours, or after an overflowing output queue) that has not completed after this is dropped.
   unsigned closeGraceSeconds = 5;
+  CorsPolicy cors;           // cross-origin pages allowed to call the API (http-cors-origins); none by default
+  std::string tlsCertFile;   // PEM chain and key (http-cert, http-key): HTTPS and wss on the listener; empty: plain
+  std::string tlsKeyFile;
 };
 
 // What the server refused or cut, for /metrics. Written on the API thread, read from any thread.

@@ -71,6 +71,7 @@ inline std::string methodOf(lws* wsi) {
   if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) return "POST";
   if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI)) return "PUT";
   if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI)) return "DELETE";
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI)) return "OPTIONS";
   return "OTHER";
 }
 
@@ -121,6 +122,8 @@ struct HttpServer::Impl {
   int onHttp(lws* wsi, SessionData* sd, const char* uri);
   int respond(lws* wsi, SessionData* sd, const HttpResponse& response);
   HttpResponse dispatch(const HttpRequest& req);
+  HttpResponse preflight(const HttpRequest& req, const std::map<std::string, HttpHandler>& methods) const;
+  static int addHeaders(lws* wsi, const HeaderList& headers, uint8_t** p, uint8_t* end);
   static void onTimer(lws_sorted_usec_list_t* sul);
 };
 

@@ -1,6 +1,6 @@
 // A small development server for the examples: serves this package's files (examples/, dist/) and
 // forwards /v1/ (HTTP and the signalling WebSocket) to a rendezvous node, so that pages and the API
-// share one origin (the node answers no CORS preflights yet; docs/web.md).
+// share one origin (without the node having to allow the page's origin in http-cors-origins; docs/web.md).
 //   node scripts/serve.mjs --node http://127.0.0.1:8080 [--port 8000] [--host 127.0.0.1]
 //   then open http://127.0.0.1:8000/examples/chat.html and give it the page's own origin as node.
 // The chromium test uses startServer() the same way.

@@ -1,10 +1,9 @@
 // RendezvousClient: a browser's (or node's) view of one rendezvous node: the registry
 // (docs/registry.md), signed ICE-server requests (docs/turn.md), the signalling hub
 // (docs/signalling.md) and WebRTC data channels negotiated through it (docs/web.md).
-import { fromUtf8 } from './bytes.js';
-import { rdvSigHeader, unregisterDigest } from './api_signature.js';
-import { toHex } from './bytes.js';
-import { EnrRecord } from './enr.js';
+import { fromUtf8, toHex } from './bytes.js';
+import { rdvSigHeader, registerDigest, unregisterDigest } from './api_signature.js';
+import { EnrRecord, buildRecord } from './enr.js';
 import { HubError, HubSession } from './hub.js';
 import { connectPeer, acceptOffers, isWebRtcBody } from './webrtc.js';
 
@@ -47,6 +46,34 @@ export class RendezvousClient {
     this.nodeIdPromise = undefined;
     /** @type {Map<string, number>} namespace -> seq of our last registration */
     this.registered = new Map();
+    /** the last signed times used (registry proofs in ms, RDV-Sig in s): never signed twice */
+    this.lastSignedMillis = 0;
+    this.lastSigSecond = 0;
+  }
+
+  /**
+   * The time for a registry proof (unix ms): now, but never one this client has signed with before,
+   * so two requests in one millisecond are still two requests to the node's replay cache.
+   */
+  #signingMillis() {
+    this.lastSignedMillis = Math.max(Date.now(), this.lastSignedMillis + 1);
+    return this.lastSignedMillis;
+  }
+
+  /**
+   * The unix second for a fresh RDV-Sig header. The node accepts each header once, and a header is
+   * a function of (identity, node, second): a second request within the same second waits for the
+   * next one (docs/protocol.md, "Signed API requests").
+   */
+  async #signingSecond() {
+    for (;;) {
+      const now = Math.floor(Date.now() / 1000);
+      if (now > this.lastSigSecond) {
+        this.lastSigSecond = now;
+        return now;
+      }
+      await new Promise((resolve) => setTimeout(resolve, (this.lastSigSecond + 1) * 1000 - Date.now() + 5));
+    }
   }
 
   async #request(method, path, { body, headers = {}, expect = 200 } = {}) {
@@ -91,10 +118,16 @@ export class RendezvousClient {
   /**
    * Publishes this identity's record in `namespace`. `fields` go into the record (see
    * Identity.enr()); seq defaults to the unix time, so a newer registration replaces an older one.
+   * The request carries the proof of possession the node requires (docs/registry.md): the time and
+   * this identity's signature over (namespace, the record, ttl, time), made anew for every call.
    * @returns {Promise<{namespace: string, node_id: string, seq: number, ttl: number}>}
    */
   async register(namespace, { ttl, fields } = {}) {
-    const body = { namespace, enr: this.identity.enr(fields ?? {}) };
+    const record = buildRecord(this.identity, fields ?? {});
+    const time = this.#signingMillis();
+    const signedTtl = ttl === undefined ? 0 : Math.max(0, Math.trunc(Number(ttl)) || 0);
+    const signature = toHex(this.identity.sign(registerDigest(namespace, record.encoded, signedTtl, time)));
+    const body = { namespace, enr: record.text, time, signature };
     if (ttl !== undefined) body.ttl = ttl;
     const reply = await this.#request('POST', '/v1/registrations', { body, expect: 201 });
     this.registered.set(namespace, reply.seq);
@@ -102,14 +135,17 @@ export class RendezvousClient {
   }
 
   /**
-   * Removes this identity's registration from `namespace` (signed; `seq` defaults to that of our
-   * last register() there). @returns {Promise<{namespace: string, node_id: string, seq: number}>}
+   * Removes this identity's registration from `namespace` (signed with the current time, over
+   * rdv-unregister-v2; `seq` defaults to that of our last register() there).
+   * @returns {Promise<{namespace: string, node_id: string, seq: number}>}
    */
   async unregister(namespace, { seq } = {}) {
     const s = seq ?? this.registered.get(namespace);
     if (s === undefined) throw new TypeError(`unregister: no seq known for namespace ${namespace}; pass {seq}`);
-    const signature = toHex(this.identity.sign(unregisterDigest(namespace, this.identity.nodeId, s)));
-    const reply = await this.#request('DELETE', '/v1/registrations', { body: { namespace, node_id: this.identity.nodeId, signature } });
+    const time = this.#signingMillis();
+    const signature = toHex(this.identity.sign(unregisterDigest(namespace, this.identity.nodeId, s, time)));
+    const body = { namespace, node_id: this.identity.nodeId, time, signature };
+    const reply = await this.#request('DELETE', '/v1/registrations', { body });
     this.registered.delete(namespace);
     return reply;
   }
@@ -149,11 +185,14 @@ export class RendezvousClient {
 
   /**
    * STUN/TURN servers with short-lived TURN credentials, for `new RTCPeerConnection({iceServers})`.
-   * The request is signed with this identity (Authorization: RDV-Sig). @returns {Promise<RTCIceServer[]>}
+   * The request is signed with this identity (Authorization: RDV-Sig), a fresh header for every call
+   * (the node accepts each one once). @returns {Promise<RTCIceServer[]>}
    */
   async iceServers() {
     const nodeId = await this.#nodeId();
-    const j = await this.#request('GET', '/v1/ice-servers', { headers: { Authorization: rdvSigHeader(this.identity, nodeId) } });
+    const second = await this.#signingSecond();
+    const headers = { Authorization: rdvSigHeader(this.identity, nodeId, second) };
+    const j = await this.#request('GET', '/v1/ice-servers', { headers });
     return j.iceServers;
   }
 

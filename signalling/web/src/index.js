@@ -10,4 +10,12 @@ export * as frames from './frames.js';
 export * as rlp from './rlp.js';
 export * as bytes from './bytes.js';
 export * as crypto from './crypto.js';
-export { apiRequestDigest, rdvSigHeader, unregisterDigest, ICE_SERVERS_DOMAIN } from './api_signature.js';
+export {
+  apiRequestDigest,
+  rdvSigHeader,
+  registerDigest,
+  unregisterDigest,
+  ICE_SERVERS_DOMAIN,
+  REGISTER_TAG,
+  UNREGISTER_TAG,
+} from './api_signature.js';

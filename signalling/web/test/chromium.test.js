@@ -2,7 +2,11 @@
 // two browser peers register, discover each other, exchange a message through the hub, and open a
 // WebRTC data channel relay-only through the node's TURN (5 messages echoed one way, 5 sent the
 // other, then bye). The page is served by a small proxy here that also forwards /v1/ (HTTP and the
-// signalling WebSocket) to the real rendezvousd, so the page and the API share one origin.
+// signalling WebSocket) to the real rendezvousd, so the page and the API share one origin; in the
+// cross-origin cases the page calls the node's own port instead (another origin), which the node
+// allows with --http-cors-origins (CORS preflights by a real browser), or does not (the page's
+// requests must then fail); the tls case serves the API over https and the hub over wss
+// (http-cert, a certificate made here whose key Chromium is told to trust).
 // Skipped without chromium or the binaries (RDV_REQUIRE_BINARIES=1 makes missing binaries a failure).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,7 +40,7 @@ async function waitFor(what, condition, ms) {
 }
 
 /** The package's files, /v1/ forwarded to the node (scripts/serve.mjs), and POST /result collected. */
-function startProxy(nodeHost, nodePort, onResult) {
+function startProxy(nodeUrl, onResult) {
   const result = (req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -45,7 +49,7 @@ function startProxy(nodeHost, nodePort, onResult) {
       onResult(JSON.parse(body));
     });
   };
-  return startServer({ root: here('..').replace(/\/$/, ''), node: new URL(`http://${nodeHost}:${nodePort}`), routes: { '/result': result } });
+  return startServer({ root: here('..').replace(/\/$/, ''), node: new URL(nodeUrl), routes: { '/result': result } });
 }
 
 // The direct case lets Chromium gather host candidates, which it would do on every interface: it
@@ -53,20 +57,50 @@ function startProxy(nodeHost, nodePort, onResult) {
 // network namespace of its own), so no check ever leaves 127.0.0.1.
 const onlyLoopback = Object.values(networkInterfaces()).flat().every((i) => i.internal);
 
-for (const mode of ['relay', 'direct']) {
-test(`Chromium: browser <-> browser through the hub, data channel ${mode === 'relay' ? 'relay-only through our TURN' : 'direct'}`, {
+const TITLES = {
+  relay: 'data channel relay-only through our TURN',
+  direct: 'data channel direct',
+  'cross-origin': 'page on another origin than the API (CORS allowed), relay-only',
+  'refused-origin': 'page on an origin the node does not allow: its API calls fail',
+  tls: 'API on https and the hub on wss (http-cert), page on another origin, relay-only',
+};
+
+/** A self-signed certificate for 127.0.0.1 and the base64 SHA-256 of its public key (SPKI), which
+ * Chromium is told to trust (--ignore-certificate-errors-spki-list: this key only). */
+function makeCertificate(dir) {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const spki = execFileSync('sh', ['-c', 'openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64', 'sh', cert], { encoding: 'utf8' }).trim();
+  return { cert, key, spki };
+}
+
+for (const mode of ['relay', 'direct', 'cross-origin', 'refused-origin', 'tls']) {
+test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
   skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd in ${binDir}`) ||
     (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1'),
   timeout: 180000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rdv-web-chromium-'));
   const ready = join(dir, 'ready.json');
-  const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
-    '--listen', '127.0.0.1:0', '--auth-secret', 'chromium-web-secret', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let nodeLog = '';
-  node.stderr.on('data', (d) => (nodeLog += d));
+  const crossOrigin = mode === 'cross-origin' || mode === 'refused-origin' || mode === 'tls';
   let result;
   let proxy;
+  let pageOrigin = '';
+  if (crossOrigin) {
+    // The page's server first (its origin goes into the node's configuration); it forwards nothing
+    // the page uses (the page calls the node's port).
+    proxy = await startProxy('http://127.0.0.1:9', (r) => (result = r));
+    pageOrigin = `http://127.0.0.1:${proxy.address().port}`;
+  }
+  const cors = mode === 'cross-origin' || mode === 'tls' ? ['--http-cors-origins', pageOrigin] : mode === 'refused-origin' ? ['--http-cors-origins', 'https://elsewhere.example'] : [];
+  const certificate = mode === 'tls' ? makeCertificate(dir) : undefined;
+  if (certificate) cors.push('--http-cert', certificate.cert, '--http-key', certificate.key);
+  const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
+    '--listen', '127.0.0.1:0', '--auth-secret', 'chromium-web-secret', '--log-level', 'warn', ...cors], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let nodeLog = '';
+  node.stderr.on('data', (d) => (nodeLog += d));
   let browser;
   t.after(async () => {
     if (browser?.pid) {
@@ -86,22 +120,37 @@ test(`Chromium: browser <-> browser through the hub, data channel ${mode === 're
   assert.ok(existsSync(ready), nodeLog);
   const http = JSON.parse(readFileSync(ready, 'utf8')).http;
   const [host, port] = [http.slice(0, http.lastIndexOf(':')), Number(http.slice(http.lastIndexOf(':') + 1))];
-  proxy = await startProxy(host, port, (r) => (result = r));
-  const url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=${mode === 'relay' ? 1 : 0}&namespace=chromium-web`;
+  const relayOnly = mode === 'direct' ? 0 : 1;
+  let url;
+  if (crossOrigin) {
+    const api = `${mode === 'tls' ? 'https' : 'http'}://${http}`;
+    url = `${pageOrigin}/test/browser/peers.html?relayOnly=1&namespace=chromium-web&node=${encodeURIComponent(api)}`;
+  } else {
+    proxy = await startProxy(`http://${host}:${port}`, (r) => (result = r));
+    url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=${relayOnly}&namespace=chromium-web`;
+  }
   let browserLog = '';
   browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
     '--disable-extensions', '--disable-dev-shm-usage', '--mute-audio', `--user-data-dir=${join(dir, 'profile')}`,
     // Candidates on loopback (the only interface in the test's namespace), as plain addresses.
     '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ...(certificate ? [`--ignore-certificate-errors-spki-list=${certificate.spki}`] : []),
     '--enable-logging=stderr', '--v=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   browser.stderr.on('data', (d) => (browserLog += d));
   await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
   assert.ok(result, `no result from the page\nchromium:\n${browserLog.slice(-3000)}\nnode:\n${nodeLog}`);
+  if (mode === 'refused-origin') {
+    // The browser refuses the preflight's answer (403, no Access-Control-Allow-Origin): the first
+    // API call, register(), fails as unreachable (fetch's TypeError), before anything is registered.
+    assert.equal(result.status, 'fail', JSON.stringify(result));
+    assert.match(result.error, /unreachable/);
+    return;
+  }
   assert.equal(result.status, 'pass', `${result.error}\n${(result.log ?? []).join('\n')}\nnode:\n${nodeLog}`);
   assert.equal(result.hub.body, 'hello through the hub');
   assert.equal(result.hub.from, result.hub.alice);
-  if (mode === 'relay') {
+  if (mode !== 'direct') {
     assert.equal(result.path, 'relayed');
     assert.equal(result.local, 'relay');
     assert.equal(result.remote, 'relay');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { Identity, RendezvousClient, ApiError, rdvSigHeader } from '../dist/rendezvous.js';
+import { Identity, RendezvousClient, ApiError, rdvSigHeader, registerDigest, bytes, EnrRecord } from '../dist/rendezvous.js';
 
 const binDir = process.env.RDV_BIN_DIR ?? fileURLToPath(new URL('../../../build/bin', import.meta.url));
 const rendezvousd = join(binDir, 'rendezvousd');
@@ -114,6 +114,37 @@ test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no bina
     await client.register('web-test', { ttl: 120 });
     // A bad namespace is the node's JSON error, surfaced as ApiError.
     await assert.rejects(client.register('', {}), (e) => e instanceof ApiError && e.status === 400);
+    // Two registrations in a row are signed anew each (a refresh), and both are accepted.
+    await client.register('web-test', { ttl: 120 });
+    await client.register('web-test', { ttl: 120 });
+  });
+
+  await t.test('registration proof: the node refuses a replayed, a stale and a foreign-key request', async () => {
+    const post = (body) =>
+      fetch(`${node.url}/v1/registrations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const signed = (who, namespace, ttl, time) => {
+      const text = who.enr({ udp: 7 });
+      const rlpBytes = EnrRecord.fromText(text).encoded;
+      return { namespace, enr: text, ttl, time, signature: bytes.toHex(who.sign(registerDigest(namespace, rlpBytes, ttl, time))) };
+    };
+    const carol = Identity.generate();
+    const body = signed(carol, 'web-proof', 120, Date.now());
+    assert.equal((await post(body)).status, 201);
+    const again = await post(body);
+    assert.equal(again.status, 401);
+    assert.equal((await again.json()).error, 'replayed_signature');
+    const stale = await post(signed(carol, 'web-proof', 120, Date.now() - 120000));
+    assert.equal(stale.status, 401);
+    assert.equal((await stale.json()).error, 'stale_signature');
+    // Signed for another namespace, or by another key than the record's: not a proof.
+    assert.equal((await post({ ...signed(carol, 'elsewhere', 120, Date.now()), namespace: 'web-proof' })).status, 422);
+    const mallory = Identity.generate();
+    const foreign = { ...signed(carol, 'web-proof', 120, Date.now()) };
+    foreign.signature = signed(mallory, 'web-proof', 120, foreign.time).signature;
+    assert.equal((await post(foreign)).status, 422);
+    const missing = await post({ namespace: 'web-proof', enr: carol.enr({}) });
+    assert.equal(missing.status, 400);
+    assert.equal((await missing.json()).error, 'missing_proof');
   });
 
   await t.test('ice-servers: the node accepts the JS RDV-Sig and binds the credential to our node id', async () => {
@@ -125,6 +156,17 @@ test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no bina
     assert.ok(Number(expires) > Date.now() / 1000);
     assert.equal(turn.credential, createHmac('sha1', 's3cret').update(turn.username).digest('base64'));
     assert.ok(turn.urls.some((u) => u.startsWith('turn:127.0.0.1:')));
+    // Again at once: the client signs a fresh header (the node takes each header once).
+    const again = await client.iceServers();
+    assert.ok(again.find((s) => s.username));
+    // The same header twice: the second is a replay (another identity: alice's client keeps its own seconds).
+    const nodeId = (await client.nodeInfo()).nodeId;
+    const header = rdvSigHeader(Identity.generate(), nodeId);
+    const first = await fetch(`${node.url}/v1/ice-servers`, { headers: { Authorization: header } });
+    assert.equal(first.status, 200);
+    const replay = await fetch(`${node.url}/v1/ice-servers`, { headers: { Authorization: header } });
+    assert.equal(replay.status, 401);
+    assert.equal((await replay.json()).error, 'replayed_signature');
     // Signed for another node: refused (the signature names the node it is for).
     const reply = await fetch(`${node.url}/v1/ice-servers`, {
       headers: { Authorization: rdvSigHeader(alice, Identity.generate().nodeId) },

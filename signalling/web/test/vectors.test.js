@@ -4,7 +4,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Identity, EnrRecord, envelope, frames, rlp, bytes, crypto, rdvSigHeader, apiRequestDigest, unregisterDigest } from '../dist/rendezvous.js';
+import {
+  Identity,
+  EnrRecord,
+  envelope,
+  frames,
+  rlp,
+  bytes,
+  crypto,
+  rdvSigHeader,
+  apiRequestDigest,
+  registerDigest,
+  unregisterDigest,
+  REGISTER_TAG,
+  UNREGISTER_TAG,
+} from '../dist/rendezvous.js';
 
 const V = JSON.parse(readFileSync(fileURLToPath(new URL('../../../tests/vectors/interop.json', import.meta.url)), 'utf8'));
 const { fromHex, toHex, utf8 } = bytes;
@@ -125,12 +139,30 @@ test('RDV-Sig: the Authorization header for a fixed key, node and time', () => {
   assert.equal(rdvSigHeader(Identity.fromPrivateKeyHex(c.secret), c.node_id, c.unix_time), c.authorization);
 });
 
-test('unregister: digest and signature', () => {
+test('registration proof: digest over (tag, namespace, keccak256(record RLP), ttl, time) and signature', () => {
+  assert.ok(V.registration.length > 0);
+  for (const c of V.registration) {
+    assert.equal(c.tag, REGISTER_TAG);
+    const id = Identity.fromPrivateKeyHex(c.secret);
+    const record = EnrRecord.fromText(c.enr);
+    assert.equal(record.nodeId, id.nodeId);
+    assert.equal(toHex(crypto.keccak256(record.encoded)), c.record_hash);
+    const digest = registerDigest(c.namespace, record.encoded, c.ttl, c.time);
+    assert.equal(toHex(digest), c.digest);
+    assert.equal(toHex(id.sign(digest)), c.signature);
+    assert.notEqual(toHex(registerDigest(c.namespace, record.encoded, c.ttl, c.time - 1)), c.digest);
+  }
+});
+
+test('unregister-v2: digest over (tag, namespace, node id, seq, time) and signature', () => {
   const c = V.unregister;
+  assert.equal(c.tag, UNREGISTER_TAG);
   const id = Identity.fromPrivateKeyHex(c.secret);
-  const digest = unregisterDigest(c.namespace, id.nodeId, c.seq);
+  assert.equal(id.nodeId, c.node_id);
+  const digest = unregisterDigest(c.namespace, id.nodeId, c.seq, c.time);
   assert.equal(toHex(digest), c.digest);
   assert.equal(toHex(id.sign(digest)), c.signature);
+  assert.throws(() => unregisterDigest(c.namespace, id.nodeId, c.seq, 1.5), RangeError);
 });
 
 test('envelopes: sealed with the same randomness, JS and C++ give the same bytes', () => {
