@@ -24,7 +24,7 @@ std::vector<std::string> documentedKeys() {
   bool inTable = false;
   const std::regex name("`([a-z0-9-]+)`");
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("| key |", 0) == 0) {
+    if (line.rfind("| key |", 0) == 0 || line.rfind("| Key |", 0) == 0) {  // the key table and the limit tables
       inTable = true;
       continue;
     }
