@@ -64,6 +64,7 @@ void Daemon::reload() {
 Daemon::~Daemon() { stop(); }
 
 std::optional<std::string> Daemon::start() {
+  if (auto err = ensureAuthSecret(config_)) return err;  // the default node issues TURN credentials too
   std::shared_ptr<TlsContext> tls;
   if (!config_.tlsListen.empty()) {
     auto ctx = TlsContext::server(config_.certFile, config_.keyFile);

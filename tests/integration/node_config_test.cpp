@@ -59,14 +59,15 @@ TEST(NodeConfig, HelpListsEveryKey) {
   const auto flags = helpFlags(r.out);
   for (const auto& key : keys) EXPECT_TRUE(flags.count("--" + key)) << "--" << key << " missing from --help";
   // And the other way: every option --help offers is a documented key or one of the command-line actions.
-  const std::set<std::string> actions = {"--help", "--version", "--config", "--check-config", "--print-default-config"};
+  const std::set<std::string> actions = {"--help",         "--version",      "--config", "--check-config", "--print-config",
+                                         "--print-default-config", "--import-coturn-config"};
   const std::set<std::string> documented(keys.begin(), keys.end());
   for (const auto& f : flags)
     EXPECT_TRUE(actions.count(f) || documented.count(f.substr(2))) << f << " is in --help but not in docs/operator.md";
 }
 
 TEST(NodeConfig, EmbeddedDefaultIsLoopbackAndValid) {
-  auto r = node({"--check-config"});
+  auto r = node({"--print-config"});
   EXPECT_EQ(r.exitCode, 0) << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.out;
@@ -77,7 +78,7 @@ TEST(NodeConfig, FileWithCommentsAndFlagOverride) {
   TempDir dir;
   std::ofstream(dir.file("node.json")) << "{\n  // a comment\n  \"listen\": [\"127.0.0.1:0\"],\n"
                                           "  /* block */ \"workers\": 2\n}\n";
-  auto r = node({"--config", dir.file("node.json"), "--workers", "3", "--check-config"});
+  auto r = node({"--config", dir.file("node.json"), "--workers", "3", "--print-config"});
   EXPECT_EQ(r.exitCode, 0) << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_EQ(j["workers"], 3);

@@ -38,11 +38,20 @@ struct ApiGauges {
   std::atomic<uint64_t> registryReplays{0};
 };
 
+// The cost model's prices (docs/operator.md "Cost model"), exported so dashboards compute the cost rate.
+struct CostPrices {
+  double perGbToPeer = 0;
+  double perGbToClient = 0;
+  double perAllocationHour = 0;
+  std::string currency;
+};
+
 struct MetricsSnapshot {
   std::vector<const NodeStats*> node;     // one per worker
   std::vector<const relay::Stats*> relay;  // one per worker
   std::optional<LedgerMetrics> ledger;     // the usage ledger (issue 7)
   const ApiGauges* api = nullptr;          // when the HTTP API runs
+  std::optional<CostPrices> prices;
 };
 std::string renderMetrics(const MetricsSnapshot& s);
 
