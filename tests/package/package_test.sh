@@ -57,6 +57,13 @@ grep -qx "User=rendezvous" "$unit" || fail "the unit does not run as rendezvous"
 grep -qx "ExecStart=/usr/bin/rendezvousd --config /etc/rendezvous/node.json" "$unit" || fail "unexpected ExecStart"
 grep -qx "StateDirectory=rendezvous" "$unit" || fail "the unit has no StateDirectory"
 grep -q '"data-dir": "/var/lib/rendezvous"' "$root/etc/rendezvous/node.json" || fail "node.json's data-dir is not /var/lib/rendezvous"
+# systemd's own check of the unit (directives, paths), with ExecStart pointing at the extracted binary.
+if command -v systemd-analyze >/dev/null; then
+  mkdir -p "$tmp/unit"
+  sed "s|/usr/bin/rendezvousd|$root/usr/bin/rendezvousd|g" "$unit" > "$tmp/unit/rendezvousd.service"
+  out=$(systemd-analyze verify "$tmp/unit/rendezvousd.service" 2>&1) || fail "systemd-analyze verify: $out"
+  [[ -z "$out" ]] || fail "systemd-analyze verify: $out"
+fi
 
 # 5. The installed binary on the installed config, overridden to a temp dir and loopback.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
