@@ -60,8 +60,8 @@ RegistryApi& registryApi() {
   return *api;
 }
 
-const IceServersApi& iceApi() {
-  static const IceServersApi api = [] {
+IceServersApi& iceApi() {  // get() records accepted signatures (ReplayCache): not const
+  static IceServersApi api = [] {
     IceServersConfig c;
     c.authSecrets = {"fuzz-secret-0123456789", "old-secret-0123456789"};
     c.nodeId = identity::PrivateKey::fromHex(std::string(64, '1'))->nodeId();  // fixed, so seeds can sign

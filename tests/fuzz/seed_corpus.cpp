@@ -260,9 +260,11 @@ void httpSeeds() {
   write("http_api", "post-0", cat(1, std::string(R"({"namespace":"chat","enr":")") + std::string(kEipRecord) + R"(","ttl":7200})"));
   write("http_api", "post-1", cat(1, std::string(R"({"namespace":"","enr":")") + std::string(kEipRecord) + R"(","ttl":-5})"));
   auto eip = enr::EnrRecord::fromText(kEipRecord);
-  auto sig = key->signRecoverable(registry::unregisterDigest("chat", eip->nodeId(), eip->seq()));
+  const int64_t deleteMs = 1'800'000'000'000;  // the signed time of a DELETE (abuse-hub: registry proofs carry it)
+  auto sig = key->signRecoverable(registry::unregisterDigest("chat", eip->nodeId(), eip->seq(), deleteMs));
   write("http_api", "delete-0", cat(2, std::string(R"({"namespace":"chat","node_id":")") + eip->nodeId().hex() +
-                                            R"(","signature":"0x)" + toHex(*sig) + "\"}"));
+                                            R"(","time":)" + std::to_string(deleteMs) + R"(,"signature":"0x)" +
+                                            toHex(*sig) + "\"}"));
   write("http_api", "delete-1", cat(2, R"({"namespace":"chat","node_id":"00","signature":"zz"})"));
   // RDV-Sig for the fuzz target's node id (the key 11..11) at its fixed time.
   const auto node = identity::PrivateKey::fromHex(std::string(64, '1'))->nodeId();
