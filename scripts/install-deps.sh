@@ -8,8 +8,10 @@ PACKAGES=(
   libnice-dev libglib2.0-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-uv libsqlite3-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
-# clang and libclang-rt-14-dev: the libFuzzer build of tests/fuzz (scripts/fuzz.sh).
-TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium clang libclang-rt-14-dev)
+# clang and libclang-rt-14-dev: the libFuzzer build of tests/fuzz (scripts/fuzz.sh). prometheus: promtool checks
+# configs/prometheus-alerts.yml (tests/configs). dpkg-dev: dpkg-shlibdeps for cpack's .deb (tests/package).
+TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium clang libclang-rt-14-dev
+               prometheus dpkg-dev)
 # The JavaScript package (signalling/web) is built and tested with node and npm; its own dependencies come
 # from the npm registry through `npm ci` (package-lock.json) in tests/web/run_npm_tests.sh. A node that is
 # already installed (e.g. a newer one whose package provides npm itself) is kept.
@@ -37,5 +39,5 @@ SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -q
-# coturn's package must not start a system turnserver that would hold our test ports.
+# coturn's and prometheus' packages must not start system daemons that would hold our test ports.
 DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -77,6 +77,7 @@ std::optional<std::string> Daemon::start() {
   auto lock = lockDataDir(dataDirOf(config_));
   if (!lock) return lock.error();
   dataDirLock_ = std::move(*lock);
+  if (auto err = ensureAuthSecret(config_)) return err;  // the default node issues TURN credentials too
   std::shared_ptr<TlsContext> tls;
   if (!config_.tlsListen.empty()) {
     auto ctx = TlsContext::server(config_.certFile, config_.keyFile);

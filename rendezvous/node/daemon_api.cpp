@@ -136,6 +136,8 @@ std::optional<std::string> Daemon::startAdmin() {
     if (ledger_) snap.ledger = ledger_->metrics();
     snap.api = apiGauges_.get();
     if (http_) snap.http = &http_->stats();
+    snap.prices = CostPrices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
+                             config_.currency};
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap)};
   });
   CostModel prices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,

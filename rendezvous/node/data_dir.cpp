@@ -1,14 +1,15 @@
 #include "rendezvous/node/data_dir.h"
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include "rendezvous/node/log.h"
@@ -24,6 +25,8 @@ std::string databasePathOf(const Config& config) { return (fs::path(dataDirOf(co
 std::string nodeKeyPathOf(const Config& config) {
   return config.nodeKeyFile.empty() ? (fs::path(dataDirOf(config)) / kNodeKeyFile).string() : config.nodeKeyFile;
 }
+
+std::string authSecretPathOf(const Config& config) { return (fs::path(dataDirOf(config)) / kAuthSecretFile).string(); }
 
 Result<bool, std::string> ensureDataDir(const std::string& dir) {
   std::error_code ec;
@@ -90,6 +93,44 @@ Result<identity::PrivateKey, std::string> loadOrCreateNodeKey(const std::string&
     return unexpected("node-key '" + path + "' cannot be written: " + identity::describe(saved.error()));
   logEvent(Level::Info, "node-key-created", {{"path", path}, {"node_id", key->nodeId().hex()}});
   return std::move(*key);
+}
+
+Result<std::string, std::string> loadOrCreateAuthSecret(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    std::ifstream f(path);
+    std::string secret;
+    if (!f || !std::getline(f, secret)) return unexpected("auth-secret file '" + path + "' cannot be read");
+    while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+    if (secret.empty()) return unexpected("auth-secret file '" + path + "' is empty");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+      logEvent(Level::Warn, "auth-secret-permissions", {{"path", path}, {"reason", "readable by group or others; chmod 600"}});
+    logEvent(Level::Info, "auth-secret-loaded", {{"path", path}});
+    return secret;
+  }
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) return unexpected(std::string("auth-secret: no randomness from OpenSSL"));
+  static const char* hex = "0123456789abcdef";
+  std::string secret;
+  for (unsigned char b : raw) secret += {hex[b >> 4], hex[b & 15]};
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return unexpected("auth-secret file '" + path + "' cannot be written: " + std::strerror(errno));
+  const std::string line = secret + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (::close(fd) != 0 || !ok) return unexpected("auth-secret file '" + path + "' cannot be written: " + std::strerror(errno));
+  logEvent(Level::Info, "auth-secret-created",
+           {{"path", path}, {"reason", "no auth-secret configured; /v1/ice-servers signs TURN credentials with this one"}});
+  return secret;
+}
+
+std::optional<std::string> ensureAuthSecret(Config& config) {
+  if (!config.authSecrets.empty()) return std::nullopt;
+  if (auto made = ensureDataDir(dataDirOf(config)); !made) return made.error();
+  auto secret = loadOrCreateAuthSecret(authSecretPathOf(config));
+  if (!secret) return secret.error();
+  config.authSecrets.push_back(std::move(*secret));
+  return std::nullopt;
 }
 
 }  // namespace rdv::node

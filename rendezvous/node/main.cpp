@@ -9,7 +9,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "rendezvous/node/check_config.h"
 #include "rendezvous/node/config.h"
+#include "rendezvous/node/coturn_import.h"
 #include "rendezvous/node/daemon.h"
 #include "rendezvous/node/log.h"
 
@@ -82,9 +84,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "rendezvousd 0.1.0");
   std::string configPath;
   bool checkOnly = false;
+  bool printConfig = false;
   bool printDefault = false;
+  std::string coturnPath;
   app.add_option("--config", configPath, "JSON configuration file (keys as the flags below, comments allowed)");
-  app.add_flag("--check-config", checkOnly, "validate the configuration, print it as JSON and exit");
+  app.add_flag("--check-config", checkOnly,
+               "check everything start-up checks (keys, TLS files, data dir, node key) without binding or starting "
+               "anything; print ok (exit 0) or the error start-up would give (exit 2)");
+  app.add_flag("--print-config", printConfig, "validate the configuration, print the effective configuration as JSON and exit");
+  app.add_option("--import-coturn-config", coturnPath,
+                 "print the rendezvous configuration equivalent to coturn's turnserver.conf FILE (unmapped options as // lines)")
+      ->type_name("FILE");
   app.add_flag("--print-default-config", printDefault, "print the embedded default configuration and exit");
   std::map<std::string, std::vector<std::string>> flagValues;
   for (const auto& spec : rdv::node::optionSpecs()) {
@@ -98,6 +108,15 @@ int main(int argc, char** argv) {
     std::cout << rdv::node::embeddedDefaultConfig() << "\n";
     return 0;
   }
+  if (!coturnPath.empty()) {
+    std::string text;
+    if (auto err = readFile(coturnPath, text)) {
+      std::cerr << "rendezvousd: import-coturn-config: " << *err << "\n";
+      return 2;
+    }
+    std::cout << rdv::node::renderCoturnImport(rdv::node::importCoturnConfig(text), coturnPath);
+    return 0;
+  }
   auto loaded = loadConfig(configPath, flagValues);
   if (!loaded) {
     std::cerr << "rendezvousd: " << loaded.error() << "\n";
@@ -105,6 +124,14 @@ int main(int argc, char** argv) {
   }
   auto& [config, parsedConfig] = *loaded;
   if (checkOnly) {
+    if (auto err = rdv::node::checkStartup(parsedConfig)) {
+      std::cerr << "rendezvousd: " << *err << "\n";
+      return 2;
+    }
+    std::cout << "ok\n";
+    return 0;
+  }
+  if (printConfig) {
     std::cout << config.dump(2) << "\n";
     return 0;
   }

@@ -60,7 +60,7 @@ RegistryApi& registryApi() {
   return *api;
 }
 
-IceServersApi& iceApi() {
+IceServersApi& iceApi() {  // get() records accepted signatures (ReplayCache): not const
   static IceServersApi api = [] {
     IceServersConfig c;
     c.authSecrets = {"fuzz-secret-0123456789", "old-secret-0123456789"};

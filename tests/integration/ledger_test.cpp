@@ -288,7 +288,7 @@ std::vector<std::string> nodeArgs(const std::string& dataDir, const std::string&
 
 TEST(LedgerUsage, CostModelKeysAreValidatedByName) {
   auto ok = run({binary("rendezvousd"), "--price-per-gb-to-peer", "0.05", "--price-per-allocation-hour", "0.002",
-                 "--currency", "EUR", "--ledger-flush-interval", "250", "--check-config"});
+                 "--currency", "EUR", "--ledger-flush-interval", "250", "--print-config"});
   ASSERT_EQ(ok.exitCode, 0) << ok.err;
   auto j = nlohmann::json::parse(ok.out, nullptr, false);
   EXPECT_EQ(j["price-per-gb-to-peer"], 0.05);

@@ -3,6 +3,7 @@
 #include "rendezvous/node/api/http_server.h"
 
 #include <cctype>
+#include <cstdio>
 #include <map>
 
 namespace rdv::node {
@@ -50,6 +51,12 @@ void emitLabelled(std::string& out, const std::string& full, bool counter, std::
   out += "# TYPE " + full + (counter ? " counter\n" : " gauge\n");
   for (const auto& [value, n] : samples)
     out += full + "{" + std::string(label) + "=\"" + labelValue(value) + "\"} " + std::to_string(n) + "\n";
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
 }
 
 }  // namespace
@@ -165,6 +172,22 @@ std::string renderMetrics(const MetricsSnapshot& s) {
     emitLabelled(out, "rendezvous_ledger_packets_total", true,
                  "packets durably booked in the usage ledger (all time), by direction", "direction",
                  {{"to_peer", l.booked.packetsToPeer}, {"to_client", l.booked.packetsToClient}});
+    out += "# HELP rendezvous_ledger_flush_lag_seconds seconds since the ledger last had every event written\n"
+           "# TYPE rendezvous_ledger_flush_lag_seconds gauge\n"
+           "rendezvous_ledger_flush_lag_seconds " + number(l.flushLagSeconds) + "\n";
+  }
+  if (s.prices) {
+    const std::string currency = labelValue(s.prices->currency);
+    out += "# HELP rendezvous_cost_price_per_gigabyte cost model: price per 10^9 relayed payload bytes, by direction\n"
+           "# TYPE rendezvous_cost_price_per_gigabyte gauge\n";
+    out += "rendezvous_cost_price_per_gigabyte{currency=\"" + currency + "\",direction=\"to_peer\"} " +
+           number(s.prices->perGbToPeer) + "\n";
+    out += "rendezvous_cost_price_per_gigabyte{currency=\"" + currency + "\",direction=\"to_client\"} " +
+           number(s.prices->perGbToClient) + "\n";
+    out += "# HELP rendezvous_cost_price_per_allocation_hour cost model: price per allocation-hour\n"
+           "# TYPE rendezvous_cost_price_per_allocation_hour gauge\n"
+           "rendezvous_cost_price_per_allocation_hour{currency=\"" + currency + "\"} " +
+           number(s.prices->perAllocationHour) + "\n";
   }
   return out;
 }

@@ -39,6 +39,13 @@ struct ApiGauges {
 };
 
 struct HttpServerStats;  // api/http_server.h
+// The cost model's prices (docs/operator.md "Cost model"), exported so dashboards compute the cost rate.
+struct CostPrices {
+  double perGbToPeer = 0;
+  double perGbToClient = 0;
+  double perAllocationHour = 0;
+  std::string currency;
+};
 
 struct MetricsSnapshot {
   std::vector<const NodeStats*> node;     // one per worker
@@ -46,6 +53,7 @@ struct MetricsSnapshot {
   std::optional<LedgerMetrics> ledger;     // the usage ledger (issue 7)
   const ApiGauges* api = nullptr;          // when the HTTP API runs
   const HttpServerStats* http = nullptr;   // the public HTTP API's connection limits, when it runs
+  std::optional<CostPrices> prices;
 };
 std::string renderMetrics(const MetricsSnapshot& s);
 

@@ -81,6 +81,7 @@ void Ledger::flushOnce() {
     std::lock_guard lock(metricsMutex_);
     metrics_.activeByClass = book_->activeByClass();
     metrics_.endedByReason = book_->endedByReason();
+    caughtUp_ = std::chrono::steady_clock::now();
     return;
   }
   const auto booked = batch.bookedCounters();
@@ -93,6 +94,7 @@ void Ledger::flushOnce() {
     return;
   }
   ++metrics_.flushes;
+  caughtUp_ = std::chrono::steady_clock::now();
   metrics_.booked += booked;
   metrics_.activeByClass = book_->activeByClass();
   metrics_.endedByReason = book_->endedByReason();
@@ -100,7 +102,9 @@ void Ledger::flushOnce() {
 
 LedgerMetrics Ledger::metrics() const {
   std::lock_guard lock(metricsMutex_);
-  return metrics_;
+  LedgerMetrics m = metrics_;
+  m.flushLagSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - caughtUp_).count();
+  return m;
 }
 
 }  // namespace rdv::node

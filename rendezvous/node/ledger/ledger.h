@@ -39,6 +39,9 @@ struct LedgerMetrics {
   storage::LedgerCounters booked;  // durably written since the ledger file was created
   std::map<std::string, uint64_t> activeByClass;
   std::map<std::string, uint64_t> endedByReason;  // since the node started
+  // Seconds since the ledger last had everything posted to it written (at most the flush interval when
+  // healthy; grows while flushes fail or the ledger thread is stuck): the dashboards' "flush lag".
+  double flushLagSeconds = 0;
 };
 
 class Ledger final : public UsageSink {
@@ -88,6 +91,7 @@ class Ledger final : public UsageSink {
 
   mutable std::mutex metricsMutex_;
   LedgerMetrics metrics_;
+  std::chrono::steady_clock::time_point caughtUp_ = std::chrono::steady_clock::now();  // under metricsMutex_
 };
 
 }  // namespace rdv::node
