@@ -2,7 +2,8 @@
 // (POST /v1/registrations: the node decodes and verifies each signed ENR, then commits it to SQLite
 // before answering 201), then discover latency (GET /v1/registrations, one request at a time).
 // Records are signed before anything is timed, each with its own key; when a run needs more than
-// `records` registrations the records are posted again (a refresh: verified and committed too).
+// `records` registrations the records are posted again (a refresh: verified and committed too), each
+// with a new proof of possession signed as it is sent (the node accepts a signed request once).
 #include <algorithm>
 #include <ctime>
 #include <memory>
@@ -43,6 +44,9 @@ nlohmann::json runRegistry(const RegistryOptions& o) {
   nlohmann::json j = {{"scenario", "registry"}, {"label", o.label}, {"ok", false}};
   const std::string ns = "bench-" + std::to_string(o.keyOffset) + "-" + std::to_string(monoNs() % 1000000);
   std::vector<std::string> requests;
+  std::vector<identity::PrivateKey> keys;
+  std::vector<enr::EnrRecord> records;
+  std::vector<int64_t> signedAt;  // the last proof's time per record (unix ms), so no proof repeats
   const int64_t t0 = monoNs();
   for (size_t i = 0; i < o.records; ++i) {
     Bytes secret(32, 0);
@@ -74,7 +78,20 @@ nlohmann::json runRegistry(const RegistryOptions& o) {
     const nlohmann::json body = {
         {"namespace", ns}, {"enr", record->toText()}, {"ttl", 3600}, {"time", now}, {"signature", toHex(*proof)}};
     requests.push_back(httpRequest("POST", o.server, "/v1/registrations", body.dump()));
+    keys.push_back(*key);
+    records.push_back(*record);
+    signedAt.push_back(now);
   }
+  // A refresh of record i: the same record with a proof signed now (a later millisecond than the last).
+  auto refresh = [&](size_t i) {
+    int64_t now = static_cast<int64_t>(std::time(nullptr)) * 1000;
+    if (now <= signedAt[i]) now = signedAt[i] + 1;
+    signedAt[i] = now;
+    auto proof = keys[i].sign(registry::registerDigest(ns, records[i].encoded(), 3600, now));
+    const nlohmann::json body = {{"namespace", ns}, {"enr", records[i].toText()}, {"ttl", 3600}, {"time", now},
+                                 {"signature", proof ? toHex(*proof) : std::string()}};
+    return httpRequest("POST", o.server, "/v1/registrations", body.dump());
+  };
   j["prebuild_s"] = static_cast<double>(monoNs() - t0) / 1e9;
 
   Epoll loop;
@@ -98,7 +115,9 @@ nlohmann::json runRegistry(const RegistryOptions& o) {
     if (stopping || (o.count > 0 && next >= o.count)) return;
     c.busy = true;
     c.sentAt = monoNs();
-    if (!c.tcp.send(loop, requests[next++ % requests.size()])) ++failed;
+    const uint64_t n = next++;
+    const bool first = n < requests.size();
+    if (!c.tcp.send(loop, first ? requests[n] : refresh(n % requests.size()))) ++failed;
   };
   const double cpuBefore = o.serverPid > 0 ? cpuSeconds(o.serverPid) : 0;
   const int64_t start = monoNs();

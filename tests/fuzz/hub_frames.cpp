@@ -96,6 +96,9 @@ void session(fuzz::FuzzInput& in) {
           FUZZ_CHECK(ch->hub == config.hubId);
           challenges[s->conn] = ch->nonce;
         }
+        // The I/O layer's half of a forward (hub.h): report whether the recipient's connection took it.
+        // Every third is refused (a full output queue), so back-pressure is exercised too.
+        if (s->forward) hub.forwarded(*s->forward, *s->forward % 3 != 0, now);
       } else if (auto* cl = std::get_if<CloseConnection>(&*c)) {
         FUZZ_CHECK(open.count(cl->conn) == 1);
         open.erase(cl->conn);
