@@ -294,12 +294,17 @@ void Hub::forwarded(uint64_t ticket, bool written, TimePoint now) {
   if (!conns_.contains(f.sender)) {
     // The sender left; store what can be stored, there is no one to tell otherwise.
     if (!mailbox_.admit(f.envelope).refused) {
-      const TimePoint expiresAt = now + (isKnown(f.envelope.header.to) ? config_.mailboxTtl : config_.unknownRecipientTtl);
+      const TimePoint expiresAt = now + ttlFor(f.envelope.header.to);
       if (auto id = store_->put(f.envelope, expiresAt)) mailbox_.add(StoredEnvelope{*id, expiresAt, f.envelope});
     }
     return;
   }
   store(f.sender, f.envelope, now);
+}
+
+std::chrono::seconds Hub::ttlFor(const NodeId& id) const {
+  if (isKnown(id)) return config_.mailboxTtl;
+  return std::min(config_.mailboxTtl, std::chrono::duration_cast<std::chrono::seconds>(config_.unknownRecipientTtl));
 }
 
 bool Hub::isKnown(const NodeId& id) const {
@@ -340,7 +345,7 @@ void Hub::store(ConnId conn, const Envelope& e, TimePoint now) {
                    "the recipient is offline or not reading and the mailbox limit is reached");
     return;
   }
-  const TimePoint expiresAt = now + (isKnown(e.header.to) ? config_.mailboxTtl : config_.unknownRecipientTtl);
+  const TimePoint expiresAt = now + ttlFor(e.header.to);
   auto id = store_->put(e, expiresAt);
   if (!id) {
     ++stats_.storeErrors;

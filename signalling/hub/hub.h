@@ -175,6 +175,8 @@ class Hub {
   // unknown one live only HubConfig::unknownRecipientTtl.
   void setKnownCheck(std::function<bool(const NodeId&)> check) { knownCheck_ = std::move(check); }
   bool isKnown(const NodeId& id) const;
+  // How long an envelope for `id` waits: the mailbox TTL, shorter for a recipient never seen (never longer).
+  std::chrono::seconds ttlFor(const NodeId& id) const;
   // The recipient on `conn` confirms the stored envelopes from `sender` up to `uptoSeq`.
   void confirm(ConnId conn, const NodeId& sender, uint64_t uptoSeq);
   void disconnected(ConnId conn);

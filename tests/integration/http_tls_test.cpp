@@ -104,16 +104,17 @@ TEST(HttpTls, IncompleteOrUnreadableCertificateIsAClearError) {
   EXPECT_FALSE(missing.timedOut);
   EXPECT_NE(missing.err.find("http-cert: cannot read"), std::string::npos) << missing.err;
 
-  // Readable but not PEM: libwebsockets refuses it; the node says so and exits 1 (no crash).
+  // Readable but not PEM: libwebsockets refuses it; the node says so and exits 2 like every start-up
+  // failure (no crash).
   std::ofstream(dir.file("garbage.pem")) << "not a certificate\n";
   auto garbage = run({binary("rendezvousd"), "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir",
                       dir.file("data2"), "--http-cert", dir.file("garbage.pem"), "--http-key", dir.file("garbage.pem")},
                      20s);
-  EXPECT_EQ(garbage.exitCode, 1) << garbage.err;
+  EXPECT_EQ(garbage.exitCode, 2) << garbage.err;
   EXPECT_NE(garbage.err.find("cannot listen for HTTPS"), std::string::npos) << garbage.err;
 }
 
-// The HTTP port already taken: a clear error and exit 1, not a crash in the listener's teardown.
+// The HTTP port already taken: a clear error and exit 2, not a crash in the listener's teardown.
 TEST(HttpTls, BusyHttpPortIsAClearError) {
   TempDir dir;
   Node first({"--listen", "127.0.0.1:0"});
@@ -121,7 +122,7 @@ TEST(HttpTls, BusyHttpPortIsAClearError) {
   auto busy = run({binary("rendezvousd"), "--listen", "127.0.0.1:0", "--http-listen", first.http(), "--data-dir",
                    dir.file("data")},
                   20s);
-  EXPECT_EQ(busy.exitCode, 1) << busy.err;
+  EXPECT_EQ(busy.exitCode, 2) << busy.err;
   EXPECT_NE(busy.err.find("cannot listen for HTTP on " + first.http()), std::string::npos) << busy.err;
 }
 
