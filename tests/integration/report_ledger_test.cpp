@@ -119,7 +119,7 @@ uint64_t number(const std::string& withCommas) {
 class ReportLedger : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!onPath("turnutils_uclient")) GTEST_SKIP() << "coturn's turnutils_uclient is needed (install-deps --test)";
+    ASSERT_TRUE(onPath("turnutils_uclient")) << "coturn's turnutils_uclient is needed (scripts/install-deps.sh --test)";
     node_ = std::make_unique<Node>(std::vector<std::string>{
         "--listen", "127.0.0.1:0", "--auth-secret", kSecret, "--allow-peer", "127.0.0.0/8", "--admin-listen",
         "127.0.0.1:0", "--admin-token", kToken, "--price-per-gb-to-peer", "1000", "--price-per-gb-to-client", "500",
@@ -244,7 +244,7 @@ print(json.dumps({'header': header, 'keys': sorted(r[0] for r in body),
 }
 
 TEST_F(ReportLedger, HtmlRendersInChromium) {
-  if (!onPath("chromium")) GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh --test installs it)";
+  ASSERT_TRUE(onPath("chromium")) << "chromium is not installed (scripts/install-deps.sh --test installs it)";
   const std::string dir = artifactsDir();
   const std::string html = dir + "/report.html", png = dir + "/report.png";
   std::filesystem::remove(png);

@@ -65,7 +65,7 @@ std::pair<std::string, std::string> restCredentials(const std::string& secret, c
 class ChromiumRelay : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ChromiumRelay, DataChannelBothWaysOverRelayOnly) {
-  if (!onPath("chromium")) GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh --test installs it)";
+  ASSERT_TRUE(onPath("chromium")) << "chromium is not installed (scripts/install-deps.sh --test installs it)";
   ASSERT_TRUE(onPath("python3"));
   const std::string transport = GetParam();
   TempDir dir;
