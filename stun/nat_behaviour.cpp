@@ -13,6 +13,31 @@ std::string_view toString(NatBehaviour b) {
   return "unknown";
 }
 
+RetransmitConfig quickNatRetransmit() {
+  RetransmitConfig rc;
+  rc.rto = std::chrono::milliseconds(100);
+  rc.maxTransmissions = 4;
+  rc.lastWaitFactor = 3;
+  return rc;
+}
+
+namespace {
+
+std::string_view testName(int step) {
+  static constexpr std::string_view names[] = {"test I (binding to the primary address)",
+                                               "filtering test II (change IP and port)",
+                                               "filtering test III (change port)",
+                                               "mapping test II (binding to the alternate IP)",
+                                               "mapping test III (binding to the alternate IP and port)", "done"};
+  return names[step];
+}
+
+}  // namespace
+
+void NatBehaviourDiscovery::progress(const std::string& line) const {
+  if (config_.onProgress) config_.onProgress(line);
+}
+
 NatBehaviourDiscovery::NatBehaviourDiscovery(Endpoint server, NatBehaviourConfig config)
     : server_(server), config_(std::move(config)) {
   if (!config_.newTransactionId) config_.newTransactionId = randomTransactionId;
@@ -44,6 +69,7 @@ void NatBehaviourDiscovery::start(Step step) {
   std::optional<ChangeRequestValue> change;
   if (step == Step::FilteringII) change = ChangeRequestValue{true, true};
   if (step == Step::FilteringIII) change = ChangeRequestValue{false, true};
+  progress(std::string(testName(static_cast<int>(step))) + ": to " + destinationFor(step).toString());
   txn_ = ClientTransaction::binding(destinationFor(step), config_.newTransactionId(), config_.retransmit, change,
                                     config_.software);
 }
@@ -93,7 +119,9 @@ void NatBehaviourDiscovery::onFinished(TimePoint /*now*/) {
   const Step step = step_;
   const bool filtering = step == Step::FilteringII || step == Step::FilteringIII;
 
+  const std::string name(testName(static_cast<int>(step)));
   if (t.state() == ClientTransaction::State::TimedOut) {
+    progress(name + ": no answer after " + std::to_string(t.transmissions()) + " transmission(s)");
     if (step == Step::TestI) return fail("no response from " + server_.toString());
     if (step == Step::FilteringII) {
       step_ = Step::FilteringIII;
@@ -118,6 +146,8 @@ void NatBehaviourDiscovery::onFinished(TimePoint /*now*/) {
   }
   const auto info = m ? readBindingResponse(*m) : std::nullopt;
   if (!info) return fail("malformed Binding response from " + t.responseFrom().toString());
+  progress(name + ": answered from " + t.responseFrom().toString() + ", mapped " + info->mapped.toString() +
+           (info->otherAddress ? ", other-address " + info->otherAddress->toString() : std::string()));
 
   switch (step) {
     case Step::TestI:

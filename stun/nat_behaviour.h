@@ -25,14 +25,21 @@ namespace rdv::stun {
 enum class NatBehaviour { Unknown, EndpointIndependent, AddressDependent, AddressAndPortDependent };
 std::string_view toString(NatBehaviour b);
 
+// The CLI's default schedule: RTO 100 ms, Rc 4, Rm 3, so one transaction gives up after
+// (1+2+4+3) x 100 ms = 1 s and the whole discovery (at most 5 transactions) ends within 5 s.
+// RFC 8489's own defaults (RetransmitConfig{}) take 39.5 s per unanswered test.
+RetransmitConfig quickNatRetransmit();
+
 struct NatBehaviourConfig {
-  RetransmitConfig retransmit;            // shorten for tests and for an impatient CLI
+  RetransmitConfig retransmit;            // shorten for tests and for an impatient CLI (quickNatRetransmit)
   std::optional<Endpoint> localAddress;   // the socket's own address, when known: M1 == local means no NAT
   std::string software;                   // SOFTWARE in requests; empty: none
   bool testMapping = true;
   bool testFiltering = true;
   // Transaction ids; default randomTransactionId(). Tests inject a deterministic source.
   std::function<TransactionId()> newTransactionId;
+  // Called with one human-readable line when a test starts and when it ends (what it found); may be empty.
+  std::function<void(std::string_view)> onProgress;
 };
 
 struct NatBehaviourResult {
@@ -62,6 +69,7 @@ class NatBehaviourDiscovery {
   void onFinished(TimePoint now);
   void onTestI(const BindingResponseInfo& info);
   void fail(std::string message);
+  void progress(const std::string& line) const;
   Step afterFiltering() const;
   Endpoint destinationFor(Step step) const;
   std::optional<Endpoint> expectedSourceFor(Step step) const;

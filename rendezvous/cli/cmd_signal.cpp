@@ -33,6 +33,13 @@ struct SignalOptions {
   std::string text;
   unsigned timeoutSeconds = 10;
   unsigned count = 0;
+  bool once = false;
+};
+
+// A connected, authenticated client and what the hub's welcome said is waiting for it.
+struct Session {
+  std::unique_ptr<WebSocketClient> ws;
+  uint64_t stored = 0;
 };
 
 int fail(const std::string& cmd, const std::string& message) {
@@ -45,8 +52,8 @@ uint64_t unixMs() {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-// Connects and authenticates (challenge -> auth -> welcome). Returns the client or an error message.
-Result<std::unique_ptr<WebSocketClient>, std::string> authenticate(const SignalOptions& o, const identity::PrivateKey& key,
+// Connects and authenticates (challenge -> auth -> welcome). Returns the session or an error message.
+Result<Session, std::string> authenticate(const SignalOptions& o, const identity::PrivateKey& key,
                                                                    Clock::time_point deadline) {
   auto ws = WebSocketClient::connect(o.node, "/v1/signal", std::chrono::seconds(o.timeoutSeconds));
   if (!ws) return unexpected(ws.error());
@@ -59,8 +66,8 @@ Result<std::unique_ptr<WebSocketClient>, std::string> authenticate(const SignalO
       auto s = sig::signChallenge(key, c->hub, c->nonce);
       if (!s) return unexpected(std::string("cannot sign the challenge"));
       (*ws)->sendText(sig::encodeFrame(sig::AuthFrame{key.nodeId(), *s}));
-    } else if (std::get_if<sig::WelcomeFrame>(&*frame)) {
-      return std::move(*ws);
+    } else if (auto* w = std::get_if<sig::WelcomeFrame>(&*frame)) {
+      return Session{std::move(*ws), w->stored};
     } else if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) {
       return unexpected("the hub refused authentication: " + e->code + ": " + e->message);
     }
@@ -90,8 +97,9 @@ int send(const SignalOptions& o) {
   auto type = sig::typeFromName(o.type);
   if (!type) return fail("send", "--type must be offer, answer, candidate, end-of-candidates, bye or message");
   const auto deadline = Clock::now() + std::chrono::seconds(o.timeoutSeconds);
-  auto ws = authenticate(o, *key, deadline);
-  if (!ws) return fail("send", ws.error());
+  auto session = authenticate(o, *key, deadline);
+  if (!session) return fail("send", session.error());
+  auto* ws = &session->ws;
   // A one-shot sender has no durable counter: seq from the clock (docs/signalling.md).
   const uint64_t now = unixMs();
   sig::EnvelopeHeader h{key->nodeId(), recipient->nodeId(), *type, now * 1000, now};
@@ -118,18 +126,27 @@ int inbox(const SignalOptions& o) {
   auto key = identity::PrivateKey::load(o.keyFile);
   if (!key) return fail("inbox", o.keyFile + ": " + std::string(identity::describe(key.error())));
   const auto deadline = Clock::now() + std::chrono::seconds(o.timeoutSeconds);
-  auto ws = authenticate(o, *key, deadline);
-  if (!ws) return fail("inbox", ws.error());
+  auto session = authenticate(o, *key, deadline);
+  if (!session) return fail("inbox", session.error());
+  auto* ws = &session->ws;
   std::cerr << "rdv inbox: listening as " << key->nodeId().hex() << std::endl;  // scripts wait for this line
   sig::ReplayGuard guard;
   unsigned printed = 0;
-  while (o.count == 0 || printed < o.count) {
+  // --once: the welcome's `stored` says how many envelope frames the mailbox delivery holds
+  // (docs/signalling.md); every one counts, printed or dropped, and then we are done.
+  uint64_t storedLeft = session->stored;
+  while ((o.count == 0 || printed < o.count) && !(o.once && storedLeft == 0)) {
     auto text = (*ws)->receive(deadline);
-    if (!text) break;  // deadline: done listening
+    if (!text) {
+      if (o.once) return fail("inbox", std::to_string(storedLeft) + " of the " + std::to_string(session->stored) +
+                                           " stored messages did not arrive before the deadline");
+      break;  // deadline: done listening
+    }
     auto frame = sig::decodeFrame(*text);
     if (!frame) continue;
     auto* ef = std::get_if<sig::EnvelopeFrame>(&*frame);
     if (!ef) continue;
+    if (storedLeft > 0) --storedLeft;
     auto verified = sig::verify(ef->envelope);
     if (!verified) continue;  // the hub verified too; a bad one here is dropped
     if (!guard.admit(*verified)) continue;  // a repeat from the mailbox
@@ -169,6 +186,9 @@ void addSignalCommands(CLI::App& app) {
   i->add_option("--key", o->keyFile, "the recipient's key file")->required();
   i->add_option("--count", o->count, "exit after this many messages (non-zero exit if fewer arrive in time)");
   i->add_option("--timeout", o->timeoutSeconds, "seconds to listen (default 10)");
+  i->add_flag("--once", o->once,
+              "print what the mailbox holds for the key (the welcome's stored count) and exit 0 instead of "
+              "listening; nothing waiting: print nothing, exit 0 (--timeout bounds the wait for them)");
   i->callback([o] { exitCode() = inbox(*o); });
 }
 

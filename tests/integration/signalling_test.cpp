@@ -228,5 +228,38 @@ TEST(Signalling, ApiListenerUsesTheLibuvEventLibrary) {
   EXPECT_EQ(node.log().find("http-poll-loop"), std::string::npos) << node.log();
 }
 
+// rdv inbox --once prints what the mailbox holds (the welcome's stored count) and exits 0 at once;
+// the messages are confirmed, so a second --once finds nothing and prints nothing.
+TEST(Signalling, InboxOncePrintsTheStoredMessagesAndExits) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer alice = makePeer(dir, "alice"), bob = makePeer(dir, "bob");
+  for (const char* text : {"one", "two"}) {
+    auto sent = send(node, alice, bob, text);
+    ASSERT_EQ(sent.exitCode, 0) << sent.err;
+    EXPECT_EQ(lastJsonLine(sent.out)["status"], "stored") << sent.out;
+  }
+  // --timeout 30 is only the safety bound: --once must not wait for it.
+  const auto start = std::chrono::steady_clock::now();
+  auto got = run({binary("rdv"), "inbox", "--node", "http://" + node.http(), "--key", bob.key, "--once", "--timeout", "30"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(got.exitCode, 0) << got.out << got.err;
+  EXPECT_LT(took, std::chrono::seconds(10)) << "--once waited for the timeout";
+  std::vector<std::string> bodies;
+  std::istringstream in(got.out);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    bodies.push_back(j.value("body", ""));
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"one", "two"})) << got.out;
+  const auto start2 = std::chrono::steady_clock::now();
+  auto again = run({binary("rdv"), "inbox", "--node", "http://" + node.http(), "--key", bob.key, "--once", "--timeout", "30"});
+  EXPECT_EQ(again.exitCode, 0) << again.err;
+  EXPECT_EQ(again.out, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start2, std::chrono::seconds(10)) << "--once waited for the timeout";
+}
+
 }  // namespace
 }  // namespace rdv::test

@@ -77,6 +77,39 @@ TEST(StunService, Rfc5780WithTwoLoopbackAddresses) {
   EXPECT_EQ(nat.exitCode, 0) << nat.err;
   EXPECT_NE(nat.out.find("mapping: endpoint-independent"), std::string::npos) << nat.out;
   EXPECT_NE(nat.out.find("filtering: endpoint-independent"), std::string::npos) << nat.out;
+
+  // The default schedule, JSON out, progress on stderr.
+  const auto start = std::chrono::steady_clock::now();
+  auto quick = run({binary("rdv"), "nat-type", "--json", node.udp()}, 10s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(quick.exitCode, 0) << quick.err;
+  EXPECT_NE(quick.out.find(R"("filtering":"endpoint-independent","mapped":[)"), std::string::npos) << quick.out;
+  EXPECT_NE(quick.err.find("rdv nat-type: test I (binding to the primary address): answered from"), std::string::npos)
+      << quick.err;
+  EXPECT_NE(quick.err.find("rdv nat-type: filtering test II"), std::string::npos) << quick.err;
+}
+
+// A server that never answers: by default rdv nat-type gives up after 1 s (RTO 100 ms, 4 transmissions,
+// last wait 3 x RTO), not after RFC 8489's 39.5 s.
+TEST(StunService, NatTypeGivesUpOnASilentServerQuickly) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  socklen_t len = sizeof(sa);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  const std::string silent = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  const auto start = std::chrono::steady_clock::now();
+  auto nat = run({binary("rdv"), "nat-type", silent}, 20s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  close(fd);
+  EXPECT_EQ(nat.exitCode, 1) << nat.err;
+  EXPECT_NE(nat.err.find("no answer after 4 transmission(s)"), std::string::npos) << nat.err;
+  EXPECT_NE(nat.err.find("no response from " + silent), std::string::npos) << nat.err;
+  EXPECT_GE(took, 1s);
+  EXPECT_LT(took, 5s);
 }
 
 TEST(StunService, NatTypeWithoutAlternateAddressExplains) {

@@ -170,6 +170,48 @@ TEST(NatBehaviour, FilteringTimeoutsFollowTheSchedule) {
   EXPECT_EQ(lab.now - TimePoint{}, 140ms);
 }
 
+// The CLI's default schedule: an unanswered transaction gives up after (1 + 2 + 4 + 3) x 100 ms = 1 s,
+// so a discovery (at most 5 transactions) cannot take longer than 5 s.
+TEST(NatBehaviour, QuickScheduleGivesUpOnATransactionAfterOneSecond) {
+  Lab lab;
+  lab.serverUp = false;
+  NatBehaviourConfig c;
+  c.retransmit = quickNatRetransmit();
+  const NatBehaviourResult r = lab.run(c);
+  EXPECT_NE(r.error.find("no response"), std::string::npos) << r.error;
+  EXPECT_EQ(lab.now - TimePoint{}, 1000ms);
+}
+
+TEST(NatBehaviour, QuickScheduleClassifiesEveryNatWithinFiveSeconds) {
+  for (auto mapping : {NatBehaviour::EndpointIndependent, NatBehaviour::AddressDependent,
+                       NatBehaviour::AddressAndPortDependent}) {
+    for (auto filtering : {NatBehaviour::EndpointIndependent, NatBehaviour::AddressDependent,
+                           NatBehaviour::AddressAndPortDependent}) {
+      Lab lab;
+      lab.nat.mapping = mapping;
+      lab.nat.filtering = filtering;
+      lab.dropFirst = 1;  // one lost request as well
+      NatBehaviourConfig c;
+      c.retransmit = quickNatRetransmit();
+      std::vector<std::string> lines;
+      c.onProgress = [&lines](std::string_view line) { lines.emplace_back(line); };
+      const NatBehaviourResult r = lab.run(c);
+      const std::string what = std::string(toString(mapping)) + "/" + std::string(toString(filtering));
+      EXPECT_EQ(r.error, "") << what;
+      EXPECT_EQ(r.mapping, mapping) << what;
+      EXPECT_EQ(r.filtering, filtering) << what;
+      EXPECT_LE(lab.now - TimePoint{}, 5000ms) << what;
+      // A start and an end line for every test run.
+      ASSERT_GE(lines.size(), 6u) << what;
+      EXPECT_EQ(lines.front().rfind("test I ", 0), 0u) << lines.front();
+      const bool timedOut = filtering != NatBehaviour::EndpointIndependent;
+      bool sawNoAnswer = false;
+      for (const auto& l : lines) sawNoAnswer |= l.find("no answer") != std::string::npos;
+      EXPECT_EQ(sawNoAnswer, timedOut) << what;
+    }
+  }
+}
+
 TEST(NatBehaviour, NoNatDetected) {
   Lab lab;
   lab.noNat = true;
