@@ -411,7 +411,7 @@ class Harness {
           for (uint8_t i = 0; i < a.info.relayCount; ++i)
             if (a.info.relays[i] == p->relay) owner = &a;
         FUZZ_CHECK(owner != nullptr);  // only from a live allocation's relay socket
-        FUZZ_CHECK(config_->policy.check(p->peer) == PolicyVerdict::Allowed);
+        FUZZ_CHECK(config_->policy.check(p->peer, &server_.liveRelays()) == PolicyVerdict::Allowed);  // rule 3: live relays
         const Allocation* alloc = server_.findAllocation(owner->info.tuple);
         FUZZ_CHECK(alloc != nullptr);
         const Permission* perm = alloc->findPermission(p->peer.ip());
