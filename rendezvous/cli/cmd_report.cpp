@@ -4,7 +4,12 @@
 // written), 2 usage error (bad flag values).
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -67,17 +72,30 @@ std::string usageTarget(const ReportOptions& o) {
   return target;
 }
 
-// Writes next to the target and renames, so a failed run leaves no half-written report.
+// Writes next to the target and renames, so a failed run leaves no half-written report. The temporary file
+// is created new (O_EXCL) and never through a symlink (O_NOFOLLOW): a link planted at FILE.tmp cannot make
+// the report overwrite another file.
 std::string writeFile(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return "cannot write " + tmp;
-    f << text;
-    f.flush();
-    if (!f) return "cannot write " + tmp;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    const int e = errno;
+    if (e == EEXIST) return "cannot write " + tmp + ": it already exists (remove it and run again)";
+    return "cannot write " + tmp + ": " + std::strerror(e);
   }
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const bool closed = ::close(fd) == 0;
   std::error_code ec;
+  if (done != text.size() || !closed) {
+    std::filesystem::remove(tmp, ec);
+    return "cannot write " + tmp;
+  }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp, ec);

@@ -104,8 +104,11 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needString(v, c.dataDir); }},
       {{"admin-listen", "string", "admin API and Prometheus /metrics on ADDR:PORT (keep it on loopback); empty: off", false},
        [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.adminListen); }},
-      {{"admin-token", "string", "bearer token for the admin API (at least 16 characters)", false},
-       [](const Json& v, Config& c) { return needString(v, c.adminToken); }},
+      {{"admin-token", "string", "bearer token for the admin API (at least 16 bytes, not a placeholder)", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         if (auto err = needString(v, c.adminToken)) return err;
+         return c.adminToken.empty() ? std::nullopt : weakSecret(c.adminToken);
+       }},
       {{"realm", "string", "TURN realm (long-term credentials)", false},
        [](const Json& v, Config& c) -> std::optional<std::string> {
          if (auto err = needString(v, c.realm)) return err;
@@ -127,11 +130,11 @@ const std::vector<Key>& keys() {
        }},
       {{"auth-secret", "string-list",
         "TURN REST shared secret, coturn's static-auth-secret (repeatable: the first is current, the others "
-        "still accepted while clients rotate)", true},
+        "still accepted while clients rotate; each at least 16 bytes, not a placeholder)", true},
        [](const Json& v, Config& c) -> std::optional<std::string> {
          if (auto err = needStrings(v, c.authSecrets)) return err;
          for (const auto& s : c.authSecrets)
-           if (s.empty()) return "an empty secret is not allowed";
+           if (auto weak = weakSecret(s)) return weak;
          return std::nullopt;
        }},
       {{"relay-ports", "string", "relay port range MIN-MAX (default 49152-65535)", false},

@@ -129,4 +129,14 @@ std::optional<std::string> needQuotaClass(const Json& v, const std::string& key,
   return std::nullopt;
 }
 
+std::optional<std::string> weakSecret(const std::string& secret) {
+  // The example values of configs/node.json and docs/*.md: copied unchanged, they are public.
+  static const char* const kPlaceholders[] = {"a-long-random-secret", "change-me-to-a-long-random-token",
+                                               "change-me", "changeme", "SECRET", "secret"};
+  if (secret.size() < 16) return "too short (" + std::to_string(secret.size()) + " bytes, at least 16)";
+  for (const char* p : kPlaceholders)
+    if (secret == p) return std::string("is the documented placeholder \"") + p + "\": use a long random value";
+  return std::nullopt;
+}
+
 }  // namespace rdv::node::config_detail

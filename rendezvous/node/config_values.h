@@ -34,6 +34,8 @@ std::optional<std::string> needStrings(const Json& v, std::vector<std::string>& 
 std::optional<std::string> needIps(const Json& v, std::vector<IpAddress>& out);
 std::optional<std::string> needCidrs(const Json& v, std::vector<relay::Cidr>& out);
 std::optional<std::string> needUint64(const Json& v, uint64_t& out);
+// A secret an attacker can guess: shorter than 16 bytes, or a placeholder of the docs and example configs.
+std::optional<std::string> weakSecret(const std::string& secret);
 // One quota class's fields (docs/operator.md, "Quotas"); `key` names it in errors.
 std::optional<std::string> needQuotaClass(const Json& v, const std::string& key, relay::QuotaClass& c);
 

@@ -1,5 +1,7 @@
 #include "rendezvous/node/log.h"
 
+#include <algorithm>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -25,16 +27,63 @@ std::string safeDump(const nlohmann::json& v) {
   return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string textValue(const nlohmann::json& v) {
-  if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
-    if (s.find_first_of(" \"=") == std::string::npos && !s.empty()) return s;
-    return safeDump(v);  // quoted and escaped
+// Control characters never reach a text line raw (a value with a newline could forge a line): \n \r \t,
+// quote and backslash are escaped C-style, other bytes below 0x20 and 0x7f as \xNN.
+void appendEscaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += ch;
+        }
+    }
   }
-  return safeDump(v);
+}
+
+bool plainToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f || ch == '"' || ch == '=' || ch == '\\') return false;
+  }
+  return true;
+}
+
+std::string textValue(const nlohmann::json& v) {
+  if (!v.is_string()) return safeDump(v);  // JSON escapes every control character
+  std::string s = v.get<std::string>();
+  if (std::any_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; }))
+    s = nlohmann::json::parse(safeDump(v)).get<std::string>();  // bytes that are not UTF-8 become U+FFFD
+  if (plainToken(s)) return s;
+  std::string out = "\"";
+  appendEscaped(out, s);
+  return out + "\"";
 }
 
 }  // namespace
+
+std::string formatTextLine(std::string_view event, const nlohmann::json& fields) {
+  std::string line;
+  appendEscaped(line, event);
+  if (fields.is_object())
+    for (const auto& [k, v] : fields.items()) {
+      line += ' ';
+      appendEscaped(line, k);
+      line += '=' + textValue(v);
+    }
+  return line;
+}
 
 void initLogging(const std::string& level, LogFormat format) {
   gFormat = format;
@@ -60,9 +109,7 @@ void logEvent(Level level, std::string_view event, const nlohmann::json& fields)
     if (fields.is_object())
       for (const auto& [k, v] : fields.items()) line += "," + safeDump(nlohmann::json(k)) + ":" + safeDump(v);
   } else {
-    line.assign(event);
-    if (fields.is_object())
-      for (const auto& [k, v] : fields.items()) line += " " + k + "=" + textValue(v);
+    line = formatTextLine(event, fields);
   }
   logger->log(toSpd(level), "{}", line);
 }

@@ -15,6 +15,9 @@ enum class Level { Trace, Debug, Info, Warn, Error };
 void initLogging(const std::string& level, LogFormat format);
 bool logEnabled(Level level);
 // `fields` is a JSON object; its members become key=value pairs (text) or JSON members.
+// The text form of one event (without time and level): `event key=value ...`; a value with a space, quote,
+// `=`, backslash or control character is quoted, with control characters escaped (\n, \xNN).
+std::string formatTextLine(std::string_view event, const nlohmann::json& fields);
 void logEvent(Level level, std::string_view event, const nlohmann::json& fields = nlohmann::json::object());
 
 }  // namespace rdv::node

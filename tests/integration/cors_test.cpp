@@ -106,7 +106,7 @@ constexpr const char* kPage = "http://127.0.0.1:8000";
 constexpr const char* kOther = "http://127.0.0.1:8001";
 
 TEST(CorsApi, PreflightAndCrossOriginRequestsForAnAllowedOriginOnly) {
-  Node node({"--listen", "127.0.0.1:0", "--auth-secret", "s3cret", "--http-cors-origins", kPage,
+  Node node({"--listen", "127.0.0.1:0", "--auth-secret", "s3cret-0123456789", "--http-cors-origins", kPage,
              "--http-cors-origins", "https://app.example"});
   ASSERT_TRUE(node.started()) << node.log();
 

@@ -125,7 +125,7 @@ TEST(IceServersApi, SharedSecretForAppsAcceptsRotatedSecrets) {
 TEST(IceServers, CredentialsCarryACoturnClientAndExpiredOnesAreRefused) {
   ASSERT_TRUE(onPath("turnutils_uclient")) << "coturn's clients are needed (scripts/install-deps.sh --test)";
   TempDir dir;
-  Node node({"--listen", "127.0.0.1:0", "--auth-secret", "s3cret", "--allow-peer", "127.0.0.0/8"});
+  Node node({"--listen", "127.0.0.1:0", "--auth-secret", "s3cret-0123456789", "--allow-peer", "127.0.0.0/8"});
   ASSERT_TRUE(node.started()) << node.log();
   const std::string url = "http://" + node.http();
 
@@ -175,7 +175,7 @@ TEST(IceServers, CredentialsCarryACoturnClientAndExpiredOnesAreRefused) {
   };
   const size_t before = countAllocations();
   const std::string expired = "1000000000:" + nodeId;
-  auto refused = run({"turnutils_uclient", "-u", expired, "-w", relay::restPassword("s3cret", expired), "-p", port,
+  auto refused = run({"turnutils_uclient", "-u", expired, "-w", relay::restPassword("s3cret-0123456789", expired), "-p", port,
                       "-e", "127.0.0.1", "-r", std::to_string(peerPort), "-n", "5", "-m", "1", "-l", "200", "127.0.0.1"},
                      60s);
   EXPECT_NE(refused.exitCode, 0) << refused.out;

@@ -125,6 +125,12 @@ TEST(NodeConfig, BadConfigurationIsRefusedWithKeyAndReason) {
       {"", {"--tcp-first-frame-timeout", "0"}, "'tcp-first-frame-timeout': must be between 1 and 300"},
       {"", {"--tcp-max-connections-per-ip", "0"}, "'tcp-max-connections-per-ip': must be between 1 and 100000"},
       {"", {"--tcp-idle-timeout", "1"}, "'tcp-idle-timeout': must be between 5 and 86400"},
+      // Issue 12 item 8: guessable secrets (short, or a placeholder of the docs and configs/node.json).
+      {"", {"--auth-secret", "s3cret"}, "configuration key 'auth-secret': too short (6 bytes, at least 16)"},
+      {"", {"--auth-secret", "a-long-random-enough-secret", "--auth-secret", "old"}, "'auth-secret': too short (3 bytes"},
+      {R"({"auth-secret": ["a-long-random-secret"]})", {}, "'auth-secret': is the documented placeholder \"a-long-random-secret\""},
+      {"", {"--admin-token", "short-token"}, "configuration key 'admin-token': too short (11 bytes, at least 16)"},
+      {"", {"--admin-token", "change-me-to-a-long-random-token"}, "'admin-token': is the documented placeholder"},
   };
   for (const auto& c : cases) {
     TempDir dir;
@@ -138,6 +144,19 @@ TEST(NodeConfig, BadConfigurationIsRefusedWithKeyAndReason) {
     EXPECT_EQ(r.exitCode, 2) << c.mustMention;
     EXPECT_NE(r.err.find(c.mustMention), std::string::npos) << "stderr: " << r.err << " expected: " << c.mustMention;
   }
+}
+
+// Not only --check-config: a start with a guessable secret ends with exit 2 naming the key, and a 16-byte
+// secret is enough.
+TEST(NodeConfig, GuessableSecretsRefusedAtStart) {
+  TempDir dir;
+  auto weak = node({"--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", dir.file("d"),
+                    "--auth-secret", "fifteen-bytes!!"});
+  EXPECT_EQ(weak.exitCode, 2) << weak.err;
+  EXPECT_NE(weak.err.find("configuration key 'auth-secret': too short (15 bytes"), std::string::npos) << weak.err;
+  auto ok = node({"--listen", "127.0.0.1:0", "--data-dir", dir.file("d"), "--auth-secret", "sixteen-bytes!!!",
+                  "--check-config"});
+  EXPECT_EQ(ok.exitCode, 0) << ok.err;
 }
 
 TEST(NodeConfig, MissingConfigFileAndBusyPortAreClearErrors) {

@@ -66,10 +66,10 @@ TEST(Operator, DefaultNodeCreatesItsAuthSecretAndKeepsIt) {
 
 TEST(Operator, AnOperatorsSecretIsKeptAndNoFileIsMade) {
   TempDir dir;
-  Node node({"--listen", "127.0.0.1:0", "--data-dir", dir.file("data"), "--auth-secret", "operator-secret"});
+  Node node({"--listen", "127.0.0.1:0", "--data-dir", dir.file("data"), "--auth-secret", "operator-secret-0123"});
   ASSERT_TRUE(node.started()) << node.log();
   const auto turn = iceServers(dir, node);
-  EXPECT_EQ(turn["credential"], relay::restPassword("operator-secret", turn["username"].get<std::string>()));
+  EXPECT_EQ(turn["credential"], relay::restPassword("operator-secret-0123", turn["username"].get<std::string>()));
   EXPECT_FALSE(std::filesystem::exists(dir.file("data") + "/auth-secret"));
 }
 
@@ -112,7 +112,7 @@ TEST(Operator, ImportedCoturnConfigPassesCheckConfig) {
   const auto cert = makeTestCertificate(dir);
   std::vector<std::string> files = {"/usr/share/doc/coturn/examples/etc/turnserver.conf"};
   std::ofstream(dir.file("hand.conf")) << "listening-ip=127.0.0.1\nlistening-port=0\nrealm=example.org\n"
-                                          "user=alice:wonderland\nuse-auth-secret\nstatic-auth-secret=s3cret\n"
+                                          "user=alice:wonderland\nuse-auth-secret\nstatic-auth-secret=s3cret-0123456789\n"
                                           "cert=" << cert.cert << "\npkey=" << cert.key
                                        << "\ntls-listening-port=0\nallowed-peer-ip=10.1.0.0-10.1.1.255\n"
                                           "total-quota=100\nmax-bps=1000000\nno-multicast-peers\nstale-nonce=600\n";

@@ -223,6 +223,26 @@ TEST(ReportCli, OutputFile) {
   EXPECT_EQ(lineCount(bad.err), 1u) << bad.err;
 }
 
+// Issue 12 item 8: a symlink planted at FILE.tmp (to an existing file, or dangling) is never followed; the
+// run fails naming the temporary file and the link's target is left as it was.
+TEST(ReportCli, OutputNeverFollowsASymlinkAtTheTemporaryFile) {
+  TempDir dir;
+  CannedHttp server(200, kSmallDocument);
+  std::ofstream(dir.file("victim")) << "precious";
+  std::filesystem::create_symlink(dir.file("victim"), dir.file("r.csv.tmp"));
+  std::filesystem::create_symlink(dir.file("nowhere"), dir.file("d.csv.tmp"));
+  for (const char* name : {"r.csv", "d.csv"}) {
+    auto r = report({"--node", server.url(), "--admin-token", kToken, "--format", "csv", "--output", dir.file(name)});
+    EXPECT_EQ(r.exitCode, 1) << r.err;
+    EXPECT_NE(r.err.find("cannot write " + dir.file(name) + ".tmp"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.file(name)));
+    EXPECT_TRUE(std::filesystem::is_symlink(dir.file(std::string(name) + ".tmp")));
+  }
+  std::ifstream f(dir.file("victim"));
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()), "precious");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("nowhere")));
+}
+
 // The real node: the public HTTP API has no /v1/usage (it lives on the admin listener).
 TEST(ReportCli, PointingAtThePublicApiSaysWhichListener) {
   Node node({"--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",

@@ -180,7 +180,7 @@ TEST_P(CoturnUclient, RelaysWithoutLoss) {
   // Two workers: uclient's RTP/RTCP pairs (EVEN-PORT R, then RESERVATION-TOKEN from a second socket) may
   // be split between them.
   Node node({"--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--cert", cert.cert, "--key", cert.key,
-             "--workers", "2", "--user", "alice:wonderland", "--auth-secret", "an-old-secret", "--auth-secret",
+             "--workers", "2", "--user", "alice:wonderland", "--auth-secret", "an-old-rest-secret", "--auth-secret",
              kRestSecret, "--allow-peer", "127.0.0.0/8"});
   ASSERT_TRUE(node.started()) << node.log();
   EchoPeer peer(dir);

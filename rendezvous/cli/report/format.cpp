@@ -154,8 +154,11 @@ std::string htmlEscape(std::string_view text) {
 }
 
 std::string csvField(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
+  // A spreadsheet reads a cell starting with one of these as a formula (CSV injection): such a text cell
+  // gets a leading single quote and is always quoted, so it opens as the literal text.
+  const bool formula = !text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos;
+  if (!formula && text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = formula ? "\"'" : "\"";
   for (char c : text) {
     if (c == '"') out += '"';
     out += c;

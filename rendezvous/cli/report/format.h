@@ -33,7 +33,9 @@ std::string printable(std::string_view text);
 size_t displayWidth(std::string_view text);
 // &, <, >, " and ' escaped; control characters other than tab/LF/CR (not allowed in XML) become U+FFFD.
 std::string htmlEscape(std::string_view text);
-// One RFC 4180 field: quoted (with quotes doubled) when it holds a comma, quote, CR or LF.
+// One RFC 4180 text field: quoted (with quotes doubled) when it holds a comma, quote, CR or LF. A field
+// starting with = + - @ TAB or CR is neutralised against formula injection: a single quote is prefixed and
+// the field is quoted. Numbers are not passed through here.
 std::string csvField(std::string_view text);
 
 }  // namespace rdv::report

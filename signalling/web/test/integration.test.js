@@ -54,7 +54,7 @@ async function startNode(dir) {
   const p = spawn(
     rendezvousd,
     ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0', '--listen', '127.0.0.1:0',
-     '--auth-secret', 's3cret', '--log-level', 'warn'],
+     '--auth-secret', 's3cret-0123456789', '--log-level', 'warn'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -154,7 +154,7 @@ test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no bina
     const [expires, who] = turn.username.split(':');
     assert.equal(who, alice.nodeId);
     assert.ok(Number(expires) > Date.now() / 1000);
-    assert.equal(turn.credential, createHmac('sha1', 's3cret').update(turn.username).digest('base64'));
+    assert.equal(turn.credential, createHmac('sha1', 's3cret-0123456789').update(turn.username).digest('base64'));
     assert.ok(turn.urls.some((u) => u.startsWith('turn:127.0.0.1:')));
     // Again at once: the client signs a fresh header (the node takes each header once).
     const again = await client.iceServers();

@@ -73,7 +73,7 @@ test('JS client over https and wss (http-cert, http-key)', {
     '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
   const ready = join(dir, 'ready.json');
   const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
-    '--listen', '127.0.0.1:0', '--auth-secret', 'tls-secret', '--log-level', 'warn', '--http-cert', cert, '--http-key', key],
+    '--listen', '127.0.0.1:0', '--auth-secret', 'tls-test-rest-secret', '--log-level', 'warn', '--http-cert', cert, '--http-key', key],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let nodeLog = '';
   node.stderr.on('data', (d) => (nodeLog += d));

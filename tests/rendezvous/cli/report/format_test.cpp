@@ -64,6 +64,13 @@ TEST(ReportFormat, Escaping) {
   EXPECT_EQ(csvField("say \"hi\""), "\"say \"\"hi\"\"\"");
   EXPECT_EQ(csvField("two\r\nlines"), "\"two\r\nlines\"");
   EXPECT_EQ(csvField(""), "");
+  EXPECT_EQ(csvField("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+  EXPECT_EQ(csvField("+1+1"), "\"'+1+1\"");
+  EXPECT_EQ(csvField("-2+3"), "\"'-2+3\"");
+  EXPECT_EQ(csvField("@SUM(A1)"), "\"'@SUM(A1)\"");
+  EXPECT_EQ(csvField("\tx"), "\"'\tx\"");
+  EXPECT_EQ(csvField("\rx"), "\"'\rx\"");
+  EXPECT_EQ(csvField("a=b"), "a=b");
   EXPECT_EQ(htmlEscape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
   EXPECT_EQ(htmlEscape(std::string("a\x01" "b\tc", 5)), "a\xEF\xBF\xBD" "b\tc");
   EXPECT_EQ(htmlEscape("\xC3\xBC"), "\xC3\xBC");

@@ -127,10 +127,29 @@ TEST(ReportCsv, IdentitiesNeedingQuotesComeBackExactly) {
   const Json rows = csvRows(renderCsv(parsed(documentOf(ids, 0.09))));
   ASSERT_EQ(rows.size(), awkward.size() + 1);
   for (size_t i = 0; i < awkward.size(); ++i) {
-    EXPECT_EQ(rows[i + 1][0], awkward[i]);
+    EXPECT_EQ(rows[i + 1][0], awkward[i][0] == '=' ? "'" + awkward[i] : awkward[i]);
     EXPECT_EQ(rows[i + 1][1], "class,\"x\"");
     EXPECT_EQ(rows[i + 1].size(), 10u);
   }
+}
+
+// Formula injection: a text cell a spreadsheet would evaluate (= + - @ TAB CR first) reads back as the text
+// behind a single quote; numbers stay numbers.
+TEST(ReportCsv, FormulaCellsAreNeutralised) {
+  const std::vector<std::string> formulas = {"=HYPERLINK(\"http://198.51.100.1\",\"x\")", "+1+1", "-2+3",
+                                             "@SUM(A1:A9)", "\tx", "\r=1"};
+  std::vector<IdentityUsage> ids;
+  for (const auto& f : formulas) ids.push_back({f, "=evil()", 5, 6});
+  const std::string csv = renderCsv(parsed(documentOf(ids, 0.09)));
+  const Json rows = csvRows(csv);
+  ASSERT_EQ(rows.size(), formulas.size() + 1);
+  for (size_t i = 0; i < formulas.size(); ++i) {
+    EXPECT_EQ(rows[i + 1][0], "'" + formulas[i]);
+    EXPECT_EQ(rows[i + 1][1], "'=evil()");
+    EXPECT_EQ(rows[i + 1][3], "5");
+  }
+  EXPECT_EQ(csv.find("\r\n="), std::string::npos);
+  EXPECT_EQ(csv.find(",="), std::string::npos);
 }
 
 TEST(ReportCsv, ByDayAndClassHaveIdentitiesColumn) {
