@@ -2,7 +2,7 @@
 // [signature, seq, k, v, ...] with keys sorted as bytes and unique, at most 300 bytes, signed over
 // keccak256(rlp([seq, k, v, ...])); text form "enr:" + unpadded base64url. A record only exists
 // verified: EnrRecord.decode() checks everything, buildRecord() signs and decodes what it made.
-import { base64UrlDecode, base64UrlEncode, fromUtf8, utf8 } from './bytes.js';
+import { base64UrlDecode, base64UrlEncode, concat, fromUtf8, utf8 } from './bytes.js';
 import { keccak256, nodeIdOf, parsePublicKey, verify } from './crypto.js';
 import * as rlp from './rlp.js';
 
@@ -212,23 +212,12 @@ export function buildRecord(identity, fields = {}) {
   const keys = [...values.keys()].map((k) => [k, utf8(k)]).sort((a, b) => compareBytes(a[1], b[1]));
   const parts = [rlp.encodeUint(seq)];
   for (const [k, kb] of keys) parts.push(rlp.encodeString(kb), values.get(k));
-  const body = joinAll(parts);
+  const body = concat(...parts);
   const content = rlp.encodeList(body);
   const sig = identity.sign(keccak256(content));
-  const record = rlp.encodeList(joinAll([rlp.encodeString(sig), body]));
+  const record = rlp.encodeList(concat(rlp.encodeString(sig), body));
   if (record.length > MAX_RECORD_SIZE) throw new EnrError('too-large', 'record larger than 300 bytes');
   return EnrRecord.decode(record);
 }
 
-function joinAll(parts) {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
