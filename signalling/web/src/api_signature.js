@@ -30,15 +30,7 @@ export const REGISTER_TAG = 'rdv-register-v1';
 export const UNREGISTER_TAG = 'rdv-unregister-v2';
 
 function rlpListDigest(parts) {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const payload = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    payload.set(p, at);
-    at += p.length;
-  }
-  return keccak256(encodeList(payload));
+  return keccak256(encodeList(concat(...parts)));
 }
 
 function checkMillis(unixMillis) {
