@@ -40,6 +40,9 @@ class Outcome:
         self.listener_path = None
         self.time_to_first_byte_ms = None
         self.rtt_ms = None
+        self.transport = None
+        self.phases = None  # the connected line's phases (docs/agent.md "Where the time goes")
+        self.listener_phases = None
         self.done = None
         self.events = []
         self.error = ""
@@ -100,6 +103,8 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
             out.local_type, out.remote_type = c.get("local"), c.get("remote")
             out.time_to_first_byte_ms = c.get("time_to_first_byte_ms")
             out.rtt_ms = c.get("rtt_ms")
+            out.transport = c.get("transport")
+            out.phases = c.get("phases")
         done = connect.matching(is_event("done"))
         if done:
             d = out.done = done[0]
@@ -113,6 +118,8 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
         if want is not None:
             natlab.wait_until(lambda: listener_view(listen) == want, LISTENER_VIEW_SECONDS, step=0.05)
             out.listener_path = listener_view(listen)
+        seen = listen.matching(is_event("connected"))
+        out.listener_phases = seen[0].get("phases") if seen else None
         if not out.connected or not out.both_ways:
             out.error = "exit %s; rdv connect said %s; rdv listen said %s; stderr: %s" % (
                 code, connect.lines, listen.lines, lab.read_log("connect-" + tag)[-3000:])
