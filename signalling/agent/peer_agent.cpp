@@ -86,6 +86,7 @@ class Agent final : public SessionHost {
   SessionOptions sessionOptions() const;
   void startCall(PeerSession& s);
   void tickCall(PeerSession& s, Clock::time_point now);
+  Json phases(const PeerSession& s, Clock::time_point from) const;
 
   static gboolean onHubReadable(gint, GIOCondition, gpointer data);
   static gboolean onTick(gpointer data);
@@ -123,6 +124,8 @@ class Agent final : public SessionHost {
   uint32_t ssrc_ = 0;
   Clock::time_point lastCallEnd_{};
   Clock::time_point registeredAt_{};
+  // When the steps before the session ended (connect/call; the `phases` of the `connected` line).
+  std::optional<Clock::time_point> peerLookupAt_, iceServersAt_, hubLoginAt_;
 };
 
 Agent::~Agent() {
@@ -352,6 +355,7 @@ void Agent::onConnected(PeerSession& s) {
   const auto from = o_.mode == AgentOptions::Mode::Listen ? s.created() : start_;
   e["time_to_first_byte_ms"] = round3(std::chrono::duration<double, std::milli>(s.firstByteAt() - from).count());
   if (auto rtt = s.rttMs()) e["rtt_ms"] = round3(*rtt);
+  e["phases"] = phases(s, from);
   emit(e);
   // Issue 7: tell the node which kind of path this session uses (older hubs answer an error: ignored).
   if (ws_) ws_->sendText(Json{{"type", "path-report"}, {"path", path}, {"local", local}, {"remote", remote}}.dump());
@@ -359,6 +363,27 @@ void Agent::onConnected(PeerSession& s) {
   connected_ = true;
   nextSend_ = Clock::now();
   if (o_.mode == AgentOptions::Mode::Call) startCall(s);
+}
+
+// Where the time to the first byte went: when each step ended, in ms from the same origin as
+// time_to_first_byte_ms (docs/agent.md "Where the time goes"); null when a step has not happened. A
+// listener did its lookup-free set-up (ICE servers, hub login) before the offer came: 0.
+Json Agent::phases(const PeerSession& s, Clock::time_point from) const {
+  auto at = [from](std::optional<Clock::time_point> t) -> Json {
+    if (!t) return nullptr;
+    return round3(std::chrono::duration<double, std::milli>(*t - from).count());
+  };
+  const bool listen = o_.mode == AgentOptions::Mode::Listen;
+  const SessionTimes& t = s.times();
+  return {{"peer_lookup_ms", listen ? Json(0.0) : at(peerLookupAt_)},
+          {"ice_servers_ms", listen ? Json(0.0) : at(iceServersAt_)},
+          {"hub_login_ms", listen ? Json(0.0) : at(hubLoginAt_)},
+          {"signalled_ms", at(t.remoteDescription)},
+          {"first_check_ms", at(t.firstCheck)},
+          {"gathering_ms", at(t.gathered)},
+          {"nomination_ms", at(t.nominated)},
+          {"dtls_ms", at(t.dtls)},
+          {"first_byte_ms", at(s.firstByteAt())}};
 }
 
 void Agent::onDelivered(PeerSession& s, const InboundOrder::Delivery& d) {
@@ -522,11 +547,13 @@ int Agent::run() {
     auto k = resolvePeer();
     if (!k) return error("peer-unknown", k.error());
     remoteKey = *k;
+    peerLookupAt_ = Clock::now();
     if (remoteKey->nodeId() == key_->nodeId()) return error("usage", "--to names this peer itself", 2);
   }
   auto ice = fetchIceServers();
   if (!ice) return error("ice-servers", ice.error());
   ice_ = *ice;
+  iceServersAt_ = Clock::now();
   if (o_.mode == AgentOptions::Mode::Listen) {
     auto r = registerRecord();
     if (!r) return error("register", r.error());
@@ -534,6 +561,7 @@ int Agent::run() {
   }
   auto hub = connectHub();
   if (!hub) return error("hub", hub.error());
+  hubLoginAt_ = Clock::now();
 
   context_ = g_main_context_new();
   loop_ = g_main_loop_new(context_, FALSE);

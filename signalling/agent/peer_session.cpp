@@ -175,6 +175,7 @@ void PeerSession::onCandidate(NiceCandidate* c) {
 
 void PeerSession::onGatheringDone() {
   gatheringDone_ = true;
+  if (!times_.gathered) times_.gathered = Clock::now();
   if (descriptionSent_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
 }
 
@@ -201,6 +202,7 @@ void PeerSession::applyRemoteDescription(const Json& body) {
   nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
   remoteDescription_ = true;
   remoteGatheringDone_ = false;
+  if (!times_.remoteDescription) times_.remoteDescription = Clock::now();
   std::vector<Json> early;
   early.swap(earlyCandidates_);
   for (const auto& c : early) handleSignal(c.value("eoc", false) ? sig::EnvelopeType::EndOfCandidates : sig::EnvelopeType::Candidate, c);
@@ -214,6 +216,7 @@ void PeerSession::applyRemoteCandidate(const Json& body) {
   GSList* list = g_slist_append(nullptr, c);
   nice_agent_set_remote_candidates(agent_, stream_, kComponent, list);
   g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(&nice_candidate_free));
+  if (!times_.firstCheck) times_.firstCheck = Clock::now();  // libnice checks the new pairs at once
 }
 
 void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
@@ -291,6 +294,7 @@ void PeerSession::onComponentState(unsigned state) {
   if (failed_) return;
   if (state == NICE_COMPONENT_STATE_READY) {
     nominated_ = true;
+    if (!times_.nominated) times_.nominated = Clock::now();
     upgrading_ = false;
     maybeAnnounce(Clock::now());
   }
@@ -332,6 +336,7 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
       if (j.is_object()) handleRecord(j);
     }
     if (!wasConnected && dtls_->connected()) {
+      if (!times_.dtls) times_.dtls = Clock::now();
       setupSrtp();
       lastPing_ = {};
     }
@@ -556,6 +561,7 @@ void PeerSession::onSelectedPair() {
   // turns READY (that waits for every other check to succeed or time out).
   nominated_ = true;
   upgrading_ = false;
+  if (!times_.nominated) times_.nominated = Clock::now();
   if (!announced_) {
     maybeAnnounce(Clock::now());
     return;

@@ -62,6 +62,16 @@ struct SessionOptions {
 
 class PeerSession;
 
+// When each step of a session's first connection ended (the `phases` of the `connected` line,
+// docs/agent.md "Where the time goes"). Unset: the step has not happened (yet).
+struct SessionTimes {
+  std::optional<Clock::time_point> remoteDescription;  // the peer's offer/answer applied
+  std::optional<Clock::time_point> firstCheck;         // credentials and a first remote candidate: checks start
+  std::optional<Clock::time_point> gathered;           // our own gathering finished (STUN, TURN allocations)
+  std::optional<Clock::time_point> nominated;          // a pair selected (nominated)
+  std::optional<Clock::time_point> dtls;               // DTLS handshake complete, fingerprint checked
+};
+
 // What a session needs from the agent around it.
 class SessionHost {
  public:
@@ -119,6 +129,7 @@ class PeerSession {
   Clock::time_point created() const { return created_; }
   // When the first application record from the peer arrived (the answer to our first ping).
   Clock::time_point firstByteAt() const { return firstByteAt_; }
+  const SessionTimes& times() const { return times_; }
 
   // libnice callbacks (static trampolines in the .cpp call these).
   void onCandidate(NiceCandidate* c);
@@ -177,6 +188,7 @@ class PeerSession {
   bool upgrading_ = false;  // an upgrade restart runs; the fast path stays in use meanwhile
   Clock::time_point upgradeStarted_{};
   Clock::time_point firstByteAt_{};
+  SessionTimes times_;
   uint32_t downGeneration_ = UINT32_MAX;  // fast path down in this generation: wait for a newer one
   Clock::time_point lastHeard_{};
   Clock::time_point lastPing_{};
