@@ -1,5 +1,6 @@
 #include "signalling/agent/ice_config.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace rdv::agent {
@@ -39,6 +40,8 @@ Result<IceConfig, std::string> parseIceServers(const nlohmann::json& reply) {
   if (!reply.is_object() || !reply.contains("iceServers") || !reply["iceServers"].is_array())
     return unexpected(std::string("ice-servers reply has no iceServers array"));
   IceConfig config;
+  if (reply.contains("ttl") && reply["ttl"].is_number_unsigned())
+    config.ttlSeconds = static_cast<uint32_t>(std::min<uint64_t>(reply["ttl"].get<uint64_t>(), 86400 * 30));
   for (const auto& server : reply["iceServers"]) {
     if (!server.is_object() || !server.contains("urls")) return unexpected(std::string("an iceServers entry has no urls"));
     std::vector<std::string> urls;

@@ -29,6 +29,7 @@ struct TurnServer {
 struct IceConfig {
   std::optional<StunServer> stun;  // libnice takes one STUN server: the first
   std::vector<TurnServer> turn;
+  uint32_t ttlSeconds = 0;  // how long the TURN credentials last (the reply's "ttl"); 0: not given
 };
 
 // Unknown schemes are skipped; a malformed document is an error naming what is wrong.

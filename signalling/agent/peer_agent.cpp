@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <unordered_map>
 
@@ -126,6 +127,11 @@ class Agent final : public SessionHost {
   Clock::time_point registeredAt_{};
   // When the steps before the session ended (connect/call; the `phases` of the `connected` line).
   std::optional<Clock::time_point> peerLookupAt_, iceServersAt_, hubLoginAt_;
+  // listen: the ICE servers (TURN credentials) are fetched again at half their ttl, in the background, so
+  // that an offer never waits for them and never gets expired credentials.
+  std::future<Result<IceConfig, std::string>> iceRefresh_;
+  Clock::time_point iceFetchedAt_{};
+  void refreshIceServers(Clock::time_point now);
 };
 
 Agent::~Agent() {
@@ -463,8 +469,26 @@ void Agent::tickCall(PeerSession& s, Clock::time_point now) {
   }
 }
 
+void Agent::refreshIceServers(Clock::time_point now) {
+  if (iceRefresh_.valid()) {
+    if (iceRefresh_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    auto r = iceRefresh_.get();
+    if (r) {
+      ice_ = *r;
+      iceFetchedAt_ = now;
+    } else {
+      std::cerr << "rdv listen: fetching the ICE servers again failed (retry in 30 s): " << r.error() << "\n";
+      iceFetchedAt_ += std::chrono::seconds(30);
+    }
+    return;
+  }
+  if (ice_.ttlSeconds == 0 || now - iceFetchedAt_ < std::chrono::seconds(ice_.ttlSeconds / 2)) return;
+  iceRefresh_ = std::async(std::launch::async, [this] { return fetchIceServers(); });
+}
+
 void Agent::tick() {
   const auto now = Clock::now();
+  if (o_.mode == AgentOptions::Mode::Listen) refreshIceServers(now);
   if (o_.mode == AgentOptions::Mode::Listen && now - registeredAt_ > kReregister) {
     registeredAt_ = now;
     if (auto r = registerRecord(); !r) std::cerr << "rdv listen: registering again failed: " << r.error() << "\n";
@@ -542,26 +566,40 @@ int Agent::run() {
   if (!url) return error("usage", "--node: " + url.error(), 2);
   url_ = *url;
 
+  // The set-up steps are independent: the peer lookup (connect), the ICE servers, the registration
+  // (listen) run on their own threads while this one logs in to the hub. Each step is a blocking HTTP
+  // exchange on a connection of its own; they only read o_, url_ and key_. Errors are reported in the
+  // order the steps used to run one after another.
+  const bool listen = o_.mode == AgentOptions::Mode::Listen;
+  auto stamp = [](auto result, std::optional<Clock::time_point>& at) {
+    at = Clock::now();
+    return result;
+  };
+  std::future<Result<identity::PublicKey, std::string>> lookup;
+  if (!listen) lookup = std::async(std::launch::async, [this, &stamp] { return stamp(resolvePeer(), peerLookupAt_); });
+  auto ice = std::async(std::launch::async, [this, &stamp] { return stamp(fetchIceServers(), iceServersAt_); });
+  std::future<Result<bool, std::string>> registration;
+  if (listen) registration = std::async(std::launch::async, [this] { return registerRecord(); });
+  auto hub = connectHub();
+  hubLoginAt_ = Clock::now();
+
   std::optional<identity::PublicKey> remoteKey;
-  if (o_.mode != AgentOptions::Mode::Listen) {
-    auto k = resolvePeer();
+  if (!listen) {
+    auto k = lookup.get();
     if (!k) return error("peer-unknown", k.error());
     remoteKey = *k;
-    peerLookupAt_ = Clock::now();
     if (remoteKey->nodeId() == key_->nodeId()) return error("usage", "--to names this peer itself", 2);
   }
-  auto ice = fetchIceServers();
-  if (!ice) return error("ice-servers", ice.error());
-  ice_ = *ice;
-  iceServersAt_ = Clock::now();
-  if (o_.mode == AgentOptions::Mode::Listen) {
-    auto r = registerRecord();
+  auto servers = ice.get();
+  if (!servers) return error("ice-servers", servers.error());
+  ice_ = *servers;
+  iceFetchedAt_ = Clock::now();
+  if (listen) {
+    auto r = registration.get();
     if (!r) return error("register", r.error());
     registeredAt_ = Clock::now();
   }
-  auto hub = connectHub();
   if (!hub) return error("hub", hub.error());
-  hubLoginAt_ = Clock::now();
 
   context_ = g_main_context_new();
   loop_ = g_main_loop_new(context_, FALSE);

@@ -155,6 +155,10 @@ class PeerSession {
   void restartIce(bool upgrade = false);
   void fail(const std::string& code, const std::string& message);
   void setupSrtp();
+  // The fast path answers: first connection (connected line pending) or restored after a restart.
+  void bringUp(Clock::time_point now);
+  // A ping over DTLS when the path is up and the interval passed (atOnce: regardless of the interval).
+  void maybePing(Clock::time_point now, bool atOnce);
   // Reports the first connection once a pair is selected and nominated (or 2 s after the first byte).
   void maybeAnnounce(Clock::time_point now);
 

@@ -181,6 +181,9 @@ TEST(IceConfig, ParsesTheNodesIceServers) {
   EXPECT_EQ(c->turn[2].port, 5349);
   EXPECT_EQ(c->turn[0].username, "1700000000:abc");
   EXPECT_EQ(c->turn[0].password, "pw");
+  EXPECT_EQ(c->ttlSeconds, 3600u);  // rdv listen fetches again at half of it
+  EXPECT_EQ(parseIceServers(nlohmann::json::parse(R"({"iceServers":[]})"))->ttlSeconds, 0u);
+  EXPECT_EQ(parseIceServers(nlohmann::json::parse(R"({"iceServers":[],"ttl":-5})"))->ttlSeconds, 0u);
   EXPECT_FALSE(parseIceServers(nlohmann::json::parse(R"({"nope":1})")));
   EXPECT_FALSE(parseIceServers(nlohmann::json::parse(R"({"iceServers":[{"urls":["stun:[::1"]}]})")));
   EXPECT_FALSE(parseIceServers(nlohmann::json::parse(R"({"iceServers":[{"urls":["turn:1.2.3.4:99999"]}]})")));
