@@ -326,6 +326,9 @@ void Agent::handleEnvelope(const sig::Envelope& envelope) {
   }
   if (h.type == sig::EnvelopeType::Bye) {
     Peer& p = it->second;
+    // A fast peer can finish before this side's final pair was known (e.g. during its upgrade restart):
+    // the session still connected, so say so before it closes.
+    if (p.session) p.session->announceNow();
     if (o_.mode == AgentOptions::Mode::Listen)
       emit({{"event", "closed"}, {"peer", h.from.hex()}, {"received", p.received}, {"via_fast", p.viaFast},
             {"via_hub", p.viaHub}});

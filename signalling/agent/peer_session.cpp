@@ -577,6 +577,14 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   host_.onConnected(*this);
 }
 
+void PeerSession::announceNow() {
+  if (!announcePending_ || failed_) return;
+  announcePending_ = false;
+  announced_ = true;
+  upgrading_ = false;
+  host_.onConnected(*this);
+}
+
 void PeerSession::onSelectedPair() {
   // libnice selects a pair when it nominates one (regular nomination), long before the component
   // turns READY (that waits for every other check to succeed or time out).

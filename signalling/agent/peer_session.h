@@ -108,6 +108,9 @@ class PeerSession {
   // The hub acknowledged (ok) or refused one of our envelopes.
   void hubAck(uint64_t envelopeSeq, bool ok);
   void tick(Clock::time_point now);
+  // The session ends (the peer said bye): report a first connection still waiting for its final pair
+  // (an answerer waiting for the peer's upgrade restart) with the pair in use now.
+  void announceNow();
 
   // Application message, reliable and ordered (fast path when up, else the hub).
   uint64_t sendMessage(const std::string& body);

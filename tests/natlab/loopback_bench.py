@@ -35,7 +35,7 @@ def main():
         procs.append(subprocess.Popen(
             [node, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data"),
              "--ready-file", ready, "--auth-secret", natlab.AUTH_SECRET, "--allow-peer", "127.0.0.0/8",
-             "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w")))
+             "--ice-servers-burst", "1000", "--ice-servers-per-minute", "100000", "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w")))
         if not natlab.wait_until(lambda: os.path.exists(ready), 15):
             raise SystemExit("rendezvousd did not start: " + open(os.path.join(work, "node.log")).read())
         url = "http://" + json.load(open(ready))["http"]
@@ -57,6 +57,9 @@ def main():
             ckey, _ = key("connect%d" % i)
             p = subprocess.run([rdv, "connect", "--node", url, "--key", ckey, "--to", lid, "--count", "1",
                                 "--timeout", "20"] + extra, capture_output=True, text=True, timeout=40)
+            if '"connected"' not in p.stdout:
+                print(json.dumps({"failed": i, "exit": p.returncode, "stdout": p.stdout[-2000:],
+                                  "stderr": p.stderr[-2000:]}), flush=True)
             for out in p.stdout.splitlines():
                 e = json.loads(out)
                 if e.get("event") == "connected":

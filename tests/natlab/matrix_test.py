@@ -128,7 +128,8 @@ def body(args, lab, checks):
             checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s" % (name, outcome.error))
             # The listener reports its own view of the same pair ("direct" or "relayed").
             checks.expect(outcome.listener_path == {"direct": "direct", "relay": "relayed"}.get(outcome.path),
-                          "%s: rdv connect says %s, rdv listen says %s" % (name, outcome.path, outcome.listener_path))
+                          "%s: rdv connect says %s, rdv listen says %s: %s" % (name, outcome.path, outcome.listener_path,
+                                                                               outcome.error))
             checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s" % (
                 name, outcome.local_type, outcome.remote_type, outcome.path, want))
     if args.artifacts:

@@ -120,6 +120,8 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
             out.listener_path = listener_view(listen)
         seen = listen.matching(is_event("connected"))
         out.listener_phases = seen[0].get("phases") if seen else None
+        if want is not None and out.listener_path != want:
+            out.error = "rdv listen said %s; stderr: %s" % (listen.lines, lab.read_log("listen-" + tag)[-2000:])
         if not out.connected or not out.both_ways:
             out.error = "exit %s; rdv connect said %s; rdv listen said %s; stderr: %s" % (
                 code, connect.lines, listen.lines, lab.read_log("connect-" + tag)[-3000:])
