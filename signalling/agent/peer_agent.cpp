@@ -574,6 +574,8 @@ int Agent::run() {
   // exchange on a connection of its own; they only read o_, url_ and key_. Errors are reported in the
   // order the steps used to run one after another.
   const bool listen = o_.mode == AgentOptions::Mode::Listen;
+  // libsrtp's self-tests (srtp_init) would otherwise run when DTLS completes, right before the first byte.
+  auto srtpReady = std::async(std::launch::async, [] { return SrtpSession::initLibrary(); });
   auto stamp = [](auto result, std::optional<Clock::time_point>& at) {
     at = Clock::now();
     return result;
