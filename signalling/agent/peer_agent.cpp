@@ -575,7 +575,9 @@ int Agent::run() {
   // order the steps used to run one after another.
   const bool listen = o_.mode == AgentOptions::Mode::Listen;
   // libsrtp's self-tests (srtp_init) would otherwise run when DTLS completes, right before the first byte.
+  // The same for the DTLS certificate (one per process): made while the set-up steps run.
   auto srtpReady = std::async(std::launch::async, [] { return SrtpSession::initLibrary(); });
+  auto certificateReady = std::async(std::launch::async, [] { return DtlsTransport::prepareCertificate(); });
   auto stamp = [](auto result, std::optional<Clock::time_point>& at) {
     at = Clock::now();
     return result;

@@ -86,7 +86,8 @@ void PeerSession::fail(const std::string& code, const std::string& message) {
 }
 
 bool PeerSession::createAgent() {
-  auto dtls = DtlsTransport::create(controlling_ ? DtlsTransport::Role::Client : DtlsTransport::Role::Server);
+  auto dtls = DtlsTransport::create(controlling_ ? DtlsTransport::Role::Client : DtlsTransport::Role::Server,
+                                    DtlsTransport::Certificate::Shared);
   if (!dtls) {
     fail("dtls", dtls.error());
     return false;

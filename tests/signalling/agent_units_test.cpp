@@ -62,6 +62,23 @@ TEST(DtlsTransport, HandshakeWithAnnouncedFingerprintsCarriesRecordsBothWays) {
   EXPECT_EQ(asString(got[0]), "hello client");
 }
 
+TEST(DtlsTransport, SharedCertificateIsOnePerProcessAndStillHandshakes) {
+  ASSERT_TRUE(DtlsTransport::prepareCertificate());
+  auto c = DtlsTransport::create(Role::Client, DtlsTransport::Certificate::Shared);
+  auto s = DtlsTransport::create(Role::Server, DtlsTransport::Certificate::Shared);
+  ASSERT_TRUE(c && s);
+  EXPECT_EQ((*c)->localFingerprint(), (*s)->localFingerprint());
+  auto fresh = DtlsTransport::create(Role::Server);
+  ASSERT_TRUE(fresh);
+  EXPECT_NE((*fresh)->localFingerprint(), (*c)->localFingerprint());
+  (*c)->setRemoteFingerprint((*s)->localFingerprint());
+  (*s)->setRemoteFingerprint((*c)->localFingerprint());
+  (*c)->start();
+  pump(**c, **s);
+  EXPECT_TRUE((*c)->connected()) << (*c)->error();
+  EXPECT_TRUE((*s)->connected()) << (*s)->error();
+}
+
 TEST(DtlsTransport, WrongFingerprintIsRefusedOnBothSides) {
   Pair p;
   Pair other;  // a third certificate: what a man in the middle would present
