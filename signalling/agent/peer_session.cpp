@@ -345,13 +345,14 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
     }
     if (!wasConnected && dtls_->connected()) {
       if (!times_.dtls) times_.dtls = Clock::now();
-      setupSrtp();
+      // SRTP keys are set up with the first media packet (setupSrtp), not here on the way to the first byte.
       // At once, not at the next tick: the server's ping leaves right behind its last handshake flight, so
       // the client's first byte costs no extra round trip (handleRecord); the client's ping gives the RTT.
       maybePing(Clock::now(), /*atOnce=*/true);
     }
     flushDtls();
   } else if (first >= 128 && first <= 191) {  // RTP/RTCP: SRTP media
+    if (!srtpIn_) setupSrtp();
     if (!srtpIn_) return;
     Bytes packet(data, data + len);
     if (srtpIn_->unprotect(packet)) media_.onPacket(packet, Clock::now());
@@ -359,6 +360,8 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
 }
 
 void PeerSession::setupSrtp() {
+  if (srtpTried_ || !dtls_ || !dtls_->connected()) return;
+  srtpTried_ = true;
   auto keys = dtls_->exportSrtpKeys();
   if (!keys) return;  // media is optional; messages still work
   const bool client = dtls_->role() == DtlsTransport::Role::Client;
@@ -489,7 +492,9 @@ bool PeerSession::sendControl(const Json& ctl) {
 }
 
 bool PeerSession::sendRtp(Bytes rtp) {
-  if (!fastUp_ || !srtpOut_) return false;
+  if (!fastUp_) return false;
+  if (!srtpOut_) setupSrtp();
+  if (!srtpOut_) return false;
   if (!srtpOut_->protect(rtp)) return false;
   return nice_agent_send(agent_, stream_, kComponent, static_cast<guint>(rtp.size()),
                          reinterpret_cast<const gchar*>(rtp.data())) >= 0;

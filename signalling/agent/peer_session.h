@@ -213,6 +213,7 @@ class PeerSession {
   uint64_t droppedForTest_ = 0;
 
   std::unique_ptr<SrtpSession> srtpOut_, srtpIn_;
+  bool srtpTried_ = false;  // keys exported once, on the first media packet either way
   MediaStats media_;
 };
 
