@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +36,8 @@ def main():
         procs.append(subprocess.Popen(
             [node, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data"),
              "--ready-file", ready, "--auth-secret", natlab.AUTH_SECRET, "--allow-peer", "127.0.0.0/8",
-             "--ice-servers-burst", "1000", "--ice-servers-per-minute", "100000", "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w")))
+             "--ice-servers-burst", "1000", "--ice-servers-per-minute", "100000", "--log-level", "warn"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w")))
         if not natlab.wait_until(lambda: os.path.exists(ready), 15):
             raise SystemExit("rendezvousd did not start: " + open(os.path.join(work, "node.log")).read())
         url = "http://" + json.load(open(ready))["http"]
@@ -52,6 +54,8 @@ def main():
         line = listen.stdout.readline()
         if '"listening"' not in line:
             raise SystemExit("rdv listen did not start: " + line)
+        heard = []  # the listener's lines, drained by a thread (shown for a failed run)
+        threading.Thread(target=lambda: heard.extend(iter(listen.stdout.readline, "")), daemon=True).start()
         runs = []
         for i in range(a.runs):
             ckey, _ = key("connect%d" % i)
@@ -59,7 +63,7 @@ def main():
                                 "--timeout", "20"] + extra, capture_output=True, text=True, timeout=40)
             if '"connected"' not in p.stdout:
                 print(json.dumps({"failed": i, "exit": p.returncode, "stdout": p.stdout[-2000:],
-                                  "stderr": p.stderr[-2000:]}), flush=True)
+                                  "stderr": p.stderr[-2000:], "listener": heard[-4:]}), flush=True)
             for out in p.stdout.splitlines():
                 e = json.loads(out)
                 if e.get("event") == "connected":

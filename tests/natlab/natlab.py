@@ -695,11 +695,20 @@ def results_table(path):
                 cell = "%s %s/%s %.0f ms" % (r["path"], r["local"], r["remote"], r["time_to_first_byte_ms"])
                 cells.append(cell)
         lines.append("| %s | %s |" % (SHORT[a], " | ".join(cells)))
+    networks = data.get("networks", {})
+    if networks:
+        lines += ["", "| listener | connector | expected | path | candidates | time to first byte |", "|---|---|---|---|---|---|"]
+        for r in networks.values():
+            got = "**failed**" if not r.get("connected") else "%s %s/%s" % (r["path"], r["local"], r["remote"])
+            ttfb = "%.0f ms" % r["time_to_first_byte_ms"] if r.get("time_to_first_byte_ms") is not None else "-"
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (r["listener"], r["connector"], r["expected"],
+                                                             got.split(" ")[0], " ".join(got.split(" ")[1:]), ttfb))
     med = data.get("median_time_to_first_byte_ms", {})
     fmt = lambda v: "%.0f ms" % v if v is not None else "-"  # noqa: E731
     lines.append("")
-    lines.append("Median time to first byte: direct %s, relayed %s (goal: under 300 ms direct, under 1 s relayed)."
-                 % (fmt(med.get("direct")), fmt(med.get("relay"))))
+    lines.append("Median time to first byte over every pair: direct %s, relayed %s (targets: 100 ms direct, 250 ms "
+                 "relayed; load average %s)." % (fmt(med.get("direct")), fmt(med.get("relay")),
+                                                 ", ".join("%.1f" % x for x in data.get("load_average", []))))
     return "\n".join(lines)
 
 
