@@ -477,7 +477,7 @@ void Agent::refreshIceServers(Clock::time_point now) {
     if (iceRefresh_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
     auto r = iceRefresh_.get();
     if (r) {
-      ice_ = *r;
+      ice_ = synthesizeNat64(*r, url_.host);
       iceFetchedAt_ = now;
     } else {
       std::cerr << "rdv listen: fetching the ICE servers again failed (retry in 30 s): " << r.error() << "\n";
@@ -599,7 +599,7 @@ int Agent::run() {
   }
   auto servers = ice.get();
   if (!servers) return error("ice-servers", servers.error());
-  ice_ = *servers;
+  ice_ = synthesizeNat64(*servers, url_.host);  // an IPv6-only host reaching the node through NAT64
   iceFetchedAt_ = Clock::now();
   if (listen) {
     auto r = registration.get();
