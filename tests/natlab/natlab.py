@@ -361,6 +361,99 @@ class Cgnat:
         return r
 
 
+class Nat64:
+    """An IPv6-only LAN (2001:db8:{s}:{i}::/64, RFC 3849 documentation addresses) behind a NAT64: Debian's tayga
+    with the network-specific prefix 2001:db8:64:{s}{i}::/96 (RFC 6052; not the well-known 64:ff9b::/96, which
+    RFC 6052 section 3.1 and tayga keep away from non-global IPv4 addresses such as the lab's 198.18.0.0/15)
+    maps each IPv6 host to an address of a pool
+    (198.19.{16s+15-i}.128/25), and a NAT44 (SNAT, port kept: endpoint-independent mapping; only conntrack
+    replies come in: address-and-port-dependent filtering) maps the pool to the WAN address 198.18.0.{b+30+i}.
+    The host has no IPv4 address at all: it reaches the node as <prefix>::<node IPv4> (node_url)."""
+
+    behaviour = "nat64"
+    hairpin = False
+    behind = None
+    block_udp = False
+
+    def __init__(self, lab, index, label):
+        if index > 1:
+            raise LabError("a lab holds at most 2 NAT64 networks")
+        s = lab.slot
+        self.lab, self.index, self.label = lab, index, label
+        self.public_ip = "198.18.0.%d" % (32 * s + 30 + index)
+        self.nat_ns = lab.ns_name("v6nat%d" % index)
+        self.host_ns = lab.ns_name("v6host%d" % index)
+        self.gateway_ip = "2001:db8:%x:%x::1" % (s, index)
+        self.host_ip = "2001:db8:%x:%x::10" % (s, index)
+        self.tayga_ip6 = "2001:db8:%x:ff%02x::1" % (s, index)
+        self.pool = "198.19.%d.128/25" % (16 * s + 15 - index)
+        self.prefix = "2001:db8:64:%x%x::/96" % (s, index)
+        self.tayga_ip = "198.19.%d.1" % (16 * s + 15 - index)
+
+    @property
+    def node_url(self):
+        import ipaddress
+        base = ipaddress.IPv6Network(self.prefix).network_address
+        v6 = ipaddress.IPv6Address(int(base) + int(ipaddress.IPv4Address(self.lab.node_ip)))
+        return "http://[%s]:%d" % (v6, HTTP_PORT)
+
+    def describe(self):
+        return "%s (IPv6-only behind NAT64 %s): host %s behind %s" % (self.label, self.prefix, self.host_ip, self.public_ip)
+
+    def build(self):
+        lab, n, h = self.lab, self.nat_ns, self.host_ns
+        lab.add_ns(n)
+        lab.add_ns(h)
+        port = "v%d" % self.index
+        lab.ip(lab.pub_ns, "link", "add", port, "type", "veth", "peer", "name", "wan", "netns", n)
+        lab.ip(lab.pub_ns, "link", "set", port, "master", "br0", "up")
+        lab.ip(n, "addr", "add", self.public_ip + "/24", "dev", "wan")
+        lab.ip(n, "link", "set", "wan", "up")
+        lab.ip(n, "route", "add", "198.18.0.0/16", "dev", "wan")
+        lab.ip(n, "link", "add", "lan", "type", "veth", "peer", "name", "eth0", "netns", h)
+        lab.ip(n, "-6", "addr", "add", self.gateway_ip + "/64", "dev", "lan", "nodad")
+        lab.ip(n, "link", "set", "lan", "up")
+        lab.ip(h, "-6", "addr", "add", self.host_ip + "/64", "dev", "eth0", "nodad")
+        lab.ip(h, "link", "set", "eth0", "up")
+        lab.ip(h, "-6", "route", "add", "default", "via", self.gateway_ip)
+        lab.ns_exec(n, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        lab.ns_exec(n, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"])
+        data = os.path.join(lab.workdir, "tayga%d" % self.index)
+        os.makedirs(data, exist_ok=True)
+        conf = os.path.join(data, "tayga.conf")
+        with open(conf, "w") as f:
+            f.write("tun-device nat64\nipv4-addr %s\nipv6-addr %s\nprefix %s\ndynamic-pool %s\ndata-dir %s\n"
+                    % (self.tayga_ip, self.tayga_ip6, self.prefix, self.pool, data))
+        lab.ns_exec(n, ["tayga", "-c", conf, "--mktun"])
+        lab.ip(n, "link", "set", "nat64", "up")
+        # The router's own addresses on the tun device (tayga's set-up): the kernel routes through it only then.
+        lab.ip(n, "addr", "add", "198.19.%d.2" % (16 * self.lab.slot + 15 - self.index), "dev", "nat64")
+        lab.ip(n, "-6", "addr", "add", "2001:db8:%x:fe%02x::1" % (self.lab.slot, self.index), "dev", "nat64", "nodad")
+        lab.ip(n, "route", "add", self.pool, "dev", "nat64")
+        lab.ip(n, "route", "add", self.tayga_ip, "dev", "nat64")
+        lab.ip(n, "-6", "route", "add", self.prefix, "dev", "nat64")
+        lab.ip(n, "-6", "route", "add", self.tayga_ip6, "dev", "nat64")
+        ipt = ["iptables", "-w"]
+        apply_rules(lab, n, [
+            ipt + ["-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP"],
+            ipt + ["-P", "FORWARD", "DROP"],
+            ipt + ["-A", "FORWARD", "-i", "wan", "-o", "nat64", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED",
+                   "-j", "ACCEPT"],
+            ipt + ["-A", "FORWARD", "-i", "nat64", "-o", "wan", "-j", "ACCEPT"],
+            ipt + ["-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-s", self.pool, "-j", "SNAT", "--to-source",
+                   self.public_ip]])
+        lab.spawn(n, ["tayga", "-c", conf, "--nodetach"], "tayga%d" % self.index)
+        # Ready when the host reaches the node's HTTP port through the prefix (a condition, not a delay).
+        probe = ("import socket,sys\ns=socket.socket(socket.AF_INET6);s.settimeout(0.5)\n"
+                 "sys.exit(0 if s.connect_ex((%r, %d)) == 0 else 1)" % (self.node_url[8:].rsplit("]", 1)[0], HTTP_PORT))
+        self.probe = probe
+
+    def wait_ready(self, seconds=15):
+        """True once the IPv6-only host opens a TCP connection to the node through the NAT64 (node running)."""
+        return wait_until(lambda: self.lab.run(self.host_ns, [sys.executable, "-c", self.probe], timeout=5).returncode == 0,
+                          seconds, step=0.1)
+
+
 class Lab:
     def __init__(self, bin_dir, slot=0, workdir=None, keep_logs_on_failure=True):
         if not 0 <= slot <= 7:
@@ -436,6 +529,16 @@ class Lab:
         self.nats.append(nat)
         log(nat.describe())
         return nat
+
+    def add_nat64(self, label):
+        """An IPv6-only network behind NAT64 (Nat64); call wait_ready() on it once the node runs."""
+        if shutil.which("tayga") is None:
+            raise LabError("the NAT64 network needs tayga (scripts/install-deps.sh --test)")
+        net = Nat64(self, sum(1 for x in self.nats if isinstance(x, Nat64)), label)
+        net.build()
+        self.nats.append(net)
+        log(net.describe())
+        return net
 
     def add_cgnat(self, label, hairpin, homes):
         """A CGNAT with home NATs behind it: homes is a list of (behaviour, label). Returns the Cgnat."""

@@ -5,6 +5,8 @@
   at the CGNAT and once without; two peers behind the same CGNAT connect directly only through its hairpin;
 - a UDP-blocked network (only TCP out): TURN over TCP carries the session, and the block really dropped the
   peer's UDP (its counter went up);
+- an IPv6-only network behind NAT64 (tayga; the node's IPv4 address reached through the NAT64 prefix): the
+  agent synthesises the node's STUN/TURN addresses into the prefix, and the relay carries the session;
 - each against a public full-cone and a symmetric NAT.
 
 Every case asserts the path RFC 4787 predicts, data both ways, and both ends agreeing; time to first byte,
@@ -31,6 +33,10 @@ CASES = [
     ("symmetric", "cgn-b", "relay", "port-restricted (through the CGNAT) vs symmetric, as in the matrix"),
     ("full-cone", "udp-blocked", "relay", "no UDP out: only TURN over TCP reaches anything"),
     ("udp-blocked", "symmetric", "relay", "no UDP out, the other side symmetric"),
+    ("v6only", "full-cone", "relay",
+     "IPv6-only: its only IPv4 candidate is its TURN allocation (through NAT64); libnice pairs by address family"),
+    ("full-cone", "v6only", "relay", "the same, the other way round"),
+    ("v6only", "symmetric", "relay", "IPv6-only vs symmetric"),
 ]
 
 
@@ -42,7 +48,10 @@ def body(args, lab, checks):
     lab.add_nat("eim-apdf", "udp-blocked", block_udp=True)
     lab.add_cgnat("cgnat-hairpin", True, [("eim-apdf", "cgn-hp-a"), ("eim-apdf", "cgn-hp-b")])
     lab.add_cgnat("cgnat-no-hairpin", False, [("eim-apdf", "cgn-a"), ("eim-apdf", "cgn-b")])
+    v6 = lab.add_nat64("v6only")
     lab.start_node()
+    if not checks.expect(v6.wait_ready(), "the IPv6-only host cannot reach the node through NAT64 (%s)" % v6.node_url):
+        return
     cases = [c for c in CASES if not args.only or "%s,%s" % (c[0], c[1]) in args.only.split(";")]
     rows = []
     for listener, connector, want, why in cases:
@@ -71,6 +80,9 @@ def body(args, lab, checks):
             checks.expect(blocked_end == "relay", "%s: the UDP-blocked side's candidate is %s" % (name, blocked_end))
             checks.expect(blocked.udp_blocked_count() > dropped_before,
                           "%s: the UDP block dropped nothing: the agent sent no UDP at all?" % name)
+        if "v6only" in (listener, connector):
+            v6_end = outcome.local_type if connector == "v6only" else outcome.remote_type
+            checks.expect(v6_end == "relay", "%s: the IPv6-only side's candidate is %s" % (name, v6_end))
     if args.artifacts:
         matrix_test.record_results(os.path.join(args.artifacts, "natlab-results.json"), rows, section="networks")
 

@@ -65,9 +65,14 @@ def is_event(name):
     return lambda e: e.get("event") == name
 
 
+def node_url(lab, nat):
+    """How a host behind `nat` names the node: its IPv4 URL, or (IPv6-only behind NAT64) the synthesised one."""
+    return getattr(nat, "node_url", None) or lab.node_url
+
+
 def start_listener(lab, nat, key, tag):
     """rdv listen behind `nat`; returns once it says it is listening (registered at the node)."""
-    listen = labtest.JsonLinesProcess(lab, nat.host_ns, [lab.binary("rdv"), "listen", "--node", lab.node_url,
+    listen = labtest.JsonLinesProcess(lab, nat.host_ns, [lab.binary("rdv"), "listen", "--node", node_url(lab, nat),
                                                          "--key", key], "listen-" + tag)
     if listen.wait_for(lambda e: e.get("event") in ("listening", "error"), CONNECT_SECONDS) is None or \
             listen.matching(is_event("error")):
@@ -88,7 +93,7 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
     try:
         connect = labtest.JsonLinesProcess(
             lab, connector_nat.host_ns,
-            [lab.binary("rdv"), "connect", "--node", lab.node_url, "--key", ckey, "--to", listener_id,
+            [lab.binary("rdv"), "connect", "--node", node_url(lab, connector_nat), "--key", ckey, "--to", listener_id,
              "--count", str(count), "--interval-ms", str(interval_ms), "--timeout", str(CONNECT_SECONDS)],
             "connect-" + tag)
         code = connect.wait_exit(CONNECT_SECONDS + 10)
