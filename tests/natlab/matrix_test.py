@@ -130,8 +130,9 @@ def body(args, lab, checks):
             checks.expect(outcome.listener_path == {"direct": "direct", "relay": "relayed"}.get(outcome.path),
                           "%s: rdv connect says %s, rdv listen says %s: %s" % (name, outcome.path, outcome.listener_path,
                                                                                outcome.error))
-            checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s" % (
-                name, outcome.local_type, outcome.remote_type, outcome.path, want))
+            checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s; rdv connect said %s" % (
+                name, outcome.local_type, outcome.remote_type, outcome.path, want,
+                [{k: v for k, v in e.items() if k != "enr"} for e in outcome.events]))
     if args.artifacts:
         record_results(os.path.join(args.artifacts, "natlab-results.json"), rows)
 
