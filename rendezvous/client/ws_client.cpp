@@ -40,7 +40,10 @@ Result<std::unique_ptr<WebSocketClient>, std::string> WebSocketClient::connect(c
   if (httpUrl.rfind("wss://", 0) == 0) httpUrl = "https://" + httpUrl.substr(6);
   auto url = parseHttpUrl(httpUrl);
   if (!url) return unexpected(url.error());
-  auto ep = resolveEndpoint(url->host + ":" + std::to_string(url->port));
+  // An IPv6 literal keeps its brackets in host:port (as httpRequest does), else its colons are misread.
+  const bool v6 = url->host.find(':') != std::string::npos;
+  const std::string hostPort = (v6 ? "[" + url->host + "]" : url->host) + ":" + std::to_string(url->port);
+  auto ep = resolveEndpoint(hostPort);
   if (!ep) return unexpected(ep.error());
   Stream::TlsOptions tls{"", url->host, false};
   auto stream = Stream::connect(*ep, timeout, url->tls ? &tls : nullptr);
@@ -51,8 +54,7 @@ Result<std::unique_ptr<WebSocketClient>, std::string> WebSocketClient::connect(c
   uint8_t nonce[16];
   RAND_bytes(nonce, sizeof(nonce));
   const std::string key = base64(nonce, sizeof(nonce));
-  const std::string request = "GET " + url->basePath + path + " HTTP/1.1\r\nHost: " + url->host + ":" +
-                              std::to_string(url->port) +
+  const std::string request = "GET " + url->basePath + path + " HTTP/1.1\r\nHost: " + hostPort +
                               "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
                               "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: rdv/0.1.0\r\n\r\n";
   if (!ws->stream_->write(asBytes(request))) return unexpected(std::string("cannot send the upgrade request"));

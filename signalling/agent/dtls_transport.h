@@ -32,7 +32,13 @@ struct SrtpKeys {
 class DtlsTransport {
  public:
   enum class Role { Client, Server };
-  static Result<std::unique_ptr<DtlsTransport>, std::string> create(Role role);
+  // Fresh: a certificate of its own. Shared: the process's one certificate (made once, by
+  // prepareCertificate() or on first use), as browsers share one across connections: the peer checks it
+  // against the fingerprint in our signed offer/answer, so reusing it is safe, and a session no longer
+  // waits for a P-256 key generation and a signature.
+  enum class Certificate { Fresh, Shared };
+  static bool prepareCertificate();
+  static Result<std::unique_ptr<DtlsTransport>, std::string> create(Role role, Certificate certificate = Certificate::Fresh);
   ~DtlsTransport();
   DtlsTransport(const DtlsTransport&) = delete;
   DtlsTransport& operator=(const DtlsTransport&) = delete;

@@ -13,6 +13,8 @@ namespace {
 constexpr guint kComponent = 1;
 constexpr auto kHubRetransmit = std::chrono::seconds(3);
 constexpr auto kRestartRetry = std::chrono::seconds(5);
+constexpr guint kPacingMs = 5;      // Ta (RFC 8445 section 14.2: not below 5 ms)
+constexpr guint kCheckRtoMs = 100;  // first retransmission of a connectivity check
 
 const char* candidateTypeName(NiceCandidateType t) {
   switch (t) {
@@ -84,7 +86,8 @@ void PeerSession::fail(const std::string& code, const std::string& message) {
 }
 
 bool PeerSession::createAgent() {
-  auto dtls = DtlsTransport::create(controlling_ ? DtlsTransport::Role::Client : DtlsTransport::Role::Server);
+  auto dtls = DtlsTransport::create(controlling_ ? DtlsTransport::Role::Client : DtlsTransport::Role::Server,
+                                    DtlsTransport::Certificate::Shared);
   if (!dtls) {
     fail("dtls", dtls.error());
     return false;
@@ -99,6 +102,11 @@ bool PeerSession::createAgent() {
   }
   g_object_set(G_OBJECT(agent_), "controlling-mode", controlling_ ? TRUE : FALSE, "upnp", FALSE, "ice-udp", TRUE,
                "ice-tcp", options_.tcp ? TRUE : FALSE, "force-relay", options_.relayOnly ? TRUE : FALSE, nullptr);
+  // Pacing (Ta) at RFC 8445's floor of 5 ms instead of libnice's 20 ms: with trickle, each new remote
+  // candidate adds pairs, and at 20 ms a check a dozen pairs were checked in a quarter of a second. The
+  // first retransmission of a check after 100 ms instead of 200 ms: a check dropped by a NAT filter that
+  // opens a moment later (address-dependent filtering) is sent again sooner.
+  g_object_set(G_OBJECT(agent_), "stun-pacing-timer", kPacingMs, "stun-initial-timeout", kCheckRtoMs, nullptr);
   if (options_.ice.stun)
     g_object_set(G_OBJECT(agent_), "stun-server", options_.ice.stun->host.c_str(), "stun-server-port",
                  static_cast<guint>(options_.ice.stun->port), nullptr);
@@ -175,6 +183,7 @@ void PeerSession::onCandidate(NiceCandidate* c) {
 
 void PeerSession::onGatheringDone() {
   gatheringDone_ = true;
+  if (!times_.gathered) times_.gathered = Clock::now();
   if (descriptionSent_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
 }
 
@@ -201,6 +210,7 @@ void PeerSession::applyRemoteDescription(const Json& body) {
   nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
   remoteDescription_ = true;
   remoteGatheringDone_ = false;
+  if (!times_.remoteDescription) times_.remoteDescription = Clock::now();
   std::vector<Json> early;
   early.swap(earlyCandidates_);
   for (const auto& c : early) handleSignal(c.value("eoc", false) ? sig::EnvelopeType::EndOfCandidates : sig::EnvelopeType::Candidate, c);
@@ -214,6 +224,7 @@ void PeerSession::applyRemoteCandidate(const Json& body) {
   GSList* list = g_slist_append(nullptr, c);
   nice_agent_set_remote_candidates(agent_, stream_, kComponent, list);
   g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(&nice_candidate_free));
+  if (!times_.firstCheck) times_.firstCheck = Clock::now();  // libnice checks the new pairs at once
 }
 
 void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
@@ -291,6 +302,7 @@ void PeerSession::onComponentState(unsigned state) {
   if (failed_) return;
   if (state == NICE_COMPONENT_STATE_READY) {
     nominated_ = true;
+    if (!times_.nominated) times_.nominated = Clock::now();
     upgrading_ = false;
     maybeAnnounce(Clock::now());
   }
@@ -299,7 +311,7 @@ void PeerSession::onComponentState(unsigned state) {
     iceReady_ = true;
     if (controlling_ && !dtls_->connected() && !dtls_->failed()) dtls_->start();
     flushDtls();
-    lastPing_ = {};  // ping at the next tick
+    maybePing(Clock::now(), /*atOnce=*/true);  // e.g. after a restart with DTLS still up: no wait for a tick
   } else if (state == NICE_COMPONENT_STATE_FAILED) {
     iceReady_ = false;
     if (fastUp_) goDown("ice-failed");  // includes consent lost (RFC 7675)
@@ -332,11 +344,15 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
       if (j.is_object()) handleRecord(j);
     }
     if (!wasConnected && dtls_->connected()) {
-      setupSrtp();
-      lastPing_ = {};
+      if (!times_.dtls) times_.dtls = Clock::now();
+      // SRTP keys are set up with the first media packet (setupSrtp), not here on the way to the first byte.
+      // At once, not at the next tick: the server's ping leaves right behind its last handshake flight, so
+      // the client's first byte costs no extra round trip (handleRecord); the client's ping gives the RTT.
+      maybePing(Clock::now(), /*atOnce=*/true);
     }
     flushDtls();
   } else if (first >= 128 && first <= 191) {  // RTP/RTCP: SRTP media
+    if (!srtpIn_) setupSrtp();
     if (!srtpIn_) return;
     Bytes packet(data, data + len);
     if (srtpIn_->unprotect(packet)) media_.onPacket(packet, Clock::now());
@@ -344,6 +360,8 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
 }
 
 void PeerSession::setupSrtp() {
+  if (srtpTried_ || !dtls_ || !dtls_->connected()) return;
+  srtpTried_ = true;
   auto keys = dtls_->exportSrtpKeys();
   if (!keys) return;  // media is optional; messages still work
   const bool client = dtls_->role() == DtlsTransport::Role::Client;
@@ -366,32 +384,16 @@ void PeerSession::handleRecord(const Json& r) {
   const auto now = Clock::now();
   if (t == "ping") {
     sendRecord({{"t", "pong"}, {"id", r.value("id", uint64_t{0})}});
+    // First connection: the peer's ping is its first application record, and the DTLS handshake that
+    // carried our Finished proved the other direction, so the fast path is up without waiting a round
+    // trip for our own ping's pong. After a restart only a pong in the new generation counts (below).
+    if (!everConnected_) bringUp(now);
   } else if (t == "pong") {
     auto it = pingsOut_.find(r.value("id", uint64_t{0}));
     if (it == pingsOut_.end()) return;
     rttMs_ = msBetween(it->second, now);
     pingsOut_.erase(pingsOut_.begin(), std::next(it));
-    if (!fastUp_ && (downGeneration_ == UINT32_MAX || generation_ > downGeneration_)) {
-      fastUp_ = true;
-      const bool first = !everConnected_;
-      everConnected_ = true;
-      if (first) {
-        firstByteAt_ = now;
-        announcePending_ = true;
-        maybeAnnounce(now);
-      } else {
-        Json e = {{"event", "restored"}, {"peer", remote_.hex()}, {"generation", generation_}};
-        if (auto p = selectedPair()) {
-          e["local"] = p->local;
-          e["remote"] = p->remote;
-          e["path"] = p->path();
-        }
-        host_.emit(e);
-      }
-      // Whatever waits for the fast path goes now (new messages; the hub keeps what it carries).
-      for (auto& [seq, p] : out_.pending())
-        if (p.sentVia == Path::None) sendViaFast(seq);
-    }
+    bringUp(now);
   } else if (t == "data") {
     if (!r.contains("seq") || !r["seq"].is_number_unsigned() || !r.contains("d") || !r["d"].is_string()) return;
     const uint64_t seq = r["seq"].get<uint64_t>();
@@ -406,6 +408,40 @@ void PeerSession::handleRecord(const Json& r) {
   } else if (t == "ctl") {
     host_.onControl(*this, r);
   }
+}
+
+void PeerSession::bringUp(Clock::time_point now) {
+  if (fastUp_ || !(downGeneration_ == UINT32_MAX || generation_ > downGeneration_)) return;
+  fastUp_ = true;
+  const bool first = !everConnected_;
+  everConnected_ = true;
+  if (first) {
+    firstByteAt_ = now;
+    announcePending_ = true;
+    maybeAnnounce(now);
+  } else {
+    Json e = {{"event", "restored"}, {"peer", remote_.hex()}, {"generation", generation_}};
+    if (auto p = selectedPair()) {
+      e["local"] = p->local;
+      e["remote"] = p->remote;
+      e["path"] = p->path();
+    }
+    host_.emit(e);
+  }
+  // Whatever waits for the fast path goes now (new messages; the hub keeps what it carries).
+  for (auto& [seq, p] : out_.pending())
+    if (p.sentVia == Path::None) sendViaFast(seq);
+}
+
+void PeerSession::maybePing(Clock::time_point now, bool atOnce) {
+  const bool upAllowed = downGeneration_ == UINT32_MAX || generation_ > downGeneration_;
+  if (!iceReady_ || !dtls_->connected() || !(fastUp_ || upAllowed)) return;
+  if (!atOnce && now - lastPing_ < options_.pingInterval) return;
+  lastPing_ = now;
+  const uint64_t id = nextPingId_++;
+  pingsOut_[id] = now;
+  if (pingsOut_.size() > 64) pingsOut_.erase(pingsOut_.begin());
+  sendRecord({{"t", "ping"}, {"id", id}});
 }
 
 uint64_t PeerSession::sendMessage(const std::string& body) {
@@ -456,7 +492,9 @@ bool PeerSession::sendControl(const Json& ctl) {
 }
 
 bool PeerSession::sendRtp(Bytes rtp) {
-  if (!fastUp_ || !srtpOut_) return false;
+  if (!fastUp_) return false;
+  if (!srtpOut_) setupSrtp();
+  if (!srtpOut_) return false;
   if (!srtpOut_->protect(rtp)) return false;
   return nice_agent_send(agent_, stream_, kComponent, static_cast<guint>(rtp.size()),
                          reinterpret_cast<const gchar*>(rtp.data())) >= 0;
@@ -500,14 +538,7 @@ void PeerSession::tick(Clock::time_point now) {
   dtls_->handleTimeout();
   flushDtls();
   if (failed_) return;
-  const bool upAllowed = downGeneration_ == UINT32_MAX || generation_ > downGeneration_;
-  if (iceReady_ && dtls_->connected() && (fastUp_ || upAllowed) && now - lastPing_ >= options_.pingInterval) {
-    lastPing_ = now;
-    const uint64_t id = nextPingId_++;
-    pingsOut_[id] = now;
-    if (pingsOut_.size() > 64) pingsOut_.erase(pingsOut_.begin());
-    sendRecord({{"t", "ping"}, {"id", id}});
-  }
+  maybePing(now, /*atOnce=*/false);
   if (fastUp_) {
     const auto oldest = out_.oldestSentVia(Path::Fast);
     if (now - lastHeard_ > options_.pathTimeout)
@@ -528,6 +559,7 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   if (upgrading_) return;
   auto pair = selectedPair();
   if (!pair || (!nominated_ && now - firstByteAt_ < std::chrono::seconds(2))) return;
+  if (!rttMs_ && now - firstByteAt_ < std::chrono::seconds(2)) return;  // our ping's pong: one RTT away
   // Relayed although the peer offered direct candidates: libnice's regular nomination stops at two
   // valid pairs, and a relayed pair is often valid before a direct check got through a NAT filter
   // that opened a moment later. One restart checks again through the opened filters.
@@ -551,11 +583,20 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   host_.onConnected(*this);
 }
 
+void PeerSession::announceNow() {
+  if (!announcePending_ || failed_) return;
+  announcePending_ = false;
+  announced_ = true;
+  upgrading_ = false;
+  host_.onConnected(*this);
+}
+
 void PeerSession::onSelectedPair() {
   // libnice selects a pair when it nominates one (regular nomination), long before the component
   // turns READY (that waits for every other check to succeed or time out).
   nominated_ = true;
   upgrading_ = false;
+  if (!times_.nominated) times_.nominated = Clock::now();
   if (!announced_) {
     maybeAnnounce(Clock::now());
     return;

@@ -62,6 +62,16 @@ struct SessionOptions {
 
 class PeerSession;
 
+// When each step of a session's first connection ended (the `phases` of the `connected` line,
+// docs/agent.md "Where the time goes"). Unset: the step has not happened (yet).
+struct SessionTimes {
+  std::optional<Clock::time_point> remoteDescription;  // the peer's offer/answer applied
+  std::optional<Clock::time_point> firstCheck;         // credentials and a first remote candidate: checks start
+  std::optional<Clock::time_point> gathered;           // our own gathering finished (STUN, TURN allocations)
+  std::optional<Clock::time_point> nominated;          // a pair selected (nominated)
+  std::optional<Clock::time_point> dtls;               // DTLS handshake complete, fingerprint checked
+};
+
 // What a session needs from the agent around it.
 class SessionHost {
  public:
@@ -98,6 +108,9 @@ class PeerSession {
   // The hub acknowledged (ok) or refused one of our envelopes.
   void hubAck(uint64_t envelopeSeq, bool ok);
   void tick(Clock::time_point now);
+  // The session ends (the peer said bye): report a first connection still waiting for its final pair
+  // (an answerer waiting for the peer's upgrade restart) with the pair in use now.
+  void announceNow();
 
   // Application message, reliable and ordered (fast path when up, else the hub).
   uint64_t sendMessage(const std::string& body);
@@ -119,6 +132,7 @@ class PeerSession {
   Clock::time_point created() const { return created_; }
   // When the first application record from the peer arrived (the answer to our first ping).
   Clock::time_point firstByteAt() const { return firstByteAt_; }
+  const SessionTimes& times() const { return times_; }
 
   // libnice callbacks (static trampolines in the .cpp call these).
   void onCandidate(NiceCandidate* c);
@@ -144,6 +158,10 @@ class PeerSession {
   void restartIce(bool upgrade = false);
   void fail(const std::string& code, const std::string& message);
   void setupSrtp();
+  // The fast path answers: first connection (connected line pending) or restored after a restart.
+  void bringUp(Clock::time_point now);
+  // A ping over DTLS when the path is up and the interval passed (atOnce: regardless of the interval).
+  void maybePing(Clock::time_point now, bool atOnce);
   // Reports the first connection once a pair is selected and nominated (or 2 s after the first byte).
   void maybeAnnounce(Clock::time_point now);
 
@@ -177,6 +195,7 @@ class PeerSession {
   bool upgrading_ = false;  // an upgrade restart runs; the fast path stays in use meanwhile
   Clock::time_point upgradeStarted_{};
   Clock::time_point firstByteAt_{};
+  SessionTimes times_;
   uint32_t downGeneration_ = UINT32_MAX;  // fast path down in this generation: wait for a newer one
   Clock::time_point lastHeard_{};
   Clock::time_point lastPing_{};
@@ -194,6 +213,7 @@ class PeerSession {
   uint64_t droppedForTest_ = 0;
 
   std::unique_ptr<SrtpSession> srtpOut_, srtpIn_;
+  bool srtpTried_ = false;  // keys exported once, on the first media packet either way
   MediaStats media_;
 };
 
