@@ -1,9 +1,10 @@
 // A browser peer and the native agent: headless Chromium (Debian's) drives test/browser/native.html,
 // which imports dist/rendezvous.js and opens a WebRTC data channel to a real `rdv listen` (libnice
 // ICE, DTLS, SCTP with libusrsctp, DCEP), through the real rendezvousd's hub: 5 messages sent, each
-// echoed back by rdv. Both directly (host candidates on loopback) and relay-only through the node's
-// TURN (both ends relay-only: the relay joins its own two allocations). The page is served by the
-// proxy of scripts/serve.mjs, which forwards /v1/ to the node (one origin).
+// echoed back by rdv; and the other way round, the page listens and `rdv connect --webrtc` sends 5
+// that the page echoes. Each both directly (host candidates on loopback) and relay-only through the
+// node's TURN (both ends relay-only: the relay joins its own two allocations). The page is served by
+// the proxy of scripts/serve.mjs, which forwards /v1/ to the node (one origin).
 // Skipped without chromium or the binaries (RDV_REQUIRE_BINARIES=1 makes missing binaries a failure).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,8 +51,28 @@ function killGroup(child) {
   }
 }
 
-for (const mode of ['direct', 'relay']) {
-  test(`Chromium <-> rdv listen: data channel ${mode === 'direct' ? 'direct' : 'relay-only through our TURN'}, 5 messages echoed`, {
+/** Collects an rdv command's JSON lines (stdout) and its stderr. */
+function jsonLines(child) {
+  const out = { events: [], err: '' };
+  let partial = '';
+  child.stdout.on('data', (d) => {
+    partial += d;
+    const lines = partial.split('\n');
+    partial = lines.pop();
+    for (const l of lines) if (l.trim()) out.events.push(JSON.parse(l));
+  });
+  child.stderr.on('data', (d) => (out.err += d));
+  return out;
+}
+
+const CASES = [];
+for (const mode of ['direct', 'relay']) for (const side of ['rdv-listens', 'browser-listens']) CASES.push({ mode, side });
+
+for (const { mode, side } of CASES) {
+  const title = side === 'rdv-listens'
+    ? `Chromium -> rdv listen: data channel ${mode === 'direct' ? 'direct' : 'relay-only through our TURN'}, 5 messages echoed by rdv`
+    : `rdv connect --webrtc -> Chromium: data channel ${mode === 'direct' ? 'direct' : 'relay-only through our TURN'}, 5 messages echoed by the page`;
+  test(title, {
     skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd/rdv in ${binDir}`) ||
       (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1'),
     timeout: 180000,
@@ -62,12 +83,12 @@ for (const mode of ['direct', 'relay']) {
       '--listen', '127.0.0.1:0', '--auth-secret', 'chromium-native-secret', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let nodeLog = '';
     node.stderr.on('data', (d) => (nodeLog += d));
-    let listener;
+    let native;
     let browser;
     let proxy;
     t.after(async () => {
       killGroup(browser);
-      listener?.kill('SIGKILL');
+      native?.kill('SIGKILL');
       proxy?.closeAllConnections?.();
       proxy?.close();
       node.kill('SIGTERM');
@@ -77,42 +98,38 @@ for (const mode of ['direct', 'relay']) {
     await waitFor('rendezvousd ready', () => existsSync(ready) || node.exitCode !== null, 15000);
     assert.ok(existsSync(ready), nodeLog);
     const http = JSON.parse(readFileSync(ready, 'utf8')).http;
-
-    // rdv listen: its key, registered in the namespace; every JSON event line kept.
     const bob = Identity.generate();
     const key = join(dir, 'bob.key');
     writeFileSync(key, bob.privateKeyHex() + '\n', { mode: 0o600 });
     const namespace = `chromium-native-${mode}`;
-    const args = ['listen', '--node', `http://${http}`, '--key', key, '--namespace', namespace, '--local-address', '127.0.0.1',
-      '--timeout', '120'];
-    if (mode === 'relay') args.push('--relay-only');
-    listener = spawn(rdv, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const events = [];
-    let listenerOut = '';
-    let listenerErr = '';
-    listener.stdout.on('data', (d) => {
-      listenerOut += d;
-      const lines = listenerOut.split('\n');
-      listenerOut = lines.pop();
-      for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
-    });
-    listener.stderr.on('data', (d) => (listenerErr += d));
-    await waitFor('rdv listen', () => events.some((e) => e.event === 'listening') || listener.exitCode !== null, 20000);
-    assert.ok(events.some((e) => e.event === 'listening'), listenerErr + JSON.stringify(events));
+    const common = ['--node', `http://${http}`, '--key', key, '--namespace', namespace, '--local-address', '127.0.0.1'];
+    if (mode === 'relay') common.push('--relay-only');
+
+    let rdvOut = { events: [], err: '' };
+    if (side === 'rdv-listens') {
+      native = spawn(rdv, ['listen', ...common, '--timeout', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      rdvOut = jsonLines(native);
+      await waitFor('rdv listen', () => rdvOut.events.some((e) => e.event === 'listening') || native.exitCode !== null, 20000);
+      assert.ok(rdvOut.events.some((e) => e.event === 'listening'), rdvOut.err + JSON.stringify(rdvOut.events));
+    }
 
     let result;
+    let pageId;
+    const collect = (onBody) => (req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        res.end('ok');
+        onBody(body);
+      });
+    };
     proxy = await startServer({ root: here('..').replace(/\/$/, ''), node: new URL(`http://${http}`), routes: {
-      '/result': (req, res) => {
-        let body = '';
-        req.on('data', (d) => (body += d));
-        req.on('end', () => {
-          res.end('ok');
-          result = JSON.parse(body);
-        });
-      },
+      '/result': collect((b) => (result = JSON.parse(b))),
+      '/ready': collect((b) => (pageId = b)),
     } });
+    const query = side === 'rdv-listens' ? `peer=${bob.nodeId}` : 'mode=listen';
     const url = `http://127.0.0.1:${proxy.address().port}/test/browser/native.html?relayOnly=${mode === 'relay' ? 1 : 0}` +
-      `&namespace=${namespace}&peer=${bob.nodeId}`;
+      `&namespace=${namespace}&${query}`;
     let browserLog = '';
     browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
@@ -120,29 +137,48 @@ for (const mode of ['direct', 'relay']) {
       '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
       '--enable-logging=stderr', '--v=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     browser.stderr.on('data', (d) => (browserLog += d));
-    await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
-    const context = () => `\nrdv listen:\n${events.map((e) => JSON.stringify(e)).join('\n')}\n${listenerErr}` +
+    const context = () => `\nrdv:\n${rdvOut.events.map((e) => JSON.stringify(e)).join('\n')}\n${rdvOut.err}` +
       `\nchromium:\n${browserLog.slice(-3000)}\nnode:\n${nodeLog}`;
+
+    if (side === 'browser-listens') {
+      await waitFor('the page to listen', () => pageId !== undefined || result !== undefined || browser.exitCode !== null, 60000)
+        .catch(() => {});
+      assert.ok(pageId, `the page did not listen${context()}`);
+      native = spawn(rdv, ['connect', ...common, '--to', pageId, '--webrtc', '--count', '5', '--timeout', '60'],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      rdvOut = jsonLines(native);
+      await waitFor('rdv connect to finish', () => native.exitCode !== null, 90000).catch(() => {});
+      assert.equal(native.exitCode, 0, `rdv connect failed${context()}`);
+      const done = rdvOut.events.find((e) => e.event === 'done');
+      assert.ok(done, context());
+      assert.equal(done.received, 5);
+      assert.equal(done.in_order, true);
+    }
+    await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
     assert.ok(result, `no result from the page${context()}`);
     assert.equal(result.status, 'pass', `${result.error}\n${(result.log ?? []).join('\n')}${context()}`);
-    assert.equal(result.echoed, 5);
-    // The listener saw the same session: connected on the same kind of path, 5 messages in, and the
-    // browser's bye.
-    await waitFor('rdv listen to see the bye', () => events.some((e) => e.event === 'closed'), 15000).catch(() => {});
-    const connected = events.find((e) => e.event === 'connected');
+    const connected = rdvOut.events.find((e) => e.event === 'connected');
     assert.ok(connected, context());
-    const closed = events.find((e) => e.event === 'closed');
-    assert.ok(closed, context());
-    assert.equal(closed.received, 5, context());
-    assert.equal(closed.via_fast, 5, context());
-    if (mode === 'relay') {
-      assert.equal(result.path, 'relayed');
-      assert.equal(result.local, 'relay');
-      assert.equal(connected.path, 'relayed', context());
+    if (side === 'rdv-listens') {
+      assert.equal(result.echoed, 5);
+      // The listener saw the same session: 5 messages in, all on the data channel, then the bye.
+      await waitFor('rdv listen to see the bye', () => rdvOut.events.some((e) => e.event === 'closed'), 15000).catch(() => {});
+      const closed = rdvOut.events.find((e) => e.event === 'closed');
+      assert.ok(closed, context());
+      assert.equal(closed.received, 5, context());
+      assert.equal(closed.via_fast, 5, context());
+      t.diagnostic(`browser connect + 5 echoes: ${result.elapsedMs} ms`);
     } else {
-      assert.equal(result.path, 'direct');
-      assert.equal(connected.path, 'direct', context());
+      assert.deepEqual(result.got, ['msg 0', 'msg 1', 'msg 2', 'msg 3', 'msg 4']);
+      const done = rdvOut.events.find((e) => e.event === 'done');
+      t.diagnostic(`rdv connect --webrtc + 5 echoes: ${done.elapsed_ms} ms (first byte ${connected.time_to_first_byte_ms} ms)`);
     }
-    t.diagnostic(`browser connect + 5 echoes: ${result.elapsedMs} ms; rdv rtt ${connected.rtt_ms ?? '?'} ms`);
+    const path = mode === 'relay' ? 'relayed' : 'direct';
+    assert.equal(result.path, path, context());
+    assert.equal(connected.path, path, context());
+    if (mode === 'relay') {
+      assert.equal(result.local, 'relay');
+      assert.equal(connected.local, 'relay', context());
+    }
   });
 }
