@@ -204,6 +204,9 @@ void PeerSession::applyRemoteDescription(const Json& body) {
   }
   remoteDescription_ = true;
   remoteGatheringDone_ = false;
+  std::vector<Bytes> earlyDtls;
+  earlyDtls.swap(earlyDtls_);
+  for (const auto& d : earlyDtls) onReceive(d.data(), d.size());
   std::vector<Json> early;
   early.swap(earlyCandidates_);
   for (const auto& c : early) handleSignal(c.value("eoc", false) ? sig::EnvelopeType::EndOfCandidates : sig::EnvelopeType::Candidate, c);
@@ -346,6 +349,10 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
   if (failed_ || len == 0) return;
   const uint8_t first = data[0];
   if (first >= 20 && first <= 63) {  // DTLS (RFC 7983)
+    if (webrtc_ && !remoteDescription_) {
+      if (earlyDtls_.size() < 16) earlyDtls_.emplace_back(data, data + len);
+      return;
+    }
     if (dropGeneration_ && *dropGeneration_ == generation_) {
       ++droppedForTest_;
       return;

@@ -225,6 +225,9 @@ class PeerSession {
   bool channelOpen_ = false;
   std::vector<std::string> channelBacklog_;  // messages sent before the channel opened
   uint64_t channelInSeq_ = 0;
+  // DTLS that came before the answer fixed our DTLS role (a browser's ClientHello can overtake the
+  // answer through the hub): replayed once the role is known.
+  std::vector<Bytes> earlyDtls_;
   MediaStats media_;
 };
 

@@ -23,6 +23,9 @@ const KINDS = new Set(['offer', 'answer', 'candidate', 'end-of-candidates', 'bye
 const ACK_LABEL = 'rdv-ack';
 const MAX_UNACKED = 4096; // messages kept for a fallback (the oldest go first beyond this)
 const MAX_HELD = 4096; // messages from the hub held for a gap
+// ICE 'disconnected' can be a blip, and a peer that closes makes it too (its bye follows through the
+// hub): fall back only if the path is still down, and the session open, this long after.
+const FALLBACK_GRACE_MS = 2000;
 
 function parseBody(body) {
   try {
@@ -111,8 +114,13 @@ export class Connection {
     buffered.delete(channel);
     channel.onmessage = (event) => this.receive(event);
     channel.onclose = () => {
-      if (this.session.closed || !this.ackChannel) this.notifyClosed();
-      else this.fallback('channel closed');
+      // A peer that closed its RTCPeerConnection closes the channel too, and its bye follows through
+      // the hub: a close, not a broken path, unless no bye came within the grace period.
+      if (this.session.closed || !this.ackChannel || this.session.dtlsClosed()) return this.notifyClosed();
+      setTimeout(() => {
+        if (this.session.closed || this.session.dtlsClosed()) this.notifyClosed();
+        else this.fallback('channel closed');
+      }, FALLBACK_GRACE_MS);
     };
   }
 
@@ -270,8 +278,12 @@ class PeerSession {
     this.described = false;
     this.localCandidates = [];
     this.pc.oniceconnectionstatechange = () => {
-      const state = this.pc.iceConnectionState;
-      if (state === 'disconnected' || state === 'failed') this.connection?.fallback(`ice ${state}`);
+      const down = () => ['disconnected', 'failed'].includes(this.pc.iceConnectionState);
+      if (!down() || this.graceTimer) return;
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = undefined;
+        if (down() && !this.closed && !this.dtlsClosed()) this.connection?.fallback(`ice ${this.pc.iceConnectionState}`);
+      }, FALLBACK_GRACE_MS);
     };
     this.pc.onicecandidate = (event) => {
       const c = event.candidate;
@@ -282,6 +294,11 @@ class PeerSession {
       if (this.described) this.post(...item);
       else this.localCandidates.push(item);
     };
+  }
+
+  /** The peer ended DTLS (it closed its RTCPeerConnection). */
+  dtlsClosed() {
+    return this.pc.sctp?.transport?.state === 'closed';
   }
 
   /** Sends our offer or answer, then the candidates that were waiting for it. */
@@ -344,6 +361,7 @@ class PeerSession {
   close(sayBye = false) {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.graceTimer);
     if (sayBye) this.post('bye', {});
     try {
       this.pc.close();
