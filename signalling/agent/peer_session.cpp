@@ -287,6 +287,8 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
       return;
     }
     case sig::EnvelopeType::Message: {
+      // A data-channel peer sends numbered messages through the hub only once its path broke.
+      if (webrtc_) fallBackToHub("peer-fell-back");
       if (body.contains("control")) {
         if (body["control"] == "restart-request" && controlling_ && gen == generation_) {
           if (fastUp_) goDown("peer-lost-path");
@@ -321,8 +323,7 @@ void PeerSession::onComponentState(unsigned state) {
   } else if (state == NICE_COMPONENT_STATE_FAILED) {
     iceReady_ = false;
     if (webrtc_) {
-      if (fastUp_) host_.emit({{"event", "path-lost"}, {"peer", remote_.hex()}, {"reason", "ice-failed"}});
-      fastUp_ = false;
+      fallBackToHub("ice-failed");
       return;
     }
     if (fastUp_) goDown("ice-failed");  // includes consent lost (RFC 7675)

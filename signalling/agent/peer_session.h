@@ -166,6 +166,9 @@ class PeerSession {
   void pumpChannels();
   void tickWebRtc(Clock::time_point now);
   bool sendOnChannel(const std::string& body);
+  void sendChannelViaHub(uint64_t seq, const std::string& body);
+  void handleChannelAck(const Bytes& data);
+  void fallBackToHub(const std::string& reason);
   // Reports the first connection once a pair is selected and nominated (or 2 s after the first byte).
   void maybeAnnounce(Clock::time_point now);
 
@@ -225,6 +228,13 @@ class PeerSession {
   bool channelOpen_ = false;
   std::vector<std::string> channelBacklog_;  // messages sent before the channel opened
   uint64_t channelInSeq_ = 0;
+  // Hub fallback with a peer that opens or accepts "rdv-ack" (signalling/web): numbered messages,
+  // kept until acknowledged on that channel; after the path broke they travel as hub "message"s.
+  std::optional<uint16_t> ackChannel_;
+  bool peerAcks_ = false;
+  bool channelViaHub_ = false;
+  uint64_t channelOutSeq_ = 0;
+  std::map<uint64_t, std::string> unackedOnChannel_;
   // DTLS that came before the answer fixed our DTLS role (a browser's ClientHello can overtake the
   // answer through the hub): replayed once the role is known.
   std::vector<Bytes> earlyDtls_;

@@ -18,7 +18,9 @@ namespace rdv::agent {
 namespace sig = rdv::signalling;
 
 namespace {
-constexpr size_t kMaxBacklog = 1024;  // messages waiting for the channel to open
+constexpr size_t kMaxBacklog = 1024;     // messages waiting for the channel to open
+constexpr size_t kMaxUnacked = 4096;     // messages kept for a hub fallback (the oldest go first)
+constexpr const char* kAckLabel = "rdv-ack";
 }
 
 Json PeerSession::candidateBody(const std::string& niceLine) const {
@@ -111,14 +113,22 @@ void PeerSession::pumpChannels() {
   for (auto& e : channels_->takeEvents()) {
     using Kind = DataChannels::Event::Kind;
     if (e.kind == Kind::Opened) {
-      if (!channel_) {
+      if (e.label == kAckLabel) {
+        ackChannel_ = e.stream;  // the answering browser's: acknowledgements both ways on it
+        peerAcks_ = true;
+      } else if (!channel_) {
         channel_ = e.stream;
         channelOpen_ = true;
+        // Answering: open "rdv-ack" as a browser answerer does, so the peer may fall back to the hub.
+        if (!controlling_) ackChannel_ = channels_->open(kAckLabel);
       }
+    } else if (e.kind == Kind::Message && ackChannel_ && e.stream == *ackChannel_) {
+      handleChannelAck(e.data);
     } else if (e.kind == Kind::Message && channel_ && e.stream == *channel_) {
       lastHeard_ = now;
       for (auto& d : in_.accept(++channelInSeq_, std::string(e.data.begin(), e.data.end()), Path::Fast))
         host_.onDelivered(*this, d);
+      if (ackChannel_) channels_->sendText(*ackChannel_, Json{{"upto", in_.delivered()}}.dump());
     } else if (e.kind == Kind::Closed && channel_ && e.stream == *channel_) {
       host_.emit({{"event", "channel-closed"}, {"peer", remote_.hex()}});
       channelOpen_ = false;
@@ -142,12 +152,48 @@ void PeerSession::pumpChannels() {
   for (const auto& packet : channels_->takeOutgoing()) dtls_->send(packet);
 }
 
+void PeerSession::handleChannelAck(const Bytes& data) {
+  auto j = Json::parse(data.begin(), data.end(), nullptr, false);
+  if (!j.is_object() || !j.contains("upto") || !j["upto"].is_number_unsigned()) return;
+  peerAcks_ = true;
+  const uint64_t upto = j["upto"].get<uint64_t>();
+  unackedOnChannel_.erase(unackedOnChannel_.begin(), unackedOnChannel_.upper_bound(upto));
+}
+
+void PeerSession::sendChannelViaHub(uint64_t seq, const std::string& body) {
+  host_.sendSignal(remote_, sig::EnvelopeType::Message,
+                   {{"kind", "webrtc"}, {"session", id_}, {"gen", generation_}, {"seq", seq}, {"data", body}});
+}
+
+void PeerSession::fallBackToHub(const std::string& reason) {
+  if (channelViaHub_ || !everConnected_) return;
+  if (!peerAcks_) {
+    // A peer without "rdv-ack" cannot take numbered messages from the hub: the path is just gone.
+    if (fastUp_) host_.emit({{"event", "path-lost"}, {"peer", remote_.hex()}, {"reason", reason}});
+    fastUp_ = false;
+    return;
+  }
+  channelViaHub_ = true;
+  fastUp_ = false;
+  host_.emit({{"event", "fallback"}, {"peer", remote_.hex()}, {"reason", reason}, {"generation", generation_},
+              {"unacknowledged", unackedOnChannel_.size()}});
+  for (const auto& [seq, body] : unackedOnChannel_) sendChannelViaHub(seq, body);
+  unackedOnChannel_.clear();
+}
+
 bool PeerSession::sendOnChannel(const std::string& body) {
+  if (channelViaHub_) {
+    sendChannelViaHub(++channelOutSeq_, body);
+    return true;
+  }
   if (!channelOpen_ || !channel_ || !channels_) {
     if (channelBacklog_.size() >= kMaxBacklog) return false;
     channelBacklog_.push_back(body);
     return true;
   }
+  const uint64_t seq = ++channelOutSeq_;
+  unackedOnChannel_[seq] = body;
+  if (unackedOnChannel_.size() > kMaxUnacked) unackedOnChannel_.erase(unackedOnChannel_.begin());
   const bool ok = channels_->sendText(*channel_, body);
   pumpChannels();
   flushDtls();

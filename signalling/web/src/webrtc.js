@@ -14,8 +14,8 @@
 // "rdv" it has delivered ({"upto": n}; the n-th message on "rdv" is message n). A sender keeps each
 // message until acknowledged; when the path breaks (ICE 'disconnected'/'failed', or the channel
 // closes without a bye) the unacknowledged ones and every later one go over the hub as "message"
-// envelopes with their number; the receiver delivers by number, once, in order. A peer that opens
-// no "rdv-ack" (the native agent) gets no fallback: the connection closes as before.
+// envelopes with their number; the receiver delivers by number, once, in order. The native agent
+// does the same; a peer that opens no "rdv-ack" gets no fallback: the connection closes as before.
 import { base64UrlDecode, base64UrlEncode, fromUtf8, toHex } from './bytes.js';
 import { randomBytes } from './crypto.js';
 

@@ -65,16 +65,29 @@ function jsonLines(child) {
   return out;
 }
 
+let iptables = '';
+try {
+  iptables = execFileSync('sh', ['-c', 'command -v iptables'], { encoding: 'utf8' }).trim();
+} catch {
+  /* none */
+}
+const ipt = (op, rule) => execFileSync(iptables, [op, ...rule], { stdio: 'ignore' });
+
 const CASES = [];
 for (const mode of ['direct', 'relay']) for (const side of ['rdv-listens', 'browser-listens']) CASES.push({ mode, side });
+// The path cut mid-session (iptables in the test's own namespace): both ends continue over the hub.
+CASES.push({ mode: 'direct', side: 'rdv-listens', cut: true });
 
-for (const { mode, side } of CASES) {
-  const title = side === 'rdv-listens'
+for (const { mode, side, cut } of CASES) {
+  const title = cut
+    ? 'Chromium -> rdv listen: direct path cut mid-session, 5 more messages echoed through the hub'
+    : side === 'rdv-listens'
     ? `Chromium -> rdv listen: data channel ${mode === 'direct' ? 'direct' : 'relay-only through our TURN'}, 5 messages echoed by rdv`
     : `rdv connect --webrtc -> Chromium: data channel ${mode === 'direct' ? 'direct' : 'relay-only through our TURN'}, 5 messages echoed by the page`;
   test(title, {
     skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd/rdv in ${binDir}`) ||
-      (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1'),
+      (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1') ||
+      (cut && (!iptables || process.getuid?.() !== 0) && 'cutting the path needs iptables and root (in its own namespace)'),
     timeout: 180000,
   }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'rdv-web-native-'));
@@ -86,7 +99,15 @@ for (const { mode, side } of CASES) {
     let native;
     let browser;
     let proxy;
+    const rules = [];
     t.after(async () => {
+      for (const r of rules.reverse()) {
+        try {
+          ipt('-D', r);
+        } catch {
+          /* gone */
+        }
+      }
       killGroup(browser);
       native?.kill('SIGKILL');
       proxy?.closeAllConnections?.();
@@ -101,7 +122,7 @@ for (const { mode, side } of CASES) {
     const bob = Identity.generate();
     const key = join(dir, 'bob.key');
     writeFileSync(key, bob.privateKeyHex() + '\n', { mode: 0o600 });
-    const namespace = `chromium-native-${mode}`;
+    const namespace = `chromium-native-${mode}${cut ? '-cut' : ''}`;
     const common = ['--node', `http://${http}`, '--key', key, '--namespace', namespace, '--local-address', '127.0.0.1'];
     if (mode === 'relay') common.push('--relay-only');
 
@@ -126,8 +147,24 @@ for (const { mode, side } of CASES) {
     proxy = await startServer({ root: here('..').replace(/\/$/, ''), node: new URL(`http://${http}`), routes: {
       '/result': collect((b) => (result = JSON.parse(b))),
       '/ready': collect((b) => (pageId = b)),
+      // Drops everything on loopback but TCP to and from the page's server and the node's HTTP port.
+      '/cut': (req, res) => {
+        const ports = [String(proxy.address().port), http.slice(http.lastIndexOf(':') + 1)];
+        for (const port of ports) {
+          rules.push(['INPUT', '-i', 'lo', '-p', 'tcp', '--dport', port, '-j', 'ACCEPT']);
+          rules.push(['INPUT', '-i', 'lo', '-p', 'tcp', '--sport', port, '-j', 'ACCEPT']);
+        }
+        rules.push(['INPUT', '-i', 'lo', '-j', 'DROP']);
+        try {
+          for (const r of rules) ipt('-A', r);
+          res.end('cut');
+        } catch (e) {
+          res.statusCode = 500;
+          res.end(String(e));
+        }
+      },
     } });
-    const query = side === 'rdv-listens' ? `peer=${bob.nodeId}` : 'mode=listen';
+    const query = (side === 'rdv-listens' ? `peer=${bob.nodeId}` : 'mode=listen') + (cut ? '&cut=1' : '');
     const url = `http://127.0.0.1:${proxy.address().port}/test/browser/native.html?relayOnly=${mode === 'relay' ? 1 : 0}` +
       `&namespace=${namespace}&${query}`;
     let browserLog = '';
@@ -165,8 +202,20 @@ for (const { mode, side } of CASES) {
       await waitFor('rdv listen to see the bye', () => rdvOut.events.some((e) => e.event === 'closed'), 15000).catch(() => {});
       const closed = rdvOut.events.find((e) => e.event === 'closed');
       assert.ok(closed, context());
-      assert.equal(closed.received, 5, context());
-      assert.equal(closed.via_fast, 5, context());
+      if (cut) {
+        // 5 on the channel, 5 through the hub after the cut; both ends moved to the hub.
+        assert.deepEqual(result.afterCut.got, ['msg 5', 'msg 6', 'msg 7', 'msg 8', 'msg 9'], context());
+        assert.equal(result.afterCut.path, 'hub');
+        assert.equal(closed.received, 10, context());
+        assert.equal(closed.via_fast, 5, context());
+        assert.equal(closed.via_hub, 5, context());
+        const fallback = rdvOut.events.find((e) => e.event === 'fallback');
+        assert.ok(fallback, context());
+        t.diagnostic(`after the cut: 5 echoes through the hub in ${result.afterCut.elapsedMs} ms (browser: ${result.afterCut.reason}, rdv: ${fallback.reason})`);
+      } else {
+        assert.equal(closed.received, 5, context());
+        assert.equal(closed.via_fast, 5, context());
+      }
       t.diagnostic(`browser connect + 5 echoes: ${result.elapsedMs} ms`);
     } else {
       assert.deepEqual(result.got, ['msg 0', 'msg 1', 'msg 2', 'msg 3', 'msg 4']);

@@ -56,7 +56,7 @@ test('fallback: delivery is in order and once across the channel and the hub', (
   assert.deepEqual(ack.sent.map((s) => JSON.parse(s).upto), [0, 1, 3]);
 });
 
-test('fallback: without the peer\'s ack channel (the native agent) a broken path closes the connection', () => {
+test('fallback: without the peer\'s ack channel a broken path closes the connection', () => {
   const { posted, conn } = fakes();
   let closed = false;
   conn.onclose = () => (closed = true);
