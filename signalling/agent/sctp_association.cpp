@@ -177,17 +177,30 @@ void SctpAssociation::onReceive(const void* data, size_t length, uint16_t stream
   auto it = partial_.find(stream);
   if (!(flags & MSG_EOR) || it != partial_.end()) {
     // A piece of a larger message: collect the pieces until the last one (bounded).
+    const bool fresh = it == partial_.end();
     Message& m = partial_[stream];
-    m.stream = stream;
-    m.ppid = ppid;
-    if (m.data.size() + length <= kMaxMessage) m.data.insert(m.data.end(), p, p + length);
-    else m.data.clear(), m.ppid = 0;  // too long: dropped when complete
+    if (fresh) {
+      m.stream = stream;
+      m.ppid = ppid;
+    }
+    // Too long, or too much held over all streams: the message is dropped when it completes.
+    if (m.ppid != 0 && m.data.size() + length <= kMaxMessage && partialBytes_ + length <= kMaxPartialBytes) {
+      m.data.insert(m.data.end(), p, p + length);
+      partialBytes_ += length;
+    } else {
+      partialBytes_ -= m.data.size();
+      m.data.clear();
+      m.data.shrink_to_fit();
+      m.ppid = 0;
+    }
     if (!(flags & MSG_EOR)) return;
     Message done = std::move(m);
+    partialBytes_ -= done.data.size();
     partial_.erase(stream);
     if (done.ppid != 0) received_.push_back(std::move(done));
     return;
   }
+  if (length > kMaxMessage) return;  // dropped, as a longer message in pieces is
   received_.push_back(Message{stream, ppid, Bytes(p, p + length)});
 }
 

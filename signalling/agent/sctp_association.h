@@ -33,6 +33,9 @@ class SctpAssociation {
   static constexpr uint16_t kWebRtcPort = 5000;
   // Largest message we accept (announced as a=max-message-size); a longer one is dropped.
   static constexpr size_t kMaxMessage = 256 * 1024;
+  // Bytes of unfinished messages held over all streams at once (beyond it, pieces are dropped and
+  // their messages with them).
+  static constexpr size_t kMaxPartialBytes = 1024 * 1024;
 
   static Result<std::unique_ptr<SctpAssociation>, std::string> create(uint16_t localPort = kWebRtcPort);
   ~SctpAssociation();
@@ -75,6 +78,7 @@ class SctpAssociation {
   std::vector<Message> received_;
   std::vector<uint16_t> resetStreams_;
   std::map<uint16_t, Message> partial_;  // messages delivered in pieces (no MSG_EOR yet), per stream
+  size_t partialBytes_ = 0;
 };
 
 }  // namespace rdv::agent

@@ -165,6 +165,22 @@ TEST(DataChannels, LargeMessagesArriveWhole) {
   EXPECT_EQ(got[0], big);
 }
 
+TEST(DataChannels, AMessageLongerThanTheAnnouncedMaximumIsRefusedAndTheChannelGoesOn) {
+  ChannelPair p;
+  p.client->start();
+  p.server->start();
+  p.pump();
+  auto stream = p.client->open("big");
+  ASSERT_TRUE(stream);
+  // We announce a=max-message-size:262144; libusrsctp's send buffer refuses a longer message whole.
+  const std::string tooLong(SctpAssociation::kMaxMessage + 1000, 'y');
+  EXPECT_FALSE(p.client->sendText(*stream, tooLong));
+  p.pump();
+  ASSERT_TRUE(p.client->sendText(*stream, "after"));
+  for (int i = 0; i < 20 && ChannelPair::texts(p.serverEvents).empty(); ++i) p.pump();
+  EXPECT_EQ(ChannelPair::texts(p.serverEvents), std::vector<std::string>{"after"});
+}
+
 TEST(DataChannels, AnOpenOnAStreamOfTheWrongParityIsRefused) {
   // Two ends that both think they are the DTLS client: each one's OPEN uses the parity the other
   // keeps for itself (RFC 8832 §6), so it is dropped, counted, and never acknowledged.
