@@ -234,7 +234,7 @@ class PeerSession {
   bool peerAcks_ = false;
   bool channelViaHub_ = false;
   uint64_t channelOutSeq_ = 0;
-  std::map<uint64_t, std::string> unackedOnChannel_;
+  std::map<uint64_t, std::pair<std::string, Clock::time_point>> unackedOnChannel_;  // body, sent at
   // DTLS that came before the answer fixed our DTLS role (a browser's ClientHello can overtake the
   // answer through the hub): replayed once the role is known.
   std::vector<Bytes> earlyDtls_;

@@ -128,6 +128,9 @@ void PeerSession::pumpChannels() {
       lastHeard_ = now;
       for (auto& d : in_.accept(++channelInSeq_, std::string(e.data.begin(), e.data.end()), Path::Fast))
         host_.onDelivered(*this, d);
+      // TEST ONLY (--test-drop-fast-after): from now on every DTLS packet from the peer is dropped.
+      if (options_.testDropFastAfter != 0 && !dropGeneration_ && channelInSeq_ >= options_.testDropFastAfter)
+        dropGeneration_ = generation_;
       if (ackChannel_) channels_->sendText(*ackChannel_, Json{{"upto", in_.delivered()}}.dump());
     } else if (e.kind == Kind::Closed && channel_ && e.stream == *channel_) {
       host_.emit({{"event", "channel-closed"}, {"peer", remote_.hex()}});
@@ -177,7 +180,7 @@ void PeerSession::fallBackToHub(const std::string& reason) {
   fastUp_ = false;
   host_.emit({{"event", "fallback"}, {"peer", remote_.hex()}, {"reason", reason}, {"generation", generation_},
               {"unacknowledged", unackedOnChannel_.size()}});
-  for (const auto& [seq, body] : unackedOnChannel_) sendChannelViaHub(seq, body);
+  for (const auto& [seq, sent] : unackedOnChannel_) sendChannelViaHub(seq, sent.first);
   unackedOnChannel_.clear();
 }
 
@@ -192,7 +195,7 @@ bool PeerSession::sendOnChannel(const std::string& body) {
     return true;
   }
   const uint64_t seq = ++channelOutSeq_;
-  unackedOnChannel_[seq] = body;
+  unackedOnChannel_[seq] = {body, Clock::now()};
   if (unackedOnChannel_.size() > kMaxUnacked) unackedOnChannel_.erase(unackedOnChannel_.begin());
   const bool ok = channels_->sendText(*channel_, body);
   pumpChannels();
@@ -202,6 +205,11 @@ bool PeerSession::sendOnChannel(const std::string& body) {
 
 void PeerSession::tickWebRtc(Clock::time_point now) {
   maybeAnnounce(now);
+  // A message the peer has not acknowledged for the path timeout: the path is gone (as for native
+  // sessions; ICE's consent check would take far longer to say so).
+  if (peerAcks_ && !channelViaHub_ && !unackedOnChannel_.empty() &&
+      now - unackedOnChannel_.begin()->second.second > options_.pathTimeout)
+    fallBackToHub("unacknowledged");
   dtls_->handleTimeout();
   if (channels_) {
     channels_->tick(now);

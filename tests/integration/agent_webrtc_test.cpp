@@ -110,6 +110,26 @@ TEST_F(AgentWebRtcTest, OneListenerAnswersNativeAndWebRtcOffers) {
   EXPECT_EQ((*done)["received"], 3);
 }
 
+TEST_F(AgentWebRtcTest, ADataChannelThatDiesFallsBackToTheHubWithoutLoss) {
+  // TEST ONLY hook: after 3 messages on the channel, alice drops every DTLS packet from bob. ICE
+  // keeps passing its checks, so only the unacknowledged messages on "rdv-ack" tell the two ends;
+  // both move to the hub and every message still comes back, once and in order.
+  auto listener = listen();
+  auto r = connect({"--count", "10", "--interval-ms", "30", "--test-drop-fast-after", "3"});
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err << "\nlistener:\n" << listener->log();
+  auto fallback = eventIn(r.out, "fallback");
+  ASSERT_TRUE(fallback) << r.out;
+  auto done = eventIn(r.out, "done");
+  ASSERT_TRUE(done) << r.out;
+  EXPECT_EQ((*done)["received"], 10);
+  EXPECT_EQ((*done)["in_order"], true);
+  EXPECT_GE((*done)["via_hub"].get<int>(), 1) << *done;
+  EXPECT_EQ((*done)["via_fast"].get<int>() + (*done)["via_hub"].get<int>(), 10) << *done;
+  ASSERT_TRUE(waitUntil([&] { return eventIn(listener->log(), "closed").has_value(); }, 10s)) << listener->log();
+  EXPECT_EQ((*eventIn(listener->log(), "closed"))["received"], 10) << listener->log();
+  EXPECT_TRUE(eventIn(listener->log(), "fallback")) << listener->log();
+}
+
 TEST_F(AgentWebRtcTest, AnswerWithAForgedFingerprintIsRefused) {
   // The listener's SDP answer names a fingerprint that is not its certificate's: the offerer's DTLS
   // client refuses the handshake (the hub or the relay cannot sit in the middle).
