@@ -110,6 +110,29 @@ TEST_F(AgentWebRtcTest, OneListenerAnswersNativeAndWebRtcOffers) {
   EXPECT_EQ((*done)["received"], 3);
 }
 
+TEST_F(AgentWebRtcTest, OneListenerCarriesSeveralDataChannelsAtOnce) {
+  // Three peers at once: three SCTP associations in the listener's one process, sharing
+  // libusrsctp's process-wide timers and address table.
+  auto listener = listen();
+  std::vector<std::unique_ptr<Process>> peers;
+  for (int i = 0; i < 3; ++i) {
+    const std::string key = dir_.file("peer" + std::to_string(i) + ".key");
+    ASSERT_EQ(run({binary("rdv"), "key", "new", "--out", key}).exitCode, 0);
+    peers.push_back(std::make_unique<Process>(
+        std::vector<std::string>{binary("rdv"), "connect", "--node", url(), "--key", key, "--to", bobId_,
+                                 "--local-address", "127.0.0.1", "--timeout", "25", "--webrtc", "--count", "20",
+                                 "--interval-ms", "10"},
+        dir_.file("peer" + std::to_string(i) + ".log")));
+  }
+  for (auto& p : peers) {
+    ASSERT_TRUE(waitUntil([&] { return !p->running(); }, 40s)) << p->log();
+    auto done = eventIn(p->log(), "done");
+    ASSERT_TRUE(done) << p->log() << "\nlistener:\n" << listener->log();
+    EXPECT_EQ((*done)["received"], 20) << *done;
+    EXPECT_EQ((*done)["in_order"], true) << *done;
+  }
+}
+
 TEST_F(AgentWebRtcTest, ADataChannelThatDiesFallsBackToTheHubWithoutLoss) {
   // TEST ONLY hook: after 3 messages on the channel, alice drops every DTLS packet from bob. ICE
   // keeps passing its checks, so only the unacknowledged messages on "rdv-ack" tell the two ends;
