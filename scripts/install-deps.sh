@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libuv1-dev libssl-dev openssl libsecp256k1-dev nlohmann-json3-dev
-  libnice-dev libglib2.0-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-uv libsqlite3-dev
+  libnice-dev libglib2.0-dev libsrtp2-dev libusrsctp-dev libwebsockets-dev libwebsockets-evlib-uv libsqlite3-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 # clang and libclang-rt-14-dev: the libFuzzer build of tests/fuzz (scripts/fuzz.sh). prometheus: promtool checks

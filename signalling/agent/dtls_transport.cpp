@@ -201,6 +201,15 @@ bool DtlsTransport::verifyPeer() {
   return true;
 }
 
+void DtlsTransport::setRole(Role role) {
+  if (started_ || role == role_) return;
+  role_ = role;
+  if (role == Role::Client)
+    SSL_set_connect_state(ssl_);
+  else
+    SSL_set_accept_state(ssl_);
+}
+
 void DtlsTransport::start() {
   started_ = true;
   drive();
@@ -230,7 +239,10 @@ void DtlsTransport::drive() {
         continue;
       }
       const int e = SSL_get_error(ssl_, n);
-      if (e == SSL_ERROR_ZERO_RETURN) fail("the peer closed the DTLS association");
+      if (e == SSL_ERROR_ZERO_RETURN) {
+        closedByPeer_ = true;
+        fail("the peer closed the DTLS association");
+      }
       else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) fail("DTLS read failed: " + sslError());
       break;
     }

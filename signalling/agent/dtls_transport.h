@@ -48,6 +48,8 @@ class DtlsTransport {
   // What the peer's signed offer/answer announced; checked when the handshake completes.
   void setRemoteFingerprint(const std::string& fingerprint) { remoteFingerprint_ = fingerprint; }
   Role role() const { return role_; }
+  // Changes the role before the handshake started (the a=setup of a WebRTC answer decides it).
+  void setRole(Role role);
 
   // The client sends its ClientHello; the server waits for one.
   void start();
@@ -64,6 +66,8 @@ class DtlsTransport {
   bool connected() const { return connected_; }
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
+  // The peer ended the association with a close_notify alert (failed() is true then too).
+  bool closedByPeer() const { return closedByPeer_; }
   Result<SrtpKeys, std::string> exportSrtpKeys() const;
 
  private:
@@ -79,6 +83,7 @@ class DtlsTransport {
   std::string remoteFingerprint_;
   bool started_ = false;
   bool connected_ = false;
+  bool closedByPeer_ = false;
   std::string error_;
   std::vector<Bytes> outgoing_;
   std::vector<Bytes> received_;

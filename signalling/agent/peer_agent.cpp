@@ -347,6 +347,7 @@ SessionOptions Agent::sessionOptions() const {
   s.pathTimeout = std::chrono::milliseconds(o_.pathTimeoutMs);
   s.testDropFastAfter = o_.testDropFastAfter;
   s.testBadFingerprint = o_.testBadFingerprint;
+  s.webrtc = o_.webrtc;
   return s;
 }
 
@@ -532,7 +533,7 @@ void Agent::finish(int code) {
   finished_ = true;
   exitCode_ = code;
   for (auto& [id, p] : peers_)
-    if (p.session && !p.dead) sendSignal(id, sig::EnvelopeType::Bye, {{"session", p.session->id()}});
+    if (p.session && !p.dead) sendSignal(id, sig::EnvelopeType::Bye, p.session->byeBody());
   if (loop_) g_main_loop_quit(loop_);
 }
 

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "signalling/agent/webrtc_sdp.h"
+
 namespace rdv::agent {
 
 namespace sig = rdv::signalling;
@@ -64,7 +66,9 @@ PeerSession::PeerSession(SessionHost& host, GMainContext* context, SessionOption
       remote_(remote),
       id_(std::move(sessionId)),
       controlling_(controlling),
-      created_(Clock::now()) {}
+      created_(Clock::now()) {
+  webrtc_ = options_.webrtc && controlling;  // an answerer follows the offer (handleSignal)
+}
 
 PeerSession::~PeerSession() {
   if (agent_) {
@@ -162,12 +166,12 @@ void PeerSession::sendDescription(sig::EnvelopeType type) {
   if (upgrading_ && controlling_) body["restart"] = "upgrade";
   g_free(ufrag);
   g_free(pwd);
+  if (webrtc_) body = webrtcDescription(type);
   host_.sendSignal(remote_, type, body);
   descriptionSent_ = true;
-  for (const auto& c : queuedCandidates_)
-    host_.sendSignal(remote_, sig::EnvelopeType::Candidate, {{"session", id_}, {"gen", generation_}, {"candidate", c}});
+  for (const auto& c : queuedCandidates_) host_.sendSignal(remote_, sig::EnvelopeType::Candidate, candidateBody(c));
   queuedCandidates_.clear();
-  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
+  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, endOfCandidatesBody());
 }
 
 void PeerSession::onCandidate(NiceCandidate* c) {
@@ -176,7 +180,7 @@ void PeerSession::onCandidate(NiceCandidate* c) {
   std::string line = sdp;
   g_free(sdp);
   if (descriptionSent_)
-    host_.sendSignal(remote_, sig::EnvelopeType::Candidate, {{"session", id_}, {"gen", generation_}, {"candidate", line}});
+    host_.sendSignal(remote_, sig::EnvelopeType::Candidate, candidateBody(line));
   else
     queuedCandidates_.push_back(line);
 }
@@ -184,7 +188,7 @@ void PeerSession::onCandidate(NiceCandidate* c) {
 void PeerSession::onGatheringDone() {
   gatheringDone_ = true;
   if (!times_.gathered) times_.gathered = Clock::now();
-  if (descriptionSent_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
+  if (descriptionSent_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, endOfCandidatesBody());
 }
 
 void PeerSession::sendAllLocalCandidates() {
@@ -192,15 +196,33 @@ void PeerSession::sendAllLocalCandidates() {
   for (GSList* i = cands; i; i = i->next) {
     gchar* sdp = nice_agent_generate_local_candidate_sdp(agent_, static_cast<NiceCandidate*>(i->data));
     if (sdp) {
-      host_.sendSignal(remote_, sig::EnvelopeType::Candidate, {{"session", id_}, {"gen", generation_}, {"candidate", sdp}});
+      host_.sendSignal(remote_, sig::EnvelopeType::Candidate, candidateBody(sdp));
       g_free(sdp);
     }
   }
   g_slist_free_full(cands, reinterpret_cast<GDestroyNotify>(&nice_candidate_free));
-  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
+  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, endOfCandidatesBody());
 }
 
 void PeerSession::applyRemoteDescription(const Json& body) {
+  if (webrtc_) {
+    if (!applyRemoteSdp(body)) return;
+  } else {
+    applyNativeDescription(body);
+    if (failed_) return;
+  }
+  remoteDescription_ = true;
+  remoteGatheringDone_ = false;
+  if (!times_.remoteDescription) times_.remoteDescription = Clock::now();
+  std::vector<Bytes> earlyDtls;
+  earlyDtls.swap(earlyDtls_);
+  for (const auto& d : earlyDtls) onReceive(d.data(), d.size());
+  std::vector<Json> early;
+  early.swap(earlyCandidates_);
+  for (const auto& c : early) handleSignal(c.value("eoc", false) ? sig::EnvelopeType::EndOfCandidates : sig::EnvelopeType::Candidate, c);
+}
+
+void PeerSession::applyNativeDescription(const Json& body) {
   const std::string ufrag = body.value("ufrag", ""), pwd = body.value("pwd", ""), fp = body.value("fingerprint", "");
   if (ufrag.empty() || pwd.empty() || fp.rfind("sha-256 ", 0) != 0) {
     fail("bad-signal", "the peer's offer/answer lacks ufrag, pwd or a sha-256 fingerprint");
@@ -208,16 +230,11 @@ void PeerSession::applyRemoteDescription(const Json& body) {
   }
   dtls_->setRemoteFingerprint(fp);
   nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
-  remoteDescription_ = true;
-  remoteGatheringDone_ = false;
-  if (!times_.remoteDescription) times_.remoteDescription = Clock::now();
-  std::vector<Json> early;
-  early.swap(earlyCandidates_);
-  for (const auto& c : early) handleSignal(c.value("eoc", false) ? sig::EnvelopeType::EndOfCandidates : sig::EnvelopeType::Candidate, c);
 }
 
 void PeerSession::applyRemoteCandidate(const Json& body) {
-  const std::string sdp = body.value("candidate", "");
+  const std::string sdp = toNiceCandidate(body.value("candidate", ""));
+  if (sdp.size() <= 2) return;  // an empty candidate (a browser's end-of-generation marker)
   if (sdp.find(" typ relay") == std::string::npos) remoteHasDirect_ = true;
   NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, sdp.c_str());
   if (!c) return;  // a candidate we cannot use (e.g. another address family): skip it
@@ -234,6 +251,7 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
     case sig::EnvelopeType::Offer: {
       if (controlling_) return;  // glare cannot happen: only the offerer restarts
       if (!agent_) {
+        webrtc_ = body.value("kind", "") == "webrtc";  // a browser's offer: answer in kind
         if (!createAgent()) return;
         generation_ = gen;
         applyRemoteDescription(body);
@@ -241,7 +259,7 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
         sendDescription(sig::EnvelopeType::Answer);
         return;
       }
-      if (gen <= generation_) return;  // a repeat
+      if (gen <= generation_ || webrtc_) return;  // a repeat (WebRTC sessions do not restart)
       // ICE restart (RFC 8445 §9): new credentials on both sides, the local candidates again. An
       // upgrade restart keeps using the current path meanwhile; any other means the path is gone.
       const bool upgrade = body.value("restart", "") == "upgrade" && fastUp_;
@@ -280,6 +298,8 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
       return;
     }
     case sig::EnvelopeType::Message: {
+      // A data-channel peer sends numbered messages through the hub only once its path broke.
+      if (webrtc_) fallBackToHub("peer-fell-back");
       if (body.contains("control")) {
         if (body["control"] == "restart-request" && controlling_ && gen == generation_) {
           if (fastUp_) goDown("peer-lost-path");
@@ -309,11 +329,15 @@ void PeerSession::onComponentState(unsigned state) {
   if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
     if (iceReady_) return;
     iceReady_ = true;
-    if (controlling_ && !dtls_->connected() && !dtls_->failed()) dtls_->start();
+    if (dtls_->role() == DtlsTransport::Role::Client && !dtls_->connected() && !dtls_->failed()) dtls_->start();
     flushDtls();
     maybePing(Clock::now(), /*atOnce=*/true);  // e.g. after a restart with DTLS still up: no wait for a tick
   } else if (state == NICE_COMPONENT_STATE_FAILED) {
     iceReady_ = false;
+    if (webrtc_) {
+      fallBackToHub("ice-failed");
+      return;
+    }
     if (fastUp_) goDown("ice-failed");  // includes consent lost (RFC 7675)
   }
 }
@@ -322,6 +346,12 @@ void PeerSession::flushDtls() {
   if (!dtls_) return;
   for (const auto& d : dtls_->takeOutgoing())
     nice_agent_send(agent_, stream_, kComponent, static_cast<guint>(d.size()), reinterpret_cast<const gchar*>(d.data()));
+  // A browser closing its RTCPeerConnection ends DTLS with close_notify; its bye follows via the hub.
+  if (dtls_->failed() && webrtc_ && dtls_->closedByPeer()) {
+    if (fastUp_) host_.emit({{"event", "channel-closed"}, {"peer", remote_.hex()}, {"reason", "the peer closed DTLS"}});
+    fastUp_ = false;
+    return;
+  }
   if (dtls_->failed()) {
     const bool mismatch = dtls_->error().rfind("dtls-fingerprint-mismatch", 0) == 0;
     fail(mismatch ? "dtls-fingerprint-mismatch" : "dtls", dtls_->error());
@@ -332,6 +362,10 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
   if (failed_ || len == 0) return;
   const uint8_t first = data[0];
   if (first >= 20 && first <= 63) {  // DTLS (RFC 7983)
+    if (webrtc_ && !remoteDescription_) {
+      if (earlyDtls_.size() < 16) earlyDtls_.emplace_back(data, data + len);
+      return;
+    }
     if (dropGeneration_ && *dropGeneration_ == generation_) {
       ++droppedForTest_;
       return;
@@ -339,6 +373,12 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
     const bool wasConnected = dtls_->connected();
     dtls_->handleDatagram(ByteSpan(data, len));
     lastHeard_ = Clock::now();
+    if (webrtc_) {
+      if (!wasConnected && dtls_->connected()) onWebRtcDtlsUp();
+      onWebRtcRecords(dtls_->takeReceived());
+      flushDtls();
+      return;
+    }
     for (const auto& r : dtls_->takeReceived()) {
       auto j = Json::parse(r.begin(), r.end(), nullptr, false);
       if (j.is_object()) handleRecord(j);
@@ -445,6 +485,7 @@ void PeerSession::maybePing(Clock::time_point now, bool atOnce) {
 }
 
 uint64_t PeerSession::sendMessage(const std::string& body) {
+  if (webrtc_) return sendOnChannel(body) ? 1 : 0;
   const uint64_t seq = out_.push(body);
   if (fastUp_)
     sendViaFast(seq);
@@ -484,7 +525,7 @@ void PeerSession::hubAck(uint64_t envelopeSeq, bool ok) {
 }
 
 bool PeerSession::sendControl(const Json& ctl) {
-  if (!fastUp_) return false;
+  if (!fastUp_ || webrtc_) return false;
   Json r = ctl;
   r["t"] = "ctl";
   sendRecord(r);
@@ -492,7 +533,7 @@ bool PeerSession::sendControl(const Json& ctl) {
 }
 
 bool PeerSession::sendRtp(Bytes rtp) {
-  if (!fastUp_) return false;
+  if (!fastUp_ || webrtc_) return false;
   if (!srtpOut_) setupSrtp();
   if (!srtpOut_) return false;
   if (!srtpOut_->protect(rtp)) return false;
@@ -534,6 +575,7 @@ void PeerSession::restartIce(bool upgrade) {
 
 void PeerSession::tick(Clock::time_point now) {
   if (failed_ || !dtls_) return;
+  if (webrtc_) return tickWebRtc(now);
   maybeAnnounce(now);
   dtls_->handleTimeout();
   flushDtls();
@@ -563,7 +605,7 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   // Relayed although the peer offered direct candidates: libnice's regular nomination stops at two
   // valid pairs, and a relayed pair is often valid before a direct check got through a NAT filter
   // that opened a moment later. One restart checks again through the opened filters.
-  if (controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
+  if (!webrtc_ && controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
       nominated_ && fastUp_) {
     upgradeTried_ = true;
     restartIce(/*upgrade=*/true);
@@ -571,7 +613,7 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   }
   // The answerer sees the same condition and expects that restart: it waits for it (at most 3 s,
   // see above) so that both ends report the same, final pair.
-  if (!controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
+  if (!webrtc_ && !controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
       nominated_ && fastUp_) {
     upgradeTried_ = true;
     upgrading_ = true;
