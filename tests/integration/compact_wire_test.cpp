@@ -158,8 +158,7 @@ TEST(EthereumIdentities, RegistryAnswersByAddressAndDiscoverTakesIt) {
   Node node({"--listen", "127.0.0.1:0"});
   ASSERT_TRUE(node.started()) << node.log();
   const std::string url = "http://" + node.http();
-  const char* root = std::getenv("RDV_SOURCE_DIR");
-  const std::string keystore = std::string(root ? root : RDV_SOURCE_DIR_FOR_TESTS) + "/tests/vectors/ethereum/keystore_pbkdf2.json";
+  const std::string keystore = std::string(RDV_SOURCE_DIR_FOR_TESTS) + "/tests/vectors/ethereum/keystore_pbkdf2.json";
   {
     std::ofstream(dir.file("pw")) << "testpassword\n";
   }

@@ -28,10 +28,8 @@ std::string rdvPath() {
   return std::string(dir != nullptr ? dir : RDV_DEFAULT_BIN_DIR) + "/rdv";
 }
 
-std::string vectorPath(const std::string& name) {
-  const char* root = std::getenv("RDV_SOURCE_DIR");
-  return std::string(root ? root : ".") + "/tests/vectors/ethereum/" + name;
-}
+// The source tree's tests/vectors/ethereum (RDV_ETH_VECTORS, set by CMake).
+std::string vectorPath(const std::string& name) { return std::string(RDV_ETH_VECTORS) + "/" + name; }
 
 std::string readFile(const std::filesystem::path& p) {
   std::ifstream in(p);

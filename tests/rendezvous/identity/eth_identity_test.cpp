@@ -20,10 +20,8 @@ using namespace rdv::identity;
 
 namespace {
 
-std::string vectorPath(const std::string& name) {
-  const char* root = std::getenv("RDV_SOURCE_DIR");
-  return std::string(root ? root : ".") + "/tests/vectors/ethereum/" + name;
-}
+// The source tree's tests/vectors/ethereum (RDV_ETH_VECTORS, set by CMake).
+std::string vectorPath(const std::string& name) { return std::string(RDV_ETH_VECTORS) + "/" + name; }
 
 std::string readVector(const std::string& name) {
   std::ifstream in(vectorPath(name));
