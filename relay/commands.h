@@ -24,6 +24,11 @@ class RelaySocketBinder {
   // False when the port is taken (by another worker or process) or binding failed: the engine tries
   // another port. A bound socket stays open until the engine emits ReleaseRelaySocket for it.
   virtual bool bind(RelayPort relay, const Endpoint& local) = 0;
+  // A relay socket the I/O layer bound ahead of time (a small pool per worker, refilled off the hot
+  // path), on a port of Config::relayPorts picked at random, on the relay address of `family`: an
+  // Allocate then costs no socket(), bind() or setsockopt(). The socket is the engine's from now on, as
+  // if bind() had succeeded for it. nullopt: no pool, or it is empty (the engine binds as usual).
+  virtual std::optional<RelayPort> takePrebound(Family) { return std::nullopt; }
 
   // Several workers (Config::sharedReservations): a port reserved by EVEN-PORT's R bit may be claimed by
   // another worker, the one the client's second socket lands on. park: stop receiving on relay's socket

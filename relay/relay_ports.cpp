@@ -16,6 +16,13 @@ std::optional<uint16_t> Server::bindPort(Family f, bool even, bool reservePair) 
   const PortRange range = config_->relayPorts;
   const uint32_t n = range.size();
   if (!address || n == 0) return std::nullopt;
+  // A plain request takes a pre-bound socket when the I/O layer has one: its port is as random as ours.
+  if (!even && !reservePair) {
+    if (const auto pre = binder_.takePrebound(f)) {
+      if (pre->family == f && range.contains(pre->port) && !portInUse(*pre)) return pre->port;
+      push(ReleaseRelaySocket{*pre});  // not one we can use: close it, bind as usual
+    }
+  }
   const uint32_t start = static_cast<uint32_t>(rng_.below(n));
   uint32_t attempts = 0;
   for (uint32_t k = 0; k < n && attempts < config_->portBindAttempts; ++k) {

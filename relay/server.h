@@ -260,6 +260,10 @@ class Server {
   // Batch form: the forwarding decisions of the current batch. Single-input form (batchInput_ empty):
   // forward() turns each into a command from currentInput_.
   std::vector<Forward> forwards_;
+  // Data indications' transaction ids (RFC 8656 §10.3: no response ever matches them, so they need not
+  // come from the CSPRNG per packet): splitmix64 seeded once from the injected Rng, on first use.
+  uint64_t indicationTidState_ = 0;
+  bool indicationTidSeeded_ = false;
   std::optional<uint32_t> batchInput_;
   ByteSpan currentInput_;
   std::vector<Bytes> bufferPool_;
