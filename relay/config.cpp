@@ -40,6 +40,10 @@ std::vector<std::string> validate(const Config& c) {
       c.unauthorizedGlobalRate.burst < 1) {
     errors.push_back("401 rate limit needs a positive rate and a burst of at least 1");
   }
+  if (c.allocateRate.perSecond <= 0 || c.allocateRate.burst < 1 || c.allocateGlobalRate.perSecond <= 0 ||
+      c.allocateGlobalRate.burst < 1) {
+    errors.push_back("Allocate rate limit needs a positive rate and a burst of at least 1");
+  }
   if (c.portBindAttempts == 0) errors.push_back("portBindAttempts must be at least 1");
   return errors;
 }

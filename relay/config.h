@@ -58,6 +58,12 @@ struct Config {
   RateLimit unauthorizedRate;
   uint32_t unauthorizedBuckets = 16384;
   RateLimit unauthorizedGlobalRate{500.0, 1000.0};
+  // Authenticated Allocate requests per source IP and worker (issue 12, relay hoarding: free identities
+  // are free, the source address is not): the same bounded table as the 401 limiter; over the rate: 486.
+  // A source that finds the table saturated draws from the global allowance.
+  RateLimit allocateRate{10.0, 100.0};
+  uint32_t allocateBuckets = 16384;
+  RateLimit allocateGlobalRate{1000.0, 2000.0};
 
   // Lifetimes (RFC 8656 §7.2, §9, §11).
   Seconds defaultLifetime{600};
