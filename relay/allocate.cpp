@@ -106,7 +106,8 @@ Bytes Server::onAllocate(const Request& r) {
   // the node's allocation total (508), in the QuotaBook every worker shares. The lease is given back
   // if the allocation fails below.
   const QuotaBook::Lease lease =
-      quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds);
+      quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds,
+                      r.credentials.kind);
   auto refused = [&](const QuotaBook::Lease& l) {
     if (l.limitedShare) ++stats_.limitedShareRejected;
     log(LogLevel::Info, "allocation for " + r.credentials.identity + " refused by quota (" +
@@ -124,7 +125,8 @@ Bytes Server::onAllocate(const Request& r) {
   LeaseGuard reservationGuard{*quota_, nullptr};
   if (plan.reserveNext) {
     const QuotaBook::Lease second =
-        quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds);
+        quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds,
+                        r.credentials.kind);
     if (second.error != 0) return refused(second);
     reservationGuard.quota = second.quota;
   }

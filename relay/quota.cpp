@@ -1,5 +1,7 @@
 #include "relay/quota.h"
 
+#include "relay/credentials.h"
+
 #include <algorithm>
 
 namespace rdv::relay {
@@ -91,11 +93,16 @@ const QuotaClass* QuotaBook::intern(const QuotaClass& c) {
   return classes_.back().get();
 }
 
-IdentityQuota& QuotaBook::findOrCreate(const std::string& identity, const QuotaClass& cls) {
-  auto& slot = identities_[identity];
+std::string QuotaBook::keyOf(IdentityKind kind, const std::string& identity) {
+  return std::string(toString(kind)) + "/" + identity;
+}
+
+IdentityQuota& QuotaBook::findOrCreate(IdentityKind kind, const std::string& identity, const QuotaClass& cls) {
+  auto& slot = identities_[keyOf(kind, identity)];
   if (!slot) {
     slot = std::make_unique<IdentityQuota>();
     slot->identity = identity;
+    slot->kind = kind;
   }
   const QuotaClass* interned = intern(cls);
   slot->sharesLimited.store(&cls == &policy_.limited, std::memory_order_relaxed);
@@ -127,14 +134,15 @@ void QuotaBook::sweepIdle(int64_t unixNow) {
 }
 
 QuotaBook::Lease QuotaBook::acquire(const std::string& identity, const std::string& username, bool staticUser,
-                                    int64_t unixNow) {
+                                    int64_t unixNow, IdentityKind kind) {
+  if (staticUser) kind = IdentityKind::User;
   std::lock_guard lock(mutex_);
   if (++acquiresSinceSweep_ >= 4096 && identities_.size() >= 4096) {
     acquiresSinceSweep_ = 0;
     sweepIdle(unixNow);
   }
   const QuotaClass& cls = policy_.classFor(identity, username, staticUser);
-  IdentityQuota& q = findOrCreate(identity, cls);
+  IdentityQuota& q = findOrCreate(kind, identity, cls);
   q.username = username;
   q.staticUser = staticUser;
   rollDay(q, unixNow);
@@ -199,7 +207,10 @@ bool QuotaBook::dailyBudgetSpent(IdentityQuota& q, int64_t unixNow) {
 void QuotaBook::apply(QuotaPolicy policy) {
   std::lock_guard lock(mutex_);
   policy_ = std::move(policy);
-  for (auto& [identity, q] : identities_) findOrCreate(identity, policy_.classFor(identity, q->username, q->staticUser));
+  for (auto& entry : identities_) {
+    const IdentityQuota& q = *entry.second;
+    findOrCreate(q.kind, q.identity, policy_.classFor(q.identity, q.username, q.staticUser));
+  }
   capacity_.configure(policy_.bpsCapacity, 0);
   // The limited share, of the node's allocations (or relay ports) and of its byte rate.
   const double share = std::clamp(policy_.limitedMaxShare, 0.0, 1.0);
@@ -219,17 +230,27 @@ QuotaPolicy QuotaBook::policy() const {
 
 void QuotaBook::seedDailyUsage(const std::string& identity, uint64_t bytes, int64_t unixNow) {
   std::lock_guard lock(mutex_);
-  auto it = identities_.find(identity);
-  IdentityQuota& q = it != identities_.end() ? *it->second : findOrCreate(identity, policy_.classFor(identity, identity, false));
-  rollDay(q, unixNow);
-  q.bytesToday.fetch_add(bytes, std::memory_order_relaxed);
+  for (const IdentityKind kind : {IdentityKind::User, IdentityKind::Rest, IdentityKind::Node}) {
+    if (kind == IdentityKind::Node && !looksLikeNodeId(identity)) continue;
+    auto it = identities_.find(keyOf(kind, identity));
+    IdentityQuota& q = it != identities_.end()
+                           ? *it->second
+                           : findOrCreate(kind, identity, policy_.classFor(identity, identity, kind == IdentityKind::User));
+    if (kind == IdentityKind::User) q.staticUser = true;
+    rollDay(q, unixNow);
+    q.bytesToday.fetch_add(bytes, std::memory_order_relaxed);
+  }
 }
 
 uint64_t QuotaBook::bytesToday(const std::string& identity, int64_t unixNow) const {
   std::lock_guard lock(mutex_);
-  auto it = identities_.find(identity);
-  if (it == identities_.end() || it->second->day.load() != dayOf(unixNow)) return 0;
-  return it->second->bytesToday.load(std::memory_order_relaxed);
+  uint64_t most = 0;
+  for (const IdentityKind kind : {IdentityKind::User, IdentityKind::Rest, IdentityKind::Node}) {
+    auto it = identities_.find(keyOf(kind, identity));
+    if (it == identities_.end() || it->second->day.load() != dayOf(unixNow)) continue;
+    most = std::max(most, it->second->bytesToday.load(std::memory_order_relaxed));
+  }
+  return most;
 }
 
 uint32_t QuotaBook::allocations() const {

@@ -81,6 +81,7 @@ class Gcra : public TokenBucket {
 // while any allocation holds it (and until the UTC day ends, for bytesToday).
 struct IdentityQuota {
   std::string identity;
+  IdentityKind kind = IdentityKind::Rest;
   std::string username;  // the last username it allocated with (members may name a username)
   bool staticUser = false;
   std::atomic<const QuotaClass*> cls{nullptr};  // the current class; replaced on SIGHUP (old ones stay alive)
@@ -110,7 +111,10 @@ class QuotaBook {
     uint16_t error = 0;
     bool limitedShare = false;  // refused (486) because the limited class holds its whole node-wide share
   };
-  Lease acquire(const std::string& identity, const std::string& username, bool staticUser, int64_t unixNow);
+  // The identity's state is keyed by (kind, identity): a static user (staticUser: kind User whatever
+  // `kind` says), a REST id and a node id of the same text are three identities with three buckets.
+  Lease acquire(const std::string& identity, const std::string& username, bool staticUser, int64_t unixNow,
+                IdentityKind kind = IdentityKind::Rest);
   // The allocation holding `quota` ended.
   void release(IdentityQuota* quota);
 
@@ -125,8 +129,10 @@ class QuotaBook {
   void apply(QuotaPolicy policy);
   QuotaPolicy policy() const;
   // Seeds an identity's bytes relayed today (UTC day of unixNow), e.g. from the durable ledger at start,
-  // so a restart does not reset daily budgets. Adds to what is already counted.
+  // so a restart does not reset daily budgets. Adds to what is already counted. The ledger knows the id,
+  // not its kind: every kind the id can be gets the bytes (an impostor's budget only gets smaller).
   void seedDailyUsage(const std::string& identity, uint64_t bytes, int64_t unixNow);
+  // The most any kind of `identity` relayed today.
   uint64_t bytesToday(const std::string& identity, int64_t unixNow) const;
   uint32_t allocations() const;
   // Leases held by identities of the limited class, and the most it may hold (nullopt: no cap).
@@ -136,12 +142,13 @@ class QuotaBook {
  private:
   static void rollDay(IdentityQuota& q, int64_t unixNow);
   void sweepIdle(int64_t unixNow);  // under mutex_: forget identities nobody holds and nothing needs
-  IdentityQuota& findOrCreate(const std::string& identity, const QuotaClass& cls);  // under mutex_
+  static std::string keyOf(IdentityKind kind, const std::string& identity);
+  IdentityQuota& findOrCreate(IdentityKind kind, const std::string& identity, const QuotaClass& cls);  // under mutex_
   const QuotaClass* intern(const QuotaClass& c);                                   // under mutex_
 
   mutable std::mutex mutex_;
   QuotaPolicy policy_;
-  std::unordered_map<std::string, std::unique_ptr<IdentityQuota>> identities_;
+  std::unordered_map<std::string, std::unique_ptr<IdentityQuota>> identities_;  // by keyOf(kind, identity)
   // Every class object ever handed out: the data path may still read an old one after a reload.
   std::vector<std::unique_ptr<QuotaClass>> classes_;
   uint32_t allocations_ = 0;

@@ -196,5 +196,61 @@ TEST(Reservations, CountAgainstTheIdentitysAllocationsUntilClaimedOrLapsed) {
   EXPECT_EQ(book->allocations(), 0u);
 }
 
+// Quota keys by (kind, id) (issue 12 item 8): a static user, a REST username an app makes with the shared
+// secret, and a node id's node-bound credential (as /v1/ice-servers issues it) never share a bucket.
+TEST(QuotaKeys, StaticUsersRestIdsAndNodeIdsAreSeparateIdentities) {
+  auto book = std::make_shared<QuotaBook>();
+  QuotaPolicy p;
+  p.limited.allocations = 1;
+  QuotaClass one;
+  one.name = "one";
+  one.allocations = 1;
+  p.classes["one"] = one;
+  p.members["alice"] = "one";  // the static user alice: one allocation
+  book->apply(p);
+  Config cfg = baseConfig();
+  cfg.quota = book;
+  Harness h(cfg);
+  const std::string nodeId(64, 'a');
+  const std::string user = std::to_string(h.now.unixSeconds + 3600) + ":" + nodeId;
+  // The peer, with its node-bound credential: its one limited allocation.
+  TurnClient peer(h, from(7, 40000), user, restPassword(nodeCredentialSecret("new-secret"), user));
+  ASSERT_TRUE(isSuccess(peer.allocate()));
+  EXPECT_EQ(h.server->findAllocation(peer.tuple)->info.identity, nodeId);
+  // An app (or anyone holding the shared secret) making a REST username with the peer's id: its own
+  // bucket, so the peer's quota is not spent by it, and it does not find the peer's quota spent.
+  TurnClient impostor(h, from(8, 40000), user, restPassword("new-secret", user));
+  ASSERT_TRUE(isSuccess(impostor.allocate()));
+  TurnClient impostor2(h, from(8, 40001), user, restPassword("new-secret", user));
+  EXPECT_EQ(errorOf(impostor2.allocate()), 486);  // its own limit of 1
+  TurnClient peer2(h, from(7, 40001), user, restPassword(nodeCredentialSecret("new-secret"), user));
+  EXPECT_EQ(errorOf(peer2.allocate()), 486);  // the peer's own limit of 1
+  // The static user alice and a REST username "EXPIRY:alice": two identities as well.
+  TurnClient staticAlice(h, from(9, 40000), "alice", "secret");
+  ASSERT_TRUE(isSuccess(staticAlice.allocate()));
+  const std::string restAlice = std::to_string(h.now.unixSeconds + 3600) + ":alice";
+  TurnClient appAlice(h, from(9, 40001), restAlice, restPassword("new-secret", restAlice));
+  EXPECT_TRUE(isSuccess(appAlice.allocate()));  // members name "alice": the class "one", its own bucket
+  EXPECT_EQ(book->allocations(), 4u);
+  // A node-bound credential for an id that is not a node id is not accepted (the derivation is only
+  // tried for 64-hex ids).
+  TurnClient notNode(h, from(10, 40000), restAlice, restPassword(nodeCredentialSecret("new-secret"), restAlice));
+  EXPECT_EQ(errorOf(notNode.allocate()), 401);
+}
+
+TEST(QuotaKeys, LedgerSeedReachesEveryKindTheIdCanBe) {
+  QuotaPolicy p;
+  QuotaBook book(p);
+  const int64_t now = 1'700'000'000;
+  const std::string nodeId(64, 'b');
+  book.seedDailyUsage(nodeId, 1000, now);
+  EXPECT_EQ(book.bytesToday(nodeId, now), 1000u);
+  auto lease = book.acquire(nodeId, "x:" + nodeId, false, now, IdentityKind::Node);
+  ASSERT_EQ(lease.error, 0);
+  EXPECT_EQ(lease.quota->bytesToday.load(), 1000u);
+  EXPECT_EQ(lease.quota->kind, IdentityKind::Node);
+  book.release(lease.quota);
+}
+
 }  // namespace
 }  // namespace rdv::relay::test
