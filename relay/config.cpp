@@ -9,7 +9,8 @@ std::vector<std::string> validate(const Config& c) {
     errors.push_back("no TURN credentials: add a user or an auth secret (authentication is always on)");
   }
   for (const StaticUser& u : c.users) {
-    if (u.name.empty() || u.password.empty()) errors.push_back("user '" + u.name + "' has an empty name or password");
+    if (u.name.empty() || (u.password.empty() && u.md5Key.size() != 16))
+      errors.push_back("user '" + u.name + "' has an empty name or password");
   }
   for (const std::string& s : c.authSecrets) {
     if (s.empty()) errors.push_back("an auth secret is empty");

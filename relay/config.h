@@ -22,6 +22,9 @@ class QuotaBook;        // quota.h
 struct StaticUser {
   std::string name;
   std::string password;
+  // coturn's key form (users-file "NAME:0xHEX"): the MD5 long-term key MD5(name:realm:password) itself,
+  // so the password need not be stored. Only MD5 works with it (RFC 8489 §9.2.2); `password` is empty.
+  Bytes md5Key;
 };
 
 // A relay address of one family: `local` is what relay sockets bind to; `external` is what clients are

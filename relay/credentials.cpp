@@ -65,8 +65,11 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
   for (const StaticUser& u : config_.users) {
     if (u.name == username) {
       out.status = LookupStatus::Found;
-      out.passwords.push_back(u.password);
-      out.kinds.push_back(IdentityKind::User);
+      if (u.md5Key.empty()) {
+        out.passwords.push_back(u.password);
+        out.kinds.push_back(IdentityKind::User);
+      }
+      out.md5Key = u.md5Key;
       out.identity = identityOf(username, false);
       out.staticUser = true;
       return out;

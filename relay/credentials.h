@@ -49,6 +49,7 @@ struct PasswordLookup {
   std::vector<IdentityKind> kinds;     // what a match of passwords[i] makes the identity
   std::string identity;
   bool staticUser = false;  // a configured user (--user), not a REST username
+  Bytes md5Key;             // a static user given by its MD5 key (StaticUser::md5Key): no password to try
 };
 
 class CredentialStore {

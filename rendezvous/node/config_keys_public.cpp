@@ -25,8 +25,8 @@ const std::vector<Key>& publicNodeKeys() {
         false},
        [](const Json& v, Config& c) { return needString(v, c.adminTokenFile); }},
       {{"users-file", "string",
-        "file of TURN static users, one NAME:PASSWORD per line (# comments); added after user; mode 0600 or "
-        "stricter", false},
+        "file of TURN static users, one NAME:PASSWORD or NAME:0xMD5KEY (coturn's key form) per line (# comments); "
+        "added after user; mode 0600 or stricter", false},
        [](const Json& v, Config& c) { return needString(v, c.usersFile); }},
   };
   return table;

@@ -92,7 +92,15 @@ std::optional<std::string> loadSecretFiles(Config& c) {
       if (colon == std::string::npos || colon == 0 || colon + 1 == t.size())
         return "configuration key 'users-file': '" + c.usersFile + "' line " + std::to_string(i + 1) +
                ": not NAME:PASSWORD";
-      c.users.push_back({t.substr(0, colon), t.substr(colon + 1)});
+      relay::StaticUser u{t.substr(0, colon), t.substr(colon + 1), {}};
+      // coturn's userdb key form "NAME:0x" + 32 hex digits: the MD5 long-term key (for this node's realm).
+      Bytes key;
+      if (u.password.size() == 34 && u.password.rfind("0x", 0) == 0 && fromHex(u.password.substr(2), key) &&
+          key.size() == 16) {
+        u.md5Key = std::move(key);
+        u.password.clear();
+      }
+      c.users.push_back(std::move(u));
     }
   }
   return std::nullopt;

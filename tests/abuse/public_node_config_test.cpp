@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "stun/integrity.h"
 #include "tests/abuse/abuse_support.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/turn_test_client.h"
@@ -45,7 +46,9 @@ TEST(PublicNodeConfig, SecretsFromFilesWorkAndFlagsAreWarnedAbout) {
   TempDir dir;
   const std::string secrets =
       writeFile(dir, "secrets", "# current first\nnew-file-secret-0123456789\nold-file-secret-0123456789\n", 0600);
-  const std::string users = writeFile(dir, "users", "alice:wonderland-pw\n", 0600);
+  // carol by coturn's key form: MD5(carol:rendezvous:carol-pw), the node's default realm.
+  const std::string carolKey = toHex(stun::longTermKey("carol", "rendezvous", "carol-pw", stun::PasswordAlgorithm::Md5));
+  const std::string users = writeFile(dir, "users", "alice:wonderland-pw\ncarol:0x" + carolKey + "\n", 0600);
   const std::string token = writeFile(dir, "token", "admin-file-token-0123456789\n", 0400);
   Node n({"--listen", "127.0.0.1:0", "--auth-secret-file", secrets, "--users-file", users, "--admin-token-file", token,
           "--admin-listen", "127.0.0.1:0", "--allow-peer", "127.0.0.0/8"});
@@ -54,6 +57,8 @@ TEST(PublicNodeConfig, SecretsFromFilesWorkAndFlagsAreWarnedAbout) {
   const Endpoint server = *Endpoint::parse(n.udp());
   TurnTestClient alice(server, "alice", "wonderland-pw");
   EXPECT_TRUE(alice.allocate().ok) << n.log();
+  TurnTestClient carol(server, "carol", "carol-pw");
+  EXPECT_TRUE(carol.allocate().ok) << "a users-file key line authenticates (MD5)";
   const std::string user = restUsername("app-1");
   TurnTestClient rotated(server, user, restPassword("old-file-secret-0123456789", user));
   EXPECT_TRUE(rotated.allocate().ok) << "the second line is still accepted";

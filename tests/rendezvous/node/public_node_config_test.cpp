@@ -62,7 +62,8 @@ Result<Config, std::string> load(const nlohmann::json& extra) {
 
 TEST(SecretFiles, AuthSecretsUsersAndAdminTokenFromPrivateFiles) {
   SecretFile secrets("# rotated 2026-12\nnew-secret-0123456789abcdef\n\nold-secret-0123456789abcdef\r\n", 0600);
-  SecretFile users("alice:wonderland-password\n  bob:builder:with:colons\n", 0400);
+  SecretFile users("alice:wonderland-password\n  bob:builder:with:colons\ncarol:0x0123456789abcdef0123456789ABCDEF\n",
+                   0400);
   SecretFile token("admin-token-0123456789abcdef\n", 0600);
   auto c = load({{"auth-secret", {"inline-secret-0123456789abc"}}, {"auth-secret-file", secrets.path},
                  {"user", {"carol:inline"}}, {"users-file", users.path}, {"admin-token-file", token.path},
@@ -70,10 +71,14 @@ TEST(SecretFiles, AuthSecretsUsersAndAdminTokenFromPrivateFiles) {
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->authSecrets, (std::vector<std::string>{"inline-secret-0123456789abc", "new-secret-0123456789abcdef",
                                                       "old-secret-0123456789abcdef"}));
-  ASSERT_EQ(c->users.size(), 3u);
+  ASSERT_EQ(c->users.size(), 4u);
   EXPECT_EQ(c->users[1].name, "alice");
   EXPECT_EQ(c->users[2].name, "bob");
   EXPECT_EQ(c->users[2].password, "builder:with:colons");
+  EXPECT_TRUE(c->users[2].md5Key.empty());
+  EXPECT_EQ(c->users[3].name, "carol");  // coturn's key form: the MD5 key, no password
+  EXPECT_EQ(c->users[3].password, "");
+  EXPECT_EQ(toHex(c->users[3].md5Key), "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(c->adminToken, "admin-token-0123456789abcdef");
 }
 
