@@ -39,16 +39,23 @@ class RelaySocketBinder {
   virtual void discard(RelayPort) {}
 };
 
-// Reservation tokens every worker's engine can see (RESERVATION-TOKEN, RFC 8656 §7.2): token -> port.
+struct IdentityQuota;  // quota.h
+
+// Reservation tokens every worker's engine can see (RESERVATION-TOKEN, RFC 8656 §7.2): token -> port,
+// and the reserving identity's quota lease, which whoever takes the token releases.
 class ReservationBook {
  public:
-  void put(uint64_t token, RelayPort relay);
-  std::optional<RelayPort> take(uint64_t token);  // removes it
-  bool remove(uint64_t token);                    // true when it was still there
+  struct Entry {
+    RelayPort relay;
+    IdentityQuota* lease = nullptr;
+  };
+  void put(uint64_t token, RelayPort relay, IdentityQuota* lease = nullptr);
+  std::optional<Entry> take(uint64_t token);  // removes it
+  bool remove(uint64_t token);                // true when it was still there
 
  private:
   std::mutex mutex_;
-  std::unordered_map<uint64_t, RelayPort> tokens_;
+  std::unordered_map<uint64_t, Entry> tokens_;
 };
 
 // Send `bytes` to the client on the tuple it used (for streams: the connection `tuple.connectionId`).

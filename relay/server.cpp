@@ -44,6 +44,7 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
       auth_(*config_),
       unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedGlobalRate, config_->unauthorizedBuckets,
                            rng.next()),
+      allocateLimiter_(config_->allocateRate, config_->allocateGlobalRate, config_->allocateBuckets, rng.next()),
       quota_(config_->quota ? config_->quota : std::make_shared<QuotaBook>()),
       live_(config_->liveRelays ? config_->liveRelays : std::make_shared<LiveRelayPorts>()),
       nextAllocationId_(config_->firstAllocationId) {}

@@ -133,6 +133,7 @@ class Server {
     RelayPort relay;
     Instant expires{};
     bool parked = false;  // in config_->sharedReservations, its socket parked with the binder
+    IdentityQuota* lease = nullptr;  // the reserving identity's lease (QuotaBook); released when it lapses
   };
 
   // server.cpp: dispatch and the command queue
@@ -172,7 +173,7 @@ class Server {
   // relay_ports.cpp: picking and binding relay ports; reservations (EVEN-PORT R bit, RESERVATION-TOKEN)
   std::optional<uint16_t> bindPort(Family f, bool even, bool reservePair);
   bool portInUse(RelayPort p) const;
-  uint64_t reserve(RelayPort p, const Now& now);
+  uint64_t reserve(RelayPort p, IdentityQuota* lease, const Now& now);
   std::optional<RelayPort> takeReservation(uint64_t token, const Now& now);
   void releasePort(RelayPort p);
 
@@ -215,6 +216,7 @@ class Server {
   Rng& rng_;
   Authenticator auth_;
   SourceRateLimiter unauthorizedLimiter_;
+  SourceRateLimiter allocateLimiter_;  // Allocates per source IP (Config::allocateRate)
   Stats stats_;
   std::shared_ptr<QuotaBook> quota_;  // shared by every worker (Config::quota), or this Server's own
   std::shared_ptr<LiveRelayPorts> live_;  // shared by every worker (Config::liveRelays), or this Server's own
