@@ -12,7 +12,7 @@
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/cli/subcommands.h"
-#include "rendezvous/client/ws_client.h"
+#include "rendezvous/cli/hub_session.h"
 #include "signalling/envelope/envelope.h"
 #include "signalling/envelope/replay_guard.h"
 #include "signalling/hub/auth.h"
@@ -34,12 +34,7 @@ struct SignalOptions {
   unsigned timeoutSeconds = 10;
   unsigned count = 0;
   bool once = false;
-};
-
-// A connected, authenticated client and what the hub's welcome said is waiting for it.
-struct Session {
-  std::unique_ptr<WebSocketClient> ws;
-  uint64_t stored = 0;
+  bool presence = false;
 };
 
 int fail(const std::string& cmd, const std::string& message) {
@@ -47,31 +42,9 @@ int fail(const std::string& cmd, const std::string& message) {
   return 1;
 }
 
-uint64_t unixMs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
-// Connects and authenticates (challenge -> auth -> welcome). Returns the session or an error message.
-Result<Session, std::string> authenticate(const SignalOptions& o, const identity::PrivateKey& key,
-                                                                   Clock::time_point deadline) {
-  auto ws = WebSocketClient::connect(o.node, "/v1/signal", std::chrono::seconds(o.timeoutSeconds));
-  if (!ws) return unexpected(ws.error());
-  while (true) {
-    auto text = (*ws)->receive(deadline);
-    if (!text) return unexpected("no answer from the hub (" + (*ws)->closeReason() + ")");
-    auto frame = sig::decodeFrame(*text);
-    if (!frame) return unexpected("the hub sent a frame we cannot read: " + *text);
-    if (auto* c = std::get_if<sig::ChallengeFrame>(&*frame)) {
-      auto s = sig::signChallenge(key, c->hub, c->nonce);
-      if (!s) return unexpected(std::string("cannot sign the challenge"));
-      (*ws)->sendText(sig::encodeFrame(sig::AuthFrame{key.nodeId(), *s}));
-    } else if (auto* w = std::get_if<sig::WelcomeFrame>(&*frame)) {
-      return Session{std::move(*ws), w->stored};
-    } else if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) {
-      return unexpected("the hub refused authentication: " + e->code + ": " + e->message);
-    }
-  }
+Result<HubSession, std::string> authenticate(const SignalOptions& o, const identity::PrivateKey& key,
+                                             Clock::time_point deadline) {
+  return openHubSession(o.node, key, std::chrono::seconds(o.timeoutSeconds), deadline, o.presence);
 }
 
 // The recipient's public key: from an ENR (text or a file holding one).
@@ -101,7 +74,7 @@ int send(const SignalOptions& o) {
   if (!session) return fail("send", session.error());
   auto* ws = &session->ws;
   // A one-shot sender has no durable counter: seq from the clock (docs/signalling.md).
-  const uint64_t now = unixMs();
+  const uint64_t now = unixMillisNow();
   sig::EnvelopeHeader h{key->nodeId(), recipient->nodeId(), *type, now * 1000, now};
   sig::CryptoRng rng;
   auto envelope = sig::seal(*key, *recipient, h, asBytes(o.text), rng);
@@ -189,6 +162,8 @@ void addSignalCommands(CLI::App& app) {
   i->add_flag("--once", o->once,
               "print what the mailbox holds for the key (the welcome's stored count) and exit 0 instead of "
               "listening; nothing waiting: print nothing, exit 0 (--timeout bounds the wait for them)");
+  i->add_flag("--presence", o->presence,
+              "opt in to presence: watchers (rdv presence) see this key online while inbox runs (docs/signalling.md)");
   i->callback([o] { exitCode() = inbox(*o); });
 }
 
