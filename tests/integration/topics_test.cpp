@@ -103,7 +103,9 @@ TEST(Topics, LateSubscriberGetsTheRetainedHistory) {
 
 TEST(Topics, APublisherOverItsRateIsRefusedAndRdvPublishFails) {
   TempDir dir;
-  Node node({"--listen", "127.0.0.1:0", "--signal-topic-publish-rate", "1"});  // 1/s, burst 2
+  const std::string token = "test-admin-token-0123456789";
+  Node node({"--listen", "127.0.0.1:0", "--signal-topic-publish-rate", "1",  // 1/s, burst 2
+             "--admin-listen", "127.0.0.1:0", "--admin-token", token});
   ASSERT_TRUE(node.started()) << node.log();
   Peer pub = makePeer(dir, "pub");
   // The same identity's budget is used up on one connection, then rdv publish comes at once. On a
@@ -136,6 +138,17 @@ TEST(Topics, APublisherOverItsRateIsRefusedAndRdvPublishFails) {
   }
   ASSERT_TRUE(refused) << last.out;
   EXPECT_NE(last.err.find("refused: publish-rate-limited"), std::string::npos) << last.err;
+  // Counted in /metrics (read with Prometheus' reference parser), published to the API thread's gauges
+  // within 250 ms.
+  const std::string url = "http://" + node.ready()["admin"].get<std::string>() + "/metrics";
+  const std::string scraper = std::string(RDV_SOURCE_DIR_FOR_TESTS) + "/tests/integration/prometheus_scrape.py";
+  nlohmann::json metrics;
+  EXPECT_TRUE(waitUntil([&] {
+    metrics = nlohmann::json::parse(run({"/usr/bin/python3", scraper, url, token}).out, nullptr, false);
+    return metrics.is_object() &&
+           metrics.value(R"(rendezvous_signalling_topic_refused_total{reason="publisher_rate"})", 0.0) >= 2.0;
+  }, 10s)) << metrics.dump();
+  EXPECT_GE(metrics.value("rendezvous_signalling_topic_published_total", 0.0), 2.0) << metrics.dump();
 }
 
 TEST(Topics, ARestrictedTopicRefusesOutsiders) {
@@ -171,6 +184,16 @@ TEST(Topics, ARestrictedTopicRefusesOutsiders) {
   ASSERT_EQ(ok.exitCode, 0) << ok.err;
   ASSERT_TRUE(waitUntil([&] { return !memberSub.running(); }, 20s));
   EXPECT_EQ(bodies(memberSub.log()), (std::vector<std::string>{"hello members"})) << memberSub.log();
+}
+
+TEST(Topics, BadLimitsStopTheStartNamingTheKey) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"signal-topic-history-bytes", "10"}, {"signal-topic-ttl", "0"}, {"signal-topic-max-bytes", "70000"},
+           {"signal-presence-watches", "0"}}) {
+    auto r = run({binary("rendezvousd"), "--listen", "127.0.0.1:0", "--" + key, value, "--check-config"});
+    EXPECT_EQ(r.exitCode, 2) << key;
+    EXPECT_NE(r.err.find("'" + key + "'"), std::string::npos) << r.err;
+  }
 }
 
 TEST(Presence, OnlineThenOfflineWithinThePingIntervalAfterKill9) {
