@@ -15,7 +15,7 @@ void appendTopicKeys(std::vector<Key>& t) {
                [](const Json& v, Config& c) { return needUint(v, 1, 100000, c.signalTopicSubscriptions); }});
   t.push_back({{"signal-topic-history-bytes", "uint", "signalling topics: bytes of retained messages in total, oldest dropped first (default 67108864)", false},
                [](const Json& v, Config& c) { return needUint(v, 1, 4000000000u, c.signalTopicHistoryBytes); }});
-  t.push_back({{"signal-topic-max-bytes", "uint", "signalling topics: body bytes of one published message (1-65536; default 8192)", false},
+  t.push_back({{"signal-topic-max-bytes", "uint", "signalling topics: body bytes of one published message (1-65536, at most what signal-max-frame-bytes carries; default 8192)", false},
                [](const Json& v, Config& c) { return needUint(v, 1, 65536, c.signalTopicMaxBytes); }});
   t.push_back({{"signal-topic-publish-rate", "uint", "signalling topics: publications per second per publisher, burst twice that (default 10)", false},
                [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.signalTopicPublishRate); }});

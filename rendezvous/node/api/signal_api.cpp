@@ -1,5 +1,6 @@
 #include "rendezvous/node/api/signal_api.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "rendezvous/node/log.h"
@@ -30,7 +31,10 @@ signalling::HubConfig signalHubConfig(const Config& c, const identity::NodeId& n
   h.topics.maxTopics = c.signalTopicMax;
   h.topics.subscriptionsPerConnection = c.signalTopicSubscriptions;
   h.topics.historyBytes = c.signalTopicHistoryBytes;
-  h.topics.maxBodyBytes = c.signalTopicMaxBytes;
+  // At most what a publish frame within signal-max-frame-bytes carries (base64url plus ~1 KiB of fields),
+  // so a small frame limit needs no matching topic key.
+  const size_t fits = c.signalMaxFrameBytes > 1024 ? (c.signalMaxFrameBytes - 1024) / 4 * 3 : 1;
+  h.topics.maxBodyBytes = std::min<size_t>(c.signalTopicMaxBytes, std::max<size_t>(fits, 1));
   h.topics.publishPerSecond = c.signalTopicPublishRate;
   h.topics.publishBurst = 2.0 * c.signalTopicPublishRate;
   h.topics.topicPerSecond = c.signalTopicRate;
