@@ -81,6 +81,10 @@ API_ROWS = [
     ("signal latency p50", "signal-latency", "p50_us", "us"),
     ("signal latency p99", "signal-latency", "p99_us", "us"),
     ("signal bytes/idle conn", "signal", "bytes_per_connection", "B"),
+    ("topic fan-out deliveries", "fanout", "deliveries_per_s", "msg/s"),
+    ("topic fan-out p99", "fanout", "p99_us", "us"),
+    ("presence offline p99", "fanout", "presence_offline_p99_us", "us"),
+    ("publish frame (32 B body)", "fanout", "publish_frame_bytes", "B"),
 ]
 # The hub's per-connection token bucket (signal-rate, 50 frames/s by default) would measure the limit,
 # not the hub: the benchmark node lifts it.
@@ -93,7 +97,9 @@ API_NODE_FLAGS = ["--signal-rate", "10000000", "--signal-burst", "10000000",
                   # thousands of connections from 127.0.0.1, idle between phases, with no pong
                   # handling in rdv-apibench's client
                   "--http-max-connections", "1000000", "--http-max-connections-per-ip", "1000000",
-                  "--http-idle-timeout", "3600", "--signal-ping-interval", "3600"]
+                  "--http-idle-timeout", "3600", "--signal-ping-interval", "3600",
+                  # one publisher at 50 messages/s to 1,000 subscribers (scenario fanout)
+                  "--signal-topic-publish-rate", "100000", "--signal-topic-rate", "100000"]
 PROCS = []  # every child process, killed at exit
 
 
@@ -482,11 +488,12 @@ class Bench:
     def run_api(self, results, rnd):
         """One fresh node: signalling (memory per idle connection, envelopes/s, latency at a fixed rate),
         then the registry (registrations/s, discover latency)."""
-        todo = [x for x in ("signal", "registry") if x in self.args.scenarios]
+        todo = [x for x in ("signal", "registry", "fanout") if x in self.args.scenarios]
         if not todo:
             return
         keys = ["signal", "signal-latency"] if "signal" in todo else []
         keys += ["registry"] if "registry" in todo else []
+        keys += ["fanout"] if "fanout" in todo else []
         for k in keys:
             results.setdefault((k, "coturn"), []).append({"ok": False, "na": True, "na_text": "n/a (no equivalent)"})
         if not all(f in self.ours_flags for f in ("--http-listen", "--signal-rate")):
@@ -511,6 +518,13 @@ class Bench:
                     http, ["--scenario", "registry", "--records", str(a.registry_records), "--duration",
                            str(a.duration), "--discover-requests", str(a.discover_requests),
                            "--key-offset", str(rnd * 1000000), "--server-pid", str(p.pid)], timeout))
+            if "fanout" in todo:
+                # One publisher, signal-clients subscribers (1,000): deliveries/s and p99, then presence
+                # event latency (docs/signalling.md, "Topics" and "Presence").
+                results.setdefault(("fanout", "rendezvousd"), []).append(self.apibench(
+                    http, ["--scenario", "fanout", "--subscribers", str(a.signal_clients), "--messages", "50",
+                           "--interval-ms", "20", "--body", "32", "--key-offset", str(rnd * 1000000 + 500000)],
+                    timeout))
         except RuntimeError as e:
             for k in keys:
                 results.setdefault((k, "rendezvousd"), []).append({"ok": False, "error": str(e)})
@@ -584,7 +598,7 @@ def parse_args(argv):
     ap.add_argument("--latency-rate", type=int, default=None, help="packets/s in the latency scenario")
     ap.add_argument("--memory-levels", default=None, help="allocation counts, default 1000,10000")
     ap.add_argument("--with-50k", action="store_true", help="add 50000 to the memory levels")
-    ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory", "registry", "signal"]))
+    ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory", "registry", "signal", "fanout"]))
     ap.add_argument("--signal-clients", type=int, default=None, help="WebSocket clients (default 1000)")
     ap.add_argument("--signal-window", type=int, default=4, help="unacknowledged envelopes per client")
     ap.add_argument("--signal-rate", type=int, default=None, help="envelopes/s for signal latency (default 1000)")

@@ -3,10 +3,13 @@
 //   rdv-apibench --scenario signal --server 127.0.0.1:8080 [--clients 1000] [--window 4 | --rate R]
 //                [--duration 3] [--server-pid PID] [--idle-only] [--cpu 1]
 //   rdv-apibench --scenario registry --server 127.0.0.1:8080 [--records 2000] [--connections 8]
+//   rdv-apibench --scenario fanout --server 127.0.0.1:8080 [--subscribers 1000] [--messages 50]
+//                [--interval-ms 20] [--body 32] [--presence-rounds 20]
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
+#include "bench/api/fanout_load.h"
 #include "bench/api/signal_load.h"
 #include "bench/api/tcp.h"
 
@@ -17,9 +20,11 @@ int main(int argc, char** argv) {
   int cpu = -1;
   SignalOptions so;
   RegistryOptions ro;
+  FanoutOptions fo;
   double duration = 3;
   uint64_t count = 0, keyOffset = 0;
-  app.add_option("--scenario", scenario, "signal | registry")->check(CLI::IsMember({"signal", "registry"}));
+  app.add_option("--scenario", scenario, "signal | registry | fanout")
+      ->check(CLI::IsMember({"signal", "registry", "fanout"}));
   app.add_option("--server", server, "the node's http-listen ADDR:PORT")->required();
   app.add_option("--label", label, "echoed in the result");
   app.add_option("--cpu", cpu, "pin to this core");
@@ -38,6 +43,10 @@ int main(int argc, char** argv) {
   app.add_option("--connections", ro.connections, "registry: keep-alive connections posting");
   app.add_option("--discover-requests", ro.discoverRequests, "registry: sequential discover GETs");
   app.add_option("--limit", ro.limit, "registry: records per discover page");
+  app.add_option("--subscribers", fo.subscribers, "fanout: clients subscribed to the topic");
+  app.add_option("--messages", fo.messages, "fanout: publications");
+  app.add_option("--interval-ms", fo.intervalMs, "fanout: milliseconds between publications");
+  app.add_option("--presence-rounds", fo.presenceRounds, "fanout: connect/close rounds timed by a watcher");
   CLI11_PARSE(app, argc, argv);
   auto endpoint = rdv::Endpoint::parse(server);
   if (!endpoint) {
@@ -53,6 +62,12 @@ int main(int argc, char** argv) {
     so.count = count;
     so.keyOffset = keyOffset;
     result = runSignal(so);
+  } else if (scenario == "fanout") {
+    fo.server = *endpoint;
+    fo.label = label;
+    fo.keyOffset = keyOffset;
+    if (app.count("--body") > 0) fo.body = so.body;
+    result = runFanout(fo);
   } else {
     ro.server = *endpoint;
     ro.label = label;

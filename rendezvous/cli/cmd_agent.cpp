@@ -53,6 +53,8 @@ void addAgentCommands(CLI::App& app) {
                                               "application messages and reports calls; JSON event lines");
   addCommonOptions(*listen, *l);
   listen->add_option("--timeout", l->agent.timeoutSeconds, "stop after this many seconds (default: run until killed)");
+  listen->add_flag("--presence", l->agent.presence,
+                   "opt in to presence: watchers (rdv presence) see this key online while it listens");
   listen->callback([l] {
     l->agent.tcp = !l->noTcp;
     auto key = identity::PrivateKey::load(l->agent.keyFile);

@@ -13,7 +13,7 @@
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/cli/subcommands.h"
-#include "rendezvous/client/ws_client.h"
+#include "rendezvous/cli/hub_session.h"
 #include "signalling/envelope/envelope.h"
 #include "signalling/envelope/replay_guard.h"
 #include "signalling/hub/auth.h"
@@ -37,19 +37,7 @@ struct SignalOptions {
   unsigned count = 0;
   bool once = false;
   bool compact = false;  // rdv.cbor.1
-};
-
-// A connected, authenticated client and what the hub's welcome said is waiting for it.
-struct Session {
-  std::unique_ptr<WebSocketClient> ws;
-  uint64_t stored = 0;
-  sig::Framing framing = sig::Framing::Json;
-
-  bool send(const sig::Frame& f) {
-    const std::string m = sig::encodeFrameAs(framing, f);
-    return framing == sig::Framing::Cbor ? ws->sendBinary(m) : ws->sendText(m);
-  }
-  Result<sig::Frame, sig::FrameError> decode(const std::string& m) const { return sig::decodeFrameAs(framing, m); }
+  bool presence = false;
 };
 
 int fail(const std::string& cmd, const std::string& message) {
@@ -57,38 +45,9 @@ int fail(const std::string& cmd, const std::string& message) {
   return 1;
 }
 
-uint64_t unixMs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
-// Connects and authenticates (challenge -> auth -> welcome). Returns the session or an error message.
-Result<Session, std::string> authenticate(const SignalOptions& o, const identity::PrivateKey& key,
-                                                                   Clock::time_point deadline) {
-  const auto framing = o.compact ? sig::Framing::Cbor : sig::Framing::Json;
-  auto ws = WebSocketClient::connect(o.node, "/v1/signal", std::chrono::seconds(o.timeoutSeconds),
-                                     std::string(sig::subprotocolOf(framing)));
-  if (!ws) return unexpected(ws.error());
-  Session session{std::move(*ws), 0, framing};
-  while (true) {
-    auto text = session.ws->receive(deadline);
-    if (!text) return unexpected("no answer from the hub (" + session.ws->closeReason() + ")");
-    auto frame = session.decode(*text);
-    if (!frame) {
-      return unexpected("the hub sent a frame we cannot read: " +
-                        (o.compact ? "0x" + toHex(asBytes(text->substr(0, 64))) : *text));
-    }
-    if (auto* c = std::get_if<sig::ChallengeFrame>(&*frame)) {
-      auto s = sig::signChallenge(key, c->hub, c->nonce);
-      if (!s) return unexpected(std::string("cannot sign the challenge"));
-      session.send(sig::AuthFrame{key.nodeId(), *s});
-    } else if (auto* w = std::get_if<sig::WelcomeFrame>(&*frame)) {
-      session.stored = w->stored;
-      return session;
-    } else if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) {
-      return unexpected("the hub refused authentication: " + e->code + ": " + e->message);
-    }
-  }
+Result<HubSession, std::string> authenticate(const SignalOptions& o, const identity::PrivateKey& key,
+                                             Clock::time_point deadline) {
+  return openHubSession(o.node, key, std::chrono::seconds(o.timeoutSeconds), deadline, o.presence, o.compact);
 }
 
 // The recipient's public key: from an ENR (text or a file holding one).
@@ -118,7 +77,7 @@ int send(const SignalOptions& o) {
   if (!session) return fail("send", session.error());
   auto* ws = &session->ws;
   // A one-shot sender has no durable counter: seq from the clock (docs/signalling.md).
-  const uint64_t now = unixMs();
+  const uint64_t now = unixMillisNow();
   sig::EnvelopeHeader h{key->nodeId(), recipient->nodeId(), *type, now * 1000, now};
   sig::CryptoRng rng;
   auto envelope = sig::seal(*key, *recipient, h, asBytes(o.text), rng);
@@ -208,6 +167,8 @@ void addSignalCommands(CLI::App& app) {
               "print what the mailbox holds for the key (the welcome's stored count) and exit 0 instead of "
               "listening; nothing waiting: print nothing, exit 0 (--timeout bounds the wait for them)");
   i->add_flag("--compact", o->compact, "use the compact CBOR framing (WebSocket subprotocol rdv.cbor.1) instead of JSON");
+  i->add_flag("--presence", o->presence,
+              "opt in to presence: watchers (rdv presence) see this key online while inbox runs (docs/signalling.md)");
   i->callback([o] { exitCode() = inbox(*o); });
 }
 

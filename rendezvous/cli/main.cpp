@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   rdv::cli::addRegistryCommands(app);
   rdv::cli::addIceCommands(app);
   rdv::cli::addSignalCommands(app);
+  rdv::cli::addTopicCommands(app);
 #ifdef RDV_HAVE_AGENT
   rdv::cli::addAgentCommands(app);
 #endif

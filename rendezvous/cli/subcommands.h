@@ -17,6 +17,7 @@ void addEthereumKeyCommands(CLI::App& app);  // rdv key address, rdv key import 
 void addRegistryCommands(CLI::App& app);  // rdv register, discover, unregister, node-info
 void addIceCommands(CLI::App& app);       // rdv ice-servers
 void addSignalCommands(CLI::App& app);    // rdv send, rdv inbox
+void addTopicCommands(CLI::App& app);     // rdv publish, subscribe, presence
 void addAgentCommands(CLI::App& app);     // rdv listen, connect, call (when built with libnice)
 void addReportCommands(CLI::App& app);    // rdv report
 

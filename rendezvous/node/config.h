@@ -116,6 +116,16 @@ struct Config {
   std::string authSecretFile;
   std::string adminTokenFile;
   std::string usersFile;
+  // Topics and presence (docs/signalling.md, "Topics" and "Presence"; keys in config_keys_topics.cpp).
+  unsigned signalTopicHistory = 16;                    // messages retained per topic for late joiners
+  unsigned signalTopicTtlSeconds = 300;                // how long a retained message is kept
+  unsigned signalTopicMax = 10000;                     // topics alive on the hub
+  unsigned signalTopicSubscriptions = 64;              // topics one connection may subscribe to
+  unsigned signalTopicHistoryBytes = 64 * 1024 * 1024;  // retained messages in total, bytes
+  unsigned signalTopicMaxBytes = 8192;                 // body of one published message
+  unsigned signalTopicPublishRate = 10;                // publications per second per publisher (burst 2x)
+  unsigned signalTopicRate = 100;                      // publications per second per topic (burst 2x)
+  unsigned signalPresenceWatches = 256;                // identities one connection may watch
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

@@ -283,6 +283,7 @@ const std::vector<Key>& keys() {
   static const std::vector<Key> table = [] {
     std::vector<Key> all = base;
     for (const Key& k : publicNodeKeys()) all.push_back(k);  // config_keys_public.cpp
+    appendTopicKeys(all);                                     // config_keys_topics.cpp
     return all;
   }();
   return table;

@@ -24,6 +24,8 @@ struct Key {
 const std::vector<Key>& keys();
 // The keys of a public node (hoarding limits, secret files), in config_keys_public.cpp; part of keys().
 const std::vector<Key>& publicNodeKeys();
+// The topic and presence keys (config_keys_topics.cpp), appended to keys().
+void appendTopicKeys(std::vector<Key>& table);
 
 // Each returns the reason when `v` is not a valid value of its kind (the caller adds the key's name).
 std::optional<std::string> needString(const Json& v, std::string& out);

@@ -60,6 +60,7 @@ std::optional<std::string> Daemon::startApi() {
                                 ledger_.get());
   if (!signal) return signal.error();
   signalApi_ = std::move(*signal);
+  signalApi_->setNodeKey(registryApi_->nodeKey());
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   signalApi_->attach(*http_, config_.signalVerifyThreads.value_or(std::min(2u, cores)));
   signalApi_->setKnownCheck([api = registryApi_.get()](const identity::NodeId& id) { return api->isRegistered(id); });
@@ -88,6 +89,7 @@ std::optional<std::string> Daemon::startApi() {
     set(apiGauges_->signallingProtocolCloses, signalApi_->stats().protocolCloses);
     set(apiGauges_->registryRateLimited, registryApi_->rateLimited());
     set(apiGauges_->registryReplays, registryApi_->replaysRefused());
+    signalApi_->exportTopicGauges(*apiGauges_);
     if (iceServers_) {
       set(apiGauges_->iceServersRateLimited, iceServers_->rateLimited());
       set(apiGauges_->iceServersReplays, iceServers_->replaysRefused());

@@ -232,7 +232,7 @@ Result<bool, std::string> Agent::connectHub() {
     if (auto* c = std::get_if<sig::ChallengeFrame>(&*frame)) {
       auto s = sig::signChallenge(*key_, c->hub, c->nonce);
       if (!s) return unexpected(std::string("cannot sign the hub's challenge"));
-      (*ws)->sendText(sig::encodeFrame(sig::AuthFrame{key_->nodeId(), *s}));
+      (*ws)->sendText(sig::encodeFrame(sig::AuthFrame{key_->nodeId(), *s, o_.presence}));
     } else if (auto* w = std::get_if<sig::WelcomeFrame>(&*frame)) {
       storedToConfirm_ = w->stored;
       ws_ = std::move(*ws);

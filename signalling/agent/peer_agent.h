@@ -28,6 +28,7 @@ struct AgentOptions {
   unsigned pathTimeoutMs = 1500;
   unsigned testDropFastAfter = 0;  // TEST ONLY (see SessionOptions)
   bool testBadFingerprint = false;  // TEST ONLY
+  bool presence = false;  // opt in to presence events at hub login (docs/signalling.md, "Presence")
 };
 
 // Runs until done; returns the process exit code (0 done, 1 failure or timeout, 2 usage).

@@ -18,6 +18,12 @@ CheckedFrame checkFrame(std::string_view text, const FrameCheckContext& context)
   } else if (auto* env = std::get_if<EnvelopeFrame>(&*out.frame); env && context.verifySignatures) {
     out.envelopeChecked = true;
     if (auto verified = verify(env->envelope); !verified) out.envelopeError = verified.error();
+  } else if (auto* pub = std::get_if<PublishFrame>(&*out.frame); pub && context.verifySignatures) {
+    out.signedChecked = true;
+    out.signedValid = verifyPublication(pub->publication);
+  } else if (auto* members = std::get_if<TopicMembersFrame>(&*out.frame)) {
+    out.signedChecked = true;
+    out.signedValid = verifyMembers(members->record);
   }
   return out;
 }

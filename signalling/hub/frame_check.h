@@ -26,6 +26,10 @@ struct CheckedFrame {
   // An envelope frame: checked by verify() when signatures are checked; nullopt when valid or unchecked.
   bool envelopeChecked = false;
   std::optional<EnvelopeError> envelopeError;
+  // A publish frame (when signatures are checked) or a topic-members frame (always: it grants access):
+  // whether verifyPublication()/verifyMembers() passed.
+  bool signedChecked = false;
+  bool signedValid = false;
 };
 
 struct FrameCheckContext {

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "rendezvous/enr/base64url.h"
 #include "signalling/envelope/envelope_codec.h"
 
 namespace rdv::signalling {
@@ -13,14 +14,19 @@ namespace {
 using nlohmann::json;
 
 template <size_t N>
-bool hexField(const json& j, const char* key, std::array<uint8_t, N>& out) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return false;
-  const auto& s = it->get_ref<const std::string&>();
+bool hexValue(const json& v, std::array<uint8_t, N>& out) {
+  if (!v.is_string()) return false;
+  const auto& s = v.get_ref<const std::string&>();
   Bytes raw;
   if (s.size() != 2 * N || !fromHex(s, raw) || raw.size() != N) return false;
   std::memcpy(out.data(), raw.data(), N);
   return true;
+}
+
+template <size_t N>
+bool hexField(const json& j, const char* key, std::array<uint8_t, N>& out) {
+  auto it = j.find(key);
+  return it != j.end() && hexValue(*it, out);
 }
 
 bool uintField(const json& j, const char* key, uint64_t& out) {
@@ -43,7 +49,9 @@ struct Encoder {
             {"expiresInMs", f.expiresInMs}};
   }
   json operator()(const AuthFrame& f) const {
-    return {{"type", "auth"}, {"node", f.node.hex()}, {"sig", toHex(f.signature)}};
+    json j{{"type", "auth"}, {"node", f.node.hex()}, {"sig", toHex(f.signature)}};
+    if (f.presence) j["presence"] = true;
+    return j;
   }
   json operator()(const WelcomeFrame& f) const {
     return {{"type", "welcome"}, {"node", f.node.hex()}, {"stored", f.stored}};
@@ -62,7 +70,40 @@ struct Encoder {
     json j{{"type", "error"}, {"code", f.code}, {"message", f.message}};
     if (f.to) j["to"] = f.to->hex();
     if (f.seq) j["seq"] = *f.seq;
+    if (f.topic) j["topic"] = *f.topic;
     return j;
+  }
+  json operator()(const PublishFrame& f) const {
+    const auto& p = f.publication;
+    return {{"type", "publish"}, {"from", p.from.hex()}, {"topic", p.topic},  {"seq", p.seq},
+            {"ts", p.timestampMs}, {"body", enr::base64UrlEncode(p.body)}, {"sig", toHex(p.signature)}};
+  }
+  json operator()(const SubscribeFrame& f) const { return {{"type", "subscribe"}, {"topic", f.topic}}; }
+  json operator()(const UnsubscribeFrame& f) const { return {{"type", "unsubscribe"}, {"topic", f.topic}}; }
+  json operator()(const SubscribedFrame& f) const {
+    return {{"type", "subscribed"}, {"topic", f.topic}, {"history", f.history}};
+  }
+  json operator()(const PublishedFrame& f) const {
+    return {{"type", "published"}, {"topic", f.topic}, {"seq", f.seq}, {"subscribers", f.subscribers}};
+  }
+  json operator()(const TopicMembersFrame& f) const {
+    const auto& r = f.record;
+    json members = json::array();
+    for (const auto& m : r.members) members.push_back(m.hex());
+    return {{"type", "topic-members"}, {"topic", r.topic}, {"owner", r.owner.hex()}, {"members", members},
+            {"seq", r.seq}, {"sig", toHex(r.signature)}};
+  }
+  json operator()(const WatchFrame& f) const { return {{"type", "watch"}, {"nodes", nodeList(f.nodes)}}; }
+  json operator()(const UnwatchFrame& f) const { return {{"type", "unwatch"}, {"nodes", nodeList(f.nodes)}}; }
+  json operator()(const PresenceFrame& f) const {
+    const auto& e = f.event;
+    return {{"type", "presence"}, {"event", e.event == PresenceState::Online ? "online" : "offline"},
+            {"node", e.node.hex()}, {"last_seen", e.lastSeenMs}, {"sig", toHex(e.signature)}};
+  }
+  static json nodeList(const std::vector<NodeId>& nodes) {
+    json out = json::array();
+    for (const auto& n : nodes) out.push_back(n.hex());
+    return out;
   }
 };
 
@@ -167,6 +208,10 @@ Decoded decodeChallenge(const json& j) {
 Decoded decodeAuth(const json& j) {
   AuthFrame f;
   if (!hexField(j, "node", f.node.bytes) || !hexField(j, "sig", f.signature)) return malformed();
+  if (auto p = j.find("presence"); p != j.end()) {
+    if (!p->is_boolean()) return malformed();
+    f.presence = p->get<bool>();
+  }
   return Frame{f};
 }
 
@@ -230,7 +275,94 @@ Decoded decodeError(const json& j) {
     if (!uintField(j, "seq", seq)) return malformed();
     f.seq = seq;
   }
+  if (j.contains("topic")) {
+    std::string topic;
+    if (!stringField(j, "topic", topic)) return malformed();
+    f.topic = std::move(topic);
+  }
   return Frame{f};
+}
+
+bool topicField(const json& j, std::string& out) { return stringField(j, "topic", out) && validTopic(out); }
+
+Decoded decodePublish(const json& j) {
+  Publication p;
+  std::string body;
+  if (!hexField(j, "from", p.from.bytes) || !topicField(j, p.topic) || !uintField(j, "seq", p.seq) ||
+      !uintField(j, "ts", p.timestampMs) || !stringField(j, "body", body) || !hexField(j, "sig", p.signature))
+    return malformed();
+  if (body.size() > (kMaxTopicBodySize + 2) / 3 * 4) return malformed();  // bound the work before decoding
+  auto raw = enr::base64UrlDecode(body);
+  if (!raw || raw->size() > kMaxTopicBodySize) return malformed();
+  p.body = std::move(*raw);
+  return Frame{PublishFrame{std::move(p)}};
+}
+
+template <class F>
+Decoded decodeTopicOnly(const json& j) {
+  F f;
+  if (!topicField(j, f.topic)) return malformed();
+  return Frame{std::move(f)};
+}
+
+Decoded decodeSubscribed(const json& j) {
+  SubscribedFrame f;
+  if (!topicField(j, f.topic) || !uintField(j, "history", f.history)) return malformed();
+  return Frame{std::move(f)};
+}
+
+Decoded decodePublished(const json& j) {
+  PublishedFrame f;
+  if (!topicField(j, f.topic) || !uintField(j, "seq", f.seq) || !uintField(j, "subscribers", f.subscribers))
+    return malformed();
+  return Frame{std::move(f)};
+}
+
+// A JSON array of at most `max` node ids.
+bool nodeListField(const json& j, const char* key, size_t max, std::vector<NodeId>& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array() || it->size() > max) return false;
+  out.reserve(it->size());
+  for (const auto& item : *it) {
+    NodeId id;
+    if (!hexValue(item, id.bytes)) return false;
+    out.push_back(id);
+  }
+  return true;
+}
+
+Decoded decodeTopicMembers(const json& j) {
+  MembersRecord r;
+  if (!topicField(j, r.topic) || !hexField(j, "owner", r.owner.bytes) || !uintField(j, "seq", r.seq) ||
+      !hexField(j, "sig", r.signature) || !nodeListField(j, "members", kMaxTopicMembers, r.members))
+    return malformed();
+  return Frame{TopicMembersFrame{std::move(r)}};
+}
+
+// Watch lists are bounded per frame as well as per connection (the hub's limit).
+inline constexpr size_t kMaxWatchPerFrame = 1024;
+
+template <class F>
+Decoded decodeNodes(const json& j) {
+  F f;
+  if (!nodeListField(j, "nodes", kMaxWatchPerFrame, f.nodes)) return malformed();
+  return Frame{std::move(f)};
+}
+
+Decoded decodePresence(const json& j) {
+  PresenceEvent e;
+  std::string event;
+  if (!stringField(j, "event", event) || !hexField(j, "node", e.node.bytes) ||
+      !uintField(j, "last_seen", e.lastSeenMs) || !hexField(j, "sig", e.signature))
+    return malformed();
+  if (event == "online") {
+    e.event = PresenceState::Online;
+  } else if (event == "offline") {
+    e.event = PresenceState::Offline;
+  } else {
+    return malformed();
+  }
+  return Frame{PresenceFrame{e}};
 }
 
 }  // namespace
@@ -270,6 +402,15 @@ Result<Frame, FrameError> decodeFrame(std::string_view text) {
   if (type == "error") return decodeError(j);
   if (type == "received") return decodeReceived(j);
   if (type == "path-report") return decodePathReport(j);
+  if (type == "publish") return decodePublish(j);
+  if (type == "subscribe") return decodeTopicOnly<SubscribeFrame>(j);
+  if (type == "unsubscribe") return decodeTopicOnly<UnsubscribeFrame>(j);
+  if (type == "subscribed") return decodeSubscribed(j);
+  if (type == "published") return decodePublished(j);
+  if (type == "topic-members") return decodeTopicMembers(j);
+  if (type == "watch") return decodeNodes<WatchFrame>(j);
+  if (type == "unwatch") return decodeNodes<UnwatchFrame>(j);
+  if (type == "presence") return decodePresence(j);
   return unexpected(FrameError{FrameErrorKind::UnknownType});
 }
 

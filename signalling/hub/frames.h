@@ -1,6 +1,7 @@
 // The JSON text frames of the signalling WebSocket (/v1/signal); docs/signalling.md lists them.
-//   hub -> client: challenge, welcome, envelope, ack, error
-//   client -> hub: auth, envelope, received, path-report
+//   hub -> client: challenge, welcome, envelope, ack, error, subscribed, published, publish, presence
+//   client -> hub: auth, envelope, received, path-report, subscribe, unsubscribe, publish, topic-members,
+//                  watch, unwatch
 // encodeFrame()/decodeFrame() work for both directions, so the rdv CLI uses the same code as the
 // hub. Decoding never throws; unknown keys are ignored.
 #pragma once
@@ -9,9 +10,11 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "signalling/envelope/envelope.h"
 #include "signalling/hub/auth.h"
+#include "signalling/hub/publication.h"
 
 namespace rdv::signalling {
 
@@ -23,10 +26,12 @@ struct ChallengeFrame {
   bool operator==(const ChallengeFrame&) const = default;
 };
 
-// {"type":"auth","node":hex32,"sig":hex65}
+// {"type":"auth","node":hex32,"sig":hex65[,"presence":true]}: presence opts this identity in to
+// online/offline events for its watchers (absent: false, nothing is revealed about it).
 struct AuthFrame {
   NodeId node;
   identity::RecoverableSignature signature{};
+  bool presence = false;
   bool operator==(const AuthFrame&) const = default;
 };
 
@@ -54,13 +59,14 @@ struct AckFrame {
   bool operator==(const AckFrame&) const = default;
 };
 
-// {"type":"error","code":"...","message":"..."[,"to":hex32,"seq":n]}: "to"/"seq" name the
-// envelope refused, when the error is about one.
+// {"type":"error","code":"...","message":"..."[,"to":hex32,"seq":n][,"topic":T]}: "to"/"seq" name the
+// envelope refused, when the error is about one; "topic" (with "seq" for a publish) a topic frame refused.
 struct ErrorFrame {
   std::string code;
   std::string message;
   std::optional<NodeId> to;
   std::optional<uint64_t> seq;
+  std::optional<std::string> topic;
   bool operator==(const ErrorFrame&) const = default;
 };
 
@@ -83,8 +89,61 @@ struct PathReportFrame {
   bool operator==(const PathReportFrame&) const = default;
 };
 
+// Topics (docs/signalling.md, "Topics"). Both ways:
+// {"type":"publish","from":hex32,"topic":T,"seq":n,"ts":n,"body":base64url,"sig":hex65}; the hub fans
+// it out unchanged (re-encoded) to every subscriber, retained messages first on subscribe.
+struct PublishFrame {
+  Publication publication;
+  bool operator==(const PublishFrame&) const = default;
+};
+// {"type":"subscribe","topic":T} / {"type":"unsubscribe","topic":T}
+struct SubscribeFrame {
+  std::string topic;
+  bool operator==(const SubscribeFrame&) const = default;
+};
+struct UnsubscribeFrame {
+  std::string topic;
+  bool operator==(const UnsubscribeFrame&) const = default;
+};
+// {"type":"subscribed","topic":T,"history":n}: n retained publish frames follow, oldest first.
+struct SubscribedFrame {
+  std::string topic;
+  uint64_t history = 0;
+  bool operator==(const SubscribedFrame&) const = default;
+};
+// {"type":"published","topic":T,"seq":n,"subscribers":k}: fanned out to k subscribers.
+struct PublishedFrame {
+  std::string topic;
+  uint64_t seq = 0;
+  uint64_t subscribers = 0;
+  bool operator==(const PublishedFrame&) const = default;
+};
+// {"type":"topic-members","topic":T,"owner":hex32,"members":[hex32...],"seq":n,"sig":hex65}: the
+// owner restricts its topic ("<owner hex>/...") to these members (and itself); no answer when accepted,
+// an error frame otherwise.
+struct TopicMembersFrame {
+  MembersRecord record;
+  bool operator==(const TopicMembersFrame&) const = default;
+};
+// {"type":"watch","nodes":[hex32...]} / {"type":"unwatch","nodes":[...]}: presence of these identities.
+struct WatchFrame {
+  std::vector<NodeId> nodes;
+  bool operator==(const WatchFrame&) const = default;
+};
+struct UnwatchFrame {
+  std::vector<NodeId> nodes;
+  bool operator==(const UnwatchFrame&) const = default;
+};
+// {"type":"presence","event":"online"|"offline","node":hex32,"last_seen":ms,"sig":hex65}, signed by the
+// hub's (node's) key.
+struct PresenceFrame {
+  PresenceEvent event;
+  bool operator==(const PresenceFrame&) const = default;
+};
+
 using Frame = std::variant<ChallengeFrame, AuthFrame, WelcomeFrame, EnvelopeFrame, AckFrame, ErrorFrame, ReceivedFrame,
-                           PathReportFrame>;
+                           PathReportFrame, PublishFrame, SubscribeFrame, UnsubscribeFrame, SubscribedFrame,
+                           PublishedFrame, TopicMembersFrame, WatchFrame, UnwatchFrame, PresenceFrame>;
 
 enum class FrameErrorKind {
   NotJson,      // not a JSON object

@@ -66,6 +66,23 @@ std::optional<HubConfigError> validateConfig(const HubConfig& c) {
   if (c.mailbox.totalBytes < c.maxCiphertextBytes + kBinaryFixedSize) {
     return fail(F::MailboxBytes, "must hold at least one envelope of the largest allowed size");
   }
+  const TopicLimits& t = c.topics;
+  if (t.historyMessages > 100'000) return fail(F::TopicHistory, "must be at most 100000 messages");
+  if (t.historyTtl.count() <= 0) return fail(F::TopicTtl, "must be positive");
+  if (t.maxTopics == 0) return fail(F::TopicMax, "must be at least 1");
+  if (t.subscriptionsPerConnection == 0) return fail(F::TopicSubscriptions, "must be at least 1");
+  if (t.maxBodyBytes == 0 || t.maxBodyBytes > kMaxTopicBodySize) {
+    return fail(F::TopicMaxBytes, "must be between 1 and " + std::to_string(kMaxTopicBodySize) + " bytes");
+  }
+  if (t.maxBodyBytes / 3 * 4 + 1024 > c.maxFrameBytes) {
+    return fail(F::TopicMaxBytes, "a publish frame of this body size would not fit signal-max-frame-bytes");
+  }
+  if (t.historyBytes < 2 * t.maxBodyBytes + 2048) {
+    return fail(F::TopicHistoryBytes, "must hold at least one retained message of the largest allowed size");
+  }
+  if (!(t.publishPerSecond > 0) || !(t.publishBurst >= 1)) return fail(F::TopicPublishRate, "must be positive");
+  if (!(t.topicPerSecond > 0) || !(t.topicBurst >= 1)) return fail(F::TopicRate, "must be positive");
+  if (c.presence.watchesPerConnection == 0) return fail(F::PresenceWatches, "must be at least 1");
   return std::nullopt;
 }
 
@@ -85,6 +102,7 @@ Result<size_t, StoreError> Hub::load(TimePoint now) {
 }
 
 void Hub::connected(ConnId conn, TimePoint now, Framing framing) {
+  latest_ = std::max(latest_, now);
   auto [it, added] = conns_.try_emplace(conn, TokenBucket(config_.framesPerSecond, config_.frameBurst), now);
   if (added) it->second.framing = framing;
   challenge(conn, now);
@@ -117,6 +135,7 @@ bool Hub::admitFrame(ConnId conn, TimePoint now) {
   if (it == conns_.end()) return false;
   Connection& c = it->second;
   c.latest = std::max(c.latest, now);
+  latest_ = std::max(latest_, now);
   if (c.bucket.take(1, TokenBucket::nanos(c.latest))) return true;
   ++stats_.rateLimited;
   sendError(conn, "rate-limited", "more than the allowed frames per second; frame dropped");
@@ -136,6 +155,7 @@ void Hub::handleChecked(ConnId conn, CheckedFrame checked, TimePoint now) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   it->second.latest = std::max(it->second.latest, now);
+  latest_ = std::max(latest_, now);
   if (checked.tooLarge) {
     sendError(conn, "frame-too-large", "frame larger than " + std::to_string(config_.maxFrameBytes) + " bytes");
     return;
@@ -158,8 +178,14 @@ void Hub::handleChecked(ConnId conn, CheckedFrame checked, TimePoint now) {
     }
     ++stats_.pathReports;
     commands_.push_back(PathReported{conn, *it->second.identity, std::move(*report)});
+  } else if (!isClientPubSubFrame(*frame)) {
+    sendError(conn, "unexpected-frame",
+              "clients send only auth, envelope, received, path-report, subscribe, unsubscribe, publish, "
+              "topic-members, watch and unwatch frames");
+  } else if (!it->second.identity) {
+    sendError(conn, "not-authenticated", "authenticate before using topics or presence");
   } else {
-    sendError(conn, "unexpected-frame", "clients send only auth, envelope, received and path-report frames");
+    handlePubSub(conn, *it->second.identity, *frame, checked, now);
   }
 }
 
@@ -200,20 +226,23 @@ void Hub::authenticateChecked(ConnId conn, const AuthFrame& response, const Chec
     return;
   }
   ++stats_.authSucceeded;
-  bind(conn, response.node);
+  bind(conn, response.node, response.presence);
 }
 
-void Hub::bind(ConnId conn, const NodeId& id) {
+void Hub::bind(ConnId conn, const NodeId& id, bool presence) {
   auto old = byIdentity_.find(id);
   if (old != byIdentity_.end() && old->second != conn) {
     ++stats_.replaced;
     close(old->second, CloseReason::Replaced);  // also erases the byIdentity_ entry
   }
-  conns_.at(conn).identity = id;
+  Connection& c = conns_.at(conn);
+  c.identity = id;
+  c.presence = presence;
   byIdentity_[id] = conn;
   noteKnown(id);
   send(conn, WelcomeFrame{id, mailbox_.countFor(id)});
   deliverStored(conn, id);
+  if (presence) presence_.online(id, std::max(c.latest, latest_));
 }
 
 void Hub::deliverStored(ConnId conn, const NodeId& id) {
@@ -361,21 +390,30 @@ void Hub::store(ConnId conn, const Envelope& e, TimePoint now) {
   send(conn, AckFrame{e.header.to, e.header.seq, AckStatus::Stored});
 }
 
-void Hub::disconnected(ConnId conn) {
+void Hub::disconnected(ConnId conn, std::optional<TimePoint> now) {
   // Forwards to or from this connection still pending are answered by the I/O layer's forwarded():
   // a closed recipient fails the write (the envelope is stored), a closed sender gets no ack.
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
+  if (now) latest_ = std::max(latest_, *now);
   clearChallenge(conn, it->second);
+  topics_.dropConnection(conn);
+  presence_.dropConnection(conn);
+  std::optional<NodeId> leaving;
   if (it->second.identity) {
     auto owner = byIdentity_.find(*it->second.identity);
-    if (owner != byIdentity_.end() && owner->second == conn) byIdentity_.erase(owner);
+    if (owner != byIdentity_.end() && owner->second == conn) {
+      byIdentity_.erase(owner);
+      if (it->second.presence) leaving = *it->second.identity;
+    }
   }
   conns_.erase(it);
+  if (leaving) presence_.offline(*leaving, now.value_or(latest_));
 }
 
 std::optional<TimePoint> Hub::nextDeadline() const {
   std::optional<TimePoint> next = mailbox_.nextExpiry();
+  if (auto t = topics_.nextDeadline(); t && (!next || *t < *next)) next = t;
   if (!challengeExpiry_.empty()) {
     const TimePoint c = challengeExpiry_.begin()->first;
     if (!next || c < *next) next = c;
@@ -384,6 +422,8 @@ std::optional<TimePoint> Hub::nextDeadline() const {
 }
 
 void Hub::handleTimeout(TimePoint now) {
+  latest_ = std::max(latest_, now);
+  topics_.expire(now);
   while (!challengeExpiry_.empty() && challengeExpiry_.begin()->first <= now) {
     const ConnId conn = challengeExpiry_.begin()->second;
     challengeExpiry_.erase(challengeExpiry_.begin());

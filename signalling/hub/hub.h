@@ -42,46 +42,14 @@
 #include "signalling/hub/frame_check.h"
 #include "signalling/hub/frames.h"
 #include "signalling/hub/framing.h"
+#include "signalling/hub/hub_commands.h"
 #include "signalling/hub/mailbox.h"
 #include "signalling/hub/mailbox_store.h"
+#include "signalling/hub/presence.h"
+#include "signalling/hub/topics.h"
 
 namespace rdv::signalling {
 
-using ConnId = uint64_t;
-
-enum class CloseReason {
-  Replaced,     // the same identity authenticated on a newer connection
-  AuthFailed,   // bad signature, wrong hub id, no challenge
-  AuthTimeout,  // the challenge expired before a valid answer
-  ProtocolErrors,  // too many refused frames before authenticating
-};
-// "replaced", "auth-failed", "auth-timeout", "protocol-errors"
-const char* closeReasonName(CloseReason r);
-// A WebSocket close code from the private range (4000 replaced, 4001 auth-failed, 4002 auth-timeout,
-// 4003 protocol-errors).
-uint16_t closeCode(CloseReason r);
-
-struct SendFrame {
-  ConnId conn = 0;
-  // One frame in the connection's framing (Hub::connected): JSON text, or CBOR bytes to be written
-  // as a binary WebSocket message.
-  std::string text;
-  // Set when the frame forwards an envelope to a live recipient: the I/O layer must answer
-  // Hub::forwarded(*forward, written, now), and only then is the sender acknowledged.
-  std::optional<uint64_t> forward;
-};
-struct CloseConnection {
-  ConnId conn = 0;
-  CloseReason reason = CloseReason::AuthFailed;
-};
-// An authenticated peer reported the ICE path of a session (path-report frame): the daemon counts it
-// in the usage ledger's sessions table.
-struct PathReported {
-  ConnId conn = 0;
-  NodeId node;
-  PathReportFrame report;
-};
-using HubCommand = std::variant<SendFrame, CloseConnection, PathReported>;
 
 struct HubConfig {
   NodeId hubId;  // this node's id: challenges bind it
@@ -103,6 +71,8 @@ struct HubConfig {
   // stored and forwarded, to be refused by the recipient. It is most of the hub's CPU per
   // envelope (docs/signalling.md, "Cost").
   bool verifySignatures = true;
+  TopicLimits topics;      // publish/subscribe (topics.h)
+  PresenceLimits presence; // online/offline events (presence.h)
 };
 
 // The HubConfig field a validation problem is about, so that the daemon can name its own
@@ -111,6 +81,8 @@ enum class HubConfigField {
   HubId, ChallengeTtl, MailboxTtl, MailboxPerRecipient, MailboxTotal, MailboxBytes,
   MaxCiphertextBytes, MaxFrameBytes, FramesPerSecond, FrameBurst,
   MailboxPerSender, MailboxPerSenderBytes, MailboxPerSenderRecipient, UnknownRecipientTtl, MaxPreAuthErrors,
+  TopicHistory, TopicTtl, TopicMax, TopicSubscriptions, TopicHistoryBytes, TopicMaxBytes, TopicPublishRate,
+  TopicRate, PresenceWatches,
 };
 struct HubConfigError {
   HubConfigField field = HubConfigField::HubId;
@@ -144,6 +116,9 @@ struct HubStats {
   uint64_t storeErrors = 0;       // MailboxStore failures (a failed put is refused to the sender;
                                   // a failed remove leaves the row to be delivered again)
 };
+
+// subscribe, unsubscribe, publish, topic-members, watch, unwatch: the client frames of topics and presence.
+bool isClientPubSubFrame(const Frame& f);
 
 class Hub {
  public:
@@ -184,7 +159,11 @@ class Hub {
   std::chrono::seconds ttlFor(const NodeId& id) const;
   // The recipient on `conn` confirms the stored envelopes from `sender` up to `uptoSeq`.
   void confirm(ConnId conn, const NodeId& sender, uint64_t uptoSeq);
-  void disconnected(ConnId conn);
+  // `now` (when the I/O layer knows it) dates an opted-in identity's "offline" event; else the latest
+  // time the hub was given.
+  void disconnected(ConnId conn, std::optional<TimePoint> now = std::nullopt);
+  // Presence events are signed with the node's key through this (presence.h); without it none are sent.
+  void setPresenceSigner(Presence::Signer signer) { presence_.setSigner(std::move(signer)); }
 
   std::optional<TimePoint> nextDeadline() const;
   void handleTimeout(TimePoint now);
@@ -197,6 +176,8 @@ class Hub {
   size_t connections() const { return conns_.size(); }
   const Mailbox& mailbox() const { return mailbox_; }
   const HubStats& stats() const { return stats_; }
+  const Topics& topics() const { return topics_; }
+  const Presence& presence() const { return presence_; }
   const HubConfig& config() const { return config_; }
 
  private:
@@ -212,6 +193,7 @@ class Hub {
     TimePoint latest;    // the latest time this connection has seen
     uint32_t preAuthErrors = 0;
     Framing framing = Framing::Json;
+    bool presence = false;  // opted in to presence events (auth frame)
   };
   struct PendingForward {
     ConnId sender = 0;
@@ -226,7 +208,9 @@ class Hub {
   void refuseEnvelope(ConnId conn, const EnvelopeHeader& about, std::string code, std::string message);
   void clearChallenge(ConnId conn, Connection& c);
   void close(ConnId conn, CloseReason reason);
-  void bind(ConnId conn, const NodeId& id);
+  void bind(ConnId conn, const NodeId& id, bool presence);
+  // Topic and presence frames of an authenticated connection (hub_pubsub.cpp); false: not one of them.
+  bool handlePubSub(ConnId conn, const NodeId& who, Frame& frame, const CheckedFrame& checked, TimePoint now);
   void deliverStored(ConnId conn, const NodeId& id);
   void store(ConnId conn, const Envelope& e, TimePoint now);
   void tellEvicted(const std::vector<StoredEnvelope>& evicted);
@@ -250,6 +234,9 @@ class Hub {
   std::function<bool(const NodeId&)> knownCheck_;
   std::deque<HubCommand> commands_;
   HubStats stats_;
+  TimePoint latest_{};  // the latest `now` the hub was given (dates closes that come without one)
+  Topics topics_{config_.topics, commands_};
+  Presence presence_{config_.hubId, config_.presence, commands_};
 };
 
 }  // namespace rdv::signalling

@@ -6,7 +6,10 @@
 //      them answer the challenge with real keys. Steps send fuzzed text, valid envelopes sealed to the
 //      other identity, "received" confirmations, disconnects and reconnects, and move the clock. Every
 //      frame the hub sends decodes; the mailbox stays within its limits; counters never go down; a
-//      closed connection gets nothing more.
+//      closed connection gets nothing more. Topics and presence too: publications (signed by the
+//      connection's identity or another), subscribe/unsubscribe, a members record for a restricted topic,
+//      watch/unwatch, presence opt-in at auth; retained history stays within its byte and topic limits and
+//      is gone after its TTL, watches stay within their per-connection limit.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -74,9 +77,28 @@ void session(fuzz::FuzzInput& in) {
   config.maxCiphertextBytes = 1024;
   config.maxFrameBytes = maxEnvelopeFrameBytes(config.maxCiphertextBytes);
   config.verifySignatures = in.flag();
+  config.topics.historyMessages = 3;
+  config.topics.historyTtl = std::chrono::seconds(30);
+  config.topics.maxTopics = 4;
+  config.topics.subscriptionsPerConnection = 2;
+  config.topics.historyBytes = 2048;
+  config.topics.maxBodyBytes = 256;
+  config.topics.publishPerSecond = 2;
+  config.topics.publishBurst = 4;
+  config.presence.watchesPerConnection = 2;
   MemoryMailboxStore store;
   CounterRng rng;
   Hub hub(config, store, rng);
+  hub.setPresenceSigner([](const identity::Hash256& d) -> std::optional<identity::RecoverableSignature> {
+    auto s = key(2).signRecoverable(d);
+    if (!s) return std::nullopt;
+    return *s;
+  });
+  const std::string restricted = key(0).nodeId().hex() + "/r";
+  auto topicName = [&](uint8_t b) -> std::string {
+    static const char* names[] = {"a", "b", "c", "d", "e"};
+    return b % 6 == 5 ? restricted : names[b % 6];
+  };
   TimePoint now = TimePoint{} + std::chrono::hours(480000);
   FUZZ_CHECK(hub.load(now).ok());
 
@@ -96,6 +118,10 @@ void session(fuzz::FuzzInput& in) {
           FUZZ_CHECK(ch->hub == config.hubId);
           challenges[s->conn] = ch->nonce;
         }
+        if (auto* pf = std::get_if<PresenceFrame>(&*f)) FUZZ_CHECK(verifyPresence(config.hubId, pf->event));
+        if (auto* pub = std::get_if<PublishFrame>(&*f); pub && config.verifySignatures) {
+          FUZZ_CHECK(verifyPublication(pub->publication));  // fanned out only when the hub checked it
+        }
         // The I/O layer's half of a forward (hub.h): report whether the recipient's connection took it.
         // Every third is refused (a full output queue), so back-pressure is exercised too.
         if (s->forward) hub.forwarded(*s->forward, *s->forward % 3 != 0, now);
@@ -109,6 +135,9 @@ void session(fuzz::FuzzInput& in) {
     FUZZ_CHECK(hub.mailbox().size() <= config.mailbox.total);
     FUZZ_CHECK(hub.mailbox().bytes() <= config.mailbox.totalBytes);
     FUZZ_CHECK(hub.mailbox().size() == store.size());
+    FUZZ_CHECK(hub.topics().historyBytes() <= config.topics.historyBytes);
+    FUZZ_CHECK(hub.topics().topics() <= config.topics.maxTopics);
+    FUZZ_CHECK(hub.presence().watches() <= 3 * config.presence.watchesPerConnection);
     const HubCounters after = counters(hub.stats());
     for (size_t i = 0; i < 12; ++i) FUZZ_CHECK(after.v[i] >= before.v[i]);
     before = after;
@@ -118,7 +147,7 @@ void session(fuzz::FuzzInput& in) {
     const uint8_t op = in.u8();
     const int who = in.u8() % 3;
     ConnId& conn = ids[who];
-    switch (op % 8) {
+    switch (op % 11) {
       case 0:  // (re)connect
         if (open.count(conn) == 1) {
           hub.disconnected(conn);
@@ -133,7 +162,7 @@ void session(fuzz::FuzzInput& in) {
           const int signer = who == 2 ? in.u8() % 3 : who;
           auto sig = signChallenge(key(signer), config.hubId, challenges[conn]);
           FUZZ_CHECK(sig.ok());
-          AuthFrame a{key(who == 2 ? 0 : who).nodeId(), *sig};
+          AuthFrame a{key(who == 2 ? 0 : who).nodeId(), *sig, in.flag()};
           hub.handleFrame(conn, encodeFrame(Frame{a}), now);
         }
         break;
@@ -178,6 +207,40 @@ void session(fuzz::FuzzInput& in) {
           hub.handleFrame(conn, encodeFrame(Frame{p}), now);
         }
         break;
+      case 8:  // a publication, signed by this connection's identity or the other's
+        if (open.count(conn) == 1) {
+          const ByteSpan body = in.bytes(300);
+          Publication p{{}, topicName(in.u8()), in.u8(), 1'700'000'000'000ULL, Bytes(body.begin(), body.end()), {}};
+          auto signedPub = signPublication(key(in.u8() % 2), p);
+          FUZZ_CHECK(signedPub.ok());
+          if (in.flag() && !signedPub->body.empty()) signedPub->body[0] ^= 1;  // a broken signature
+          hub.handleFrame(conn, encodeFrame(Frame{PublishFrame{*signedPub}}), now);
+        }
+        break;
+      case 9:  // subscribe or unsubscribe
+        if (open.count(conn) == 1) {
+          const std::string t = topicName(in.u8());
+          hub.handleFrame(conn, in.flag() ? encodeFrame(Frame{SubscribeFrame{t}}) : encodeFrame(Frame{UnsubscribeFrame{t}}),
+                          now);
+        }
+        break;
+      case 10:  // the restricted topic's members record (by its owner or not), or watch/unwatch
+        if (open.count(conn) == 1) {
+          const uint8_t what = in.u8();
+          if (what % 3 == 0) {
+            MembersRecord r{restricted, {}, {}, in.u8(), {}};
+            if (in.flag()) r.members.push_back(key(1).nodeId());
+            auto rec = signMembers(key(in.u8() % 2), r);
+            FUZZ_CHECK(rec.ok());
+            hub.handleFrame(conn, encodeFrame(Frame{TopicMembersFrame{*rec}}), now);
+          } else {
+            std::vector<NodeId> ids{key(in.u8() % 3).nodeId()};
+            if (in.flag()) ids.push_back(key(in.u8() % 3).nodeId());
+            hub.handleFrame(conn, what % 3 == 1 ? encodeFrame(Frame{WatchFrame{ids}}) : encodeFrame(Frame{UnwatchFrame{ids}}),
+                            now);
+          }
+        }
+        break;
     }
     drain();
     if (hub.mailbox().size() > 0) FUZZ_CHECK(hub.nextDeadline().has_value());  // stored envelopes expire
@@ -190,6 +253,7 @@ void session(fuzz::FuzzInput& in) {
     drain();
   }
   FUZZ_CHECK(hub.mailbox().size() == 0);
+  FUZZ_CHECK(hub.topics().historyBytes() == 0);  // retained messages are gone after their TTL
 }
 
 }  // namespace

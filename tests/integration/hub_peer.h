@@ -50,6 +50,18 @@ class HubPeer {
 
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
+  const identity::PrivateKey& key() const { return key_; }
+
+  // Any frame out, the next frame in (nullopt at the deadline or when the connection closed).
+  bool sendFrame(const signalling::Frame& f) { return ws_ && ws_->sendText(signalling::encodeFrame(f)); }
+  std::optional<signalling::Frame> next(std::chrono::steady_clock::time_point deadline) {
+    while (ws_) {
+      auto text = ws_->receive(deadline);
+      if (!text) return std::nullopt;
+      if (auto frame = signalling::decodeFrame(*text)) return *frame;
+    }
+    return std::nullopt;
+  }
 
   // Seals `body` to `to` with this peer's key; seq as given, timestamp now.
   std::optional<signalling::Envelope> seal(const identity::PublicKey& to, signalling::EnvelopeType type, uint64_t seq,

@@ -53,6 +53,29 @@ void emitLabelled(std::string& out, const std::string& full, bool counter, std::
     out += full + "{" + std::string(label) + "=\"" + labelValue(value) + "\"} " + std::to_string(n) + "\n";
 }
 
+// Topics and presence on the signalling hub (docs/signalling.md, "Topics", "Presence").
+void emitTopicMetrics(std::string& out, const ApiGauges& a) {
+  auto load = [](const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); };
+  emit(out, "signalling_topics", false, "topics alive on the hub (subscribed, retaining or restricted)", load(a.topics));
+  emit(out, "signalling_topic_history_bytes", false, "bytes of retained topic messages", load(a.topicHistoryBytes));
+  emit(out, "signalling_topic_published", true, "topic publications accepted", load(a.topicPublished));
+  emit(out, "signalling_topic_deliveries", true, "topic messages queued to subscribers (history replays included)",
+       load(a.topicDelivered));
+  emit(out, "signalling_topic_dropped", true, "topic messages a subscriber's full output queue refused",
+       load(a.topicDropped));
+  emit(out, "signalling_topic_history_evicted", true, "retained topic messages dropped for signal-topic-history-bytes",
+       load(a.topicHistoryEvicted));
+  emitLabelled(out, "rendezvous_signalling_topic_refused_total", true, "topic frames refused, by reason", "reason",
+               {{"publisher_rate", load(a.topicRefusedPublisherRate)},
+                {"topic_rate", load(a.topicRefusedTopicRate)},
+                {"not_member", load(a.topicRefusedNotMember)},
+                {"limit", load(a.topicRefusedLimit)}});
+  emit(out, "signalling_presence_watches", false, "identities watched, all connections", load(a.presenceWatches));
+  emit(out, "signalling_presence_events", true, "presence events sent to watchers", load(a.presenceEvents));
+  emit(out, "signalling_presence_watches_refused", true, "watches refused at signal-presence-watches",
+       load(a.presenceWatchRefused));
+}
+
 std::string number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.9g", v);
@@ -139,6 +162,7 @@ std::string renderMetrics(const MetricsSnapshot& s) {
          a.registryReplays.load(std::memory_order_relaxed));
     emit(out, "registry_records", false, "ENR registrations held by the registry",
          a.registryRecords.load(std::memory_order_relaxed));
+    emitTopicMetrics(out, a);
   }
   if (s.http != nullptr) {
     const HttpServerStats& h = *s.http;

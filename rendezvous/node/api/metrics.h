@@ -36,6 +36,20 @@ struct ApiGauges {
   std::atomic<uint64_t> iceServersReplays{0};
   std::atomic<uint64_t> registryRateLimited{0};
   std::atomic<uint64_t> registryReplays{0};
+  // Topics and presence (docs/signalling.md): SignalApi::exportTopicGauges fills these.
+  std::atomic<uint64_t> topics{0};
+  std::atomic<uint64_t> topicHistoryBytes{0};
+  std::atomic<uint64_t> topicPublished{0};
+  std::atomic<uint64_t> topicDelivered{0};
+  std::atomic<uint64_t> topicDropped{0};
+  std::atomic<uint64_t> topicRefusedPublisherRate{0};
+  std::atomic<uint64_t> topicRefusedTopicRate{0};
+  std::atomic<uint64_t> topicRefusedNotMember{0};
+  std::atomic<uint64_t> topicRefusedLimit{0};
+  std::atomic<uint64_t> topicHistoryEvicted{0};
+  std::atomic<uint64_t> presenceWatches{0};
+  std::atomic<uint64_t> presenceEvents{0};
+  std::atomic<uint64_t> presenceWatchRefused{0};
 };
 
 struct HttpServerStats;  // api/http_server.h

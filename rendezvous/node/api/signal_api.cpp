@@ -1,5 +1,6 @@
 #include "rendezvous/node/api/signal_api.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "rendezvous/node/log.h"
@@ -25,6 +26,20 @@ signalling::HubConfig signalHubConfig(const Config& c, const identity::NodeId& n
   h.mailbox.perSenderBytes = c.signalMailboxPerSenderBytes;
   h.mailbox.perSenderRecipient = c.signalMailboxPerSenderRecipient;
   h.unknownRecipientTtl = std::chrono::seconds(c.signalMailboxUnknownTtlSeconds);
+  h.topics.historyMessages = c.signalTopicHistory;
+  h.topics.historyTtl = std::chrono::seconds(c.signalTopicTtlSeconds);
+  h.topics.maxTopics = c.signalTopicMax;
+  h.topics.subscriptionsPerConnection = c.signalTopicSubscriptions;
+  h.topics.historyBytes = c.signalTopicHistoryBytes;
+  // At most what a publish frame within signal-max-frame-bytes carries (base64url plus ~1 KiB of fields),
+  // so a small frame limit needs no matching topic key.
+  const size_t fits = c.signalMaxFrameBytes > 1024 ? (c.signalMaxFrameBytes - 1024) / 4 * 3 : 1;
+  h.topics.maxBodyBytes = std::min<size_t>(c.signalTopicMaxBytes, std::max<size_t>(fits, 1));
+  h.topics.publishPerSecond = c.signalTopicPublishRate;
+  h.topics.publishBurst = 2.0 * c.signalTopicPublishRate;
+  h.topics.topicPerSecond = c.signalTopicRate;
+  h.topics.topicBurst = 2.0 * c.signalTopicRate;
+  h.presence.watchesPerConnection = c.signalPresenceWatches;
   return h;
 }
 
@@ -48,6 +63,15 @@ std::optional<std::string> validateSignalConfig(const Config& config) {
     case F::MailboxPerSenderBytes: key = "signal-mailbox-per-sender-bytes"; break;
     case F::MailboxPerSenderRecipient: key = "signal-mailbox-per-sender-recipient"; break;
     case F::UnknownRecipientTtl: key = "signal-mailbox-unknown-ttl"; break;
+    case F::TopicHistory: key = "signal-topic-history"; break;
+    case F::TopicTtl: key = "signal-topic-ttl"; break;
+    case F::TopicMax: key = "signal-topic-max"; break;
+    case F::TopicSubscriptions: key = "signal-topic-subscriptions"; break;
+    case F::TopicHistoryBytes: key = "signal-topic-history-bytes"; break;
+    case F::TopicMaxBytes: key = "signal-topic-max-bytes"; break;
+    case F::TopicPublishRate: key = "signal-topic-publish-rate"; break;
+    case F::TopicRate: key = "signal-topic-rate"; break;
+    case F::PresenceWatches: key = "signal-presence-watches"; break;
     case F::HubId:
     case F::ChallengeTtl:
     case F::MaxPreAuthErrors: return "signalling: " + problem->message;  // not configurable
@@ -93,7 +117,7 @@ void SignalApi::attach(HttpServer& server, unsigned verifyThreads) {
       closedWhileChecking_.insert(conn);
       return;
     }
-    hub_->disconnected(conn);
+    hub_->disconnected(conn, wallNow());
     flush();
   };
   server.websocket("/v1/signal", std::move(h), hub_->config().maxFrameBytes);
@@ -138,12 +162,39 @@ void SignalApi::drainVerified() {
     if (left == outstanding_.end()) continue;
     if (--left->second == 0) {
       outstanding_.erase(left);
-      if (closedWhileChecking_.erase(done.conn)) hub_->disconnected(done.conn);
+      if (closedWhileChecking_.erase(done.conn)) hub_->disconnected(done.conn, wallNow());
     } else if (left->second <= kResumeBacklog && paused_.erase(done.conn)) {
       server_->setReading(done.conn, true);
     }
   }
   flush();
+}
+
+void SignalApi::setNodeKey(const identity::PrivateKey& key) {
+  hub_->setPresenceSigner([key](const identity::Hash256& digest) -> std::optional<identity::RecoverableSignature> {
+    auto sig = key.signRecoverable(digest);
+    if (!sig) return std::nullopt;
+    return *sig;
+  });
+}
+
+void SignalApi::exportTopicGauges(ApiGauges& g) const {
+  auto set = [](std::atomic<uint64_t>& a, uint64_t v) { a.store(v, std::memory_order_relaxed); };
+  const auto& t = hub_->topics().stats();
+  set(g.topics, hub_->topics().topics());
+  set(g.topicHistoryBytes, hub_->topics().historyBytes());
+  set(g.topicPublished, t.published);
+  set(g.topicDelivered, t.fannedOut);
+  set(g.topicDropped, topicDropped_);
+  set(g.topicRefusedPublisherRate, t.rateLimited);
+  set(g.topicRefusedTopicRate, t.topicRateLimited);
+  set(g.topicRefusedNotMember, t.notMember);
+  set(g.topicRefusedLimit, t.limitRefused);
+  set(g.topicHistoryEvicted, t.historyEvicted);
+  const auto& p = hub_->presence().stats();
+  set(g.presenceWatches, hub_->presence().watches());
+  set(g.presenceEvents, p.events);
+  set(g.presenceWatchRefused, p.watchRefused);
 }
 
 void SignalApi::flush() {
@@ -154,6 +205,7 @@ void SignalApi::flush() {
           if constexpr (std::is_same_v<T, signalling::SendFrame>) {
             const bool written = server_->sendText(c.conn, std::move(c.text));
             if (!written) logEvent(Level::Debug, "signal-send-dropped", {{"connection", c.conn}});
+            if (!written && c.topic) ++topicDropped_;  // a subscriber that does not read misses it
             // A forwarded envelope is acknowledged only now, by what the write did (hub.h): a recipient
             // that does not read gets it stored instead; the hub's new commands join this loop.
             if (c.forward) hub_->forwarded(*c.forward, written, wallNow());

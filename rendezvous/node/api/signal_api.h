@@ -14,6 +14,7 @@
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
+#include "rendezvous/node/api/metrics.h"
 #include "rendezvous/node/api/signal_verifier.h"
 #include "rendezvous/node/ledger/ledger.h"
 #include "rendezvous/storage/database.h"
@@ -45,8 +46,13 @@ class SignalApi {
   void attach(HttpServer& server, unsigned verifyThreads = 0);
   // Recipients this predicate accepts count as known (the long mailbox TTL) even before they connect.
   void setKnownCheck(std::function<bool(const identity::NodeId&)> check) { hub_->setKnownCheck(std::move(check)); }
+  // Presence events (docs/signalling.md, "Presence") are signed with this key, the node's; without it
+  // the hub sends none.
+  void setNodeKey(const identity::PrivateKey& key);
   // API thread only.
   const signalling::HubStats& stats() const { return hub_->stats(); }
+  // Topic and presence counters and gauges for /metrics (metrics.h).
+  void exportTopicGauges(ApiGauges& gauges) const;
   size_t connections() const { return hub_->connections(); }
   size_t mailboxEnvelopes() const { return hub_->mailbox().size(); }
   size_t mailboxBytes() const { return hub_->mailbox().bytes(); }
@@ -67,6 +73,7 @@ class SignalApi {
   std::unordered_set<uint64_t> paused_;  // connections not read while their frames wait in the pool
   std::unordered_map<uint64_t, size_t> outstanding_;  // frames in the pool or not yet drained, by connection
   std::unordered_set<uint64_t> closedWhileChecking_;  // closed; the hub hears it after their frames
+  uint64_t topicDropped_ = 0;  // topic frames a subscriber's full output queue refused
 };
 
 }  // namespace rdv::node

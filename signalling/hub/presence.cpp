@@ -1,0 +1,130 @@
+#include "signalling/hub/presence.h"
+
+namespace rdv::signalling {
+
+namespace {
+uint64_t unixMs(TimePoint t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return ms < 0 ? 0 : static_cast<uint64_t>(ms);
+}
+}  // namespace
+
+Presence::Presence(const NodeId& hubId, const PresenceLimits& limits, std::deque<HubCommand>& out)
+    : hubId_(hubId), limits_(limits), out_(&out) {}
+
+std::optional<std::string> Presence::eventFrame(const NodeId& id, TimePoint now) {
+  PresenceEvent e;
+  e.node = id;
+  if (online_.contains(id)) {
+    e.event = PresenceState::Online;
+    e.lastSeenMs = unixMs(now);
+  } else if (auto it = lastSeen_.find(id); it != lastSeen_.end()) {
+    e.lastSeenMs = it->second;
+  }
+  if (!signer_) {
+    ++stats_.unsigned_;
+    return std::nullopt;
+  }
+  auto sig = signer_(presenceDigest(hubId_, e));
+  if (!sig) {
+    ++stats_.unsigned_;
+    return std::nullopt;
+  }
+  e.signature = *sig;
+  ++stats_.signatures;
+  return encodeFrame(PresenceFrame{e});
+}
+
+void Presence::tellWatchers(const NodeId& id, TimePoint now) {
+  auto it = watchers_.find(id);
+  if (it == watchers_.end() || it->second.empty()) return;  // nobody watches: nothing to sign
+  auto frame = eventFrame(id, now);
+  if (!frame) return;
+  for (ConnId w : it->second) out_->push_back(SendFrame{w, *frame});
+  stats_.events += it->second.size();
+}
+
+void Presence::online(const NodeId& id, TimePoint now) {
+  online_.insert(id);
+  tellWatchers(id, now);
+}
+
+void Presence::offline(const NodeId& id, TimePoint now) {
+  if (online_.erase(id) == 0) return;
+  const uint64_t at = unixMs(now);
+  lastSeen_[id] = at;
+  leftOrder_.emplace_back(id, at);
+  forgetOldest();
+  tellWatchers(id, now);
+}
+
+void Presence::forgetOldest() {
+  while (lastSeen_.size() > limits_.maxRemembered && !leftOrder_.empty()) {
+    auto [id, at] = leftOrder_.front();
+    leftOrder_.pop_front();
+    if (auto it = lastSeen_.find(id); it != lastSeen_.end() && it->second == at) lastSeen_.erase(it);
+  }
+  // Entries superseded by a later disconnect of the same id stay in leftOrder_ until they reach its
+  // front; bound them too.
+  while (leftOrder_.size() > 2 * limits_.maxRemembered + 64) {
+    auto [id, at] = leftOrder_.front();
+    leftOrder_.pop_front();
+    if (auto it = lastSeen_.find(id); it != lastSeen_.end() && it->second == at) lastSeen_.erase(it);
+  }
+}
+
+void Presence::watch(ConnId conn, const std::vector<NodeId>& ids, TimePoint now) {
+  auto [it, fresh] = watching_.try_emplace(conn);
+  Watcher& w = it->second;
+  if (fresh) {
+    const double burst = static_cast<double>(limits_.watchesPerConnection);
+    w.newWatches.configure(burst / 60.0, burst);
+  }
+  size_t refused = 0;
+  for (const auto& id : ids) {
+    if (w.ids.contains(id)) continue;
+    if (w.ids.size() >= limits_.watchesPerConnection || !w.newWatches.take(1, TokenBucket::nanos(now))) {
+      ++refused;
+      continue;
+    }
+    w.ids.insert(id);
+    watchers_[id].insert(conn);
+    ++watchCount_;
+    if (auto frame = eventFrame(id, now)) {
+      out_->push_back(SendFrame{conn, *frame});
+      ++stats_.events;
+    }
+  }
+  if (refused > 0) {
+    stats_.watchRefused += refused;
+    out_->push_back(SendFrame{conn, encodeFrame(ErrorFrame{
+                                        "watch-limit",
+                                        std::to_string(refused) + " watches refused: at most " +
+                                            std::to_string(limits_.watchesPerConnection) +
+                                            " per connection, and as many new ones per minute",
+                                        std::nullopt, std::nullopt, std::nullopt})});
+  }
+}
+
+void Presence::unwatch(ConnId conn, const std::vector<NodeId>& ids) {
+  auto it = watching_.find(conn);
+  if (it == watching_.end()) return;
+  for (const auto& id : ids) {
+    if (it->second.ids.erase(id) == 0) continue;
+    --watchCount_;
+    if (auto w = watchers_.find(id); w != watchers_.end()) {
+      w->second.erase(conn);
+      if (w->second.empty()) watchers_.erase(w);
+    }
+  }
+}
+
+void Presence::dropConnection(ConnId conn) {
+  auto it = watching_.find(conn);
+  if (it == watching_.end()) return;
+  std::vector<NodeId> ids(it->second.ids.begin(), it->second.ids.end());
+  unwatch(conn, ids);
+  watching_.erase(conn);
+}
+
+}  // namespace rdv::signalling
