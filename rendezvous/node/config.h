@@ -107,6 +107,11 @@ struct Config {
   // Threads that decode frames and check signatures off the API thread; 0: on the API thread.
   // nullopt: min(2, cores).
   std::optional<unsigned> signalVerifyThreads;
+
+  // A fleet of nodes sharing state through Redis (docs/fleet.md). Empty redisUrl: a single node.
+  std::string redisUrl;           // redis://[user:password@]HOST:PORT[/DB]
+  std::string redisPasswordFile;  // the password in a file (first line), instead of in the URL
+  std::string fleet = "default";  // the fleet's name: the {hash tag} of its keys
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

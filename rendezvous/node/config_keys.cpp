@@ -9,7 +9,7 @@
 namespace rdv::node::config_detail {
 
 const std::vector<Key>& keys() {
-  static const std::vector<Key> table = {
+  static const std::vector<Key> table = withFleetKeys({
       {{"listen", "endpoint-list", "STUN/TURN over UDP and TCP on ADDR:PORT (repeatable; port 0 picks a free port)", true},
        [](const Json& v, Config& c) { return needEndpoints(v, c.listen); }},
       {{"tls-listen", "endpoint-list", "STUN/TURN over TLS on ADDR:PORT (repeatable; needs cert and key)", true},
@@ -279,7 +279,7 @@ const std::vector<Key>& keys() {
          c.signalVerifyThreads = n;
          return std::nullopt;
        }},
-  };
+  });
   return table;
 }
 

@@ -22,6 +22,8 @@ struct Key {
 
 // Every key, in --help order.
 const std::vector<Key>& keys();
+// `table` with the fleet's keys (redis, redis-password-file, fleet) appended (config_fleet_keys.cpp).
+std::vector<Key> withFleetKeys(std::vector<Key> table);
 
 // Each returns the reason when `v` is not a valid value of its kind (the caller adds the key's name).
 std::optional<std::string> needString(const Json& v, std::string& out);
