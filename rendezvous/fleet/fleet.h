@@ -59,6 +59,8 @@ class Fleet {
   const FleetOptions& options() const { return options_; }
   // A connection for the API thread (registry, mailbox, router, /v1/nodes).
   std::shared_ptr<RedisClient> apiClient() const { return api_; }
+  // Another connection with the same settings, for another thread (the admin API, the ledger).
+  std::shared_ptr<RedisClient> newClient() const { return std::make_shared<RedisClient>(options_.url, options_.timeout); }
   bool redisUp() const { return up_.load(std::memory_order_relaxed); }
   // rendezvous_fleet_* lines for /metrics (Prometheus text).
   std::string metricsText() const;

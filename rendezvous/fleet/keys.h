@@ -28,7 +28,10 @@ class Keys {
   std::string presence(std::string_view idHex) const { return prefix_ + "conn:" + std::string(idHex); }
   std::string nodeChannel(std::string_view nodeHex) const { return prefix_ + "node:" + std::string(nodeHex); }
 
-  // Node directory (directory.cpp).
+  // Usage (usage_stream.cpp): every node's ledger flushes, per (day, identity, class).
+  std::string usageStream() const { return prefix_ + "usage"; }
+
+  // Node directory (fleet.cpp).
   std::string nodeEntry(std::string_view nodeHex) const { return prefix_ + "nodes:" + std::string(nodeHex); }
   std::string nodeList() const { return prefix_ + "nodes"; }  // zset last-announce-ms -> node id
 

@@ -18,6 +18,7 @@
 namespace rdv::fleet {
 class Fleet;
 class FleetRouter;
+class RedisClient;
 }  // namespace rdv::fleet
 namespace rdv::signalling {
 class MailboxStore;
@@ -81,6 +82,8 @@ class Daemon {
   void runFleet();     // once it is bound and advertised: the fleet's threads
   void stopFleet();
   std::string fleetMetrics() const;  // "" without a fleet
+  // GET /v1/usage with scope= (admin thread): scope=fleet sums the fleet's usage stream.
+  HttpResponse fleetUsage(const HttpRequest& request, const std::string& scope);
 
   std::unique_ptr<class Ledger> ledger_;  // outlives metering_ and the workers that post to it
   std::unique_ptr<class UsageApi> usageApi_;
@@ -99,6 +102,7 @@ class Daemon {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<fleet::Fleet> fleet_;                // its threads stop before http_ does
   std::unique_ptr<fleet::FleetRouter> fleetRouter_;  // used by http_'s thread (the hub's router)
+  std::shared_ptr<fleet::RedisClient> adminRedis_;   // admin_'s thread: /v1/usage?scope=fleet
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> admin_;

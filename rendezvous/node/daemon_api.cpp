@@ -151,6 +151,7 @@ std::optional<std::string> Daemon::startAdmin() {
                                          registryApi_ ? registryApi_->nodeKey().nodeId().hex() : std::string());
   admin_->route("GET", "/v1/usage", [this, authorized](const HttpRequest& r) {
     if (!authorized(r)) return jsonError(401, "unauthorized", "the admin API needs 'Authorization: Bearer <admin-token>'");
+    if (auto scope = r.queryValue("scope"); scope && *scope != "node") return fleetUsage(r, *scope);
     return usageApi_->get(r);
   });
   if (auto err = admin_->start()) return "admin-listen: " + *err;

@@ -10,6 +10,9 @@
 #include "rendezvous/fleet/redis_mailbox_store.h"
 #include "rendezvous/fleet/redis_registry.h"
 #include "rendezvous/fleet/router.h"
+#include "rendezvous/fleet/usage_stream.h"
+#include "rendezvous/node/api/fleet_usage.h"
+#include "rendezvous/node/ledger/ledger.h"
 #include "rendezvous/node/api/signal_api.h"
 #include "rendezvous/node/log.h"
 
@@ -42,6 +45,12 @@ std::optional<std::string> Daemon::startFleet() {
   fleet_ = std::move(*joined);
   registryApi_->useBackend(
       std::make_unique<fleet::RedisRegistry>(registryConfigOf(config_), fleet_->keys(), fleet_->apiClient()));
+  adminRedis_ = fleet_->newClient();
+  if (ledger_) {
+    // Every ledger flush also goes to the fleet's usage stream (on the ledger thread, its own connection).
+    auto publisher = std::make_shared<fleet::UsagePublisher>(*url, fleet_->keys(), options.nodeHex);
+    ledger_->setFlushObserver([publisher](const storage::LedgerBatch& batch) { publisher->publish(batch); });
+  }
   logEvent(Level::Info, "fleet-joined", {{"fleet", config_.fleet}, {"redis", url->redacted()}, {"node", options.nodeHex}});
   return std::nullopt;
 }
@@ -103,6 +112,19 @@ void Daemon::runFleet() {
 
 void Daemon::stopFleet() {
   if (fleet_) fleet_->stop();
+}
+
+HttpResponse Daemon::fleetUsage(const HttpRequest& request, const std::string& scope) {
+  if (scope != "fleet") return jsonError(400, "bad-request", "'scope' must be node or fleet");
+  if (!fleet_) return jsonError(400, "bad-request", "scope=fleet needs a fleet: this node has no 'redis' key");
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  auto query = parseUsageQuery(request, now);
+  if (!query) return jsonError(400, "bad-request", query.error());
+  auto entries = fleet::readUsage(*adminRedis_, fleet_->keys(), storage::utcDay(query->since), storage::utcDay(query->until));
+  if (!entries) return jsonError(503, "fleet_unavailable", "the fleet's Redis is unreachable; retry later");
+  const CostModel prices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
+                         config_.currency};
+  return jsonResponse(200, fleetUsageDocument(*query, now, prices, config_.fleet, *entries));
 }
 
 std::string Daemon::fleetMetrics() const { return fleet_ ? fleet_->metricsText() : std::string(); }

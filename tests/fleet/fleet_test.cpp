@@ -10,6 +10,7 @@
 #include "tests/fleet/fleet_http.h"
 #include "tests/fleet/redis_server.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/turn_test_client.h"
 
 namespace rdv::test {
 namespace {
@@ -197,6 +198,53 @@ TEST(Fleet, RedisRestartedMidRunTheNodeKeepsServingAndResynchronises) {
     return r.status == 200 && Json::parse(r.body, nullptr, false)["nodes"].size() == 1;
   }, 10s));
   EXPECT_NE(a->log().find("fleet-redis-up"), std::string::npos);
+}
+
+// Each node keeps its own ledger and publishes its flushes to the fleet's usage stream: /v1/usage?scope=fleet
+// at either node, and rdv report --scope fleet, sum both nodes.
+TEST(Fleet, UsageOfEveryNodeIsReportedWithScopeFleet) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.started()) << redis.log();
+  const std::vector<std::string> relayArgs{"--user", "alice:wonderland", "--allow-peer", "127.0.0.0/8",
+                                           "--ledger-flush-interval", "100"};
+  auto a = fleetNode(redis, relayArgs), b = fleetNode(redis, relayArgs);
+  ASSERT_TRUE(a->started() && b->started()) << a->log() << b->log();
+  UdpSocket peer;
+  const auto peerEp = *Endpoint::parse("127.0.0.1:" + std::to_string(peer.port()));
+  std::vector<std::unique_ptr<TurnTestClient>> clients;
+  for (auto* node : {a.get(), b.get()}) {
+    clients.push_back(std::make_unique<TurnTestClient>(*Endpoint::parse(node->udp()), "alice", "wonderland"));
+    ASSERT_TRUE(clients.back()->allocate().ok) << node->log();
+    ASSERT_TRUE(clients.back()->permit(peerEp).ok);
+    const std::string payload(1000, 'x');
+    ASSERT_TRUE(clients.back()->sendIndication(peerEp, asBytes(payload)));
+    ASSERT_TRUE(peer.receive(5s).has_value());
+  }
+  Json doc;
+  ASSERT_TRUE(waitUntil([&] {
+    auto r = httpGet(b->ready()["admin"].get<std::string>(), "/v1/usage?scope=fleet", "Bearer " + kAdminToken);
+    doc = Json::parse(r.body, nullptr, false);
+    return r.status == 200 && doc["totals"]["bytes_to_peer"] == 2000 && doc["totals"]["allocations"] == 2;
+  }, 15s)) << doc.dump();
+  EXPECT_EQ(doc["scope"], "fleet");
+  EXPECT_EQ(doc["nodes"].size(), 2u) << doc.dump();
+  ASSERT_EQ(doc["rows"].size(), 1u) << doc.dump();
+  EXPECT_EQ(doc["rows"][0]["key"], "alice");
+  // Each node's own report still covers only itself.
+  auto own = httpGet(a->ready()["admin"].get<std::string>(), "/v1/usage", "Bearer " + kAdminToken);
+  EXPECT_EQ(Json::parse(own.body, nullptr, false)["totals"]["bytes_to_peer"], 1000) << own.body;
+  auto bad = httpGet(a->ready()["admin"].get<std::string>(), "/v1/usage?scope=galaxy", "Bearer " + kAdminToken);
+  EXPECT_EQ(bad.status, 400);
+
+  auto report = run({binary("rdv"), "report", "--node", "http://" + a->ready()["admin"].get<std::string>(),
+                     "--admin-token", kAdminToken, "--scope", "fleet", "--format", "json"});
+  ASSERT_EQ(report.exitCode, 0) << report.err;
+  auto rendered = Json::parse(report.out, nullptr, false);
+  EXPECT_EQ(rendered["totals"]["bytes_to_peer"], 2000) << report.out;
+  auto table = run({binary("rdv"), "report", "--node", "http://" + a->ready()["admin"].get<std::string>(),
+                    "--admin-token", kAdminToken, "--scope", "fleet"});
+  ASSERT_EQ(table.exitCode, 0) << table.err;
+  EXPECT_NE(table.out.find("alice"), std::string::npos) << table.out;
 }
 
 }  // namespace
