@@ -5,6 +5,7 @@
 // docs/fleet.md, "Threads".
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -69,7 +70,7 @@ class RedisClient {
   redisContext* ctx_ = nullptr;
   Clock::time_point retryAt_{};
   std::chrono::milliseconds backoff_{100};
-  uint64_t failures_ = 0;
+  std::atomic<uint64_t> failures_{0};  // read by the admin thread (metrics)
   std::string lastError_;
 };
 
