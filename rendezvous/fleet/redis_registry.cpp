@@ -149,11 +149,10 @@ Result<std::optional<registry::Registration>, DbError> RedisRegistry::load(std::
   if (reply->elements.size() != 3 || reply->elements[0].isNil()) return std::optional<registry::Registration>{};
   const auto exp = fromMillis(asInt(reply->elements[1]));
   if (exp <= now) return std::optional<registry::Registration>{};
-  auto record = enr::EnrRecord::decode(asBytes(reply->elements[0].str));
-  if (!record) return std::optional<registry::Registration>{};  // never trusted: it does not verify
-  return std::optional<registry::Registration>{registry::Registration{
-      std::string(ns), std::make_shared<const enr::EnrRecord>(std::move(*record)), exp,
-      static_cast<uint64_t>(asInt(reply->elements[2]))}};
+  auto record = decode(reply->elements[0].str);
+  if (!record) return std::optional<registry::Registration>{};
+  return std::optional<registry::Registration>{
+      registry::Registration{std::string(ns), std::move(record), exp, static_cast<uint64_t>(asInt(reply->elements[2]))}};
 }
 
 std::optional<registry::Registration> RedisRegistry::find(std::string_view ns, const identity::NodeId& id,
@@ -211,14 +210,24 @@ Result<registry::DiscoverPage, DurableError> RedisRegistry::discover(std::string
       if (static_cast<uint64_t>(asInt(r.elements[2])) != counters[i]) continue;
       const auto exp = fromMillis(asInt(r.elements[1]));
       if (exp <= now) continue;
-      auto record = enr::EnrRecord::decode(asBytes(r.elements[0].str));
+      auto record = decode(r.elements[0].str);
       if (!record) continue;
-      page.registrations.push_back(registry::Registration{
-          std::string(ns), std::make_shared<const enr::EnrRecord>(std::move(*record)), exp, counters[i]});
+      page.registrations.push_back(registry::Registration{std::string(ns), std::move(record), exp, counters[i]});
     }
   }
   page.cookie = registry::encodeCookie(ns, after);
   return page;
+}
+
+std::shared_ptr<const enr::EnrRecord> RedisRegistry::decode(const std::string& encoded) {
+  constexpr size_t kMaxDecoded = 20'000;
+  if (auto it = decoded_.find(encoded); it != decoded_.end()) return it->second;
+  auto record = enr::EnrRecord::decode(asBytes(encoded));
+  if (!record) return nullptr;  // never trusted: it does not verify
+  if (decoded_.size() >= kMaxDecoded) decoded_.clear();
+  auto shared = std::make_shared<const enr::EnrRecord>(std::move(*record));
+  decoded_.emplace(encoded, shared);
+  return shared;
 }
 
 Result<size_t, DbError> RedisRegistry::purgeExpired(registry::TimePoint now) {

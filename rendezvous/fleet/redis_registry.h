@@ -7,6 +7,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 #include "rendezvous/fleet/keys.h"
 #include "rendezvous/fleet/redis_client.h"
@@ -38,7 +40,12 @@ class RedisRegistry final : public storage::RegistryBackend {
   Result<std::optional<registry::Registration>, storage::DbError> load(std::string_view ns, const identity::NodeId& id,
                                                                        registry::TimePoint now);
 
+  // The record of `encoded`, decoded (its signature verified) once per node: discover pages repeat
+  // records, and a secp256k1 recovery per record would dominate a page. Bounded: cleared when full.
+  std::shared_ptr<const enr::EnrRecord> decode(const std::string& encoded);
+
   registry::Registry bounds_;  // holds no registration: the bounds and the messages
+  std::unordered_map<std::string, std::shared_ptr<const enr::EnrRecord>> decoded_;
   Keys keys_;
   std::shared_ptr<RedisClient> redis_;
   size_t size_ = 0;
