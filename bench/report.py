@@ -131,8 +131,11 @@ def render(rows, results, args, started, pinned, ours_turn):
                                         ",".join(str(1 + i % max(1, (os.cpu_count() or 1) - 1))
                                                  for i in range(args.procs))),
            "- registry/signalling (rdv-apibench, rendezvousd only): %d WebSocket clients, window %d, latency at %d "
-           "envelopes/s; %d signed records, discover pages of 100" % (
-               args.signal_clients, args.signal_window, args.signal_rate, args.registry_records), "",
+           "envelopes/s; %d signed records, discover pages of 100%s" % (
+               args.signal_clients, args.signal_window, args.signal_rate, args.registry_records,
+               "" if getattr(args, "nodes", 1) <= 1 else
+               "; registry on a fleet of %d nodes on one redis-server (docs/fleet.md), one rdv-apibench per "
+               "node, registrations/s summed" % args.nodes), "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     if "latency" in args.scenarios:

@@ -10,6 +10,7 @@ started here is killed on exit, even on failure. Standard library only. See docs
 """
 import argparse
 import atexit
+import concurrent.futures
 import datetime
 import json
 import os
@@ -271,7 +272,7 @@ class Bench:
         return lo, min(65000, lo + size)
 
     # --- servers -------------------------------------------------------------------------------------
-    def start_ours(self, auth, relay_size=20000, api=False):
+    def start_ours(self, auth, relay_size=20000, api=False, extra=()):
         ready = os.path.join(self.tmp, "rdv-%d.json" % random.randrange(1 << 30))
         cmd = self.taskset(0) + [self.args.rendezvousd, "--listen", "127.0.0.1:0", "--workers", "1",
                                  "--ready-file", ready, "--log-level", "warn"]
@@ -281,6 +282,7 @@ class Bench:
             cmd += ["--data-dir", tempfile.mkdtemp(dir=self.tmp)]
         if api:
             cmd += API_NODE_FLAGS
+        cmd += list(extra)
         if self.ours_turn:
             if "--allocations-per-user" in self.ours_flags:
                 cmd += ["--allocations-per-user", "0"]  # unlimited, as coturn's default user-quota
@@ -513,7 +515,9 @@ class Bench:
                 results.setdefault(("signal-latency", "rendezvousd"), []).append(self.apibench(
                     http, common + ["--rate", str(a.signal_rate), "--key-offset", str(rnd * 100000 + 50000),
                                     "--server-pid", str(p.pid)], timeout))
-            if "registry" in todo:
+            if "registry" in todo and a.nodes > 1:
+                results.setdefault(("registry", "rendezvousd"), []).append(self.registry_fleet(rnd, timeout))
+            elif "registry" in todo:
                 results.setdefault(("registry", "rendezvousd"), []).append(self.apibench(
                     http, ["--scenario", "registry", "--records", str(a.registry_records), "--duration",
                            str(a.duration), "--discover-requests", str(a.discover_requests),
@@ -530,6 +534,47 @@ class Bench:
                 results.setdefault((k, "rendezvousd"), []).append({"ok": False, "error": str(e)})
         finally:
             stop(p)
+
+    def registry_fleet(self, rnd, timeout):
+        """Registry writes/s of a fleet (docs/fleet.md): a redis-server of our own (appendonly yes), --nodes
+        rendezvousd nodes on it, one rdv-apibench per node at once; registrations/s summed."""
+        a = self.args
+        if not shutil.which("redis-server") or "--redis" not in self.ours_flags:
+            return {"ok": False, "na": True, "na_text": "n/a (no redis-server or no fleet support)"}
+        port = free_port(tcp_too=True)
+        rdir = tempfile.mkdtemp(dir=self.tmp)
+        redis = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", rdir, "--appendonly", "yes",
+                       "--save", ""], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nodes = []
+        try:
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+                        c.sendall(b"PING\r\n")
+                        if c.recv(16).startswith(b"+PONG"):
+                            break
+                except OSError:
+                    time.sleep(0.05)
+            for _ in range(a.nodes):
+                nodes.append(self.start_ours("user", api=True, extra=["--redis", "redis://127.0.0.1:%d" % port]))
+            with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+                futures = [pool.submit(self.apibench, http, [
+                    "--scenario", "registry", "--records", str(a.registry_records), "--duration", str(a.duration),
+                    "--discover-requests", str(a.discover_requests), "--key-offset", str(rnd * 10000000 + i * 1000000),
+                    "--server-pid", str(p.pid)], timeout) for i, (p, http) in enumerate(nodes)]
+                parts = [f.result() for f in futures]
+            bad = [r for r in parts if not r.get("ok")]
+            if bad:
+                return bad[0]
+            out = dict(parts[0])
+            out["value"] = sum(r["value"] for r in parts)
+            out["nodes"] = a.nodes
+            return out
+        finally:
+            for p, _ in nodes:
+                stop(p)
+            stop(redis)
 
     # --- memory --------------------------------------------------------------------------------------
     def rss_kib(self, pid):
@@ -603,6 +648,8 @@ def parse_args(argv):
     ap.add_argument("--signal-window", type=int, default=4, help="unacknowledged envelopes per client")
     ap.add_argument("--signal-rate", type=int, default=None, help="envelopes/s for signal latency (default 1000)")
     ap.add_argument("--registry-records", type=int, default=None, help="distinct signed records (default 5000)")
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="scenario 6's registry on a fleet of this many nodes on one redis-server (docs/fleet.md)")
     ap.add_argument("--discover-requests", type=int, default=None, help="discover GETs (default 2000)")
     ap.add_argument("--bin-dir", default=os.environ.get("RDV_BIN_DIR", os.path.join(root, "build-bench", "bin")))
     ap.add_argument("--rendezvousd", default=None, help="default: BIN_DIR/rendezvousd")

@@ -8,6 +8,7 @@ find_package(spdlog REQUIRED)
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
 pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)  # the fleet (docs/fleet.md)
 pkg_check_modules(NICE IMPORTED_TARGET nice)
 pkg_check_modules(SRTP2 IMPORTED_TARGET libsrtp2)
 pkg_check_modules(USRSCTP IMPORTED_TARGET usrsctp)  # WebRTC data channels (SCTP over DTLS) in the agent

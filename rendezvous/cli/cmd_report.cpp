@@ -29,6 +29,7 @@ struct ReportOptions {
   std::string since;
   std::string until;
   std::string by = "identity";
+  std::string scope = "node";
   std::string format = "table";
   std::string output;
 };
@@ -62,6 +63,7 @@ std::string checkOptions(const ReportOptions& o) {
   if (!report::parseGroupBy(o.by)) return "--by: '" + o.by + "' is not identity, day or class";
   if (!report::parseFormat(o.format)) return "--format: '" + o.format + "' is not table, json, csv or html";
   if (o.adminToken.empty()) return "--admin-token: empty";
+  if (o.scope != "node" && o.scope != "fleet") return "--scope: '" + o.scope + "' is not node or fleet";
   return "";
 }
 
@@ -69,6 +71,7 @@ std::string usageTarget(const ReportOptions& o) {
   std::string target = "/v1/usage?by=" + urlEncode(o.by);
   if (!o.since.empty()) target += "&since=" + urlEncode(o.since);
   if (!o.until.empty()) target += "&until=" + urlEncode(o.until);
+  if (o.scope != "node") target += "&scope=" + urlEncode(o.scope);
   return target;
 }
 
@@ -148,6 +151,8 @@ void addReportCommands(CLI::App& app) {
   cmd->add_option("--since", o->since, "first UTC day, YYYY-MM-DD (default: 29 days before --until)");
   cmd->add_option("--until", o->until, "last UTC day, YYYY-MM-DD, inclusive (default: today)");
   cmd->add_option("--by", o->by, "rows per identity, day or class")->capture_default_str();
+  cmd->add_option("--scope", o->scope, "node (this node's ledger) or fleet (every node of its fleet, docs/fleet.md)")
+      ->capture_default_str();
   cmd->add_option("--format", o->format, "table, json, csv or html")->capture_default_str();
   cmd->add_option("--output", o->output, "write the report to FILE instead of standard output");
   cmd->callback([o] { exitCode() = runReport(*o); });

@@ -126,6 +126,10 @@ struct Config {
   unsigned signalTopicPublishRate = 10;                // publications per second per publisher (burst 2x)
   unsigned signalTopicRate = 100;                      // publications per second per topic (burst 2x)
   unsigned signalPresenceWatches = 256;                // identities one connection may watch
+  // A fleet of nodes sharing state through Redis (docs/fleet.md). Empty redisUrl: a single node.
+  std::string redisUrl;           // redis://[user:password@]HOST:PORT[/DB]
+  std::string redisPasswordFile;  // the password in a file (first line), instead of in the URL
+  std::string fleet = "default";  // the fleet's name: the {hash tag} of its keys
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

@@ -284,7 +284,7 @@ const std::vector<Key>& keys() {
     std::vector<Key> all = base;
     for (const Key& k : publicNodeKeys()) all.push_back(k);  // config_keys_public.cpp
     appendTopicKeys(all);                                     // config_keys_topics.cpp
-    return all;
+    return withFleetKeys(std::move(all));                     // config_fleet_keys.cpp
   }();
   return table;
 }

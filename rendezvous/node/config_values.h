@@ -26,6 +26,8 @@ const std::vector<Key>& keys();
 const std::vector<Key>& publicNodeKeys();
 // The topic and presence keys (config_keys_topics.cpp), appended to keys().
 void appendTopicKeys(std::vector<Key>& table);
+// `table` with the fleet's keys (redis, redis-password-file, fleet) appended (config_fleet_keys.cpp).
+std::vector<Key> withFleetKeys(std::vector<Key> table);
 
 // Each returns the reason when `v` is not a valid value of its kind (the caller adds the key's name).
 std::optional<std::string> needString(const Json& v, std::string& out);

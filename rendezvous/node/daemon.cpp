@@ -10,6 +10,8 @@
 #include <ctime>
 #include <fstream>
 
+#include "rendezvous/fleet/fleet.h"
+#include "rendezvous/fleet/router.h"
 #include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/api/ice_servers.h"
 #include "rendezvous/node/ledger/ledger.h"
@@ -201,6 +203,7 @@ void Daemon::runUntilSignalled() {
 }
 
 void Daemon::stop() {
+  stopFleet();  // no more messages posted to the API thread
   if (admin_) admin_->stop();
   if (http_) http_->stop();
   // Each worker ends its allocations (relay::Server::endAll, metered as "shutdown") before its loop stops.

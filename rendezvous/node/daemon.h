@@ -15,6 +15,15 @@
 #include "rendezvous/node/io/worker.h"
 #include "stun/binding.h"
 
+namespace rdv::fleet {
+class Fleet;
+class FleetRouter;
+class RedisClient;
+}  // namespace rdv::fleet
+namespace rdv::signalling {
+class MailboxStore;
+}  // namespace rdv::signalling
+
 namespace rdv::node {
 
 struct BoundEndpoints {
@@ -65,6 +74,16 @@ class Daemon {
   std::shared_ptr<const relay::Config> relayConfig() const;
 
   std::optional<std::string> startLedger();
+  // The fleet (docs/fleet.md, daemon_fleet.cpp), when `redis` is set: connect (exit 2 if Redis does not
+  // answer) and put the registry in Redis; the mailbox store for the hub; the router, /v1/nodes, threads.
+  std::optional<std::string> startFleet();
+  std::unique_ptr<signalling::MailboxStore> fleetMailbox();
+  void attachFleet();  // before the API starts
+  void runFleet();     // once it is bound and advertised: the fleet's threads
+  void stopFleet();
+  std::string fleetMetrics() const;  // "" without a fleet
+  // GET /v1/usage with scope= (admin thread): scope=fleet sums the fleet's usage stream.
+  HttpResponse fleetUsage(const HttpRequest& request, const std::string& scope);
 
   std::unique_ptr<class Ledger> ledger_;  // outlives metering_ and the workers that post to it
   std::unique_ptr<class UsageApi> usageApi_;
@@ -81,6 +100,9 @@ class Daemon {
   // Relay sockets reserved by EVEN-PORT, shared by the workers: declared before them, outlives them.
   std::unique_ptr<ParkedSockets> parked_ = std::make_unique<ParkedSockets>();
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<fleet::Fleet> fleet_;                // its threads stop before http_ does
+  std::unique_ptr<fleet::FleetRouter> fleetRouter_;  // used by http_'s thread (the hub's router)
+  std::shared_ptr<fleet::RedisClient> adminRedis_;   // admin_'s thread: /v1/usage?scope=fleet
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> admin_;

@@ -54,10 +54,11 @@ std::optional<std::string> Daemon::startApi() {
   auto registry = RegistryApi::open(config_);
   if (!registry) return registry.error();
   registryApi_ = std::move(*registry);
+  if (auto err = startFleet()) return err;
   registryApi_->addRoutes(*http_);
   http_->every(std::chrono::seconds(1), [api = registryApi_.get()] { api->purgeExpired(); });
   auto signal = SignalApi::open(registryApi_->database(), signalHubConfig(config_, registryApi_->nodeKey().nodeId()),
-                                ledger_.get());
+                                ledger_.get(), fleetMailbox());
   if (!signal) return signal.error();
   signalApi_ = std::move(*signal);
   signalApi_->setNodeKey(registryApi_->nodeKey());
@@ -97,9 +98,13 @@ std::optional<std::string> Daemon::startApi() {
   });
   iceServers_ = std::make_unique<IceServersApi>(ice, [] { return static_cast<int64_t>(std::time(nullptr)); });
   http_->route("GET", "/v1/ice-servers", [api = iceServers_.get()](const HttpRequest& r) { return api->get(r); });
+  attachFleet();
   if (auto err = http_->start()) return "http-listen: " + *err;
   bound_.http = http_->boundEndpoint();
-  return registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses, !hc.tlsCertFile.empty()});
+  if (auto err = registryApi_->advertise({bound_.udp, bound_.tls, bound_.http, config_.externalAddresses, !hc.tlsCertFile.empty()}))
+    return err;
+  runFleet();
+  return std::nullopt;
 }
 
 // The usage ledger (docs/ledger.md): its own connection to the node's database and its own thread.
@@ -140,7 +145,7 @@ std::optional<std::string> Daemon::startAdmin() {
     if (http_) snap.http = &http_->stats();
     snap.prices = CostPrices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
                              config_.currency};
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap)};
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap) + fleetMetrics()};
   });
   CostModel prices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
                    config_.currency};
@@ -148,6 +153,7 @@ std::optional<std::string> Daemon::startAdmin() {
                                          registryApi_ ? registryApi_->nodeKey().nodeId().hex() : std::string());
   admin_->route("GET", "/v1/usage", [this, authorized](const HttpRequest& r) {
     if (!authorized(r)) return jsonError(401, "unauthorized", "the admin API needs 'Authorization: Bearer <admin-token>'");
+    if (auto scope = r.queryValue("scope"); scope && *scope != "node") return fleetUsage(r, *scope);
     return usageApi_->get(r);
   });
   if (auto err = admin_->start()) return "admin-listen: " + *err;

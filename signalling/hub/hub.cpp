@@ -226,10 +226,10 @@ void Hub::authenticateChecked(ConnId conn, const AuthFrame& response, const Chec
     return;
   }
   ++stats_.authSucceeded;
-  bind(conn, response.node, response.presence);
+  bind(conn, response.node, response.presence, now);
 }
 
-void Hub::bind(ConnId conn, const NodeId& id, bool presence) {
+void Hub::bind(ConnId conn, const NodeId& id, bool presence, TimePoint now) {
   auto old = byIdentity_.find(id);
   if (old != byIdentity_.end() && old->second != conn) {
     ++stats_.replaced;
@@ -240,6 +240,9 @@ void Hub::bind(ConnId conn, const NodeId& id, bool presence) {
   c.presence = presence;
   byIdentity_[id] = conn;
   noteKnown(id);
+  if (router_ != nullptr) router_->bound(id);
+  // A store shared with other nodes may hold envelopes stored there: it is the truth for this recipient.
+  if (auto shared = store_->loadFor(id, now)) mailbox_.replaceFor(id, std::move(*shared));
   send(conn, WelcomeFrame{id, mailbox_.countFor(id)});
   deliverStored(conn, id);
   if (presence) presence_.online(id, std::max(c.latest, latest_));
@@ -309,7 +312,20 @@ void Hub::submitChecked(ConnId conn, Envelope envelope, const CheckedFrame* chec
     forwards_.emplace(ticket, PendingForward{conn, std::move(envelope)});
     return;
   }
+  if (router_ != nullptr && router_->forward(nextTicket_, envelope)) {
+    forwards_.emplace(nextTicket_++, PendingForward{conn, std::move(envelope)});
+    return;
+  }
   store(conn, envelope, now);
+}
+
+bool Hub::deliverRemote(Envelope envelope, uint64_t ref) {
+  auto recipient = byIdentity_.find(envelope.header.to);
+  if (recipient == byIdentity_.end()) return false;
+  const uint64_t ticket = nextTicket_++;
+  commands_.push_back(SendFrame{recipient->second, encodeEnvelopeFrame(envelope), ticket});
+  forwards_.emplace(ticket, PendingForward{0, std::move(envelope), ref});
+  return true;
 }
 
 void Hub::forwarded(uint64_t ticket, bool written, TimePoint now) {
@@ -317,6 +333,11 @@ void Hub::forwarded(uint64_t ticket, bool written, TimePoint now) {
   if (it == forwards_.end()) return;
   PendingForward f = std::move(it->second);
   forwards_.erase(it);
+  if (f.remoteRef) {  // for another node: its hub acknowledges or stores (peer_router.h)
+    if (written) ++stats_.delivered;
+    if (router_ != nullptr) router_->delivered(*f.remoteRef, written);
+    return;
+  }
   if (written) {
     ++stats_.delivered;
     if (conns_.contains(f.sender)) send(f.sender, AckFrame{f.envelope.header.to, f.envelope.header.seq, AckStatus::Delivered});
@@ -405,6 +426,7 @@ void Hub::disconnected(ConnId conn, std::optional<TimePoint> now) {
     if (owner != byIdentity_.end() && owner->second == conn) {
       byIdentity_.erase(owner);
       if (it->second.presence) leaving = *it->second.identity;
+      if (router_ != nullptr) router_->unbound(*it->second.identity);
     }
   }
   conns_.erase(it);

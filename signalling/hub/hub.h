@@ -45,6 +45,7 @@
 #include "signalling/hub/hub_commands.h"
 #include "signalling/hub/mailbox.h"
 #include "signalling/hub/mailbox_store.h"
+#include "signalling/hub/peer_router.h"
 #include "signalling/hub/presence.h"
 #include "signalling/hub/topics.h"
 
@@ -155,6 +156,13 @@ class Hub {
   // unknown one live only HubConfig::unknownRecipientTtl.
   void setKnownCheck(std::function<bool(const NodeId&)> check) { knownCheck_ = std::move(check); }
   bool isKnown(const NodeId& id) const;
+  // A fleet (peer_router.h): envelopes for recipients not connected here are offered to `router` before
+  // the mailbox. Null (the default): a single node. The router must outlive the hub.
+  void setRouter(PeerRouter* router) { router_ = router; }
+  // An envelope another node of the fleet forwards to a recipient connected here (the origin node
+  // checked the sender and the signature). False when the recipient is not connected here (any more);
+  // otherwise its connection gets the frame and the router hears delivered(ref, written).
+  bool deliverRemote(Envelope envelope, uint64_t ref);
   // How long an envelope for `id` waits: the mailbox TTL, shorter for a recipient never seen (never longer).
   std::chrono::seconds ttlFor(const NodeId& id) const;
   // The recipient on `conn` confirms the stored envelopes from `sender` up to `uptoSeq`.
@@ -198,6 +206,7 @@ class Hub {
   struct PendingForward {
     ConnId sender = 0;
     Envelope envelope;
+    std::optional<uint64_t> remoteRef;  // set: forwarded for another node (deliverRemote), answer the router
   };
 
   void authenticateChecked(ConnId conn, const AuthFrame& response, const CheckedFrame* checked, TimePoint now);
@@ -208,7 +217,7 @@ class Hub {
   void refuseEnvelope(ConnId conn, const EnvelopeHeader& about, std::string code, std::string message);
   void clearChallenge(ConnId conn, Connection& c);
   void close(ConnId conn, CloseReason reason);
-  void bind(ConnId conn, const NodeId& id, bool presence);
+  void bind(ConnId conn, const NodeId& id, bool presence, TimePoint now);
   // Topic and presence frames of an authenticated connection (hub_pubsub.cpp); false: not one of them.
   bool handlePubSub(ConnId conn, const NodeId& who, Frame& frame, const CheckedFrame& checked, TimePoint now);
   void deliverStored(ConnId conn, const NodeId& id);
@@ -232,6 +241,7 @@ class Hub {
   std::unordered_set<NodeId, identity::NodeIdHash> known_;
   std::deque<NodeId> knownOrder_;
   std::function<bool(const NodeId&)> knownCheck_;
+  PeerRouter* router_ = nullptr;
   std::deque<HubCommand> commands_;
   HubStats stats_;
   TimePoint latest_{};  // the latest `now` the hub was given (dates closes that come without one)

@@ -168,6 +168,15 @@ void Mailbox::removeById(int64_t id, Admission* out) {
   if (queue.empty()) byRecipient_.erase(queueIt);
 }
 
+void Mailbox::replaceFor(const NodeId& recipient, std::vector<StoredEnvelope> entries) {
+  std::vector<int64_t> held;
+  if (auto it = byRecipient_.find(recipient); it != byRecipient_.end())
+    for (const auto& s : it->second) held.push_back(s.id);
+  for (int64_t id : held) removeById(id, nullptr);
+  for (auto& e : entries)
+    if (e.envelope.header.to == recipient && !recipientOf_.contains(e.id)) add(std::move(e));
+}
+
 std::vector<StoredEnvelope> Mailbox::pending(const NodeId& recipient) const {
   auto it = byRecipient_.find(recipient);
   if (it == byRecipient_.end()) return {};

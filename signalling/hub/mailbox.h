@@ -56,6 +56,8 @@ class Mailbox {
   // Adds an envelope already written to the store. Does not check the limits (load() must keep
   // everything that was acknowledged, even if the limits were lowered since).
   void add(StoredEnvelope e);
+  // Replaces what is waiting for `recipient` with `entries` (a shared store's view, mailbox_store.h).
+  void replaceFor(const NodeId& recipient, std::vector<StoredEnvelope> entries);
   // Everything waiting for `recipient`, in id order (copies; nothing is removed).
   std::vector<StoredEnvelope> pending(const NodeId& recipient) const;
   // Removes the envelopes from `sender` to `recipient` with seq <= uptoSeq; returns their ids.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +41,12 @@ class MailboxStore {
   virtual Result<int64_t, StoreError> put(const Envelope& e, TimePoint expiresAt) = 0;
   virtual Result<bool, StoreError> remove(std::span<const int64_t> ids) = 0;
   virtual Result<LoadedMailbox, StoreError> loadAll(TimePoint now) = 0;
+  // A store shared by several hubs (a fleet's, in Redis) returns what it holds for `recipient` now, so
+  // that the hub it authenticates at delivers envelopes other hubs stored; nullopt: this hub's memory
+  // is the whole truth (a store of its own), or the shared store cannot be read right now.
+  virtual std::optional<std::vector<StoredEnvelope>> loadFor(const NodeId& /*recipient*/, TimePoint /*now*/) {
+    return std::nullopt;
+  }
 };
 
 // Keeps nothing across restarts: for tests and for nodes run without a data directory.

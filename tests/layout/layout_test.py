@@ -25,8 +25,11 @@ ALLOWED = {
                          "signalling/envelope", "signalling/hub", "rendezvous/client"],
     "rendezvous/cli": ["rendezvous/base", "stun", "rendezvous/identity", "rendezvous/enr", "rendezvous/registry",
                        "signalling/envelope", "signalling/hub", "signalling/agent", "rendezvous/client"],
+    "rendezvous/fleet": ["rendezvous/base", "rendezvous/identity", "rendezvous/enr", "rendezvous/registry",
+                         "rendezvous/storage", "signalling/envelope", "signalling/hub"],
     "rendezvous/node": ["rendezvous/base", "stun", "relay", "rendezvous/identity", "rendezvous/enr",
-                        "rendezvous/registry", "rendezvous/storage", "signalling/envelope", "signalling/hub"],
+                        "rendezvous/registry", "rendezvous/storage", "signalling/envelope", "signalling/hub",
+                        "rendezvous/fleet"],
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

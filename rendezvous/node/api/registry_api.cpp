@@ -35,6 +35,8 @@ const char* errorCode(RegistryError e) {
 
 HttpResponse storageError(const storage::DbError& e) {
   logEvent(Level::Error, "registry-storage-failed", {{"code", e.code}, {"reason", e.message}});
+  if (e.code == storage::kStoreUnavailable)
+    return jsonError(503, "fleet_unavailable", "the fleet's shared registry (Redis) is unreachable; retry later");
   return jsonError(500, "storage_error", "the registration could not be stored");
 }
 
@@ -80,6 +82,17 @@ std::optional<HttpResponse> RegistryApi::limitWrites(const HttpRequest& request)
   return jsonError(429, "rate_limited", "too many registry writes from this address; retry later");
 }
 
+registry::RegistryConfig registryConfigOf(const Config& config) {
+  registry::RegistryConfig rc;
+  rc.minTtl = registry::Seconds(config.registryMinTtlSeconds);
+  rc.defaultTtl = registry::Seconds(config.registryDefaultTtlSeconds);
+  rc.maxTtl = registry::Seconds(config.registryMaxTtlSeconds);
+  rc.maxPerIdentity = config.registryMaxPerIdentity;
+  rc.maxPerNamespace = config.registryMaxPerNamespace;
+  rc.maxRecords = config.registryMaxRecords;
+  return rc;
+}
+
 Result<std::unique_ptr<RegistryApi>, std::string> RegistryApi::open(const Config& config, Clock clock) {
   if (!clock) clock = [] { return std::chrono::system_clock::now(); };
   if (auto made = ensureDataDir(dataDirOf(config)); !made) return unexpected(made.error());
@@ -89,19 +102,13 @@ Result<std::unique_ptr<RegistryApi>, std::string> RegistryApi::open(const Config
   auto db = storage::Database::open(dbPath);
   if (!db) return unexpected("data-dir: cannot open '" + dbPath + "': " + db.error().message);
 
-  registry::RegistryConfig rc;
-  rc.minTtl = registry::Seconds(config.registryMinTtlSeconds);
-  rc.defaultTtl = registry::Seconds(config.registryDefaultTtlSeconds);
-  rc.maxTtl = registry::Seconds(config.registryMaxTtlSeconds);
-  rc.maxPerIdentity = config.registryMaxPerIdentity;
-  rc.maxPerNamespace = config.registryMaxPerNamespace;
-  rc.maxRecords = config.registryMaxRecords;
+  const registry::RegistryConfig rc = registryConfigOf(config);
 
   std::unique_ptr<RegistryApi> api(new RegistryApi(std::move(*db), std::move(*key), dbPath, std::move(clock), config));
   storage::LoadedRegistry loaded;
   auto reg = storage::DurableRegistry::open(api->db_, rc, api->clock_(), &loaded);
   if (!reg) return unexpected("data-dir: cannot load the registry from '" + dbPath + "': " + reg.error().message);
-  api->registry_.emplace(std::move(*reg));
+  api->registry_ = std::make_unique<storage::LocalRegistryBackend>(std::move(*reg));
   logEvent(Level::Info, "registry-loaded",
            {{"database", dbPath}, {"registrations", loaded.registrations.size()}, {"skipped", loaded.skipped}});
   if (loaded.skipped > 0)
@@ -130,15 +137,12 @@ std::optional<std::string> RegistryApi::advertise(const NodeServices& services) 
 
 void RegistryApi::purgeExpired() {
   const auto now = clock_();
-  // Memory and disk hold the same rows (open() purged the disk), so the earliest expiry in memory
-  // says whether there is anything to delete: no write transaction on idle ticks.
-  if (auto next = registry_->nextExpiry(); !next || *next > now) return;
   auto purged = registry_->purgeExpired(now);
   if (!purged) {
     logEvent(Level::Error, "registry-purge-failed", {{"reason", purged.error().message}});
     return;
   }
-  if (*purged > 0) logEvent(Level::Info, "registry-purged", {{"count", *purged}, {"remaining", registry_->core().size()}});
+  if (*purged > 0) logEvent(Level::Info, "registry-purged", {{"count", *purged}, {"remaining", registry_->size()}});
 }
 
 // POST /v1/registrations {namespace, enr, ttl?, time, signature} -> 201 {namespace, node_id, seq, ttl}
@@ -190,7 +194,12 @@ HttpResponse RegistryApi::getRegistrations(const HttpRequest& request) {
   }
   const auto now = clock_();
   auto page = registry_->discover(*ns, limit, request.queryValue("cookie").value_or(""), now);
-  if (!page) return jsonError(registry::httpStatus(page.error()), errorCode(page.error()), registry_->core().message(page.error()));
+  if (!page) {
+    const storage::DurableError error = page.error();
+    if (const auto* e = std::get_if<RegistryError>(&error))
+      return jsonError(registry::httpStatus(*e), errorCode(*e), registry_->core().message(*e));
+    return storageError(std::get<storage::DbError>(error));
+  }
   Json list = Json::array();
   for (const auto& reg : page->registrations) {
     list.push_back({{"enr", reg.record->toText()},
@@ -228,8 +237,8 @@ HttpResponse RegistryApi::deleteRegistration(const HttpRequest& request) {
   const auto now = clock_();
   // The signature is checked by the registry (it knows the registered record's key and seq); the
   // time window and single use here, before anything is removed.
-  const registry::Registration* reg = registry_->core().find(ns, id);
-  if (reg != nullptr && reg->expiresAt > now) {
+  const auto reg = registry_->find(ns, id, now);
+  if (reg) {
     const auto digest = registry::unregisterDigest(ns, id, reg->record->seq(), proof.time);
     if (reg->record->publicKey().verify(digest, proof.signature)) {
       if (auto stale = checkFresh(id, proof, digest)) return *stale;

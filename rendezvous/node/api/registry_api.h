@@ -19,9 +19,12 @@
 #include "rendezvous/node/api/registry_requests.h"
 #include "rendezvous/node/node_record.h"
 #include "rendezvous/storage/database.h"
-#include "rendezvous/storage/durable_registry.h"
+#include "rendezvous/storage/registry_backend.h"
 
 namespace rdv::node {
+
+// The registry's bounds and caps from the registry-* keys.
+registry::RegistryConfig registryConfigOf(const Config& config);
 
 class RegistryApi {
  public:
@@ -44,14 +47,21 @@ class RegistryApi {
   HttpResponse getRegistrationsOf(const IdentityQuery& who, const std::optional<std::string>& ns);
   HttpResponse deleteRegistration(const HttpRequest& request);
   HttpResponse getNode(const HttpRequest& request);
+  // The node's own record once advertise() made it (any thread).
+  std::optional<enr::EnrRecord> nodeRecord() {
+    std::lock_guard lock(nodeRecordMutex_);
+    return nodeRecord_;
+  }
 
   const identity::PrivateKey& nodeKey() const { return key_; }
   // Registrations held (API thread only).
-  size_t records() const { return registry_ ? registry_->core().size() : 0; }
+  size_t records() const { return registry_ ? registry_->size() : 0; }
   uint64_t rateLimited() const { return rateLimited_; }     // API thread only
   uint64_t replaysRefused() const { return replaysRefused_; }
   // Whether `id` has a registration (API thread only).
-  bool isRegistered(const identity::NodeId& id) const { return registry_ && registry_->core().hasIdentity(id); }
+  bool isRegistered(const identity::NodeId& id) const { return registry_ && registry_->hasIdentity(id); }
+  // Replaces the node's own registry with a fleet's shared one (docs/fleet.md); before the server starts.
+  void useBackend(std::unique_ptr<storage::RegistryBackend> backend) { registry_ = std::move(backend); }
   // The shared SQLite connection, for other components on the API thread (e.g. mailboxes).
   storage::Database& database() { return db_; }
 
@@ -65,7 +75,7 @@ class RegistryApi {
   std::optional<HttpResponse> limitWrites(const HttpRequest& request);
 
   storage::Database db_;  // not moved once registry_ points at it
-  std::optional<storage::DurableRegistry> registry_;
+  std::unique_ptr<storage::RegistryBackend> registry_;
   identity::PrivateKey key_;
   std::string dbPath_;
   Clock clock_;

@@ -80,14 +80,17 @@ std::optional<std::string> validateSignalConfig(const Config& config) {
 }
 
 Result<std::unique_ptr<SignalApi>, std::string> SignalApi::open(storage::Database& db,
-                                                                const signalling::HubConfig& config, UsageSink* usage) {
+                                                                const signalling::HubConfig& config, UsageSink* usage,
+                                                                std::unique_ptr<signalling::MailboxStore> shared) {
   if (auto problem = signalling::validateConfig(config)) return unexpected("signalling: " + problem->message);
   std::unique_ptr<SignalApi> api(new SignalApi());
   api->usage_ = usage;
   auto store = signalling::SqliteMailboxStore::open(db);
   if (!store) return unexpected("signalling mailbox store: " + store.error().message);
   api->store_.emplace(std::move(*store));
-  api->hub_ = std::make_unique<signalling::Hub>(config, *api->store_, api->rng_);
+  api->shared_ = std::move(shared);
+  signalling::MailboxStore& used = api->shared_ ? *api->shared_ : static_cast<signalling::MailboxStore&>(*api->store_);
+  api->hub_ = std::make_unique<signalling::Hub>(config, used, api->rng_);
   auto loaded = api->hub_->load(wallNow());
   if (!loaded) return unexpected(std::string("signalling mailboxes: cannot load stored envelopes"));
   logEvent(Level::Info, "signalling-mailboxes-loaded", {{"envelopes", *loaded}});
@@ -195,6 +198,17 @@ void SignalApi::exportTopicGauges(ApiGauges& g) const {
   set(g.presenceWatches, hub_->presence().watches());
   set(g.presenceEvents, p.events);
   set(g.presenceWatchRefused, p.watchRefused);
+}
+
+bool SignalApi::deliverRemote(signalling::Envelope envelope, uint64_t ref) {
+  const bool taken = hub_->deliverRemote(std::move(envelope), ref);
+  flush();
+  return taken;
+}
+
+void SignalApi::forwarded(uint64_t ticket, bool written) {
+  hub_->forwarded(ticket, written, wallNow());
+  flush();
 }
 
 void SignalApi::flush() {

@@ -35,9 +35,11 @@ class SignalApi {
  public:
   // Opens the mailbox store in `db` and loads what is waiting. `db` must outlive this object, and so
   // must `usage` (where path-report frames are counted; may be null).
+  // `shared` (a fleet's mailbox, docs/fleet.md) replaces the SQLite mailbox when given.
   static Result<std::unique_ptr<SignalApi>, std::string> open(storage::Database& db,
                                                               const signalling::HubConfig& config,
-                                                              UsageSink* usage = nullptr);
+                                                              UsageSink* usage = nullptr,
+                                                              std::unique_ptr<signalling::MailboxStore> shared = nullptr);
 
   // Registers /v1/signal and the expiry timer; call before server.start(). `server` must outlive the
   // registration (this object is used only from the server's API thread afterwards). With
@@ -56,6 +58,11 @@ class SignalApi {
   size_t connections() const { return hub_->connections(); }
   size_t mailboxEnvelopes() const { return hub_->mailbox().size(); }
   size_t mailboxBytes() const { return hub_->mailbox().bytes(); }
+  // A fleet (docs/fleet.md, signalling/hub/peer_router.h), API thread only: the router sees envelopes for
+  // recipients connected elsewhere; it hands in other nodes' envelopes and the answers to its forwards.
+  void setRouter(signalling::PeerRouter* router) { hub_->setRouter(router); }
+  bool deliverRemote(signalling::Envelope envelope, uint64_t ref);
+  void forwarded(uint64_t ticket, bool written);
 
  private:
   SignalApi() = default;
@@ -64,6 +71,7 @@ class SignalApi {
   void drainVerified();  // API thread: the pool's results into the hub
 
   std::optional<signalling::SqliteMailboxStore> store_;
+  std::unique_ptr<signalling::MailboxStore> shared_;  // a fleet's mailbox instead of store_
   signalling::CryptoRng rng_;
   std::unique_ptr<signalling::Hub> hub_;
   HttpServer* server_ = nullptr;

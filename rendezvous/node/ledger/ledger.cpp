@@ -86,18 +86,26 @@ void Ledger::flushOnce() {
   }
   const auto booked = batch.bookedCounters();
   auto written = store_->write(batch);
-  std::lock_guard lock(metricsMutex_);
-  if (!written) {
-    ++metrics_.flushErrors;
-    logEvent(Level::Error, "ledger-flush-failed", {{"reason", written.error().message}});
-    book_->restore(std::move(batch));  // retried with the next flush
-    return;
+  {
+    std::lock_guard lock(metricsMutex_);
+    if (!written) {
+      ++metrics_.flushErrors;
+      logEvent(Level::Error, "ledger-flush-failed", {{"reason", written.error().message}});
+      book_->restore(std::move(batch));  // retried with the next flush
+      return;
+    }
+    ++metrics_.flushes;
+    caughtUp_ = std::chrono::steady_clock::now();
+    metrics_.booked += booked;
+    metrics_.activeByClass = book_->activeByClass();
+    metrics_.endedByReason = book_->endedByReason();
   }
-  ++metrics_.flushes;
-  caughtUp_ = std::chrono::steady_clock::now();
-  metrics_.booked += booked;
-  metrics_.activeByClass = book_->activeByClass();
-  metrics_.endedByReason = book_->endedByReason();
+  std::function<void(const storage::LedgerBatch&)> observer;
+  {
+    std::lock_guard lock(observerMutex_);
+    observer = observer_;
+  }
+  if (observer) observer(batch);
 }
 
 LedgerMetrics Ledger::metrics() const {

@@ -62,6 +62,12 @@ class Ledger final : public UsageSink {
   void flushNow();
 
   LedgerMetrics metrics() const;
+  // Called on the ledger thread after each flush that wrote a batch, outside every lock of the ledger (a
+  // fleet publishes the batch's day totals to its usage stream, docs/fleet.md). Any thread, any time.
+  void setFlushObserver(std::function<void(const storage::LedgerBatch&)> observer) {
+    std::lock_guard lock(observerMutex_);
+    observer_ = std::move(observer);
+  }
   // Bytes per identity already booked today (UTC), read at open: seeds the daily budgets.
   const std::map<std::string, uint64_t>& bytesToday() const { return bytesToday_; }
   const storage::LedgerOpenInfo& openInfo() const { return openInfo_; }
@@ -89,6 +95,8 @@ class Ledger final : public UsageSink {
   uint64_t flushesDone_ = 0;
   std::thread thread_;
 
+  std::mutex observerMutex_;
+  std::function<void(const storage::LedgerBatch&)> observer_;
   mutable std::mutex metricsMutex_;
   LedgerMetrics metrics_;
   std::chrono::steady_clock::time_point caughtUp_ = std::chrono::steady_clock::now();  // under metricsMutex_

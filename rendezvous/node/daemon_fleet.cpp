@@ -1,0 +1,132 @@
+#include "rendezvous/node/daemon.h"
+
+// The daemon's fleet side (docs/fleet.md): with `redis` set, the registry and the mailbox live in Redis,
+// the hub routes envelopes to other nodes, and the node announces itself in the node directory.
+
+#include <ctime>
+#include <fstream>
+
+#include "rendezvous/fleet/fleet.h"
+#include "rendezvous/fleet/redis_mailbox_store.h"
+#include "rendezvous/fleet/redis_registry.h"
+#include "rendezvous/fleet/router.h"
+#include "rendezvous/fleet/usage_stream.h"
+#include "rendezvous/node/api/fleet_usage.h"
+#include "rendezvous/node/ledger/ledger.h"
+#include "rendezvous/node/api/signal_api.h"
+#include "rendezvous/node/log.h"
+
+namespace rdv::node {
+
+namespace {
+
+int64_t unixMillisNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::optional<std::string> Daemon::startFleet() {
+  if (config_.redisUrl.empty()) return std::nullopt;
+  auto url = fleet::parseRedisUrl(config_.redisUrl);
+  if (!url) return "configuration key 'redis': " + url.error();
+  if (!config_.redisPasswordFile.empty()) {
+    std::ifstream in(config_.redisPasswordFile);
+    std::string line;
+    if (!in || !std::getline(in, line))
+      return "configuration key 'redis-password-file': cannot read '" + config_.redisPasswordFile + "'";
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    url->password = line;
+  }
+  fleet::FleetOptions options{*url, config_.fleet, registryApi_->nodeKey().nodeId().hex()};
+  auto joined = fleet::Fleet::connect(options);
+  if (!joined) return "redis: cannot join the fleet '" + config_.fleet + "' at " + url->redacted() + ": " + joined.error();
+  fleet_ = std::move(*joined);
+  registryApi_->useBackend(
+      std::make_unique<fleet::RedisRegistry>(registryConfigOf(config_), fleet_->keys(), fleet_->apiClient()));
+  adminRedis_ = fleet_->newClient();
+  if (ledger_) {
+    // Every ledger flush also goes to the fleet's usage stream (on the ledger thread, its own connection).
+    auto publisher = std::make_shared<fleet::UsagePublisher>(*url, fleet_->keys(), options.nodeHex);
+    ledger_->setFlushObserver([publisher](const storage::LedgerBatch& batch) { publisher->publish(batch); });
+  }
+  logEvent(Level::Info, "fleet-joined", {{"fleet", config_.fleet}, {"redis", url->redacted()}, {"node", options.nodeHex}});
+  return std::nullopt;
+}
+
+std::unique_ptr<signalling::MailboxStore> Daemon::fleetMailbox() {
+  if (!fleet_) return nullptr;
+  return std::make_unique<fleet::RedisMailboxStore>(fleet_->keys(), fleet_->apiClient(), config_.signalMailboxPerRecipient);
+}
+
+void Daemon::attachFleet() {
+  if (!fleet_) return;
+  SignalApi* signal = signalApi_.get();
+  fleetRouter_ = std::make_unique<fleet::FleetRouter>(
+      fleet_->keys(), fleet_->options().nodeHex, fleet_->apiClient(),
+      fleet::FleetRouter::Hooks{
+          [signal](signalling::Envelope e, uint64_t ref) { return signal->deliverRemote(std::move(e), ref); },
+          [signal](uint64_t ticket, bool written) { signal->forwarded(ticket, written); }});
+  signal->setRouter(fleetRouter_.get());
+  http_->every(std::chrono::seconds(1), [router = fleetRouter_.get()] { router->tick(std::chrono::steady_clock::now()); });
+  // GET /v1/nodes: the live nodes of the fleet, each as it announced itself.
+  http_->route("GET", "/v1/nodes", [this](const HttpRequest&) {
+    auto nodes = fleet::listNodes(*fleet_->apiClient(), fleet_->keys(), unixMillisNow());
+    if (!nodes) return jsonError(503, "fleet_unavailable", "the fleet's Redis is unreachable; retry later");
+    return jsonResponse(200, *nodes);
+  });
+}
+
+void Daemon::runFleet() {
+  if (!fleet_) return;
+  fleet::FleetHooks hooks;
+  hooks.onMessage = [this, router = fleetRouter_.get()](std::string text) {
+    http_->post([router, text = std::move(text)] { router->onMessage(text); });
+  };
+  // Load for the directory: allocations now and relayed bytes per second since the last announcement.
+  hooks.announce = [this, lastBytes = uint64_t{0}, lastAt = std::chrono::steady_clock::now()]() mutable {
+    uint64_t allocations = 0, bytes = 0;
+    for (const auto& w : workers_) {
+      allocations += w->relayStats().allocationsActive.get();
+      bytes += w->relayStats().bytesClientToPeer.get() + w->relayStats().bytesPeerToClient.get();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - lastAt).count();
+    const uint64_t bps = seconds > 0 && bytes >= lastBytes ? static_cast<uint64_t>((bytes - lastBytes) / seconds) : 0;
+    lastBytes = bytes;
+    lastAt = now;
+    nlohmann::json j{{"fleet", config_.fleet}, {"load", {{"allocations", allocations}, {"bps", bps}}}};
+    if (auto record = registryApi_->nodeRecord()) j["enr"] = record->toText();
+    if (bound_.http) j["http"] = bound_.http->toString();
+    nlohmann::json udp = nlohmann::json::array();
+    for (const auto& ep : bound_.udp) udp.push_back(ep.toString());
+    j["udp"] = udp;
+    return j;
+  };
+  hooks.log = [](bool warn, const char* event, nlohmann::json fields) {
+    logEvent(warn ? Level::Warn : Level::Info, event, fields);
+  };
+  fleet_->start(std::move(hooks));
+}
+
+void Daemon::stopFleet() {
+  if (fleet_) fleet_->stop();
+}
+
+HttpResponse Daemon::fleetUsage(const HttpRequest& request, const std::string& scope) {
+  if (scope != "fleet") return jsonError(400, "bad-request", "'scope' must be node or fleet");
+  if (!fleet_) return jsonError(400, "bad-request", "scope=fleet needs a fleet: this node has no 'redis' key");
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  auto query = parseUsageQuery(request, now);
+  if (!query) return jsonError(400, "bad-request", query.error());
+  auto entries = fleet::readUsage(*adminRedis_, fleet_->keys(), storage::utcDay(query->since), storage::utcDay(query->until));
+  if (!entries) return jsonError(503, "fleet_unavailable", "the fleet's Redis is unreachable; retry later");
+  const CostModel prices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
+                         config_.currency};
+  return jsonResponse(200, fleetUsageDocument(*query, now, prices, config_.fleet, *entries));
+}
+
+std::string Daemon::fleetMetrics() const { return fleet_ ? fleet_->metricsText() : std::string(); }
+
+}  // namespace rdv::node

@@ -1,0 +1,14 @@
+// A minimal HTTP/1.1 GET for the fleet tests: one request on a fresh connection, read to the close.
+#pragma once
+
+#include <string>
+
+namespace rdv::test {
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+HttpReply httpGet(const std::string& hostPort, const std::string& target, const std::string& authorization = {});
+
+}  // namespace rdv::test
