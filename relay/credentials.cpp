@@ -51,7 +51,7 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
     }
   }
   const auto rest = parseRestUsername(username);
-  if (!rest || config_.authSecrets.empty()) return out;
+  if (!rest || (config_.authSecrets.empty() && config_.retiredSecrets.empty())) return out;
   if (rest->expiry < unixNow) {
     out.status = LookupStatus::Expired;
     return out;
@@ -59,6 +59,10 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
   out.status = LookupStatus::Found;
   out.identity = identityOf(username, true);
   for (const std::string& secret : config_.authSecrets) out.passwords.push_back(restPassword(secret, username));
+  for (const auto& retired : config_.retiredSecrets)
+    if (rest->expiry <= retired.retiredAt + config_.retiredSecretGrace.count())
+      out.passwords.push_back(restPassword(retired.secret, username));
+  if (out.passwords.empty()) out.status = LookupStatus::Unknown;
   return out;
 }
 

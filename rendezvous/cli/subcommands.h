@@ -18,5 +18,6 @@ void addIceCommands(CLI::App& app);       // rdv ice-servers
 void addSignalCommands(CLI::App& app);    // rdv send, rdv inbox
 void addAgentCommands(CLI::App& app);     // rdv listen, connect, call (when built with libnice)
 void addReportCommands(CLI::App& app);    // rdv report
+void addAdminCommands(CLI::App& app);     // rdv admin allocations|end|ban|unban|bans|drain
 
 }  // namespace rdv::cli

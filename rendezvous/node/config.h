@@ -50,6 +50,10 @@ struct Config {
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
   std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off
   std::string adminToken;               // bearer token the admin API requires
+  // Drain (admin API, issue 18): where Allocate requests are sent while draining (300 ALTERNATE-SERVER,
+  // RFC 8489 §10), and the domain told to TLS clients with it (ALTERNATE-DOMAIN). None: 508 while draining.
+  std::optional<Endpoint> alternateServer;
+  std::string alternateDomain;
 
   // TURN (RFC 8656). Authentication is always on: with no users and no secrets every request gets 401.
   std::string realm = "rendezvous";

@@ -109,6 +109,12 @@ const std::vector<Key>& keys() {
          if (auto err = needString(v, c.adminToken)) return err;
          return c.adminToken.empty() ? std::nullopt : weakSecret(c.adminToken);
        }},
+      {{"alternate-server", "string",
+        "IP:PORT of another node: while draining (admin API POST /v1/drain) Allocate gets 300 Try Alternate "
+        "with it (RFC 8489 ALTERNATE-SERVER); empty: 508 while draining", false},
+       [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.alternateServer); }},
+      {{"alternate-domain", "string", "the alternate server's TLS name, sent as ALTERNATE-DOMAIN to TURN-over-TLS clients", false},
+       [](const Json& v, Config& c) { return needString(v, c.alternateDomain); }},
       {{"realm", "string", "TURN realm (long-term credentials)", false},
        [](const Json& v, Config& c) -> std::optional<std::string> {
          if (auto err = needString(v, c.realm)) return err;

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -70,6 +71,14 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   Service service;
   uv_loop_t loop;
   uv_async_t stopAsync;
+  uv_async_t reloadAsync;  // a reload waits in `pending` (worker.cpp: applyReload)
+  struct PendingReload {
+    std::shared_ptr<const relay::Config> relay;
+    std::shared_ptr<TlsContext> tls;
+  };
+  std::mutex pendingMutex;
+  std::optional<PendingReload> pending;
+  std::vector<Worker::Task> tasks;  // post(): run by applyReload on the loop
   uv_timer_t tick;
   std::thread thread;
   bool loopInitialised = false;
@@ -119,6 +128,7 @@ struct Worker::Impl final : relay::RelaySocketBinder {
     *buf = uv_buf_init(reinterpret_cast<char*>(self->udpBuffer.data()), self->udpBuffer.size());
   }
   void shutdown();
+  void applyReload();
   void onDatagram(UdpSocket& s, ByteSpan bytes, const sockaddr* from);
   void onConnection(Listener& l);
   void onRead(Connection& c, ByteSpan bytes);
