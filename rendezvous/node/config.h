@@ -77,6 +77,8 @@ struct Config {
   double pricePerAllocationHour = 0.0;
   std::string currency = "USD";
   unsigned ledgerFlushIntervalMs = 1000;  // the ledger writes at most this often (<= 1000)
+  unsigned ledgerRetentionDays = 0;       // rows older are deleted (at start, then daily); 0: kept
+  std::string ledgerClientAddress = "full";  // full | prefix (/24, /48) | none
 
   // ENR registry (docs/registry.md) and the node's own record.
   std::string nodeKeyFile;  // empty: <data-dir>/node.key, generated (mode 0600) on first start

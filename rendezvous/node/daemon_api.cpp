@@ -115,7 +115,11 @@ std::optional<std::string> Daemon::startLedger() {
   for (const auto& [identity, bytes] : ledger_->bytesToday()) quota_->seedDailyUsage(identity, bytes, unixNow);
   if (!ledger_->bytesToday().empty())
     logEvent(Level::Info, "quota-seeded-from-ledger", {{"identities", ledger_->bytesToday().size()}});
-  metering_ = std::make_shared<LedgerMetering>(*ledger_);
+  ledger_->setRetentionDays(config_.ledgerRetentionDays);
+  const auto mode = config_.ledgerClientAddress == "none"     ? ClientAddressMode::None
+                    : config_.ledgerClientAddress == "prefix" ? ClientAddressMode::Prefix
+                                                              : ClientAddressMode::Full;
+  metering_ = std::make_shared<LedgerMetering>(*ledger_, mode);
   return std::nullopt;
 }
 

@@ -61,6 +61,10 @@ class Ledger final : public UsageSink {
   // Blocks until everything posted before the call has been written (tests, admin reads).
   void flushNow();
 
+  // ledger-retention-days (0: keep everything): rows older are deleted by the ledger thread at its first
+  // flush after this call and then once a day. Call right after open().
+  void setRetentionDays(unsigned days) { retentionDays_.store(days); }
+
   LedgerMetrics metrics() const;
   // Bytes per identity already booked today (UTC), read at open: seeds the daily budgets.
   const std::map<std::string, uint64_t>& bytesToday() const { return bytesToday_; }
@@ -88,6 +92,9 @@ class Ledger final : public UsageSink {
   uint64_t flushRequests_ = 0;  // flushNow() generations, under queueMutex_
   uint64_t flushesDone_ = 0;
   std::thread thread_;
+  std::atomic<unsigned> retentionDays_{0};
+  int64_t nextPurgeUnix_ = 0;  // ledger thread only
+  void purgeOld();
 
   mutable std::mutex metricsMutex_;
   LedgerMetrics metrics_;
