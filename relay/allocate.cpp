@@ -2,6 +2,7 @@
 // in Server::onRequest before this handler runs.
 #include <algorithm>
 
+#include "relay/admission.h"
 #include "relay/server.h"
 
 namespace rdv::relay {
@@ -92,8 +93,32 @@ uint16_t Server::checkAllocate(const Request& r, AllocatePlan& plan) const {
   return 0;
 }
 
+// The operator's controls (relay/admission.h), right after authentication (step 1): a banned identity
+// gets 403 (local policy, RFC 8656 §7.2 and §9.2's use of 403); a draining node sends the client to its
+// alternate with 300 (RFC 8489 §10; the answer is authenticated like any other), or 508 without one.
+Bytes Server::admissionReply(const Request& r) {
+  const AdmissionControl* admission = config_->admission.get();
+  if (!admission) return {};
+  if (admission->banned(r.credentials.identity, r.credentials.username, r.now.unixSeconds)) {
+    ++stats_.allocateBanned;
+    log(LogLevel::Info, "allocation for " + r.credentials.identity + " refused: banned");
+    return errorReply(r, stun::error::Forbidden);
+  }
+  if (!admission->draining()) return {};
+  ++stats_.allocateDraining;
+  const auto& alternate = admission->alternate();
+  if (!alternate) return errorReply(r, stun::error::InsufficientCapacity);
+  stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Error);
+  b.addErrorCode(stun::error::TryAlternate);
+  b.addAddress(stun::attr::AlternateServer, alternate->server);
+  if (r.tuple.transport == Transport::Tls && !alternate->domain.empty())
+    b.addString(stun::attr::AlternateDomain, alternate->domain);
+  return finish(b, r.msg, &r.credentials);
+}
+
 Bytes Server::onAllocate(const Request& r) {
   const Config& c = *config_;
+  if (Bytes refused = admissionReply(r); !refused.empty()) return refused;
   AllocatePlan plan;
   if (const uint16_t code = checkAllocate(r, plan); code != 0) return errorReply(r, code);
   // Step 10, per source IP (issue 12, relay hoarding): identities are free, addresses are not. Over the

@@ -78,9 +78,10 @@ struct ReleaseRelaySocket {
 };
 
 // Why an allocation ended. DataCap: its class's per-allocation data cap was reached; DailyBudget: its
-// identity's bytes per day ran out; Shutdown: the node is stopping (Server::endAll).
-enum class EndReason : uint8_t { Expired, Deleted, ConnectionClosed, DataCap, DailyBudget, Shutdown };
-// "expired", "deleted", "connection-closed", "data-cap", "daily-budget", "shutdown"
+// identity's bytes per day ran out; Shutdown: the node is stopping (Server::endAll); Admin: the operator
+// ended it (admin API, Server::endById).
+enum class EndReason : uint8_t { Expired, Deleted, ConnectionClosed, DataCap, DailyBudget, Shutdown, Admin };
+// "expired", "deleted", "connection-closed", "data-cap", "daily-budget", "shutdown", "ended-by-admin"
 std::string_view toString(EndReason r);
 
 // What metering needs to know about one allocation (issue 7): who, where, when, how much.

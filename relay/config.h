@@ -16,6 +16,7 @@
 
 namespace rdv::relay {
 
+class AdmissionControl;  // admission.h
 class ReservationBook;  // commands.h
 class QuotaBook;        // quota.h
 
@@ -48,6 +49,15 @@ struct Config {
   // order (the first one is current, the others are being rotated out).
   std::vector<StaticUser> users;
   std::vector<std::string> authSecrets;
+  // Secrets a reload removed from `authSecrets` (SIGHUP): the credentials they issued stay valid until
+  // they expire. A retired secret only checks REST usernames whose EXPIRY is at most `retiredAt` +
+  // `retiredSecretGrace` (what it could have issued before it was retired), so it lapses on its own.
+  struct RetiredSecret {
+    std::string secret;
+    int64_t retiredAt = 0;  // unix seconds
+  };
+  std::vector<RetiredSecret> retiredSecrets;
+  Seconds retiredSecretGrace{86400};
   // Password algorithms offered in PASSWORD-ALGORITHMS, in order of preference (RFC 8489 §9.2.4).
   std::vector<stun::PasswordAlgorithm> passwordAlgorithms = {stun::PasswordAlgorithm::Sha256,
                                                              stun::PasswordAlgorithm::Md5};
@@ -97,6 +107,9 @@ struct Config {
   // Quotas (relay/quota.h): one book shared by every worker's engine (node-wide identity state, capacity
   // bucket, allocation total). nullptr: the Server makes its own with the default policy.
   std::shared_ptr<QuotaBook> quota;
+  // Bans and drain (relay/admission.h): one object shared by every worker's engine and the admin API.
+  // nullptr: nobody is banned, the node never drains.
+  std::shared_ptr<AdmissionControl> admission;
 
   // Limits (0: unlimited). Per worker: each Server counts its own allocations.
   uint32_t maxAllocationsPerUser = 64;  // 486 when reached

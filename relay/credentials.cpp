@@ -76,7 +76,7 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
     }
   }
   const auto rest = parseRestUsername(username);
-  if (!rest || config_.authSecrets.empty()) return out;
+  if (!rest || (config_.authSecrets.empty() && config_.retiredSecrets.empty())) return out;
   if (rest->expiry < unixNow) {
     out.status = LookupStatus::Expired;
     return out;
@@ -87,14 +87,25 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
     out.passwords.push_back(restPassword(secret, username));
     out.kinds.push_back(IdentityKind::Rest);
   }
+  // Secrets a reload retired stay valid for credentials that expire within the grace after it.
+  std::vector<std::string> retired;
+  for (const auto& r : config_.retiredSecrets)
+    if (rest->expiry <= r.retiredAt + config_.retiredSecretGrace.count()) retired.push_back(r.secret);
+  for (const std::string& secret : retired) {
+    out.passwords.push_back(restPassword(secret, username));
+    out.kinds.push_back(IdentityKind::Rest);
+  }
   // Node-bound credentials (/v1/ice-servers for a signed request) use the derived secrets; tried after
   // the plain ones, only for ids shaped like a node id.
   if (looksLikeNodeId(rest->id)) {
-    for (const std::string& secret : config_.authSecrets) {
-      out.passwords.push_back(restPassword(nodeCredentialSecret(secret), username));
-      out.kinds.push_back(IdentityKind::Node);
+    for (const auto* list : {&config_.authSecrets, &retired}) {
+      for (const std::string& secret : *list) {
+        out.passwords.push_back(restPassword(nodeCredentialSecret(secret), username));
+        out.kinds.push_back(IdentityKind::Node);
+      }
     }
   }
+  if (out.passwords.empty()) out.status = LookupStatus::Unknown;
   return out;
 }
 

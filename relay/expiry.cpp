@@ -159,6 +159,7 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
     case EndReason::DataCap:
     case EndReason::DailyBudget: ++stats_.allocationsEndedByQuota; break;
     case EndReason::Shutdown: ++stats_.allocationsEndedByShutdown; break;
+    case EndReason::Admin: ++stats_.allocationsEndedByAdmin; break;
   }
   allocations_.erase(it);
   stats_.allocationsActive = allocations_.size();

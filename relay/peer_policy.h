@@ -95,6 +95,11 @@ class PeerPolicy {
   // by its port); the node's other own addresses are refused.
   PolicyVerdict checkAddress(const IpAddress& peer) const;
 
+  // The same node (own and relay addresses) with the operator's lists replaced: a reload (SIGHUP).
+  PeerPolicy withLists(std::vector<Cidr> allow, std::vector<Cidr> deny) const {
+    return PeerPolicy(std::move(allow), std::move(deny), own_, relay_);
+  }
+
   const std::vector<Cidr>& allowed() const { return allow_; }
   const std::vector<Cidr>& denied() const { return deny_; }
 

@@ -33,7 +33,7 @@ Bytes Server::challenge(const stun::MessageView& request, const ClientTuple& tup
   b.addErrorCode(code);
   if (code != stun::error::BadRequest) {
     b.addString(stun::attr::Realm, config_->realm);
-    b.addString(stun::attr::Nonce, auth_.nonceFor(tuple.client.ip(), now.unixSeconds));
+    b.addString(stun::attr::Nonce, auth_->nonceFor(tuple.client.ip(), now.unixSeconds));
     b.addPasswordAlgorithms(config_->passwordAlgorithms);
   }
   return finish(b, request, nullptr);

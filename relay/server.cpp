@@ -33,6 +33,7 @@ std::string_view toString(EndReason r) {
     case EndReason::DataCap: return "data-cap";
     case EndReason::DailyBudget: return "daily-budget";
     case EndReason::Shutdown: return "shutdown";
+    case EndReason::Admin: return "ended-by-admin";
   }
   return "?";
 }
@@ -41,13 +42,20 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
     : config_(std::move(config)),
       binder_(binder),
       rng_(rng),
-      auth_(*config_),
+      auth_(std::in_place, *config_),
       unauthorizedLimiter_(config_->unauthorizedRate, config_->unauthorizedGlobalRate, config_->unauthorizedBuckets,
                            rng.next()),
       allocateLimiter_(config_->allocateRate, config_->allocateGlobalRate, config_->allocateBuckets, rng.next()),
       quota_(config_->quota ? config_->quota : std::make_shared<QuotaBook>()),
       live_(config_->liveRelays ? config_->liveRelays : std::make_shared<LiveRelayPorts>()),
       nextAllocationId_(config_->firstAllocationId) {}
+
+void Server::reconfigure(std::shared_ptr<const Config> next) {
+  if (!next) return;
+  auth_.reset();  // it holds a reference to the old config
+  config_ = std::move(next);
+  auth_.emplace(*config_);
+}
 
 void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {
   batchInput_.reset();
@@ -123,7 +131,7 @@ void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, con
     return;
   }
 
-  auto credentials = auth_.authenticate(m, tuple.client.ip(), now.unixSeconds);
+  auto credentials = auth_->authenticate(m, tuple.client.ip(), now.unixSeconds);
   if (!credentials) {
     onAuthFailure(m, tuple, credentials.error(), now);
     return;

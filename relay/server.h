@@ -98,6 +98,12 @@ class Server {
   // sockets released), so metering is exact on SIGTERM. Drain the commands afterwards.
   void endAll(const Now& now);
 
+  // A reload (SIGHUP): the engine continues with `next` from now on. Allocations, permissions, channels
+  // and counters stay; credentials (users, secrets), the peer policy and the limits in `next` apply to
+  // the next request and packet. `next` must keep the shared parts of the running config (nonce key,
+  // relay addresses, quota book, live relays, reservations): the daemon copies them over.
+  void reconfigure(std::shared_ptr<const Config> next);
+
   // Commands produced by the calls above, in order; drain them all after every call.
   std::optional<Command> nextCommand();
   // Give a sent command's buffer back, so the data path reuses buffers instead of allocating.
@@ -110,6 +116,10 @@ class Server {
   const Allocation* findAllocation(const ClientTuple& tuple) const;
   const LiveRelayPorts& liveRelays() const { return *live_; }
   const ChannelBinding* findChannel(const ClientTuple& tuple, uint16_t channel) const;
+  // The operator's view (admin.cpp; the admin API): every allocation with its totals so far and its
+  // current class; and ending one at once by its id (EndReason::Admin). False: no such allocation here.
+  std::vector<AllocationInfo> allocations() const;
+  bool endById(uint64_t id, const Now& now);
 
  private:
   // One authenticated request on its way through a method handler.
@@ -167,6 +177,7 @@ class Server {
     bool dual = false;              // ADDITIONAL-ADDRESS-FAMILY (IPv6)
   };
   uint16_t checkAllocate(const Request& r, AllocatePlan& plan) const;
+  Bytes admissionReply(const Request& r);  // bans (403) and drain (300/508); empty: go on
   // The lifetime to grant at `now`, capped by the class's maximum life from the allocation's start.
   Seconds grantedLifetime(const stun::MessageView& m, const QuotaClass& cls, Instant started, Instant now) const;
   Allocation& createAllocation(const Request& r, const RelayPort* relays, uint8_t count);
@@ -214,7 +225,7 @@ class Server {
   std::shared_ptr<const Config> config_;
   RelaySocketBinder& binder_;
   Rng& rng_;
-  Authenticator auth_;
+  std::optional<Authenticator> auth_;  // rebuilt by reconfigure() (it reads config_)
   SourceRateLimiter unauthorizedLimiter_;
   SourceRateLimiter allocateLimiter_;  // Allocates per source IP (Config::allocateRate)
   Stats stats_;

@@ -19,6 +19,7 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(allocationsDeleted, Counter, "allocations ended by a Refresh with LIFETIME 0 or a closed stream")    \
   X(allocationsEndedByQuota, Counter, "allocations ended by their data cap or their identity's daily budget") \
   X(allocationsEndedByShutdown, Counter, "allocations ended because the node stopped")                    \
+  X(allocationsEndedByAdmin, Counter, "allocations ended by the operator (admin API)")                    \
   X(allocationsActive, Gauge, "allocations currently active")                                           \
   X(permissionsActive, Gauge, "permissions currently installed")                                        \
   X(channelsActive, Gauge, "channel bindings currently installed")                                      \
@@ -42,6 +43,8 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(limitedShareRejected, Counter, "Allocates answered 486: the limited class holds its node-wide share") \
   X(capacityRejected, Counter, "508 answers sent (no relay port, node capacity or table capacity)")     \
   X(policyRejected, Counter, "403 answers sent (peer address denied by policy)")                        \
+  X(allocateBanned, Counter, "Allocate requests refused with 403: the identity is banned (admin API)")    \
+  X(allocateDraining, Counter, "Allocate requests refused while draining: 300 to the alternate, or 508") \
   X(sendIndications, Counter, "Send indications relayed to a peer")                                     \
   X(dataIndications, Counter, "Data indications sent to a client")                                      \
   X(dropMalformed, Counter, "client packets dropped: not STUN/ChannelData, or unparseable")             \

@@ -11,7 +11,8 @@ PACKAGES=(
 )
 # clang and libclang-rt-14-dev: the libFuzzer build of tests/fuzz (scripts/fuzz.sh). prometheus: promtool checks
 # configs/prometheus-alerts.yml (tests/configs). redis-server: the fleet tests' own Redis (tests/fleet). dpkg-dev: dpkg-shlibdeps for cpack's .deb (tests/package).
-TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium clang libclang-rt-14-dev
+# sqlite3: the ledger privacy test reads the ledger with the sqlite3 command. tayga: the NAT lab's NAT64.
+TEST_PACKAGES=(coturn sqlite3 iproute2 iptables ipset procps python3 python3-prometheus-client chromium clang libclang-rt-14-dev
                prometheus dpkg-dev tayga redis-server)
 # The JavaScript package (signalling/web) is built and tested with node and npm; its own dependencies come
 # from the npm registry through `npm ci` (package-lock.json) in tests/web/run_npm_tests.sh. A node that is

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   rdv::cli::addAgentCommands(app);
 #endif
   rdv::cli::addReportCommands(app);
+  rdv::cli::addAdminCommands(app);
 
   try {
     app.parse(argc, argv);

@@ -20,5 +20,6 @@ void addSignalCommands(CLI::App& app);    // rdv send, rdv inbox
 void addTopicCommands(CLI::App& app);     // rdv publish, subscribe, presence
 void addAgentCommands(CLI::App& app);     // rdv listen, connect, call (when built with libnice)
 void addReportCommands(CLI::App& app);    // rdv report
+void addAdminCommands(CLI::App& app);     // rdv admin allocations|end|ban|unban|bans|drain
 
 }  // namespace rdv::cli

@@ -46,8 +46,13 @@ void mergeConfig(nlohmann::json& base, const nlohmann::json& overrides) {
 }
 
 bool isReloadableKey(const std::string& key) {
-  return key == "quota-classes" || key == "quota-members" || key == "limited-class" || key == "bps-capacity" ||
-         key == "max-allocations" || key == "limited-max-share";
+  static const char* const reloadable[] = {
+      "quota-classes", "quota-members", "limited-class", "bps-capacity", "max-allocations", "limited-max-share",  // quotas
+      "user", "auth-secret",                                                                 // credentials
+      "cert", "key", "http-cert", "http-key",                                                // TLS files
+      "allow-peer", "deny-peer", "log-level",
+      "users-file", "auth-secret-file"};  // the files credentials may come from (read again on reload)
+  return std::any_of(std::begin(reloadable), std::end(reloadable), [&](const char* k) { return key == k; });
 }
 
 Result<Config, std::string> configFromJson(const nlohmann::json& j) {

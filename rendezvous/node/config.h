@@ -50,6 +50,10 @@ struct Config {
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
   std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off
   std::string adminToken;               // bearer token the admin API requires
+  // Drain (admin API, issue 18): where Allocate requests are sent while draining (300 ALTERNATE-SERVER,
+  // RFC 8489 §10), and the domain told to TLS clients with it (ALTERNATE-DOMAIN). None: 508 while draining.
+  std::optional<Endpoint> alternateServer;
+  std::string alternateDomain;
 
   // TURN (RFC 8656). Authentication is always on: with no users and no secrets every request gets 401.
   std::string realm = "rendezvous";
@@ -73,6 +77,8 @@ struct Config {
   double pricePerAllocationHour = 0.0;
   std::string currency = "USD";
   unsigned ledgerFlushIntervalMs = 1000;  // the ledger writes at most this often (<= 1000)
+  unsigned ledgerRetentionDays = 0;       // rows older are deleted (at start, then daily); 0: kept
+  std::string ledgerClientAddress = "full";  // full | prefix (/24, /48) | none
 
   // ENR registry (docs/registry.md) and the node's own record.
   std::string nodeKeyFile;  // empty: <data-dir>/node.key, generated (mode 0600) on first start

@@ -109,6 +109,12 @@ const std::vector<Key>& keys() {
          if (auto err = needString(v, c.adminToken)) return err;
          return c.adminToken.empty() ? std::nullopt : weakSecret(c.adminToken);
        }},
+      {{"alternate-server", "string",
+        "IP:PORT of another node: while draining (admin API POST /v1/drain) Allocate gets 300 Try Alternate "
+        "with it (RFC 8489 ALTERNATE-SERVER); empty: 508 while draining", false},
+       [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.alternateServer); }},
+      {{"alternate-domain", "string", "the alternate server's TLS name, sent as ALTERNATE-DOMAIN to TURN-over-TLS clients", false},
+       [](const Json& v, Config& c) { return needString(v, c.alternateDomain); }},
       {{"realm", "string", "TURN realm (long-term credentials)", false},
        [](const Json& v, Config& c) -> std::optional<std::string> {
          if (auto err = needString(v, c.realm)) return err;
@@ -224,6 +230,14 @@ const std::vector<Key>& keys() {
         "usage ledger: write to SQLite at most every N ms (10-1000; default 1000); kill -9 loses at most one interval",
         false},
        [](const Json& v, Config& c) { return needUint(v, 10, 1000, c.ledgerFlushIntervalMs); }},
+      {{"ledger-retention-days", "uint", "usage ledger: rows older than N days are deleted at start and daily (0-36500; default 0: kept)", false},
+       [](const Json& v, Config& c) { return needUint(v, 0, 36500, c.ledgerRetentionDays); }},
+      {{"ledger-client-address", "string", "usage ledger: what is kept of a client's address: full (IP:PORT), prefix (IPv4 /24, IPv6 /48) or none", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         const auto& m = c.ledgerClientAddress;
+         if (auto err = needString(v, c.ledgerClientAddress); err || m == "full" || m == "prefix" || m == "none") return err;
+         return "'" + m + "' is not full, prefix or none";
+       }},
       {{"node-key", "string", "the node's secp256k1 key file (hex); default <data-dir>/node.key, created (0600) if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.nodeKeyFile); }},
       {{"registry-min-ttl", "uint", "shortest registration TTL a peer may ask for, seconds (1-259200; default 60)", false},

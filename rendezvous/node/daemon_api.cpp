@@ -15,6 +15,7 @@
 
 #include "rendezvous/base/constant_time.h"
 #include "rendezvous/node/data_dir.h"
+#include "rendezvous/node/api/admin_api.h"
 #include "rendezvous/node/api/ice_servers.h"
 #include "rendezvous/node/ledger/ledger.h"
 #include "rendezvous/node/ledger/ledger_metering.h"
@@ -56,6 +57,9 @@ std::optional<std::string> Daemon::startApi() {
   registryApi_ = std::move(*registry);
   if (auto err = startFleet()) return err;
   registryApi_->addRoutes(*http_);
+  registryApi_->setBanCheck([admission = admission_](const std::string& id) {  // admin API bans (issue 18)
+    return admission->banned(id, id, static_cast<int64_t>(std::time(nullptr)));
+  });
   http_->every(std::chrono::seconds(1), [api = registryApi_.get()] { api->purgeExpired(); });
   auto signal = SignalApi::open(registryApi_->database(), signalHubConfig(config_, registryApi_->nodeKey().nodeId()),
                                 ledger_.get(), fleetMailbox());
@@ -118,7 +122,11 @@ std::optional<std::string> Daemon::startLedger() {
   for (const auto& [identity, bytes] : ledger_->bytesToday()) quota_->seedDailyUsage(identity, bytes, unixNow);
   if (!ledger_->bytesToday().empty())
     logEvent(Level::Info, "quota-seeded-from-ledger", {{"identities", ledger_->bytesToday().size()}});
-  metering_ = std::make_shared<LedgerMetering>(*ledger_);
+  ledger_->setRetentionDays(config_.ledgerRetentionDays);
+  const auto mode = config_.ledgerClientAddress == "none"     ? ClientAddressMode::None
+                    : config_.ledgerClientAddress == "prefix" ? ClientAddressMode::Prefix
+                                                              : ClientAddressMode::Full;
+  metering_ = std::make_shared<LedgerMetering>(*ledger_, mode);
   return std::nullopt;
 }
 
@@ -143,6 +151,7 @@ std::optional<std::string> Daemon::startAdmin() {
     if (ledger_) snap.ledger = ledger_->metrics();
     snap.api = apiGauges_.get();
     if (http_) snap.http = &http_->stats();
+    snap.draining = admission_->draining();
     snap.prices = CostPrices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
                              config_.currency};
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap) + fleetMetrics()};
@@ -156,6 +165,7 @@ std::optional<std::string> Daemon::startAdmin() {
     if (auto scope = r.queryValue("scope"); scope && *scope != "node") return fleetUsage(r, *scope);
     return usageApi_->get(r);
   });
+  if (adminApi_) adminApi_->addRoutes(*admin_, authorized);
   if (auto err = admin_->start()) return "admin-listen: " + *err;
   bound_.admin = admin_->boundEndpoint();
   const IpAddress& ip = config_.adminListen->ip();

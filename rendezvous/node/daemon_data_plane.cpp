@@ -134,6 +134,9 @@ std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
   }
   rc->policy = relay::PeerPolicy(config_.allowPeers, config_.denyPeers, own, relayReachable);
   rc->liveRelays = liveRelays_;  // node-wide: one set for every worker
+  rc->admission = admission_;    // node-wide: bans and drain (admin API)
+  if (config_.alternateServer)
+    admission_->setAlternate(relay::AlternateServer{*config_.alternateServer, config_.alternateDomain});
 
   if (!rc->relayV4 && !rc->relayV6)
     logEvent(Level::Warn, "turn-no-relay-address",

@@ -98,6 +98,8 @@ void initLogging(const std::string& level, LogFormat format) {
   spdlog::set_default_logger(logger);
 }
 
+void setLogLevel(const std::string& level) { spdlog::default_logger_raw()->set_level(spdlog::level::from_str(level)); }
+
 bool logEnabled(Level level) { return spdlog::default_logger_raw()->should_log(toSpd(level)); }
 
 void logEvent(Level level, std::string_view event, const nlohmann::json& fields) {

@@ -14,6 +14,8 @@ enum class Level { Trace, Debug, Info, Warn, Error };
 
 void initLogging(const std::string& level, LogFormat format);
 bool logEnabled(Level level);
+// A reload (SIGHUP): from now on, events below `level` (trace ... off) are dropped. Any thread.
+void setLogLevel(const std::string& level);
 // `fields` is a JSON object; its members become key=value pairs (text) or JSON members.
 // The text form of one event (without time and level): `event key=value ...`; a value with a space, quote,
 // `=`, backslash or control character is quoted, with control characters escaped (\n, \xNN).

@@ -254,4 +254,26 @@ Result<LedgerCounters, DbError> LedgerStore::totals() {
   return totals;
 }
 
+Result<int64_t, DbError> LedgerStore::deleteOlderThan(int64_t cutoffUnix) {
+  const std::string day = utcDay(cutoffUnix);
+  auto tx = db_->begin();
+  if (!tx) return unexpected(tx.error());
+  int64_t deleted = 0;
+  const std::pair<const char*, bool> steps[] = {
+      {"DELETE FROM allocations WHERE ended IS NOT NULL AND ended < ?1", false},
+      {"DELETE FROM identity_days WHERE day < ?1", true},
+      {"DELETE FROM node_hours WHERE hour_start + 3600 <= ?1", false},
+      {"DELETE FROM sessions WHERE day < ?1", true},
+  };
+  for (const auto& [sql, byDay] : steps) {
+    auto st = db_->prepare(sql);
+    if (!st) return unexpected(st.error());
+    if (auto b = byDay ? st->bindText(1, day) : st->bind(1, cutoffUnix); !b) return unexpected(b.error());
+    if (auto r = st->run(); !r) return unexpected(r.error());
+    deleted += db_->changes();
+  }
+  if (auto c = tx->commit(); !c) return unexpected(c.error());
+  return deleted;
+}
+
 }  // namespace rdv::storage

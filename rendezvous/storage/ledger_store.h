@@ -31,6 +31,9 @@ class LedgerStore {
 
   // Bytes (both directions) per identity booked on `day` (YYYY-MM-DD): seeds the daily budgets.
   Result<std::map<std::string, uint64_t>, DbError> bytesOnDay(const std::string& day);
+  // Retention (ledger-retention-days): deletes allocations that ended before `cutoffUnix` and the day,
+  // hour and session rows before it; returns the rows deleted.
+  Result<int64_t, DbError> deleteOlderThan(int64_t cutoffUnix);
   // Everything booked so far (for tests and the metrics' starting point).
   Result<LedgerCounters, DbError> totals();
 

@@ -8,6 +8,19 @@ namespace rdv::node {
 
 HttpResponse HttpServer::Impl::dispatch(const HttpRequest& req) {
   auto byPath = routes.find(req.path);
+  // "/v1/x/*" routes take one more path segment (an id), the longest such prefix first.
+  if (byPath == routes.end()) {
+    for (auto it = routes.rbegin(); it != routes.rend(); ++it) {
+      const std::string& key = it->first;
+      if (key.size() < 2 || key.compare(key.size() - 2, 2, "/*") != 0) continue;
+      const std::string_view prefix(key.data(), key.size() - 1);
+      if (req.path.size() > prefix.size() && req.path.compare(0, prefix.size(), prefix) == 0 &&
+          req.path.find('/', prefix.size()) == std::string::npos) {
+        byPath = routes.find(key);
+        break;
+      }
+    }
+  }
   if (byPath == routes.end()) return jsonError(404, "not_found", "no such endpoint: " + req.path);
   if (req.method == "OPTIONS") return preflight(req, byPath->second);
   auto handler = byPath->second.find(req.method);
@@ -111,6 +124,9 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
       return self->onWebSocket(wsi, reason, sd, in, len);
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:  // an accepted socket: the caps (http_limits.cpp)
       return self->admit(wsi) ? 0 : -1;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:  // the vhost's SSL_CTX: kept for reloadTls()
+      if (self) self->sslCtx = user;
+      return 0;
     case LWS_CALLBACK_WSI_DESTROY:
       self->released(wsi);
       return 0;

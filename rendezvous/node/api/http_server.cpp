@@ -1,6 +1,8 @@
 #include "rendezvous/node/api/http_server.h"
 
 #include <dlfcn.h>
+#include <openssl/ssl.h>
+
 #include <fstream>
 
 #include "rendezvous/node/api/http_server_impl.h"
@@ -102,6 +104,25 @@ void HttpServer::post(std::function<void()> task) {
   if (impl_->stopping.load() || !impl_->context) return;  // stop() sets stopping under this lock first
   impl_->posted.push_back(std::move(task));
   lws_cancel_service(impl_->context);
+}
+
+void HttpServer::reloadTls(std::string certFile, std::string keyFile,
+                           std::function<void(std::optional<std::string>)> done) {
+  post([impl = impl_.get(), cert = std::move(certFile), key = std::move(keyFile), done = std::move(done)] {
+    std::optional<std::string> err;
+    auto* ctx = static_cast<SSL_CTX*>(impl->sslCtx);
+    if (!ctx) {
+      err = "the listener was started without TLS (a restart turns it on)";
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1 ||
+               SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+               SSL_CTX_check_private_key(ctx) != 1) {
+      err = "cannot load '" + cert + "' with '" + key + "'";
+    } else {
+      impl->config.tlsCertFile = cert;
+      impl->config.tlsKeyFile = key;
+    }
+    if (done) done(err);
+  });
 }
 
 void HttpServer::Impl::runPosted() {

@@ -95,7 +95,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Register before start(). Unknown paths get 404, known paths with another method 405.
+  // Register before start(). Unknown paths get 404, known paths with another method 405. A path ending
+  // in "/*" matches one more segment (the handler reads it from the request's path).
   void route(const std::string& method, const std::string& path, HttpHandler handler);
   // Register before start(). Text messages larger than `maxMessageBytes` close the connection (1009).
   void websocket(const std::string& path, WebSocketHandlers handlers, size_t maxMessageBytes = 64 * 1024);
@@ -117,6 +118,11 @@ class HttpServer {
   void setReading(uint64_t connection, bool reading);
   // Any thread: runs `task` on the API thread soon (after start(); dropped after stop()).
   void post(std::function<void()> task);
+  // Any thread (SIGHUP): the listener serves this certificate chain and key (PEM files, checked by the
+  // caller) to connections accepted from now on; open connections keep theirs. A listener started
+  // without TLS stays plain (that needs a restart). `done` runs on the API thread with an error or nullopt.
+  void reloadTls(std::string certFile, std::string keyFile,
+                 std::function<void(std::optional<std::string>)> done = nullptr);
   // Runs `task` on the API thread every `interval` (e.g. registry expiry).
   void every(std::chrono::milliseconds interval, std::function<void()> task);
 

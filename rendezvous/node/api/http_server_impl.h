@@ -89,6 +89,7 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<Timer>> timers;
   lws_context* context = nullptr;
   lws_vhost* vhost = nullptr;
+  void* sslCtx = nullptr;  // the vhost's SSL_CTX (TLS listeners), captured at its creation: reloadTls()
   std::thread thread;
   std::atomic<bool> stopping{false};
   bool onLibuv = false;  // lws on its libuv event library (epoll) running `loop`, else its poll() loop

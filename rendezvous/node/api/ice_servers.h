@@ -46,6 +46,8 @@ class IceServersApi {
   IceServersApi(IceServersConfig config, std::function<int64_t()> unixNow);
   // API thread only (the replay cache and the rate limiter change with every request).
   HttpResponse get(const HttpRequest& request);
+  // API thread only. A reload (SIGHUP): new credentials are signed with the new first secret.
+  void setAuthSecrets(std::vector<std::string> secrets) { config_.authSecrets = std::move(secrets); }
 
   uint64_t replaysRefused() const { return replaysRefused_; }
   uint64_t rateLimited() const { return rateLimited_; }

@@ -213,6 +213,7 @@ std::string renderMetrics(const MetricsSnapshot& s) {
            "rendezvous_cost_price_per_allocation_hour{currency=\"" + currency + "\"} " +
            number(s.prices->perAllocationHour) + "\n";
   }
+  if (s.draining) emit(out, "draining", false, "1 while the node drains (new allocations refused, admin API)", *s.draining);
   return out;
 }
 

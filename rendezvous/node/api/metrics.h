@@ -68,6 +68,7 @@ struct MetricsSnapshot {
   const ApiGauges* api = nullptr;          // when the HTTP API runs
   const HttpServerStats* http = nullptr;   // the public HTTP API's connection limits, when it runs
   std::optional<CostPrices> prices;
+  std::optional<bool> draining;  // the admin API's drain (issue 18), when the admin API runs
 };
 std::string renderMetrics(const MetricsSnapshot& s);
 

@@ -164,6 +164,8 @@ HttpResponse RegistryApi::postRegistration(const HttpRequest& request) {
   if (!record.publicKey().verify(digest, proof.signature))
     return jsonError(422, "bad_signature", "the signature is not by this record's key over the namespace, ttl and time");
   if (auto stale = checkFresh(record.nodeId(), proof, digest)) return *stale;
+  if (banned_ && banned_(record.nodeId().hex()))
+    return jsonError(403, "banned", "this node id is banned on this node");
   auto plan = registry_->registerRecord(ns, record, parsed->ttl, clock_());
   if (!plan) {
     const storage::DurableError error = plan.error();

@@ -58,6 +58,8 @@ class RegistryApi {
   size_t records() const { return registry_ ? registry_->size() : 0; }
   uint64_t rateLimited() const { return rateLimited_; }     // API thread only
   uint64_t replaysRefused() const { return replaysRefused_; }
+  // Bans (admin API, issue 18): a record whose node id (hex) `banned` names gets 403 on POST.
+  void setBanCheck(std::function<bool(const std::string& nodeIdHex)> banned) { banned_ = std::move(banned); }
   // Whether `id` has a registration (API thread only).
   bool isRegistered(const identity::NodeId& id) const { return registry_ && registry_->hasIdentity(id); }
   // Replaces the node's own registry with a fleet's shared one (docs/fleet.md); before the server starts.
@@ -88,6 +90,7 @@ class RegistryApi {
 
   std::mutex nodeRecordMutex_;
   std::optional<enr::EnrRecord> nodeRecord_;
+  std::function<bool(const std::string&)> banned_;  // setBanCheck
 };
 
 }  // namespace rdv::node

@@ -81,6 +81,15 @@ class Service {
   // Hands a sent buffer back to the relay engine's pool (no allocation per relayed packet).
   void recycle(Bytes&& buffer) { relay_.recycle(std::move(buffer)); }
   const relay::Stats& relayStats() const { return relay_.stats(); }
+  // A reload (SIGHUP), on the worker's loop: the engine goes on with `next` (relay::Server::reconfigure).
+  void reconfigure(std::shared_ptr<const relay::Config> next) { relay_.reconfigure(std::move(next)); }
+  // The admin API (issue 18): the engine's allocations, and ending one by id (its commands drained into `out`).
+  std::vector<relay::AllocationInfo> allocations() const { return relay_.allocations(); }
+  bool endAllocation(uint64_t id, const relay::Now& now, std::vector<Outgoing>& out) {
+    const bool found = relay_.endById(id, now);
+    drain(out);
+    return found;
+  }
 
  private:
   bool answerBinding(const stun::MessageView& msg, const stun::BindingRequestContext& ctx, Outgoing::Kind kind,

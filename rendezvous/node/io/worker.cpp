@@ -14,6 +14,7 @@ bool Worker::Impl::open() {
   loopInitialised = true;
   loop.data = this;
   uv_async_init(&loop, &stopAsync, [](uv_async_t* a) { static_cast<Impl*>(a->loop->data)->shutdown(); });
+  uv_async_init(&loop, &reloadAsync, [](uv_async_t* a) { static_cast<Impl*>(a->loop->data)->applyReload(); });
   uv_timer_init(&loop, &tick);
   uv_update_time(&loop);
   unixOffsetMs = static_cast<int64_t>(uv_now(&loop));
@@ -104,6 +105,29 @@ void Worker::Impl::shutdown() {
   closePrebound();
   closeHandle(&tick);
   closeHandle(&stopAsync);
+  closeHandle(&reloadAsync);
+  std::lock_guard lock(pendingMutex);
+  tasks.clear();  // never run: their waiters see a broken promise, not a hang
+}
+
+// On the worker's loop: the engine and the TLS listeners take the reloaded settings; nothing open closes.
+void Worker::Impl::applyReload() {
+  std::optional<PendingReload> next;
+  std::vector<Worker::Task> due;
+  {
+    std::lock_guard lock(pendingMutex);
+    next.swap(pending);
+    due.swap(tasks);
+  }
+  if (next && next->relay) service.reconfigure(std::move(next->relay));
+  if (next && next->tls) tlsContext = std::move(next->tls);
+  if (due.empty()) {
+    armTimer();
+    return;
+  }
+  const relay::Now at = now();
+  for (auto& task : due) task(service, at, out);
+  flush();  // re-arms the timer
 }
 
 relay::Now Worker::Impl::now() {
@@ -184,6 +208,25 @@ void Worker::requestStop() {
 
 void Worker::join() {
   if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Worker::reconfigure(std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls) {
+  {
+    std::lock_guard lock(impl_->pendingMutex);
+    // A reload not yet applied is replaced, keeping its certificate when this one brings none.
+    if (!tls && impl_->pending) tls = std::move(impl_->pending->tls);
+    impl_->pending = Impl::PendingReload{std::move(relayConfig), std::move(tls)};
+  }
+  if (impl_->thread.joinable() && !impl_->stopSent) uv_async_send(&impl_->reloadAsync);
+}
+
+void Worker::post(Task task) {
+  {
+    std::lock_guard lock(impl_->pendingMutex);
+    if (impl_->stopSent) return;
+    impl_->tasks.push_back(std::move(task));
+  }
+  if (impl_->thread.joinable()) uv_async_send(&impl_->reloadAsync);
 }
 
 const NodeStats& Worker::stats() const { return impl_->stats; }

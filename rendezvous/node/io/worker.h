@@ -2,6 +2,7 @@
 // principle 2). libuv stays inside io/ (worker_impl.h lists the files that implement a worker).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -47,6 +48,15 @@ class Worker {
   // Thread-safe: the loop closes its handles and ends; join() waits for it.
   void requestStop();
   void join();
+  // Thread-safe: hands a reload (SIGHUP) to the worker as a message on its loop; the worker's engine
+  // and its TLS listeners continue with them (null `tls`: keep the current one). Live allocations and
+  // connections stay; new TLS connections get the new certificate.
+  void reconfigure(std::shared_ptr<const relay::Config> relayConfig, std::shared_ptr<TlsContext> tls);
+  // Thread-safe: runs `task` on the worker's loop with its service and the loop's clock (the admin API's
+  // queries and commands, issue 18); what it appends to the outgoing list is sent as after any input. A
+  // task posted after stop never runs (its captures are released).
+  using Task = std::function<void(Service&, const relay::Now&, std::vector<Outgoing>&)>;
+  void post(Task task);
   const NodeStats& stats() const;
   // Read from another thread: values may be a moment old (single writer, the worker).
   const relay::Stats& relayStats() const;

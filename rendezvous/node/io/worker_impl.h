@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -116,6 +117,14 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   Service service;
   uv_loop_t loop;
   uv_async_t stopAsync;
+  uv_async_t reloadAsync;  // a reload waits in `pending` (worker.cpp: applyReload)
+  struct PendingReload {
+    std::shared_ptr<const relay::Config> relay;
+    std::shared_ptr<TlsContext> tls;
+  };
+  std::mutex pendingMutex;
+  std::optional<PendingReload> pending;
+  std::vector<Worker::Task> tasks;  // post(): run by applyReload on the loop
   uv_timer_t tick;
   std::thread thread;
   bool loopInitialised = false;
@@ -192,6 +201,7 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   int receive(int fd);
   void shutdown();
   void onReadable(UdpSocket& s);
+  void applyReload();
   void onConnection(Listener& l);
   void onRead(Connection& c, ByteSpan bytes);
   bool drainFrames(Connection& c, size_t& consumed);

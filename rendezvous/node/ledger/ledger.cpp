@@ -67,12 +67,27 @@ void Ledger::run() {
     lock.unlock();
     for (const auto& e : events) book_->apply(e);
     flushOnce();
+    purgeOld();
     lock.lock();
     flushesDone_ = requested;
     flushed_.notify_all();
     if (stop && queue_.empty()) break;
     next = std::chrono::steady_clock::now() + interval_;
   }
+}
+
+void Ledger::purgeOld() {
+  const unsigned days = retentionDays_.load();
+  const int64_t now = clock_();
+  if (days == 0 || now < nextPurgeUnix_) return;
+  nextPurgeUnix_ = now + 86400;
+  auto deleted = store_->deleteOlderThan(now - int64_t{days} * 86400);
+  if (!deleted) {
+    logEvent(Level::Error, "ledger-retention-failed", {{"reason", deleted.error().message}});
+    nextPurgeUnix_ = now + 60;  // try again soon
+    return;
+  }
+  logEvent(Level::Info, "ledger-retention", {{"days", days}, {"rows_deleted", *deleted}});
 }
 
 void Ledger::flushOnce() {

@@ -61,6 +61,10 @@ class Ledger final : public UsageSink {
   // Blocks until everything posted before the call has been written (tests, admin reads).
   void flushNow();
 
+  // ledger-retention-days (0: keep everything): rows older are deleted by the ledger thread at its first
+  // flush after this call and then once a day. Call right after open().
+  void setRetentionDays(unsigned days) { retentionDays_.store(days); }
+
   LedgerMetrics metrics() const;
   // Called on the ledger thread after each flush that wrote a batch, outside every lock of the ledger (a
   // fleet publishes the batch's day totals to its usage stream, docs/fleet.md). Any thread, any time.
@@ -94,6 +98,9 @@ class Ledger final : public UsageSink {
   uint64_t flushRequests_ = 0;  // flushNow() generations, under queueMutex_
   uint64_t flushesDone_ = 0;
   std::thread thread_;
+  std::atomic<unsigned> retentionDays_{0};
+  int64_t nextPurgeUnix_ = 0;  // ledger thread only
+  void purgeOld();
 
   std::mutex observerMutex_;
   std::function<void(const storage::LedgerBatch&)> observer_;
