@@ -240,22 +240,6 @@ const std::vector<Key>& keys() {
        }},
       {{"node-key", "string", "the node's secp256k1 key file (hex); default <data-dir>/node.key, created (0600) if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.nodeKeyFile); }},
-      {{"registry-min-ttl", "uint", "shortest registration TTL a peer may ask for, seconds (1-259200; default 60)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 259200, c.registryMinTtlSeconds); }},
-      {{"registry-default-ttl", "uint", "TTL of a registration that asks for none, seconds (default 7200)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 2592000, c.registryDefaultTtlSeconds); }},
-      {{"registry-max-ttl", "uint", "longest registration TTL, seconds (1-2592000; default 259200 = 72 h)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 2592000, c.registryMaxTtlSeconds); }},
-      {{"registry-max-per-identity", "uint", "namespaces one node id may be registered in (default 100)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryMaxPerIdentity); }},
-      {{"registry-max-per-namespace", "uint", "registrations one namespace may hold (default 1000000)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 100000000, c.registryMaxPerNamespace); }},
-      {{"registry-max-records", "uint", "registrations held in total, all namespaces (default 200000)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 100000000, c.registryMaxRecords); }},
-      {{"registry-writes-per-minute", "uint", "POST/DELETE /v1/registrations per source IP and minute (default 60)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryWritesPerMinute); }},
-      {{"registry-write-burst", "uint", "burst of registry writes per source IP (default 20)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryWriteBurst); }},
       {{"api-clock-skew", "uint", "seconds a signed API request (RDV-Sig, registry proof) may be off the node's clock; each is accepted once inside it (5-600; default 60)", false},
        [](const Json& v, Config& c) { return needUint(v, 5, 600, c.apiClockSkewSeconds); }},
       {{"ice-servers-per-minute", "uint", "GET /v1/ice-servers per source IP and minute (default 30)", false},
@@ -298,6 +282,7 @@ const std::vector<Key>& keys() {
     std::vector<Key> all = base;
     for (const Key& k : publicNodeKeys()) all.push_back(k);  // config_keys_public.cpp
     appendTopicKeys(all);                                     // config_keys_topics.cpp
+    appendRegistryKeys(all);                                  // config_keys_registry.cpp
     return withFleetKeys(std::move(all));                     // config_fleet_keys.cpp
   }();
   return table;

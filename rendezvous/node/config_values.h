@@ -26,6 +26,8 @@ const std::vector<Key>& keys();
 const std::vector<Key>& publicNodeKeys();
 // The topic and presence keys (config_keys_topics.cpp), appended to keys().
 void appendTopicKeys(std::vector<Key>& table);
+// The registry keys (config_keys_registry.cpp), appended to keys().
+void appendRegistryKeys(std::vector<Key>& table);
 // `table` with the fleet's keys (redis, redis-password-file, fleet) appended (config_fleet_keys.cpp).
 std::vector<Key> withFleetKeys(std::vector<Key> table);
 

@@ -49,6 +49,14 @@ void writeEnvelope(std::string& out, const Envelope& e) {
 
 struct Encoder {
   std::string& out;
+  // Topic and presence frames: no compact form yet (CborFrameType::Json).
+  template <class F>
+  void operator()(const F& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::Json, 2);
+    w.unsignedInt(1);
+    w.text(encodeFrame(Frame{f}));
+  }
   void operator()(const ChallengeFrame& f) const {
     Writer w(out);
     begin(w, CborFrameType::Challenge, 4);
@@ -282,6 +290,15 @@ Result<Frame, FrameError> decodeFrameCbor(std::string_view bytes) {
     case static_cast<uint8_t>(CborFrameType::PathReport):
       if (!collect(*doc, keys({1, 2, 3}), f)) return malformed();
       return decodePathReport(f);
+    case static_cast<uint8_t>(CborFrameType::Json): {
+      std::string text;
+      if (!collect(*doc, keys({1}), f) || !f.text(1, text)) return malformed();
+      auto inner = decodeFrame(text);
+      if (!inner) return unexpected(inner.error());
+      // One form per frame: those with a compact form must use it.
+      if (inner->index() <= Frame(PathReportFrame{}).index()) return malformed();
+      return inner;
+    }
     default: return unexpected(FrameError{FrameErrorKind::UnknownType});
   }
 }

@@ -28,6 +28,9 @@ namespace rdv::signalling {
 
 enum class CborFrameType : uint8_t {
   Challenge = 1, Auth = 2, Welcome = 3, Envelope = 4, Ack = 5, Error = 6, Received = 7, PathReport = 8,
+  // A frame without a compact form yet (topics and presence): its JSON text under key 1, so a CBOR
+  // connection still speaks every frame. Never used for the frames above.
+  Json = 31,
 };
 
 std::string encodeFrameCbor(const Frame& f);
