@@ -181,7 +181,7 @@ Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, 
 
   Allocation& stored = allocations_.emplace(r.tuple, std::move(a)).first->second;
   for (uint8_t i = 0; i < count; ++i) {
-    allocationByRelay_[relays[i]] = r.tuple;
+    allocationByRelay_[relays[i]] = &stored;
     live_->add(relays[i]);  // reachable from the node's other allocations (peer policy, rule 3)
   }
   ++allocationsPerUser_[stored.info.username];

@@ -26,7 +26,7 @@ Bytes Server::onChannelBind(const Request& r) {
   const auto byNumber = channels_.find(ChannelKey{a.tuple(), *channel});
   if (byNumber != channels_.end() && byNumber->second.peer != *peer) return errorReply(r, stun::error::BadRequest);
   const auto byPeer = channelByPeer_.find(PeerKey{*relay, *peer});
-  if (byPeer != channelByPeer_.end() && byPeer->second.channel != *channel) {
+  if (byPeer != channelByPeer_.end() && byPeer->second->channel != *channel) {
     return errorReply(r, stun::error::BadRequest);
   }
   // §11.2: local policy forbids the peer (DESIGN principle 6): 403.
@@ -64,7 +64,7 @@ void Server::bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const
     c.peer = peer;
     c.meter = a.meter.get();
     a.channels.push_back(channel);
-    channelByPeer_[PeerKey{relay, peer}] = key;
+    channelByPeer_[PeerKey{relay, peer}] = &c;
     ++stats_.channelsActive;
     c.toOwnRelay = config_->policy.check(peer) != PolicyVerdict::Allowed;  // allowed only as a live relay
   }

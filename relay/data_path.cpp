@@ -1,7 +1,8 @@
 // The relayed traffic: ChannelData and Send indications from clients, datagrams from peers (RFC 8656
-// §10, §12). This is the hot path: no heap allocation once the buffer pool is warm (buffers come back
-// through Server::recycle), no STUN building through the general builder, one hash lookup for
-// ChannelData in either direction.
+// §10, §12). This is the hot path: every relayed packet becomes one Forward (a slice of the input and a
+// header, nothing copied), no heap allocation, no STUN building through the general builder, one hash
+// lookup in either direction (ChannelData by (5-tuple, channel) or (relay port, peer); Send by 5-tuple;
+// Data indications by relay port).
 #include "relay/server.h"
 #include "stun/channel_data.h"
 
@@ -14,15 +15,15 @@ namespace {
 constexpr size_t maxUdpPayload(Family f) { return f == Family::V4 ? 65507 : 65527; }
 constexpr size_t kMaxStunBody = 65535;
 
-// A Data indication (RFC 8656 §10.3): header, XOR-PEER-ADDRESS, DATA (padded to 4), written straight
-// into `out`. Returns false when it would not fit in a STUN message.
-bool writeDataIndication(Bytes& out, const stun::TransactionId& tid, const Endpoint& peer, ByteSpan data) {
+// A Data indication's header (RFC 8656 §10.3): STUN header, XOR-PEER-ADDRESS, DATA's attribute header,
+// written into the forward's header; the payload follows as the slice, then the padding to 4. Returns
+// false when it would not fit in a STUN message.
+bool writeDataIndicationHeader(Forward& f, const stun::TransactionId& tid, const Endpoint& peer, size_t dataSize) {
   const size_t addrLen = peer.family() == Family::V4 ? 8 : 20;
-  const size_t padded = (data.size() + 3) & ~size_t{3};
+  const size_t padded = (dataSize + 3) & ~size_t{3};
   const size_t body = 4 + addrLen + 4 + padded;
   if (body > kMaxStunBody) return false;
-  out.resize(stun::kHeaderSize + body);
-  uint8_t* p = out.data();
+  uint8_t* p = f.header.data();
   storeBe16(p, stun::messageType(stun::Method::Data, stun::Class::Indication));
   storeBe16(p + 2, static_cast<uint16_t>(body));
   storeBe32(p + 4, stun::kMagicCookie);
@@ -40,13 +41,30 @@ bool writeDataIndication(Bytes& out, const stun::TransactionId& tid, const Endpo
   for (size_t i = 0; i < peer.ip().size(); ++i) p[8 + i] = peer.ip().data()[i] ^ mask[i];
   p += 4 + addrLen;
   storeBe16(p, stun::attr::Data);
-  storeBe16(p + 2, static_cast<uint16_t>(data.size()));
-  std::copy(data.begin(), data.end(), p + 4);
-  std::fill(p + 4 + data.size(), p + 4 + padded, uint8_t{0});
+  storeBe16(p + 2, static_cast<uint16_t>(dataSize));
+  f.headerSize = static_cast<uint8_t>(stun::kHeaderSize + 4 + addrLen + 4);
+  f.padding = static_cast<uint8_t>(padded - dataSize);
   return true;
 }
 
+uint32_t offsetIn(ByteSpan packet, ByteSpan part) { return static_cast<uint32_t>(part.data() - packet.data()); }
+
 }  // namespace
+
+void Server::forward(Forward& f) {
+  if (batchInput_) {
+    f.input = *batchInput_;
+    forwards_.push_back(f);
+    return;
+  }
+  Bytes out = takeBuffer();
+  appendForwarded(f, currentInput_, out);
+  if (f.to == Forward::To::Peer) {
+    push(SendToPeer{f.relay, f.peer, std::move(out), f.dontFragment});
+  } else {
+    push(SendToClient{f.client, std::move(out)});
+  }
+}
 
 // RFC 8656 §12.3 (receiving ChannelData from a client): an unbound channel is dropped; otherwise the
 // data goes to the bound peer, if the peer's permission still holds.
@@ -77,12 +95,16 @@ void Server::onClientChannelData(ByteSpan packet, const ClientTuple& tuple, cons
     return;
   }
   if (!admit(*c.meter, true, cd->data.size(), tuple, now)) return;  // c may be gone (quota ended it)
-  Bytes out = takeBuffer();
-  out.assign(cd->data.begin(), cd->data.end());
   c.toPeer.add(cd->data.size());
   stats_.bytesClientToPeer += cd->data.size();
   ++stats_.packetsClientToPeer;
-  push(SendToPeer{c.relay, c.peer, std::move(out), false});
+  Forward f;
+  f.to = Forward::To::Peer;
+  f.relay = c.relay;
+  f.peer = c.peer;
+  f.offset = offsetIn(packet, cd->data);
+  f.length = static_cast<uint32_t>(cd->data.size());
+  forward(f);
 }
 
 // RFC 8656 §10.2 (receiving a Send indication): no allocation, no XOR-PEER-ADDRESS or DATA, no
@@ -114,25 +136,42 @@ void Server::onSendIndication(const stun::MessageView& m, const ClientTuple& tup
     ++stats_.dropOversize;
     return;
   }
-  const RelayPort from = *relay;
-  const bool dontFragment = m.has(stun::attr::DontFragment);
+  Forward f;
+  f.to = Forward::To::Peer;
+  f.relay = *relay;
+  f.peer = *peer;
+  f.dontFragment = m.has(stun::attr::DontFragment);
+  f.offset = offsetIn(currentInput_, *data);
+  f.length = static_cast<uint32_t>(data->size());
   if (!admit(*a.meter, true, data->size(), tuple, now)) return;  // a may be gone (quota ended it)
-  Bytes out = takeBuffer();
-  out.assign(data->begin(), data->end());
   a.info.toPeer.add(data->size());
   stats_.bytesClientToPeer += data->size();
   ++stats_.packetsClientToPeer;
   ++stats_.sendIndications;
-  push(SendToPeer{from, *peer, std::move(out), dontFragment});
+  forward(f);
+}
+
+void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, const Now& now) {
+  batchInput_.reset();
+  currentInput_ = packet;
+  peerInput(relay, peer, packet, now);
+}
+
+void Server::handlePeerBatch(RelayPort relay, std::span<const PeerDatagram> batch, const Now& now) {
+  for (uint32_t i = 0; i < batch.size(); ++i) {
+    batchInput_ = i;
+    currentInput_ = batch[i].packet;
+    peerInput(relay, batch[i].peer, batch[i].packet, now);
+  }
+  batchInput_.reset();
 }
 
 // RFC 8656 §11.4/§12.4 and §10.3: a datagram from a peer goes to the client as ChannelData when a
 // channel is bound to that peer, else as a Data indication; either way only with a permission.
-void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, const Now& now) {
+void Server::peerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, const Now& now) {
   if (const auto byPeer = channelByPeer_.find(PeerKey{relay, peer}); byPeer != channelByPeer_.end()) {
-    const auto it = channels_.find(byPeer->second);
-    if (it != channels_.end() && it->second.expires > now.mono) {
-      ChannelBinding& c = it->second;
+    ChannelBinding& c = *byPeer->second;
+    if (c.expires > now.mono) {
       if (c.permissionExpires <= now.mono) {
         ++stats_.dropNoPermission;
         return;
@@ -143,19 +182,25 @@ void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan pac
       }
       const bool stream = isStream(c.client.transport);
       // RFC 8656 §12.5: over TCP/TLS, ChannelData is padded to a multiple of 4.
-      const size_t size = stun::kChannelDataHeaderSize + (stream ? (packet.size() + 3) & ~size_t{3} : packet.size());
+      const size_t padded = stream ? (packet.size() + 3) & ~size_t{3} : packet.size();
+      const size_t size = stun::kChannelDataHeaderSize + padded;
       if (packet.size() > 0xFFFF || (!stream && size > maxUdpPayload(c.client.client.family()))) {
         ++stats_.dropOversize;
         return;
       }
-      const ClientTuple client = c.client;
-      if (!admit(*c.meter, false, packet.size(), client, now)) return;  // c may be gone (quota ended it)
-      Bytes out = takeBuffer();
-      stun::appendChannelData(out, c.channel, packet, stream);
+      Forward f;
+      f.to = Forward::To::Client;
+      f.client = c.client;
+      f.length = static_cast<uint32_t>(packet.size());
+      f.headerSize = stun::kChannelDataHeaderSize;
+      f.padding = static_cast<uint8_t>(padded - packet.size());
+      storeBe16(f.header.data(), c.channel);
+      storeBe16(f.header.data() + 2, static_cast<uint16_t>(packet.size()));
+      if (!admit(*c.meter, false, packet.size(), f.client, now)) return;  // c may be gone (quota ended it)
       c.toClient.add(packet.size());
       stats_.bytesPeerToClient += packet.size();
       ++stats_.packetsPeerToClient;
-      push(SendToClient{c.client, std::move(out)});
+      forward(f);
       return;
     }
   }
@@ -164,12 +209,7 @@ void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan pac
     ++stats_.dropUnknownRelayPort;
     return;
   }
-  const auto found = allocations_.find(owner->second);
-  if (found == allocations_.end()) {
-    ++stats_.dropUnknownRelayPort;
-    return;
-  }
-  Allocation& a = found->second;
+  Allocation& a = *owner->second;
   const Permission* permission = a.findPermission(peer.ip());
   if (!permission || permission->expires <= now.mono) {
     ++stats_.dropNoPermission;
@@ -182,31 +222,28 @@ void Server::handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan pac
   sendDataIndication(a, peer, packet, now);
 }
 
-void Server::sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan data, const Now& now) {
+void Server::sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan packet, const Now& now) {
   stun::TransactionId tid;
   const uint64_t r1 = rng_.next();
   const uint64_t r2 = rng_.next();
   for (size_t i = 0; i < 8; ++i) tid.bytes[i] = static_cast<uint8_t>(r1 >> (8 * i));
   for (size_t i = 0; i < 4; ++i) tid.bytes[8 + i] = static_cast<uint8_t>(r2 >> (8 * i));
-  Bytes out = takeBuffer();
-  const ClientTuple& client = a.tuple();
-  if (!writeDataIndication(out, tid, peer, data) ||
-      (!isStream(client.transport) && out.size() > maxUdpPayload(client.client.family()))) {
+  Forward f;
+  f.to = Forward::To::Client;
+  f.client = a.tuple();
+  f.length = static_cast<uint32_t>(packet.size());
+  if (!writeDataIndicationHeader(f, tid, peer, packet.size()) ||
+      (!isStream(f.client.transport) && f.size() > maxUdpPayload(f.client.client.family()))) {
     ++stats_.dropOversize;
-    recycle(std::move(out));
     return;
   }
-  const ClientTuple tuple = client;
-  if (!admit(*a.meter, false, data.size(), tuple, now)) {  // a may be gone (quota ended it)
-    recycle(std::move(out));
-    return;
-  }
+  if (!admit(*a.meter, false, packet.size(), f.client, now)) return;  // a may be gone (quota ended it)
   // The allocation's own counters carry the indication path; channel records carry their own.
-  a.info.toClient.add(data.size());
-  stats_.bytesPeerToClient += data.size();
+  a.info.toClient.add(packet.size());
+  stats_.bytesPeerToClient += packet.size();
   ++stats_.packetsPeerToClient;
   ++stats_.dataIndications;
-  push(SendToClient{client, std::move(out)});
+  forward(f);
 }
 
 }  // namespace rdv::relay

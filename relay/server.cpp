@@ -49,6 +49,19 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
       nextAllocationId_(config_->firstAllocationId) {}
 
 void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {
+  batchInput_.reset();
+  currentInput_ = packet;
+  clientInput(packet, tuple, now);
+}
+
+void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now, uint32_t input) {
+  batchInput_ = input;
+  currentInput_ = packet;
+  clientInput(packet, tuple, now);
+  batchInput_.reset();
+}
+
+void Server::clientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {
   switch (stun::classify(packet)) {
     case stun::PacketKind::ChannelData: onClientChannelData(packet, tuple, now); return;
     case stun::PacketKind::Stun: break;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "relay/auth.h"
 #include "relay/commands.h"
 #include "relay/config.h"
+#include "relay/forward.h"
 #include "relay/quota.h"
 #include "relay/rate_limiter.h"
 #include "relay/stats.h"
@@ -65,10 +67,26 @@ class Server {
   Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, Rng& rng);
 
   // One datagram (UDP) or one frame (TCP/TLS, as cut by stun::nextFrame) from a client: a STUN message
-  // or a ChannelData message.
+  // or a ChannelData message. Relayed data comes out as SendToPeer commands (a copy of the payload): the
+  // single-input form, for tests and tools. The daemon uses the batch form below.
   void handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now);
-  // One datagram received on relay socket `relay` from `peer`.
+  // One datagram received on relay socket `relay` from `peer` (single-input form: SendToClient commands).
   void handlePeerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, const Now& now);
+
+  // Batches (the daemon's path). The inputs of one read are handed in one by one with their index in the
+  // batch; relayed data comes out as Forward records (slices of those inputs, nothing copied) in
+  // forwards(), everything else as commands. The caller sends the forwards while the inputs' buffer is
+  // still intact, then clearForwards(). Metering and quotas are per packet, at decision time, exactly as
+  // in the single-input form.
+  void handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now, uint32_t input);
+  struct PeerDatagram {
+    ByteSpan packet;
+    Endpoint peer;
+  };
+  // Every datagram of one read on relay socket `relay`; forward.input is the index in `batch`.
+  void handlePeerBatch(RelayPort relay, std::span<const PeerDatagram> batch, const Now& now);
+  const std::vector<Forward>& forwards() const { return forwards_; }
+  void clearForwards() { forwards_.clear(); }
   // A TCP/TLS client connection closed: its allocation ends with it (RFC 8656 §3.1, §7).
   void handleConnectionClosed(const ClientTuple& tuple, const Now& now);
   // Expires what is due at `now`. Call when the timer armed with nextDeadline() fires.
@@ -122,6 +140,7 @@ class Server {
   };
 
   // server.cpp: dispatch and the command queue
+  void clientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now);
   void onRequest(const stun::MessageView& m, const ClientTuple& tuple, const Now& now);
   void onBinding(const stun::MessageView& m, const ClientTuple& tuple);
   void onAuthFailure(const stun::MessageView& m, const ClientTuple& tuple, AuthError e, const Now& now);
@@ -190,7 +209,10 @@ class Server {
   // data_path.cpp: the relayed traffic
   void onClientChannelData(ByteSpan packet, const ClientTuple& tuple, const Now& now);
   void onSendIndication(const stun::MessageView& m, const ClientTuple& tuple, const Now& now);
-  void sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan data, const Now& now);
+  void peerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, const Now& now);
+  void sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan packet, const Now& now);
+  // A forwarding decision for the current input: recorded (batch form) or turned into a command.
+  void forward(Forward& f);
 
   // expiry.cpp: one heap of deadlines for the whole Server
   void schedule(Allocation& a, Instant at);
@@ -226,11 +248,15 @@ class Server {
   // client->peer hot path is one lookup.
   std::unordered_map<ChannelKey, ChannelBinding> channels_;
   // Why: a datagram arriving on a relay socket names only (relay port, peer). This finds the channel to
-  // wrap it in without scanning, and enforces "a peer is bound to one channel" (RFC 8656 §11.2).
-  std::unordered_map<PeerKey, ChannelKey> channelByPeer_;
+  // wrap it in without scanning, and enforces "a peer is bound to one channel" (RFC 8656 §11.2). It
+  // points at the record in channels_ (a node-based map: the address holds until that entry is erased,
+  // and removeChannel() erases both together), so the peer->client hot path is one lookup, like the
+  // client->peer one.
+  std::unordered_map<PeerKey, ChannelBinding*> channelByPeer_;
   // Why: peer datagrams without a channel (Data indications) and port bookkeeping: which allocation owns
-  // a relay socket.
-  std::unordered_map<RelayPort, ClientTuple> allocationByRelay_;
+  // a relay socket. Points into allocations_ (node-based; erased together in endAllocation()), so a
+  // Data indication costs one lookup too.
+  std::unordered_map<RelayPort, Allocation*> allocationByRelay_;
   // RESERVATION-TOKEN -> the port held for it (RFC 8656 §7.2, EVEN-PORT with R).
   std::unordered_map<uint64_t, Reservation> reservations_;
   // Why: port picking must skip ports held by reservations without scanning them.
@@ -250,6 +276,11 @@ class Server {
 
   std::vector<Command> commands_;
   size_t commandHead_ = 0;
+  // Batch form: the forwarding decisions of the current batch. Single-input form (batchInput_ empty):
+  // forward() turns each into a command from currentInput_.
+  std::vector<Forward> forwards_;
+  std::optional<uint32_t> batchInput_;
+  ByteSpan currentInput_;
   std::vector<Bytes> bufferPool_;
 };
 

@@ -7,6 +7,20 @@
 
 namespace rdv::node {
 
+size_t Worker::Impl::relaySlot(relay::RelayPort port) const {
+  const relay::PortRange range = config.relayPorts;
+  if (port.port < range.min || port.port > range.max) return SIZE_MAX;
+  const size_t n = size_t{range.max} - range.min + 1;
+  const size_t slot = (port.family == Family::V6 ? n : 0) + (port.port - range.min);
+  return slot < relayByPort.size() ? slot : SIZE_MAX;
+}
+
+Worker::Impl::RelaySocket* Worker::Impl::relayAt(relay::RelayPort port) const {
+  if (const size_t slot = relaySlot(port); slot != SIZE_MAX) return relayByPort[slot];
+  const auto it = relaySockets.find(port);
+  return it == relaySockets.end() ? nullptr : it->second;
+}
+
 bool Worker::Impl::bind(relay::RelayPort relay, const Endpoint& local) {
   if (relaySockets.count(relay)) return false;
   auto fd = openBoundSocket(local, SocketType::Udp, false);
@@ -17,9 +31,7 @@ bool Worker::Impl::bind(relay::RelayPort relay, const Endpoint& local) {
 bool Worker::Impl::park(relay::RelayPort relay) {
   auto it = relaySockets.find(relay);
   if (it == relaySockets.end()) return false;
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&it->second->handle), &fd) != 0) return false;
-  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);  // the loop closes its own descriptor below
+  const int copy = fcntl(it->second->fd, F_DUPFD_CLOEXEC, 0);  // the loop closes its own descriptor below
   if (copy < 0) return false;
   parked.park(relay, copy);
   releaseRelay(relay);
@@ -43,32 +55,28 @@ bool Worker::Impl::wrapRelaySocket(relay::RelayPort relay, int fd) {
   auto* s = new RelaySocket();
   s->port = relay;
   s->owner = this;
-  uv_udp_init_ex(&loop, &s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
-  s->handle.data = s;
-  if (uv_udp_open(&s->handle, fd) != 0) {
+  s->fd = fd;
+  if (uv_poll_init_socket(&loop, &s->poll, fd) != 0) {
     closeSocket(fd);
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->handle), [](uv_handle_t* h) { delete static_cast<RelaySocket*>(h->data); });
+    delete s;
     return false;
   }
-  uv_udp_recv_start(
-      &s->handle,
-      &Impl::allocUdp,
-      [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
-        auto* rs = static_cast<RelaySocket*>(h->data);
-        if (n < 0 || from == nullptr || (flags & UV_UDP_PARTIAL)) return;
-        rs->owner->onPeerDatagram(*rs, ByteSpan(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)), from);
-      });
+  s->poll.data = s;
+  uv_poll_start(&s->poll, UV_READABLE, [](uv_poll_t* p, int status, int) {
+    auto* rs = static_cast<RelaySocket*>(p->data);
+    if (status == 0) rs->owner->onPeerReadable(*rs);
+  });
   // Linux UDP sockets set DF by default (PMTUDISC_WANT); relayed datagrams may fragment unless the
   // client asked for DONT-FRAGMENT, so start from "off".
   s->dontFragment = true;
   setDontFragment(*s, false);
   relaySockets.emplace(relay, s);
+  if (const size_t slot = relaySlot(relay); slot != SIZE_MAX) relayByPort[slot] = s;
   return true;
 }
 
 void Worker::Impl::setDontFragment(RelaySocket& s, bool on) {
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&s.handle), &fd) != 0) return;
+  const int fd = s.fd;
   const int v4 = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
   const int v6 = on ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT;
   const int r = s.port.family == Family::V4 ? setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4))
@@ -81,7 +89,13 @@ void Worker::Impl::releaseRelay(relay::RelayPort port) {
   if (it == relaySockets.end()) return;
   RelaySocket* s = it->second;
   relaySockets.erase(it);
-  uv_close(reinterpret_cast<uv_handle_t*>(&s->handle), [](uv_handle_t* h) { delete static_cast<RelaySocket*>(h->data); });
+  if (const size_t slot = relaySlot(port); slot != SIZE_MAX) relayByPort[slot] = nullptr;
+  // The poll stops now; the descriptor closes with the handle (libuv must not poll a closed fd).
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), [](uv_handle_t* h) {
+    auto* rs = static_cast<RelaySocket*>(h->data);
+    closeSocket(rs->fd);
+    delete rs;
+  });
 }
 
 }  // namespace rdv::node

@@ -47,30 +47,35 @@ bool Service::answerBinding(const stun::MessageView& msg, const stun::BindingReq
   return true;
 }
 
-void Service::onDatagram(ByteSpan bytes, const Endpoint& source, const Endpoint& local, const relay::Now& now,
-                         std::vector<Outgoing>& out) {
-  stats_.udpDatagramsReceived.add();
-  const auto kind = stun::classify(bytes);
-  if (kind == stun::PacketKind::Other) {
-    stats_.udpMalformedDropped.add();
-    return;
-  }
-  if (kind == stun::PacketKind::Stun) {
-    auto msg = stun::MessageView::parse(bytes);
-    if (!msg) {
+void Service::onDatagrams(std::span<const Datagram> batch, const Endpoint& local, uint32_t socket,
+                          const relay::Now& now, std::vector<Outgoing>& out) {
+  stats_.udpDatagramsReceived.add(batch.size());
+  for (uint32_t i = 0; i < batch.size(); ++i) {
+    const ByteSpan bytes = batch[i].bytes;
+    const auto kind = stun::classify(bytes);
+    if (kind == stun::PacketKind::Other) {
       stats_.udpMalformedDropped.add();
-      return;
+      continue;
     }
-    if (msg->method() == static_cast<uint16_t>(stun::Method::Binding)) {
-      answerBinding(*msg, {source, local, false}, Outgoing::Kind::Udp, 0, out);
-      return;
+    if (kind == stun::PacketKind::Stun) {
+      auto msg = stun::MessageView::parse(bytes);
+      if (!msg) {
+        stats_.udpMalformedDropped.add();
+        continue;
+      }
+      if (msg->method() == static_cast<uint16_t>(stun::Method::Binding)) {
+        answerBinding(*msg, {batch[i].source, local, false}, Outgoing::Kind::Udp, socket, out);
+        continue;
+      }
     }
+    // For UDP the tuple's connection id is the listening socket's number (a function of `local`).
+    relay_.handleClientInput(bytes, relay::ClientTuple{batch[i].source, local, Transport::Udp, socket}, now, i);
   }
-  relay_.handleClientInput(bytes, relay::ClientTuple{source, local, Transport::Udp, 0}, now);
   drain(out);
 }
 
-bool Service::onStreamFrame(ByteSpan frame, const StreamPeer& peer, const relay::Now& now, std::vector<Outgoing>& out) {
+bool Service::onStreamFrame(ByteSpan frame, const StreamPeer& peer, uint32_t input, const relay::Now& now,
+                            std::vector<Outgoing>& out) {
   if (stun::classify(frame) == stun::PacketKind::Stun) {
     auto msg = stun::MessageView::parse(frame);
     if (!msg) return false;  // RFC 8489 §6.3: a stream that is not STUN cannot be resynchronised
@@ -79,7 +84,8 @@ bool Service::onStreamFrame(ByteSpan frame, const StreamPeer& peer, const relay:
       return true;
     }
   }
-  relay_.handleClientInput(frame, relay::ClientTuple{peer.remote, peer.local, peer.transport, peer.connection}, now);
+  relay_.handleClientInput(frame, relay::ClientTuple{peer.remote, peer.local, peer.transport, peer.connection}, now,
+                           input);
   drain(out);
   return true;
 }
@@ -89,9 +95,9 @@ void Service::onConnectionClosed(const StreamPeer& peer, const relay::Now& now, 
   drain(out);
 }
 
-void Service::onPeerDatagram(relay::RelayPort relay, const Endpoint& peer, ByteSpan bytes, const relay::Now& now,
-                             std::vector<Outgoing>& out) {
-  relay_.handlePeerInput(relay, peer, bytes, now);
+void Service::onPeerDatagrams(relay::RelayPort relay, std::span<const relay::Server::PeerDatagram> batch,
+                              const relay::Now& now, std::vector<Outgoing>& out) {
+  relay_.handlePeerBatch(relay, batch, now);
   drain(out);
 }
 

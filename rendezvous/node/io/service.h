@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "relay/server.h"
@@ -30,7 +31,8 @@ struct Outgoing {
   enum class Kind : uint8_t { Udp, Stream, Peer, ReleaseRelay } kind = Kind::Udp;
   Endpoint from;            // Udp: which of the node's sockets sends it
   Endpoint to;              // Udp, Peer: destination
-  uint64_t connection = 0;  // Stream: which connection
+  uint64_t connection = 0;  // Stream: which connection; Udp: the worker's number of the socket `from`, if
+                            // it is that one (a search by `from` otherwise, e.g. RFC 5780 CHANGE-REQUEST)
   relay::RelayPort relay;   // Peer, ReleaseRelay: which relay socket
   bool dontFragment = false;
   Bytes bytes;
@@ -52,15 +54,26 @@ class Service {
   Service(stun::BindingConfig binding, std::shared_ptr<const relay::Config> relayConfig,
           relay::RelaySocketBinder& binder, NodeStats& stats, MeteringSink* metering = nullptr);
 
-  // A datagram from `source` received on the node's `local` socket.
-  void onDatagram(ByteSpan bytes, const Endpoint& source, const Endpoint& local, const relay::Now& now,
-                  std::vector<Outgoing>& out);
-  // One complete frame (see stun::nextFrame) from a stream. Returns false when the connection must close.
-  bool onStreamFrame(ByteSpan frame, const StreamPeer& peer, const relay::Now& now, std::vector<Outgoing>& out);
+  // One read's datagrams: the batch the I/O layer received on the node's `local` socket (the worker's
+  // listening socket number `socket`, kept in the tuple so answers need no socket search). Relayed data
+  // comes out in forwards() (input = the index in `batch`), the rest in `out`.
+  struct Datagram {
+    ByteSpan bytes;
+    Endpoint source;
+  };
+  void onDatagrams(std::span<const Datagram> batch, const Endpoint& local, uint32_t socket, const relay::Now& now,
+                   std::vector<Outgoing>& out);
+  // One complete frame (see stun::nextFrame) from a stream, input number `input` of the current batch (the
+  // frames of one read). Returns false when the connection must close.
+  bool onStreamFrame(ByteSpan frame, const StreamPeer& peer, uint32_t input, const relay::Now& now,
+                     std::vector<Outgoing>& out);
   void onConnectionClosed(const StreamPeer& peer, const relay::Now& now, std::vector<Outgoing>& out);
-  // A datagram a peer sent to one of the relay sockets.
-  void onPeerDatagram(relay::RelayPort relay, const Endpoint& peer, ByteSpan bytes, const relay::Now& now,
-                      std::vector<Outgoing>& out);
+  // One read's datagrams from peers on one of the relay sockets.
+  void onPeerDatagrams(relay::RelayPort relay, std::span<const relay::Server::PeerDatagram> batch,
+                       const relay::Now& now, std::vector<Outgoing>& out);
+  // The relayed data of the current batch: slices of its inputs. Send them, then clearForwards().
+  const std::vector<relay::Forward>& forwards() const { return relay_.forwards(); }
+  void clearForwards() { relay_.clearForwards(); }
   void onTimeout(const relay::Now& now, std::vector<Outgoing>& out);
   // The node is stopping: ends every allocation (metered as EndReason::Shutdown).
   void endAll(const relay::Now& now, std::vector<Outgoing>& out);

@@ -13,6 +13,7 @@ namespace rdv::node {
   X(udpMalformedDropped, "UDP datagrams dropped because they did not parse as STUN/TURN")    \
   X(udpUnhandledDropped, "UDP datagrams dropped: valid framing but nothing handles them")    \
   X(udpSendErrors, "UDP datagrams that could not be sent")                                   \
+  X(udpGsoFallbacks, "UDP sockets that fell back from GSO to plain datagrams (kernel refused)") \
   X(bindingRequests, "STUN Binding requests answered")                                       \
   X(bindingErrors, "STUN Binding requests answered with an error (400, 420)")                \
   X(tcpAccepted, "TCP/TLS connections accepted")                                             \

@@ -118,14 +118,19 @@ bool TlsSession::send(ByteSpan plaintext) {
 
 Bytes TlsSession::takeOutgoing() {
   Bytes out;
-  if (!ssl_) return out;
+  takeOutgoing(out);
+  return out;
+}
+
+void TlsSession::takeOutgoing(Bytes& out) {
+  out.clear();
+  if (!ssl_) return;
   BIO* w = SSL_get_wbio(ssl_);
   const size_t pending = BIO_ctrl_pending(w);
-  if (pending == 0) return out;
+  if (pending == 0) return;
   out.resize(pending);
   const int n = BIO_read(w, out.data(), static_cast<int>(pending));
   out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
 }
 
 }  // namespace rdv::node

@@ -42,6 +42,8 @@ class TlsSession {
   bool send(ByteSpan plaintext);
   // Ciphertext waiting to go out on the socket.
   Bytes takeOutgoing();
+  // The same into `out` (replacing its contents), reusing its capacity.
+  void takeOutgoing(Bytes& out);
   bool handshakeDone() const;
   const std::string& error() const { return error_; }
 

@@ -25,31 +25,26 @@ bool Worker::Impl::open() {
   nextIdleSweepMs = uv_now(&loop) + 1000;
   armTimer();
 
+  {
+    const relay::PortRange range = config.relayPorts;
+    if (range.max >= range.min) relayByPort.assign(2 * (size_t{range.max} - range.min + 1), nullptr);
+  }
   for (const auto& s : sockets.udp) {
     auto sock = std::make_unique<UdpSocket>();
     sock->local = s.local;
     sock->owner = this;
-    uv_udp_init_ex(&loop, &sock->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
-    sock->handle.data = sock.get();
-    if (int r = uv_udp_open(&sock->handle, s.fd); r != 0) {
+    sock->fd = s.fd;
+    sock->index = static_cast<uint32_t>(udp.size());
+    if (int r = uv_poll_init_socket(&loop, &sock->poll, s.fd); r != 0) {
       logEvent(Level::Error, "udp-open-failed", {{"address", s.local.toString()}, {"reason", uv_strerror(r)}});
       closeSocket(s.fd);
-      uv_close(reinterpret_cast<uv_handle_t*>(&sock->handle), nullptr);
-      udp.push_back(std::move(sock));
       return false;
     }
-    uv_udp_recv_start(
-        &sock->handle,
-        &Impl::allocUdp,
-        [](uv_udp_t* h, ssize_t n, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
-          auto* s = static_cast<UdpSocket*>(h->data);
-          if (n <= 0 || from == nullptr) return;  // nothing read, or an error libuv already handled
-          if (flags & UV_UDP_PARTIAL) {           // truncated: cannot be a valid STUN/TURN datagram
-            s->owner->stats.udpMalformedDropped.add();
-            return;
-          }
-          s->owner->onDatagram(*s, ByteSpan(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)), from);
-        });
+    sock->poll.data = sock.get();
+    uv_poll_start(&sock->poll, UV_READABLE, [](uv_poll_t* p, int status, int) {
+      auto* u = static_cast<UdpSocket*>(p->data);
+      if (status == 0) u->owner->onReadable(*u);
+    });
     udp.push_back(std::move(sock));
   }
 
@@ -90,7 +85,15 @@ void Worker::Impl::shutdown() {
     auto* handle = reinterpret_cast<uv_handle_t*>(h);
     if (!uv_is_closing(handle)) uv_close(handle, nullptr);
   };
-  for (auto& s : udp) closeHandle(&s->handle);
+  for (auto& s : udp) {
+    auto* handle = reinterpret_cast<uv_handle_t*>(&s->poll);
+    if (uv_is_closing(handle)) continue;
+    uv_close(handle, [](uv_handle_t* h) {  // the descriptor closes once libuv stopped polling it
+      auto* u = static_cast<UdpSocket*>(h->data);
+      closeSocket(u->fd);
+      u->fd = -1;
+    });
+  }
   for (auto& l : listeners) closeHandle(&l->handle);
   std::vector<Connection*> open;
   for (auto& [id, c] : connections) open.push_back(c);

@@ -1,12 +1,14 @@
 // The worker's insides, shared by the files of io/ that implement it (not included elsewhere):
 //   worker.cpp         the loop: start, stop, the clock and the one timer
-//   datagrams.cpp      UDP in (listening and relay sockets) and the send path (flush, sendAll)
+//   datagrams.cpp      UDP in, a batch per recvmmsg (listening and relay sockets), and flush()
+//   udp_send.cpp       the send path: sendAll(), sendmmsg with UDP GSO per socket (send_plan.h)
 //   relay_sockets.cpp  relay sockets bound on demand for the engine, parked ones (EVEN-PORT)
 //   streams.cpp        TCP/TLS connections and their STUN framing (RFC 6062 framing, RFC 8656 §3.1)
 // libuv stays inside these files.
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <atomic>
@@ -14,20 +16,29 @@
 #include <unordered_map>
 
 #include "rendezvous/node/io/parked_sockets.h"
+#include "rendezvous/node/io/send_plan.h"
 #include "rendezvous/node/io/sockets.h"
 #include "rendezvous/node/io/worker.h"
 
 namespace rdv::node {
 
-constexpr size_t kUdpRecvBuffer = 16 * 64 * 1024;  // recvmmsg: up to 16 datagrams of up to 64 KiB per call
+constexpr size_t kRecvBatch = 32;                 // recvmmsg: up to 32 datagrams per call...
+constexpr size_t kRecvSlot = 64 * 1024;           // ...of up to 64 KiB each
+constexpr size_t kMaxBatchesPerWakeup = 4;        // then the loop serves the other sockets
 constexpr size_t kStreamReadBuffer = 64 * 1024;
 constexpr size_t kMaxWriteQueue = 4 * 1024 * 1024;  // a client that reads slower than this is dropped
 
 struct Worker::Impl final : relay::RelaySocketBinder {
+  // Every UDP socket (listening or relay) is a non-blocking fd polled by the loop; the worker reads it
+  // with recvmmsg and writes it with sendmmsg itself (libuv 1.44 has neither a batch send nor GSO).
+  // `gso` drops to false for good once the kernel refused GSO on the socket (EIO/EINVAL).
   struct UdpSocket {
-    uv_udp_t handle;
+    uv_poll_t poll;
+    int fd = -1;
     Endpoint local;
     Impl* owner;
+    uint32_t index = 0;  // in `udp`: the ClientTuple's connection id for UDP clients of this socket
+    bool gso = true;
   };
   struct Listener {
     uv_tcp_t handle;
@@ -51,14 +62,48 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   // A relay socket (RFC 8656 §2.2 relayed transport address): bound on demand by the engine's Allocate,
   // closed when the engine releases it. Plain bind, no SO_REUSEPORT: a port taken elsewhere fails here.
   struct RelaySocket {
-    uv_udp_t handle;
+    uv_poll_t poll;
+    int fd = -1;
     relay::RelayPort port;
     Impl* owner;
     bool dontFragment = false;  // the socket's current DF setting (RFC 8656 DONT-FRAGMENT)
+    bool gso = true;
   };
+  // A stream write that could not complete at once: its bytes wait in `data`. Pooled (writePool), so a
+  // relayed packet allocates nothing once the pool is warm.
   struct WriteRequest {
     uv_write_t req;
+    Impl* owner;
     Bytes data;
+  };
+  // The receive side of one recvmmsg: slots of kRecvSlot bytes (left untouched until used, so idle
+  // workers do not pay for them in RSS).
+  struct RecvBatch {
+    std::unique_ptr<uint8_t[]> buffer{new uint8_t[kRecvBatch * kRecvSlot]};
+    mmsghdr msgs[kRecvBatch];
+    iovec iov[kRecvBatch];
+    sockaddr_storage names[kRecvBatch];
+  };
+  // One datagram of a send batch, as iovecs over its pieces (header, payload slice, padding).
+  struct SendPiece {
+    int fd = -1;
+    bool* gso = nullptr;          // the socket's GSO flag
+    RelaySocket* relay = nullptr;  // set for relay sockets (DF)
+    sockaddr_storage to;
+    socklen_t toLen = 0;
+    uint32_t iovFirst = 0;
+    uint32_t iovCount = 0;
+  };
+  struct SendState {
+    std::vector<SendItem> items;
+    std::vector<SendPiece> pieces;
+    std::vector<iovec> iovs;
+    std::vector<uint32_t> order;
+    std::vector<SendRun> runs;
+    std::vector<mmsghdr> msgs;
+    std::vector<uint32_t> runOf;  // the run each message of `msgs` carries
+    std::vector<iovec> msgIovs;
+    std::vector<std::array<uint64_t, 4>> control;  // one cmsg (UDP_SEGMENT) per message, aligned
   };
 
   unsigned index;
@@ -78,13 +123,24 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   std::vector<std::unique_ptr<Listener>> listeners;
   std::unordered_map<uint64_t, Connection*> connections;
   uint64_t nextConnectionId = 1;
-  Bytes udpBuffer = Bytes(kUdpRecvBuffer);
+  std::unique_ptr<RecvBatch> recv = std::make_unique<RecvBatch>();
+  // The current batch's inputs (datagrams or stream frames): Forward::input indexes this.
+  std::vector<ByteSpan> inputs;
+  std::vector<Service::Datagram> clientBatch;
+  std::vector<relay::Server::PeerDatagram> peerBatch;
+  SendState send;
+  std::vector<WriteRequest*> writePool;
+  Bytes tlsPlain;  // a TLS message gathered before encryption
+  Bytes tlsOut;    // ciphertext waiting for writeRaw
   Bytes streamBuffer = Bytes(kStreamReadBuffer);
   std::vector<Outgoing> out;
   std::vector<Outgoing> sending;
   std::vector<StreamPeer> closedPeers;
 
   std::unordered_map<relay::RelayPort, RelaySocket*> relaySockets;
+  // Why: the send path finds a relay socket by index, not by hashing: slot (family, port - min) of the
+  // relay port range. relaySockets stays the owner list (and covers ports outside the range).
+  std::vector<RelaySocket*> relayByPort;
   uint64_t armedAtMs = UINT64_MAX;  // when `tick` fires next
   uint64_t nextIdleSweepMs = 0;
   int64_t unixOffsetMs = 0;  // wall clock minus loop clock, read once at start
@@ -99,33 +155,53 @@ struct Worker::Impl final : relay::RelaySocketBinder {
                                   : std::make_shared<ConnectionsPerSource>(c.tcpMaxConnectionsPerIp)) {
     if (config.maxConnectionsPerWorker == 0) config.maxConnectionsPerWorker = defaultMaxConnectionsPerWorker(1);
   }
+  ~Impl() override {
+    for (WriteRequest* w : writePool) delete w;
+  }
 
   bool bind(relay::RelayPort relay, const Endpoint& local) override;
   bool park(relay::RelayPort relay) override;
   bool adopt(relay::RelayPort relay) override;
   void discard(relay::RelayPort relay) override;
   bool wrapRelaySocket(relay::RelayPort relay, int fd);
-  void onPeerDatagram(RelaySocket& s, ByteSpan bytes, const sockaddr* from);
+  void onPeerReadable(RelaySocket& s);
+  RelaySocket* relayAt(relay::RelayPort port) const;
+  size_t relaySlot(relay::RelayPort port) const;
   void releaseRelay(relay::RelayPort port);
   void setDontFragment(RelaySocket& s, bool on);
   relay::Now now();
   void armTimer();
 
   bool open();
-  // Every UDP socket of the worker (listening and relay) reads into the one per-worker buffer: the loop
-  // runs one callback at a time, and each datagram is handled before the next read.
-  static void allocUdp(uv_handle_t* h, size_t, uv_buf_t* buf) {
-    auto* self = static_cast<Impl*>(h->loop->data);
-    *buf = uv_buf_init(reinterpret_cast<char*>(self->udpBuffer.data()), self->udpBuffer.size());
-  }
+  // Every UDP socket of the worker (listening and relay) reads into the one per-worker RecvBatch: the
+  // loop runs one callback at a time, and a batch is handled and sent before the next read.
+  int receive(int fd);
   void shutdown();
-  void onDatagram(UdpSocket& s, ByteSpan bytes, const sockaddr* from);
+  void onReadable(UdpSocket& s);
   void onConnection(Listener& l);
   void onRead(Connection& c, ByteSpan bytes);
-  bool drainFrames(Connection& c);
+  bool drainFrames(Connection& c, size_t& consumed);
   void flush();
   void sendAll();
-  void writeTo(Connection& c, Bytes bytes);
+  // udp_send.cpp
+  void queueUdp(int fd, bool* gso, RelaySocket* relay, const Endpoint& to, bool dontFragment, const iovec* iov,
+                uint32_t iovCount);
+  void sendQueued();
+  void sendMessages(int fd, RelaySocket* relay, bool* gso, size_t firstRun, size_t endRun);
+  UdpSocket* listeningSocket(uint64_t index, const Endpoint& local) const;
+  // streams.cpp: writes `iov` in order (what the socket does not take at once is copied into a pooled
+  // WriteRequest), through the TLS session when there is one.
+  void writeTo(Connection& c, const iovec* iov, size_t count);
+  void writeTo(Connection& c, ByteSpan bytes) {
+    iovec v{const_cast<uint8_t*>(bytes.data()), bytes.size()};
+    writeTo(c, &v, 1);
+  }
+  void writeRaw(Connection& c, const iovec* iov, size_t count);
+  void writeRaw(Connection& c, const Bytes& bytes) {
+    iovec v{const_cast<uint8_t*>(bytes.data()), bytes.size()};
+    writeRaw(c, &v, 1);
+  }
+  void recycleWrite(WriteRequest* w);
   void closeConnection(Connection& c);
   void onTick();
 };
