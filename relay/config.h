@@ -16,6 +16,8 @@
 
 namespace rdv::relay {
 
+class KernelPath;  // commands.h
+
 class ReservationBook;  // commands.h
 class QuotaBook;        // quota.h
 
@@ -88,6 +90,10 @@ struct Config {
   // Quotas (relay/quota.h): one book shared by every worker's engine (node-wide identity state, capacity
   // bucket, allocation total). nullptr: the Server makes its own with the default policy.
   std::shared_ptr<QuotaBook> quota;
+
+  // The kernel fast path (relay/commands.h, KernelPath): one for the node, shared by every worker's
+  // engine like the quota book. nullptr: off.
+  std::shared_ptr<KernelPath> kernelPath;
 
   // Limits (0: unlimited). Per worker: each Server counts its own allocations.
   uint32_t maxAllocationsPerUser = 64;  // 486 when reached

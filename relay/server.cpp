@@ -46,6 +46,7 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
                            rng.next()),
       quota_(config_->quota ? config_->quota : std::make_shared<QuotaBook>()),
       live_(config_->liveRelays ? config_->liveRelays : std::make_shared<LiveRelayPorts>()),
+      kernel_(config_->kernelPath.get()),
       nextAllocationId_(config_->firstAllocationId) {}
 
 void Server::handleClientInput(ByteSpan packet, const ClientTuple& tuple, const Now& now) {

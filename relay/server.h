@@ -98,8 +98,8 @@ class Server {
   // sockets released), so metering is exact on SIGTERM. Drain the commands afterwards.
   void endAll(const Now& now);
 
-  // The kernel fast path (relay/commands.h, KernelPath; kernel_path.cpp). nullptr (the default): off.
-  // Set before the first input; `kernel` must outlive the Server.
+  // The kernel fast path (relay/commands.h, KernelPath; kernel_path.cpp): Config::kernelPath, or this
+  // one (tests). nullptr: off. Set before the first input; `kernel` must outlive the Server.
   void setKernelPath(KernelPath* kernel) { kernel_ = kernel; }
 
   // Commands produced by the calls above, in order; drain them all after every call.
@@ -236,8 +236,8 @@ class Server {
   Stats stats_;
   std::shared_ptr<QuotaBook> quota_;  // shared by every worker (Config::quota), or this Server's own
   std::shared_ptr<LiveRelayPorts> live_;  // shared by every worker (Config::liveRelays), or this Server's own
+  KernelPath* kernel_ = nullptr;          // Config::kernelPath, or setKernelPath(); nullptr: no fast path
   uint64_t nextAllocationId_ = 1;
-  KernelPath* kernel_ = nullptr;
   // The next metering tick; empty while there is no allocation.
   std::optional<Instant> nextUsage_;
 

@@ -91,6 +91,20 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needString(v, c.httpCertFile); }},
       {{"http-key", "string", "TLS private key (PEM) for http-cert", false},
        [](const Json& v, Config& c) { return needString(v, c.httpKeyFile); }},
+      {{"kernel-fast-path", "string",
+        "forward bound UDP ChannelData in the kernel (eBPF at TC ingress): off, auto (when the kernel allows) or on (required)",
+        false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         std::string s;
+         if (auto err = needString(v, s)) return err;
+         if (s != "off" && s != "auto" && s != "on") return "'" + s + "' is not one of off, auto, on";
+         c.kernelFastPath = s;
+         return std::nullopt;
+       }},
+      {{"kernel-fast-path-interfaces", "string-list",
+        "network devices the kernel fast path attaches to (repeatable; default: those carrying the listen and relay addresses)",
+        true},
+       [](const Json& v, Config& c) { return needStrings(v, c.kernelFastPathInterfaces); }},
       {{"http-cors-origins", "string-list",
         "origins (https://app.example) whose pages may call the HTTP API (CORS; repeatable; \"*\": any; default: none)",
         true},

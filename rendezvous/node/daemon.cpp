@@ -1,5 +1,7 @@
 #include "rendezvous/node/daemon.h"
 
+#include "rendezvous/node/fastpath/kernel_channels.h"
+
 #include <openssl/rand.h>
 #include <uv.h>
 
@@ -96,7 +98,7 @@ std::optional<std::string> Daemon::start() {
   binding.software = config_.software;
   binding.rfc5780 = bound_.rfc5780;
   const auto relay = relayConfig();
-  if (auto err = startLedger()) {
+  if (auto err = startFastPath(*relay); err || (err = startLedger())) {
     for (auto& ws : perWorker) {
       for (auto& u : ws.udp) closeSocket(u.fd);
       for (auto& st : ws.stream) closeSocket(st.fd);
@@ -107,6 +109,7 @@ std::optional<std::string> Daemon::start() {
     // Allocation ids are unique within the node run: worker w numbers from (w << 48) + 1 (issue 7).
     auto workerRelay = std::make_shared<relay::Config>(*relay);
     workerRelay->firstAllocationId = (uint64_t{w} << 48) + 1;
+    workerRelay->kernelPath = kernel_;
     workers_.push_back(std::make_unique<Worker>(w, config_, *parked_, binding, std::move(workerRelay), tls,
                                                 std::move(perWorker[w]), metering_.get(), connectionsPerSource_));
     if (!workers_.back()->start()) {

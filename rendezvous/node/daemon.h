@@ -65,6 +65,8 @@ class Daemon {
   std::shared_ptr<const relay::Config> relayConfig() const;
 
   std::optional<std::string> startLedger();
+  // daemon_fast_path.cpp: kernel-fast-path; sets kernel_ (or leaves it null: user space only).
+  std::optional<std::string> startFastPath(const relay::Config& relay);
 
   std::unique_ptr<class Ledger> ledger_;  // outlives metering_ and the workers that post to it
   std::unique_ptr<class UsageApi> usageApi_;
@@ -78,6 +80,8 @@ class Daemon {
   DataDirLock dataDirLock_;  // held from start() until the Daemon is gone
   nlohmann::json currentJson_;
   ConfigLoader loader_;
+  // The kernel fast path's channels, shared by every worker's engine: declared before them, outlives them.
+  std::shared_ptr<class KernelChannels> kernel_;
   // Relay sockets reserved by EVEN-PORT, shared by the workers: declared before them, outlives them.
   std::unique_ptr<ParkedSockets> parked_ = std::make_unique<ParkedSockets>();
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -17,10 +18,9 @@
 namespace rdv::node {
 namespace {
 
-// Our filter's identity at TC ingress: the same on every interface, so a daemon started after a kill -9
-// finds and removes what the dead one left.
-constexpr uint32_t kHandle = 0x52445650;  // "RDVP"
-constexpr uint32_t kPriority = 0x5244;
+// Our filter's identity at TC ingress: "RD" and the node's instance number, the same on every interface.
+uint32_t handleOf(uint16_t instance) { return 0x52440000u | instance; }
+uint32_t priorityOf(uint16_t instance) { return 0x4000u + (instance & 0x3FFFu); }
 
 static_assert(sizeof(fp_client_key) == 16);
 static_assert(sizeof(fp_peer_key) == 16);
@@ -67,11 +67,11 @@ bpf_tc_hook ingressHook(int ifindex) {
   return hook;
 }
 
-bpf_tc_opts ourFilter(int progFd) {
+bpf_tc_opts ourFilter(int progFd, uint16_t instance) {
   bpf_tc_opts opts{};
   opts.sz = sizeof(opts);
-  opts.handle = kHandle;
-  opts.priority = kPriority;
+  opts.handle = handleOf(instance);
+  opts.priority = priorityOf(instance);
   opts.prog_fd = progFd;
   return opts;
 }
@@ -91,6 +91,7 @@ Result<std::vector<int>, std::string> ifindexes(const std::vector<std::string>& 
 struct FastPath::Impl {
   relay_fastpath* skel = nullptr;
   std::vector<int> attached;  // ifindexes with our filter
+  uint16_t instance = 0;
   uint32_t maxAllocations = 0;
   std::unordered_map<uint32_t, FastPathCounters> seen;  // per slot: counters as last read
   RouteLookup routes;  // opened in the namespace the program is attached in
@@ -98,7 +99,7 @@ struct FastPath::Impl {
   ~Impl() {
     for (int ifindex : attached) {
       bpf_tc_hook hook = ingressHook(ifindex);
-      bpf_tc_opts opts = ourFilter(0);
+      bpf_tc_opts opts = ourFilter(0, instance);
       bpf_tc_detach(&hook, &opts);
     }
     if (skel) relay_fastpath__destroy(skel);
@@ -109,13 +110,13 @@ struct FastPath::Impl {
 FastPath::FastPath(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FastPath::~FastPath() = default;
 
-Result<int, std::string> FastPath::detachStale(const std::vector<std::string>& interfaces) {
+Result<int, std::string> FastPath::detachStale(const std::vector<std::string>& interfaces, uint16_t instance) {
   auto indexes = ifindexes(interfaces);
   if (!indexes) return unexpected(indexes.error());
   int found = 0;
   for (int ifindex : *indexes) {
     bpf_tc_hook hook = ingressHook(ifindex);
-    bpf_tc_opts opts = ourFilter(0);
+    bpf_tc_opts opts = ourFilter(0, instance);
     if (bpf_tc_detach(&hook, &opts) == 0) ++found;
   }
   return found;
@@ -132,6 +133,7 @@ Result<std::unique_ptr<FastPath>, std::string> FastPath::open(const Options& opt
   auto impl = std::make_unique<Impl>();
   if (!impl->routes.ok()) return unexpected("cannot open an rtnetlink socket: " + errnoText(errno));
   impl->maxAllocations = options.maxAllocations;
+  impl->instance = options.instance;
   impl->skel = relay_fastpath__open();
   if (!impl->skel) return unexpected("cannot open the BPF object: " + errnoText(errno));
   bpf_map__set_max_entries(impl->skel->maps.fp_client_map, options.maxBindings);
@@ -147,9 +149,9 @@ Result<std::unique_ptr<FastPath>, std::string> FastPath::open(const Options& opt
     bpf_tc_hook hook = ingressHook(ifindex);
     int rc = bpf_tc_hook_create(&hook);  // the clsact qdisc; it may exist already
     if (rc != 0 && rc != -EEXIST) return unexpected("cannot add a clsact qdisc: " + errnoText(rc));
-    bpf_tc_opts stale = ourFilter(0);
+    bpf_tc_opts stale = ourFilter(0, options.instance);
     bpf_tc_detach(&hook, &stale);  // a predecessor killed with -9
-    bpf_tc_opts opts = ourFilter(progFd);
+    bpf_tc_opts opts = ourFilter(progFd, options.instance);
     rc = bpf_tc_attach(&hook, &opts);
     if (rc != 0) return unexpected("cannot attach at TC ingress: " + errnoText(rc));
     impl->attached.push_back(ifindex);
@@ -203,13 +205,14 @@ namespace {
 bool readSlot(int fd, uint32_t slot, fp_allocation& out) { return bpf_map_lookup_elem(fd, &slot, &out) == 0; }
 }  // namespace
 
-bool FastPath::setBudget(uint32_t slot, int64_t bytes) {
+bool FastPath::setBudget(uint32_t slot, uint64_t toPeer, uint64_t toClient) {
   if (slot >= impl_->maxAllocations) return false;
   fp_allocation a{};
   if (!readSlot(impl_->fd(impl_->skel->maps.fp_allocations), slot, a)) return false;
   // Cumulative: what the kernel has forwarded so far plus what it may still forward. Whatever it forwards
   // between the read above and the write below comes out of the allowance, never on top of it.
-  uint64_t limit = a.bytes_to_peer + a.bytes_to_client + static_cast<uint64_t>(bytes < 0 ? 0 : bytes);
+  constexpr uint64_t kMax = UINT64_MAX / 4;
+  fp_limit limit{a.bytes_to_peer + std::min(toPeer, kMax), a.bytes_to_client + std::min(toClient, kMax)};
   return bpf_map_update_elem(impl_->fd(impl_->skel->maps.fp_limits), &slot, &limit, BPF_ANY) == 0;
 }
 
@@ -231,7 +234,7 @@ FastPathCounters FastPath::takeCounters(uint32_t slot) {
 void FastPath::clearSlot(uint32_t slot) {
   if (slot >= impl_->maxAllocations) return;
   fp_allocation zero{};
-  uint64_t noLimit = 0;
+  fp_limit noLimit{};
   bpf_map_update_elem(impl_->fd(impl_->skel->maps.fp_limits), &slot, &noLimit, BPF_ANY);
   bpf_map_update_elem(impl_->fd(impl_->skel->maps.fp_allocations), &slot, &zero, BPF_ANY);
   impl_->seen.erase(slot);

@@ -45,6 +45,10 @@ class FastPath {
     std::vector<std::string> interfaces;  // device names ("lo", "eth0"); the program attaches to each
     uint32_t maxBindings = 65536;         // channels in total (each uses one entry in each direction)
     uint32_t maxAllocations = 65536;      // counter slots
+    // Our filter's identity at TC ingress (handle and priority): one per node, stable across its
+    // restarts (the daemon derives it from its data directory), so nodes sharing a device keep out of
+    // each other's way and a node started after a kill -9 removes exactly what it left.
+    uint16_t instance = 0;
   };
 
   // Removes any program of ours left attached (a daemon killed with -9), loads and attaches.
@@ -54,8 +58,9 @@ class FastPath {
   FastPath(const FastPath&) = delete;
   FastPath& operator=(const FastPath&) = delete;
 
-  // Removes our program from the named interfaces (start-up clean-up); returns how many were found.
-  static Result<int, std::string> detachStale(const std::vector<std::string>& interfaces);
+  // Removes the program of node `instance` from the named interfaces (start-up clean-up); returns how
+  // many were found.
+  static Result<int, std::string> detachStale(const std::vector<std::string>& interfaces, uint16_t instance);
 
   // Ports the program looks at: listen ports and live relay ports. Others cost one array lookup.
   bool watchPort(uint16_t port, bool on);
@@ -64,8 +69,9 @@ class FastPath {
   // namespace open() ran in; a binding made before a route change keeps the old device until rebound.
   bool bind(const FastPathBinding& b);
   void unbind(const FastPathBinding& b);
-  // Bytes the kernel may forward for this slot before passing its packets to user space.
-  bool setBudget(uint32_t slot, int64_t bytes);
+  // Payload bytes the kernel may forward for this slot, per direction, from now on before it passes the
+  // slot's packets to user space.
+  bool setBudget(uint32_t slot, uint64_t toPeer, uint64_t toClient);
   // Reads and zeroes the slot's counters (the budget is left alone): what the kernel forwarded since the
   // last call, to be added to the allocation's usage.
   FastPathCounters takeCounters(uint32_t slot);

@@ -14,11 +14,11 @@ Result<std::unique_ptr<FastPath>, std::string> FastPath::open(const Options&) {
   return unexpected(std::string(
       "this build has no kernel fast path (configure with clang, bpftool and libbpf-dev installed)"));
 }
-Result<int, std::string> FastPath::detachStale(const std::vector<std::string>&) { return 0; }
+Result<int, std::string> FastPath::detachStale(const std::vector<std::string>&, uint16_t) { return 0; }
 bool FastPath::watchPort(uint16_t, bool) { return false; }
 bool FastPath::bind(const FastPathBinding&) { return false; }
 void FastPath::unbind(const FastPathBinding&) {}
-bool FastPath::setBudget(uint32_t, int64_t) { return false; }
+bool FastPath::setBudget(uint32_t, uint64_t, uint64_t) { return false; }
 FastPathCounters FastPath::takeCounters(uint32_t) { return {}; }
 void FastPath::clearSlot(uint32_t) {}
 FastPathStats FastPath::stats() const { return {}; }

@@ -49,10 +49,10 @@ struct fp_binding {
 };
 
 /* Per allocation slot, two arrays so that each side writes only its own:
- * - fp_limits (u64, written by user space only): the total payload bytes, both directions, the kernel may
- *   have forwarded for this slot before it hands the slot's packets to user space again. User space sets
- *   it every tick to what the kernel had forwarded when it last read the counters plus what the data cap
- *   and daily budget still allow (plus nothing while the allocation is over its rate).
+ * - fp_limits (struct fp_limit, written by user space only): per direction, the total payload bytes the
+ *   kernel may have forwarded for this slot before it hands the slot's packets to user space again. User
+ *   space sets it to what the kernel had forwarded when it last read the counters plus what the engine
+ *   allows (the allocation's cap and the identity's daily budget left).
  * - fp_allocations (struct fp_allocation, written by the kernel only, with atomic adds; user space zeroes
  *   a slot only while no binding points at it): the counters, in payload bytes (what a peer receives, what
  *   a client receives inside ChannelData), as the user-space path's AllocationUsage counts them.
@@ -65,6 +65,11 @@ struct fp_allocation {
   __u64 packets_to_client;
   __u64 over_budget;   /* packets passed to user space because they would pass the limit */
   __u64 pad;
+};
+
+struct fp_limit {
+  __u64 to_peer;
+  __u64 to_client;
 };
 
 /* Whole-program counters (per-CPU array, index 0): what /metrics reports beside the user-space ones. */

@@ -8,7 +8,8 @@
  *
  * Everything else - STUN, unknown channels, IP options, fragments, IPv6, ChannelData with padding or a
  * short length, datagrams that would exceed 1500 bytes, allocations out of budget - passes to the stack
- * unchanged, and the user-space engine handles it exactly as without the fast path. The daemon owns the
+ * unchanged (TC_ACT_UNSPEC: other filters on the device, such as another node's, still see it), and the
+ * user-space engine handles it exactly as without the fast path. The daemon owns the
  * maps (fastpath_maps.h): it writes a binding when a channel is bound and removes it when the channel,
  * its permission or the allocation ends; it refills each allocation's byte budget from the quota every
  * tick and folds the counters into the allocation's usage, so metering stays exact. */
@@ -56,7 +57,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 65536);
   __type(key, __u32);
-  __type(value, __u64);
+  __type(value, struct fp_limit);
 } fp_limits SEC(".maps");
 
 /* 1 for every UDP port the program should look at (listen ports and live relay ports), so the rest of the
@@ -80,10 +81,12 @@ static __always_inline struct fp_stats *stats(void) {
   return bpf_map_lookup_elem(&fp_stats_map, &zero);
 }
 
-/* True when `len` more bytes stay within the allocation's limit; false (and counted) when they do not. */
-static __always_inline int within_limit(struct fp_allocation *a, __u32 slot, __u32 len) {
-  __u64 *limit = bpf_map_lookup_elem(&fp_limits, &slot);
-  if (limit && a->bytes_to_peer + a->bytes_to_client + len <= *limit) return 1;
+/* True when `len` more bytes in this direction stay within the slot's limit; false (and counted) when
+ * they do not. */
+static __always_inline int within_limit(struct fp_allocation *a, __u32 slot, int to_peer, __u32 len) {
+  struct fp_limit *limit = bpf_map_lookup_elem(&fp_limits, &slot);
+  if (limit && (to_peer ? a->bytes_to_peer + len <= limit->to_peer : a->bytes_to_client + len <= limit->to_client))
+    return 1;
   __sync_fetch_and_add(&a->over_budget, 1);
   struct fp_stats *s = stats();
   if (s) s->over_budget++;
@@ -153,7 +156,7 @@ static __always_inline void count(struct fp_allocation *a, int to_peer, __u32 le
 static __always_inline int to_peer(struct __sk_buff *skb, struct iphdr *ip, struct udphdr *udp,
                                    const struct fp_binding *b, __u32 cd_word, __u32 len) {
   struct fp_allocation *a = bpf_map_lookup_elem(&fp_allocations, &b->slot);
-  if (!a || !within_limit(a, b->slot, len)) return TC_ACT_OK;
+  if (!a || !within_limit(a, b->slot, 1, len)) return TC_ACT_UNSPEC;
   /* The new header is written in place of the old one and the ChannelData word leaves the checksum as
    * data; then bpf_skb_adjust_room drops the 4 bytes after the IP header and the header is written again
    * 4 bytes later, over the ChannelData word. */
@@ -172,9 +175,9 @@ static __always_inline int to_peer(struct __sk_buff *skb, struct iphdr *ip, stru
 
 static __always_inline int to_client(struct __sk_buff *skb, struct iphdr *ip, struct udphdr *udp,
                                      const struct fp_binding *b, __u32 len) {
-  if (len + 4 + sizeof(struct udphdr) + sizeof(struct iphdr) > MAX_IP_LEN) return TC_ACT_OK;
+  if (len + 4 + sizeof(struct udphdr) + sizeof(struct iphdr) > MAX_IP_LEN) return TC_ACT_UNSPEC;
   struct fp_allocation *a = bpf_map_lookup_elem(&fp_allocations, &b->slot);
-  if (!a || !within_limit(a, b->slot, len)) return TC_ACT_OK;
+  if (!a || !within_limit(a, b->slot, 0, len)) return TC_ACT_UNSPEC;
   __u32 cd_word = bpf_htonl(((__u32)b->channel << 16) | len);
   __u16 new_len = bpf_htons((__u16)(len + 4 + sizeof(struct udphdr)));
   __u16 new_ip_len = bpf_htons((__u16)(len + 4 + sizeof(struct udphdr) + sizeof(struct iphdr)));
@@ -196,15 +199,15 @@ int rdv_fastpath(struct __sk_buff *skb) {
   void *data = (void *)(long)skb->data;
   void *end = (void *)(long)skb->data_end;
   struct ethhdr *eth = data;
-  if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP)) return TC_ACT_OK;
+  if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP)) return TC_ACT_UNSPEC;
   struct iphdr *ip = (void *)(eth + 1);
-  if ((void *)(ip + 1) > end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP) return TC_ACT_OK;
-  if (ip->frag_off & bpf_htons(0x3FFF)) return TC_ACT_OK; /* fragments: user space reassembles */
+  if ((void *)(ip + 1) > end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP) return TC_ACT_UNSPEC;
+  if (ip->frag_off & bpf_htons(0x3FFF)) return TC_ACT_UNSPEC; /* fragments: user space reassembles */
   struct udphdr *udp = (void *)(ip + 1);
-  if ((void *)(udp + 1) > end) return TC_ACT_OK;
+  if ((void *)(udp + 1) > end) return TC_ACT_UNSPEC;
   __u32 port = bpf_ntohs(udp->dest);
   __u8 *watched = bpf_map_lookup_elem(&fp_ports, &port);
-  if (!watched || !*watched) return TC_ACT_OK;
+  if (!watched || !*watched) return TC_ACT_UNSPEC;
 
   __u32 udp_len = bpf_ntohs(udp->len);
   if (udp_len < sizeof(struct udphdr) || UDP_OFF + udp_len != skb->len ||
@@ -232,7 +235,7 @@ int rdv_fastpath(struct __sk_buff *skb) {
 pass:;
   struct fp_stats *s = stats();
   if (s) s->passed++;
-  return TC_ACT_OK;
+  return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "GPL";

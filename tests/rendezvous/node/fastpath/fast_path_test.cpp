@@ -218,7 +218,7 @@ class FastPathTest : public ::testing::Test {
 
 TEST_F(FastPathTest, ForwardsChannelDataBothWaysByteForByte) {
   ASSERT_TRUE(fp_->bind(binding()));
-  ASSERT_TRUE(fp_->setBudget(3, 1 << 20));
+  ASSERT_TRUE(fp_->setBudget(3, 1 << 20, 1 << 20));
   long peerErrors = udpChecksumErrors(peer_), clientErrors = udpChecksumErrors(client_);
   uint64_t toPeer = 0, toClient = 0;
   for (size_t size : {1u, 5u, 100u, 1200u, 1400u}) {
@@ -258,7 +258,7 @@ TEST_F(FastPathTest, ForwardsChannelDataBothWaysByteForByte) {
 
 TEST_F(FastPathTest, PassesWhatItDoesNotOwnUnchanged) {
   ASSERT_TRUE(fp_->bind(binding()));
-  ASSERT_TRUE(fp_->setBudget(3, 1 << 20));
+  ASSERT_TRUE(fp_->setBudget(3, 1 << 20, 1 << 20));
   // A STUN Binding request, an unbound channel, padded ChannelData, a peer that is not bound.
   std::string stun("\x00\x01\x00\x00\x21\x12\xa4\x42" "abcdefghijkl", 20);
   for (const std::string& datagram :
@@ -295,7 +295,7 @@ TEST_F(FastPathTest, PassesWhatItDoesNotOwnUnchanged) {
 
 TEST_F(FastPathTest, LimitCutsAtOneDatagramAndPassesTheRestUp) {
   ASSERT_TRUE(fp_->bind(binding()));
-  ASSERT_TRUE(fp_->setBudget(3, 250));  // room for two 100-byte datagrams, not three
+  ASSERT_TRUE(fp_->setBudget(3, 250, 150));  // room for two 100-byte datagrams to the peer, one back
   std::string payload(100, 'x');
   for (int i = 0; i < 2; ++i) {
     sendTo(clientFd_, channelData(0x4001, payload), listen_);
@@ -308,13 +308,20 @@ TEST_F(FastPathTest, LimitCutsAtOneDatagramAndPassesTheRestUp) {
   FastPathCounters c = fp_->takeCounters(3);
   EXPECT_EQ(c.bytesToPeer, 200u);
   EXPECT_EQ(c.overBudget, 1u);
+  // The other direction has its own limit: one datagram back, the second goes to user space.
+  sendTo(peerFd_, payload, relayAddr_);
+  ASSERT_TRUE(receive(clientFd_));
+  sendTo(peerFd_, payload, relayAddr_);
+  ASSERT_TRUE(receive(relayFd_)) << "over the way back's limit: user space";
   // Refilled from what the kernel had forwarded: 100 more bytes, then the limit again.
-  ASSERT_TRUE(fp_->setBudget(3, 100));
+  ASSERT_TRUE(fp_->setBudget(3, 100, 0));
   sendTo(clientFd_, channelData(0x4001, payload), listen_);
   ASSERT_TRUE(receive(peerFd_));
-  sendTo(peerFd_, payload, relayAddr_);
-  ASSERT_TRUE(receive(relayFd_)) << "the way back shares the limit";
-  EXPECT_EQ(fp_->takeCounters(3).bytesToPeer, 100u);
+  sendTo(clientFd_, channelData(0x4001, payload), listen_);
+  ASSERT_TRUE(receive(listenFd_));
+  FastPathCounters after = fp_->takeCounters(3);
+  EXPECT_EQ(after.bytesToPeer, 100u);
+  EXPECT_EQ(after.bytesToClient, 100u);
 }
 
 TEST(FastPathStale, DetachesWhatAKilledDaemonLeftBehind) {
@@ -325,19 +332,20 @@ TEST(FastPathStale, DetachesWhatAKilledDaemonLeftBehind) {
   options.interfaces = {"lo"};
   options.maxBindings = 8;
   options.maxAllocations = 8;
+  options.instance = 7;
   auto found = ns.inside([&]() -> std::optional<int> {
     auto first = FastPath::open(options);
     if (!first) return std::nullopt;
     // A daemon killed with -9 never runs its destructor: leak the object, as the kernel would see it.
     FastPath* leaked = first.value().release();
-    auto stale = FastPath::detachStale({"lo"});
+    auto stale = FastPath::detachStale({"lo"}, 7);
     delete leaked;  // its own detach now finds nothing
     return stale ? std::optional<int>(*stale) : std::nullopt;
   });
   if (!found) GTEST_SKIP() << "BPF unavailable";
   EXPECT_EQ(*found, 1);
   auto again = ns.inside([&]() -> std::optional<int> {
-    auto stale = FastPath::detachStale({"lo"});
+    auto stale = FastPath::detachStale({"lo"}, 7);
     return stale ? std::optional<int>(*stale) : std::nullopt;
   });
   ASSERT_TRUE(again);
