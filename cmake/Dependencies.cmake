@@ -10,6 +10,7 @@ pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(NICE IMPORTED_TARGET nice)
 pkg_check_modules(SRTP2 IMPORTED_TARGET libsrtp2)
+pkg_check_modules(USRSCTP IMPORTED_TARGET usrsctp)  # WebRTC data channels (SCTP over DTLS) in the agent
 pkg_check_modules(LWS IMPORTED_TARGET libwebsockets)
 if(RDV_BUILD_TESTS)
   find_package(GTest REQUIRED)

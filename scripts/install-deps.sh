@@ -5,13 +5,13 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libuv1-dev libssl-dev openssl libsecp256k1-dev nlohmann-json3-dev
-  libnice-dev libglib2.0-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-uv libsqlite3-dev
+  libnice-dev libglib2.0-dev libsrtp2-dev libusrsctp-dev libwebsockets-dev libwebsockets-evlib-uv libsqlite3-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 # clang and libclang-rt-14-dev: the libFuzzer build of tests/fuzz (scripts/fuzz.sh). prometheus: promtool checks
 # configs/prometheus-alerts.yml (tests/configs). dpkg-dev: dpkg-shlibdeps for cpack's .deb (tests/package).
 TEST_PACKAGES=(coturn iproute2 iptables ipset procps python3 python3-prometheus-client chromium clang libclang-rt-14-dev
-               prometheus dpkg-dev)
+               prometheus dpkg-dev tayga)
 # The JavaScript package (signalling/web) is built and tested with node and npm; its own dependencies come
 # from the npm registry through `npm ci` (package-lock.json) in tests/web/run_npm_tests.sh. A node that is
 # already installed (e.g. a newer one whose package provides npm itself) is kept.

@@ -81,6 +81,9 @@ void addAgentCommands(CLI::App& app) {
   connect->add_option("--count", c->agent.count, "messages to send after connecting, each echoed back (default 0)");
   connect->add_option("--interval-ms", c->agent.intervalMs, "between messages (default 50)");
   connect->add_option("--timeout", c->agent.timeoutSeconds, "give up after this many seconds (default 30)");
+  connect->add_flag("--webrtc", c->agent.webrtc,
+                    "offer a WebRTC data channel (SDP offer, SCTP over DTLS) as a browser does, instead of the "
+                    "native records; the peer may be a browser or rdv listen");
   connect->callback([c] {
     c->agent.tcp = !c->noTcp;
     exitCode() = agent::runAgent(c->agent);

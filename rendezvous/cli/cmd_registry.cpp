@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rendezvous/enr/enr_record.h"
+#include "rendezvous/identity/eth_address.h"
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/registry/unregister_message.h"
 #include "rendezvous/cli/subcommands.h"
@@ -20,6 +21,12 @@ namespace rdv::cli {
 namespace {
 
 using Json = nlohmann::json;
+
+// A usage error (a flag's value): exit 2.
+int usage(const std::string& command, const std::string& message) {
+  std::cerr << "rdv " << command << ": " << message << "\n";
+  return 2;
+}
 
 int fail(const std::string& command, const std::string& message) {
   std::cerr << "rdv " << command << ": " << message << "\n";
@@ -106,9 +113,29 @@ struct DiscoverOptions {
   std::string ns;
   std::optional<unsigned> limit;
   std::string cookie;
+  std::string id;  // a node id (64 hex) or an Ethereum address (0x + 40 hex)
 };
 
 int discover(const DiscoverOptions& o) {
+  if (!o.id.empty()) {
+    // One identity's records: by node id or by its Ethereum address (every namespace, or --namespace's).
+    std::string target = "/v1/registrations?";
+    if (identity::EthAddress::looksLikeAddress(o.id)) {
+      if (!identity::EthAddress::parse(o.id))
+        return usage("discover", "--id " + o.id + ": not an address (0x and 40 hex digits; mixed case must carry a "
+                                 "valid EIP-55 checksum)");
+      target += "address=" + urlEncode(o.id);
+    } else {
+      if (!identity::NodeId::fromHex(o.id)) return usage("discover", "--id must be a node id (64 hex) or a 0x address");
+      target += "node_id=" + o.id;
+    }
+    if (!o.ns.empty()) target += "&namespace=" + urlEncode(o.ns);
+    auto reply = call("discover", o.node, {"GET", target, ""}, 200);
+    if (!reply) return reply.error();
+    std::cout << reply->dump() << std::endl;
+    return 0;
+  }
+  if (o.ns.empty()) return usage("discover", "give --namespace, --id, or both");
   std::string target = "/v1/registrations?namespace=" + urlEncode(o.ns);
   if (o.limit) target += "&limit=" + std::to_string(*o.limit);
   if (!o.cookie.empty()) target += "&cookie=" + urlEncode(o.cookie);
@@ -172,9 +199,11 @@ void addRegistryCommands(CLI::App& app) {
   addRecordOptions(*reg, r->record);
 
   auto d = std::make_shared<DiscoverOptions>();
-  auto* disc = app.add_subcommand("discover", "list the records in a namespace (one JSON document)");
+  auto* disc = app.add_subcommand("discover", "list the records in a namespace, or one identity's records "
+                                              "(one JSON document)");
   addNodeOptions(*disc, d->node);
-  disc->add_option("--namespace", d->ns, "namespace")->required();
+  disc->add_option("--namespace", d->ns, "namespace (with --id: only this namespace)");
+  disc->add_option("--id", d->id, "only this identity's records: its node id (64 hex) or Ethereum address (0x...)");
   disc->add_option("--limit", d->limit, "at most this many records (node default 100, maximum 1000)");
   disc->add_option("--cookie", d->cookie, "the cookie of the previous page: only records new since then");
   disc->callback([d] { exitCode() = discover(*d); });

@@ -1,7 +1,8 @@
 // rdv send, rdv inbox: the signalling base layer by hand. Both authenticate to the node's hub on
 // /v1/signal with the peer key; send seals one envelope to the recipient's public key (from its ENR)
 // and waits for the hub's ack; inbox prints what arrives (decrypted, verified, replays dropped) and
-// confirms it, so the hub deletes it from the mailbox.
+// confirms it, so the hub deletes it from the mailbox. --compact speaks the CBOR framing (rdv.cbor.1)
+// instead of JSON text: the same envelopes, fewer bytes.
 #include <CLI/CLI.hpp>
 
 #include <ctime>
@@ -17,6 +18,7 @@
 #include "signalling/envelope/replay_guard.h"
 #include "signalling/hub/auth.h"
 #include "signalling/hub/frames.h"
+#include "signalling/hub/framing.h"
 
 namespace rdv::cli {
 
@@ -34,12 +36,20 @@ struct SignalOptions {
   unsigned timeoutSeconds = 10;
   unsigned count = 0;
   bool once = false;
+  bool compact = false;  // rdv.cbor.1
 };
 
 // A connected, authenticated client and what the hub's welcome said is waiting for it.
 struct Session {
   std::unique_ptr<WebSocketClient> ws;
   uint64_t stored = 0;
+  sig::Framing framing = sig::Framing::Json;
+
+  bool send(const sig::Frame& f) {
+    const std::string m = sig::encodeFrameAs(framing, f);
+    return framing == sig::Framing::Cbor ? ws->sendBinary(m) : ws->sendText(m);
+  }
+  Result<sig::Frame, sig::FrameError> decode(const std::string& m) const { return sig::decodeFrameAs(framing, m); }
 };
 
 int fail(const std::string& cmd, const std::string& message) {
@@ -55,19 +65,26 @@ uint64_t unixMs() {
 // Connects and authenticates (challenge -> auth -> welcome). Returns the session or an error message.
 Result<Session, std::string> authenticate(const SignalOptions& o, const identity::PrivateKey& key,
                                                                    Clock::time_point deadline) {
-  auto ws = WebSocketClient::connect(o.node, "/v1/signal", std::chrono::seconds(o.timeoutSeconds));
+  const auto framing = o.compact ? sig::Framing::Cbor : sig::Framing::Json;
+  auto ws = WebSocketClient::connect(o.node, "/v1/signal", std::chrono::seconds(o.timeoutSeconds),
+                                     std::string(sig::subprotocolOf(framing)));
   if (!ws) return unexpected(ws.error());
+  Session session{std::move(*ws), 0, framing};
   while (true) {
-    auto text = (*ws)->receive(deadline);
-    if (!text) return unexpected("no answer from the hub (" + (*ws)->closeReason() + ")");
-    auto frame = sig::decodeFrame(*text);
-    if (!frame) return unexpected("the hub sent a frame we cannot read: " + *text);
+    auto text = session.ws->receive(deadline);
+    if (!text) return unexpected("no answer from the hub (" + session.ws->closeReason() + ")");
+    auto frame = session.decode(*text);
+    if (!frame) {
+      return unexpected("the hub sent a frame we cannot read: " +
+                        (o.compact ? "0x" + toHex(asBytes(text->substr(0, 64))) : *text));
+    }
     if (auto* c = std::get_if<sig::ChallengeFrame>(&*frame)) {
       auto s = sig::signChallenge(key, c->hub, c->nonce);
       if (!s) return unexpected(std::string("cannot sign the challenge"));
-      (*ws)->sendText(sig::encodeFrame(sig::AuthFrame{key.nodeId(), *s}));
+      session.send(sig::AuthFrame{key.nodeId(), *s});
     } else if (auto* w = std::get_if<sig::WelcomeFrame>(&*frame)) {
-      return Session{std::move(*ws), w->stored};
+      session.stored = w->stored;
+      return session;
     } else if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) {
       return unexpected("the hub refused authentication: " + e->code + ": " + e->message);
     }
@@ -106,11 +123,11 @@ int send(const SignalOptions& o) {
   sig::CryptoRng rng;
   auto envelope = sig::seal(*key, *recipient, h, asBytes(o.text), rng);
   if (!envelope) return fail("send", "cannot seal the envelope");
-  (*ws)->sendText(sig::encodeFrame(sig::EnvelopeFrame{*envelope}));
+  session->send(sig::EnvelopeFrame{*envelope});
   while (true) {
     auto text = (*ws)->receive(deadline);
     if (!text) return fail("send", "no acknowledgement from the hub before the deadline");
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     if (auto* a = std::get_if<sig::AckFrame>(&*frame); a && a->seq == h.seq) {
       std::cout << nlohmann::json{{"to", a->to.hex()}, {"seq", a->seq}, {"status", sig::ackStatusName(a->status)}}.dump()
@@ -142,7 +159,7 @@ int inbox(const SignalOptions& o) {
                                            " stored messages did not arrive before the deadline");
       break;  // deadline: done listening
     }
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     auto* ef = std::get_if<sig::EnvelopeFrame>(&*frame);
     if (!ef) continue;
@@ -157,7 +174,7 @@ int inbox(const SignalOptions& o) {
                                 {"ts", h.timestampMs},       {"body", std::string(asString(*body))}}
                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << std::endl;
-    (*ws)->sendText(sig::encodeFrame(sig::ReceivedFrame{h.from, h.seq}));
+    session->send(sig::ReceivedFrame{h.from, h.seq});
     ++printed;
   }
   (*ws)->close();
@@ -177,6 +194,7 @@ void addSignalCommands(CLI::App& app) {
   s->add_option("--to", o->to, "the recipient's ENR (enr:...) or a file holding it")->required();
   s->add_option("--type", o->type, "offer, answer, candidate, end-of-candidates, bye or message (default)");
   s->add_option("--timeout", o->timeoutSeconds, "seconds to wait for the hub's acknowledgement (default 10)");
+  s->add_flag("--compact", o->compact, "use the compact CBOR framing (WebSocket subprotocol rdv.cbor.1) instead of JSON");
   s->add_option("text", o->text, "the message")->required();
   s->callback([o] { exitCode() = send(*o); });
 
@@ -189,6 +207,7 @@ void addSignalCommands(CLI::App& app) {
   i->add_flag("--once", o->once,
               "print what the mailbox holds for the key (the welcome's stored count) and exit 0 instead of "
               "listening; nothing waiting: print nothing, exit 0 (--timeout bounds the wait for them)");
+  i->add_flag("--compact", o->compact, "use the compact CBOR framing (WebSocket subprotocol rdv.cbor.1) instead of JSON");
   i->callback([o] { exitCode() = inbox(*o); });
 }
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   // Subcommand registrations (one line per command family).
   rdv::cli::addStunCommands(app);
   rdv::cli::addEnrCommands(app);
+  rdv::cli::addEthereumKeyCommands(app);
   rdv::cli::addRegistryCommands(app);
   rdv::cli::addIceCommands(app);
   rdv::cli::addSignalCommands(app);

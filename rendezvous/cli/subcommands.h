@@ -13,6 +13,7 @@ int& exitCode();
 
 void addStunCommands(CLI::App& app);  // rdv stun, rdv nat-type
 void addEnrCommands(CLI::App& app);   // rdv key new, rdv enr encode|decode|verify
+void addEthereumKeyCommands(CLI::App& app);  // rdv key address, rdv key import (after addEnrCommands)
 void addRegistryCommands(CLI::App& app);  // rdv register, discover, unregister, node-info
 void addIceCommands(CLI::App& app);       // rdv ice-servers
 void addSignalCommands(CLI::App& app);    // rdv send, rdv inbox

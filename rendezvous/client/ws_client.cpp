@@ -34,13 +34,17 @@ std::string lower(std::string s) {
 
 Result<std::unique_ptr<WebSocketClient>, std::string> WebSocketClient::connect(const std::string& urlText,
                                                                                const std::string& path,
-                                                                               std::chrono::milliseconds timeout) {
+                                                                               std::chrono::milliseconds timeout,
+                                                                               const std::string& subprotocol) {
   std::string httpUrl = urlText;
   if (httpUrl.rfind("ws://", 0) == 0) httpUrl = "http://" + httpUrl.substr(5);
   if (httpUrl.rfind("wss://", 0) == 0) httpUrl = "https://" + httpUrl.substr(6);
   auto url = parseHttpUrl(httpUrl);
   if (!url) return unexpected(url.error());
-  auto ep = resolveEndpoint(url->host + ":" + std::to_string(url->port));
+  // An IPv6 literal keeps its brackets in host:port (as httpRequest does), else its colons are misread.
+  const bool v6 = url->host.find(':') != std::string::npos;
+  const std::string hostPort = (v6 ? "[" + url->host + "]" : url->host) + ":" + std::to_string(url->port);
+  auto ep = resolveEndpoint(hostPort);
   if (!ep) return unexpected(ep.error());
   Stream::TlsOptions tls{"", url->host, false};
   auto stream = Stream::connect(*ep, timeout, url->tls ? &tls : nullptr);
@@ -51,10 +55,11 @@ Result<std::unique_ptr<WebSocketClient>, std::string> WebSocketClient::connect(c
   uint8_t nonce[16];
   RAND_bytes(nonce, sizeof(nonce));
   const std::string key = base64(nonce, sizeof(nonce));
-  const std::string request = "GET " + url->basePath + path + " HTTP/1.1\r\nHost: " + url->host + ":" +
-                              std::to_string(url->port) +
+  const std::string request = "GET " + url->basePath + path + " HTTP/1.1\r\nHost: " + hostPort +
                               "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-                              "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: rdv/0.1.0\r\n\r\n";
+                              "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: rdv/0.1.0\r\n" +
+                              (subprotocol.empty() ? std::string() : "Sec-WebSocket-Protocol: " + subprotocol + "\r\n") +
+                              "\r\n";
   if (!ws->stream_->write(asBytes(request))) return unexpected(std::string("cannot send the upgrade request"));
   const auto deadline = Clock::now() + timeout;
   std::string head;
@@ -72,6 +77,8 @@ Result<std::unique_ptr<WebSocketClient>, std::string> WebSocketClient::connect(c
   const std::string expected = "sec-websocket-accept: " + lower(acceptFor(key));
   if (lower(head).find(expected) == std::string::npos)
     return unexpected(std::string("the node's Sec-WebSocket-Accept does not match"));
+  if (!subprotocol.empty() && lower(head).find("\r\nsec-websocket-protocol: " + lower(subprotocol) + "\r\n") == std::string::npos)
+    return unexpected("the node did not accept the WebSocket subprotocol " + subprotocol);
   return ws;
 }
 
@@ -98,6 +105,8 @@ bool WebSocketClient::sendFrame(uint8_t opcode, const std::string& payload) {
 }
 
 bool WebSocketClient::sendText(const std::string& text) { return sendFrame(0x1, text); }
+
+bool WebSocketClient::sendBinary(const std::string& bytes) { return sendFrame(0x2, bytes); }
 
 std::optional<std::pair<uint8_t, std::string>> WebSocketClient::takeFrame(bool& fin, bool& bad) {
   const auto* p = reinterpret_cast<const uint8_t*>(buffered_.data());
@@ -149,7 +158,7 @@ std::optional<std::string> WebSocketClient::receive(Clock::time_point deadline) 
         continue;
       }
       if (opcode == 0xA) continue;  // pong
-      message_ += payload;          // text (0x1) or continuation (0x0)
+      message_ += payload;          // text (0x1), binary (0x2) or continuation (0x0)
       if (fin) {
         std::string out;
         out.swap(message_);

@@ -1,6 +1,6 @@
 // A small blocking WebSocket client (RFC 6455) for rdv's one-shot signalling commands, over net.h's
-// Stream (TCP, or TLS for wss://). Text frames only (what /v1/signal speaks); answers pings; masks
-// what it sends, as clients must. Chosen over libwebsockets' client API for the same reason as
+// Stream (TCP, or TLS for wss://). Text and binary messages (/v1/signal speaks JSON text by default,
+// CBOR binary with the rdv.cbor.1 subprotocol); answers pings; masks what it sends, as clients must. Chosen over libwebsockets' client API for the same reason as
 // http_client.h: rdv runs one conversation with deadlines, not an event loop.
 #pragma once
 
@@ -17,11 +17,14 @@ namespace rdv::cli {
 
 class WebSocketClient {
  public:
-  // Connects to `url` (http(s):// or ws(s)://) and upgrades on `path`.
+  // Connects to `url` (http(s):// or ws(s)://) and upgrades on `path`. With a `subprotocol`, it is
+  // asked for in Sec-WebSocket-Protocol and the server must answer with it (else an error naming it).
   static Result<std::unique_ptr<WebSocketClient>, std::string> connect(const std::string& url, const std::string& path,
-                                                                       std::chrono::milliseconds timeout);
+                                                                       std::chrono::milliseconds timeout,
+                                                                       const std::string& subprotocol = {});
   bool sendText(const std::string& text);
-  // The next text message before `deadline`; nullopt on timeout. Sets closed() when the peer closed
+  bool sendBinary(const std::string& bytes);
+  // The next message (text or binary) before `deadline`; nullopt on timeout. Sets closed() when the peer closed
   // (closeCode()/closeReason() say why) or the connection broke.
   std::optional<std::string> receive(std::chrono::steady_clock::time_point deadline);
   bool closed() const { return closed_; }

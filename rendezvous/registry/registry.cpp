@@ -130,6 +130,8 @@ void Registry::insert(Registration registration) {
   expiry_.emplace(registration.expiresAt, registration.ns, id);
   space.byId.insert_or_assign(id, counter);
   ++perIdentity_[id];
+  namespacesOf_[id].insert(registration.ns);
+  byAddress_.insert_or_assign(identity::EthAddress::ofNodeId(id), id);
   space.byCounter.insert_or_assign(counter, std::move(registration));
 }
 
@@ -140,6 +142,13 @@ void Registry::erase(Namespace& space, std::map<uint64_t, Registration>::iterato
   space.byId.erase(id);
   auto count = perIdentity_.find(id);
   if (count != perIdentity_.end() && --count->second == 0) perIdentity_.erase(count);
+  if (auto names = namespacesOf_.find(id); names != namespacesOf_.end()) {
+    names->second.erase(reg.ns);
+    if (names->second.empty()) {
+      namespacesOf_.erase(names);
+      byAddress_.erase(identity::EthAddress::ofNodeId(id));
+    }
+  }
   const std::string ns = reg.ns;
   space.byCounter.erase(it);
   if (space.byCounter.empty()) namespaces_.erase(ns);
@@ -152,6 +161,23 @@ const Registration* Registry::find(std::string_view ns, const identity::NodeId& 
   if (it == space->second.byId.end()) return nullptr;
   auto reg = space->second.byCounter.find(it->second);
   return reg == space->second.byCounter.end() ? nullptr : &reg->second;
+}
+
+std::vector<Registration> Registry::registrationsOf(const identity::NodeId& id, TimePoint now) const {
+  std::vector<Registration> out;
+  auto names = namespacesOf_.find(id);
+  if (names == namespacesOf_.end()) return out;
+  for (const auto& ns : names->second) {
+    const Registration* reg = find(ns, id);
+    if (reg != nullptr && reg->expiresAt > now) out.push_back(*reg);
+  }
+  return out;
+}
+
+std::optional<identity::NodeId> Registry::identityOfAddress(const identity::EthAddress& address) const {
+  auto it = byAddress_.find(address);
+  if (it == byAddress_.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<Registration, RegistryError> Registry::checkUnregister(std::string_view ns, const identity::NodeId& id,

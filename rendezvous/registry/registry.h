@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "rendezvous/enr/enr_record.h"
+#include "rendezvous/identity/eth_address.h"
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/registry/registry_error.h"
 #include "rendezvous/base/result.h"
@@ -104,6 +106,12 @@ class Registry {
   void restoreCounter(uint64_t counter) { counter_ = std::max(counter_, counter); }
 
   const Registration* find(std::string_view ns, const identity::NodeId& id) const;
+  // The unexpired registrations of `id`, every namespace, in namespace order (GET
+  // /v1/registrations?node_id= or ?address=).
+  std::vector<Registration> registrationsOf(const identity::NodeId& id, TimePoint now) const;
+  // The registered identity whose Ethereum address (eth_address.h: its node id's last 20 bytes) is
+  // `address`, if one holds a registration.
+  std::optional<identity::NodeId> identityOfAddress(const identity::EthAddress& address) const;
   size_t size() const { return expiry_.size(); }
   // Whether `id` holds a registration in any namespace (the signalling hub's "known recipient").
   bool hasIdentity(const identity::NodeId& id) const { return perIdentity_.contains(id); }
@@ -134,6 +142,17 @@ class Registry {
   std::set<ExpiryKey> expiry_;
   // Registrations per identity across namespaces, for maxPerIdentity.
   std::unordered_map<identity::NodeId, uint32_t, identity::NodeIdHash> perIdentity_;
+  // The namespaces each identity is registered in, and Ethereum address -> identity: the queries by
+  // node id or address answer from these without a walk over every namespace.
+  std::unordered_map<identity::NodeId, std::set<std::string>, identity::NodeIdHash> namespacesOf_;
+  struct AddressHash {
+    size_t operator()(const identity::EthAddress& a) const {
+      size_t h;  // a hash's tail: uniformly distributed
+      std::memcpy(&h, a.bytes.data(), sizeof(h));
+      return h;
+    }
+  };
+  std::unordered_map<identity::EthAddress, identity::NodeId, AddressHash> byAddress_;
   uint64_t counter_ = 0;
 };
 

@@ -98,7 +98,25 @@ bool makeSelfSigned(KeyAndCert& kc) {
   return X509_sign(kc.cert, kc.key, EVP_sha256()) > 0;
 }
 
+// One certificate per process, made once (thread-safe) and shared by every session, as browsers share
+// a PeerConnection certificate: the peer authenticates it by the fingerprint in our signed offer/answer,
+// never by its validity dates, so a long-running listener can keep it. Making it (P-256 key generation
+// and a signature) no longer sits on the way to a session's offer or answer.
+const KeyAndCert* processCertificate() {
+  static const KeyAndCert* shared = [] {
+    auto* kc = new KeyAndCert();  // lives as long as the process
+    if (!makeSelfSigned(*kc)) {
+      delete kc;
+      return static_cast<KeyAndCert*>(nullptr);
+    }
+    return kc;
+  }();
+  return shared;
+}
+
 }  // namespace
+
+bool DtlsTransport::prepareCertificate() { return processCertificate() != nullptr; }
 
 std::string certificateFingerprint(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -113,11 +131,14 @@ std::string certificateFingerprint(X509* cert) {
   return out;
 }
 
-Result<std::unique_ptr<DtlsTransport>, std::string> DtlsTransport::create(Role role) {
+Result<std::unique_ptr<DtlsTransport>, std::string> DtlsTransport::create(Role role, Certificate certificate) {
   std::unique_ptr<DtlsTransport> t(new DtlsTransport());
   t->role_ = role;
-  KeyAndCert kc;
-  if (!makeSelfSigned(kc)) return unexpected("DTLS certificate: " + sslError());
+  KeyAndCert fresh;
+  const KeyAndCert* shared = certificate == Certificate::Shared ? processCertificate() : nullptr;
+  if (certificate == Certificate::Shared ? !shared : !makeSelfSigned(fresh))
+    return unexpected("DTLS certificate: " + sslError());
+  const KeyAndCert& kc = shared ? *shared : fresh;
   t->ctx_ = SSL_CTX_new(DTLS_method());
   if (!t->ctx_) return unexpected("DTLS context: " + sslError());
   SSL_CTX_set_min_proto_version(t->ctx_, DTLS1_2_VERSION);
@@ -180,6 +201,15 @@ bool DtlsTransport::verifyPeer() {
   return true;
 }
 
+void DtlsTransport::setRole(Role role) {
+  if (started_ || role == role_) return;
+  role_ = role;
+  if (role == Role::Client)
+    SSL_set_connect_state(ssl_);
+  else
+    SSL_set_accept_state(ssl_);
+}
+
 void DtlsTransport::start() {
   started_ = true;
   drive();
@@ -209,7 +239,10 @@ void DtlsTransport::drive() {
         continue;
       }
       const int e = SSL_get_error(ssl_, n);
-      if (e == SSL_ERROR_ZERO_RETURN) fail("the peer closed the DTLS association");
+      if (e == SSL_ERROR_ZERO_RETURN) {
+        closedByPeer_ = true;
+        fail("the peer closed the DTLS association");
+      }
       else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) fail("DTLS read failed: " + sslError());
       break;
     }

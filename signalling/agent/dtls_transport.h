@@ -32,7 +32,13 @@ struct SrtpKeys {
 class DtlsTransport {
  public:
   enum class Role { Client, Server };
-  static Result<std::unique_ptr<DtlsTransport>, std::string> create(Role role);
+  // Fresh: a certificate of its own. Shared: the process's one certificate (made once, by
+  // prepareCertificate() or on first use), as browsers share one across connections: the peer checks it
+  // against the fingerprint in our signed offer/answer, so reusing it is safe, and a session no longer
+  // waits for a P-256 key generation and a signature.
+  enum class Certificate { Fresh, Shared };
+  static bool prepareCertificate();
+  static Result<std::unique_ptr<DtlsTransport>, std::string> create(Role role, Certificate certificate = Certificate::Fresh);
   ~DtlsTransport();
   DtlsTransport(const DtlsTransport&) = delete;
   DtlsTransport& operator=(const DtlsTransport&) = delete;
@@ -42,6 +48,8 @@ class DtlsTransport {
   // What the peer's signed offer/answer announced; checked when the handshake completes.
   void setRemoteFingerprint(const std::string& fingerprint) { remoteFingerprint_ = fingerprint; }
   Role role() const { return role_; }
+  // Changes the role before the handshake started (the a=setup of a WebRTC answer decides it).
+  void setRole(Role role);
 
   // The client sends its ClientHello; the server waits for one.
   void start();
@@ -58,6 +66,8 @@ class DtlsTransport {
   bool connected() const { return connected_; }
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
+  // The peer ended the association with a close_notify alert (failed() is true then too).
+  bool closedByPeer() const { return closedByPeer_; }
   Result<SrtpKeys, std::string> exportSrtpKeys() const;
 
  private:
@@ -73,6 +83,7 @@ class DtlsTransport {
   std::string remoteFingerprint_;
   bool started_ = false;
   bool connected_ = false;
+  bool closedByPeer_ = false;
   std::string error_;
   std::vector<Bytes> outgoing_;
   std::vector<Bytes> received_;

@@ -1,6 +1,10 @@
 #include "signalling/agent/ice_config.h"
 
+#include <algorithm>
+#include <arpa/inet.h>
+
 #include <charconv>
+#include <cstring>
 
 namespace rdv::agent {
 
@@ -39,6 +43,8 @@ Result<IceConfig, std::string> parseIceServers(const nlohmann::json& reply) {
   if (!reply.is_object() || !reply.contains("iceServers") || !reply["iceServers"].is_array())
     return unexpected(std::string("ice-servers reply has no iceServers array"));
   IceConfig config;
+  if (reply.contains("ttl") && reply["ttl"].is_number_unsigned())
+    config.ttlSeconds = static_cast<uint32_t>(std::min<uint64_t>(reply["ttl"].get<uint64_t>(), 86400 * 30));
   for (const auto& server : reply["iceServers"]) {
     if (!server.is_object() || !server.contains("urls")) return unexpected(std::string("an iceServers entry has no urls"));
     std::vector<std::string> urls;
@@ -76,6 +82,34 @@ Result<IceConfig, std::string> parseIceServers(const nlohmann::json& reply) {
       }
     }
   }
+  return config;
+}
+
+IceConfig synthesizeNat64(IceConfig config, const std::string& nodeHost) {
+  in6_addr node{};
+  if (inet_pton(AF_INET6, nodeHost.c_str(), &node) != 1) return config;
+  // The NAT64 prefix (/96): the well-known one, or a network-specific one that the node URL shows by
+  // embedding one of the node's own IPv4 server addresses in its last 32 bits (the way RFC 7050 learns a
+  // prefix from a known IPv4 address).
+  static const uint8_t kWellKnown[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  bool nat64 = std::memcmp(node.s6_addr, kWellKnown, sizeof(kWellKnown)) == 0;
+  auto embedsNode = [&node](const std::string& host) {
+    in_addr v4{};
+    return inet_pton(AF_INET, host.c_str(), &v4) == 1 && std::memcmp(node.s6_addr + 12, &v4, 4) == 0;
+  };
+  if (config.stun && embedsNode(config.stun->host)) nat64 = true;
+  for (const auto& t : config.turn) nat64 = nat64 || embedsNode(t.host);
+  if (!nat64) return config;
+  auto rewrite = [&node](std::string& host) {
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) != 1) return;
+    in6_addr v6 = node;
+    std::memcpy(v6.s6_addr + 12, &v4, 4);
+    char text[INET6_ADDRSTRLEN];
+    if (inet_ntop(AF_INET6, &v6, text, sizeof(text))) host = text;
+  };
+  if (config.stun) rewrite(config.stun->host);
+  for (auto& t : config.turn) rewrite(t.host);
   return config;
 }
 

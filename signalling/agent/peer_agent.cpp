@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <unordered_map>
 
@@ -86,6 +87,7 @@ class Agent final : public SessionHost {
   SessionOptions sessionOptions() const;
   void startCall(PeerSession& s);
   void tickCall(PeerSession& s, Clock::time_point now);
+  Json phases(const PeerSession& s, Clock::time_point from) const;
 
   static gboolean onHubReadable(gint, GIOCondition, gpointer data);
   static gboolean onTick(gpointer data);
@@ -123,6 +125,13 @@ class Agent final : public SessionHost {
   uint32_t ssrc_ = 0;
   Clock::time_point lastCallEnd_{};
   Clock::time_point registeredAt_{};
+  // When the steps before the session ended (connect/call; the `phases` of the `connected` line).
+  std::optional<Clock::time_point> peerLookupAt_, iceServersAt_, hubLoginAt_;
+  // listen: the ICE servers (TURN credentials) are fetched again at half their ttl, in the background, so
+  // that an offer never waits for them and never gets expired credentials.
+  std::future<Result<IceConfig, std::string>> iceRefresh_;
+  Clock::time_point iceFetchedAt_{};
+  void refreshIceServers(Clock::time_point now);
 };
 
 Agent::~Agent() {
@@ -317,6 +326,9 @@ void Agent::handleEnvelope(const sig::Envelope& envelope) {
   }
   if (h.type == sig::EnvelopeType::Bye) {
     Peer& p = it->second;
+    // A fast peer can finish before this side's final pair was known (e.g. during its upgrade restart):
+    // the session still connected, so say so before it closes.
+    if (p.session) p.session->announceNow();
     if (o_.mode == AgentOptions::Mode::Listen)
       emit({{"event", "closed"}, {"peer", h.from.hex()}, {"received", p.received}, {"via_fast", p.viaFast},
             {"via_hub", p.viaHub}});
@@ -335,6 +347,7 @@ SessionOptions Agent::sessionOptions() const {
   s.pathTimeout = std::chrono::milliseconds(o_.pathTimeoutMs);
   s.testDropFastAfter = o_.testDropFastAfter;
   s.testBadFingerprint = o_.testBadFingerprint;
+  s.webrtc = o_.webrtc;
   return s;
 }
 
@@ -352,6 +365,7 @@ void Agent::onConnected(PeerSession& s) {
   const auto from = o_.mode == AgentOptions::Mode::Listen ? s.created() : start_;
   e["time_to_first_byte_ms"] = round3(std::chrono::duration<double, std::milli>(s.firstByteAt() - from).count());
   if (auto rtt = s.rttMs()) e["rtt_ms"] = round3(*rtt);
+  e["phases"] = phases(s, from);
   emit(e);
   // Issue 7: tell the node which kind of path this session uses (older hubs answer an error: ignored).
   if (ws_) ws_->sendText(Json{{"type", "path-report"}, {"path", path}, {"local", local}, {"remote", remote}}.dump());
@@ -359,6 +373,27 @@ void Agent::onConnected(PeerSession& s) {
   connected_ = true;
   nextSend_ = Clock::now();
   if (o_.mode == AgentOptions::Mode::Call) startCall(s);
+}
+
+// Where the time to the first byte went: when each step ended, in ms from the same origin as
+// time_to_first_byte_ms (docs/agent.md "Where the time goes"); null when a step has not happened. A
+// listener did its lookup-free set-up (ICE servers, hub login) before the offer came: 0.
+Json Agent::phases(const PeerSession& s, Clock::time_point from) const {
+  auto at = [from](std::optional<Clock::time_point> t) -> Json {
+    if (!t) return nullptr;
+    return round3(std::chrono::duration<double, std::milli>(*t - from).count());
+  };
+  const bool listen = o_.mode == AgentOptions::Mode::Listen;
+  const SessionTimes& t = s.times();
+  return {{"peer_lookup_ms", listen ? Json(0.0) : at(peerLookupAt_)},
+          {"ice_servers_ms", listen ? Json(0.0) : at(iceServersAt_)},
+          {"hub_login_ms", listen ? Json(0.0) : at(hubLoginAt_)},
+          {"signalled_ms", at(t.remoteDescription)},
+          {"first_check_ms", at(t.firstCheck)},
+          {"gathering_ms", at(t.gathered)},
+          {"nomination_ms", at(t.nominated)},
+          {"dtls_ms", at(t.dtls)},
+          {"first_byte_ms", at(s.firstByteAt())}};
 }
 
 void Agent::onDelivered(PeerSession& s, const InboundOrder::Delivery& d) {
@@ -438,8 +473,26 @@ void Agent::tickCall(PeerSession& s, Clock::time_point now) {
   }
 }
 
+void Agent::refreshIceServers(Clock::time_point now) {
+  if (iceRefresh_.valid()) {
+    if (iceRefresh_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    auto r = iceRefresh_.get();
+    if (r) {
+      ice_ = synthesizeNat64(*r, url_.host);
+      iceFetchedAt_ = now;
+    } else {
+      std::cerr << "rdv listen: fetching the ICE servers again failed (retry in 30 s): " << r.error() << "\n";
+      iceFetchedAt_ += std::chrono::seconds(30);
+    }
+    return;
+  }
+  if (ice_.ttlSeconds == 0 || now - iceFetchedAt_ < std::chrono::seconds(ice_.ttlSeconds / 2)) return;
+  iceRefresh_ = std::async(std::launch::async, [this] { return fetchIceServers(); });
+}
+
 void Agent::tick() {
   const auto now = Clock::now();
+  if (o_.mode == AgentOptions::Mode::Listen) refreshIceServers(now);
   if (o_.mode == AgentOptions::Mode::Listen && now - registeredAt_ > kReregister) {
     registeredAt_ = now;
     if (auto r = registerRecord(); !r) std::cerr << "rdv listen: registering again failed: " << r.error() << "\n";
@@ -480,7 +533,7 @@ void Agent::finish(int code) {
   finished_ = true;
   exitCode_ = code;
   for (auto& [id, p] : peers_)
-    if (p.session && !p.dead) sendSignal(id, sig::EnvelopeType::Bye, {{"session", p.session->id()}});
+    if (p.session && !p.dead) sendSignal(id, sig::EnvelopeType::Bye, p.session->byeBody());
   if (loop_) g_main_loop_quit(loop_);
 }
 
@@ -517,22 +570,43 @@ int Agent::run() {
   if (!url) return error("usage", "--node: " + url.error(), 2);
   url_ = *url;
 
+  // The set-up steps are independent: the peer lookup (connect), the ICE servers, the registration
+  // (listen) run on their own threads while this one logs in to the hub. Each step is a blocking HTTP
+  // exchange on a connection of its own; they only read o_, url_ and key_. Errors are reported in the
+  // order the steps used to run one after another.
+  const bool listen = o_.mode == AgentOptions::Mode::Listen;
+  // libsrtp's self-tests (srtp_init) would otherwise run when DTLS completes, right before the first byte.
+  // The same for the DTLS certificate (one per process): made while the set-up steps run.
+  auto srtpReady = std::async(std::launch::async, [] { return SrtpSession::initLibrary(); });
+  auto certificateReady = std::async(std::launch::async, [] { return DtlsTransport::prepareCertificate(); });
+  auto stamp = [](auto result, std::optional<Clock::time_point>& at) {
+    at = Clock::now();
+    return result;
+  };
+  std::future<Result<identity::PublicKey, std::string>> lookup;
+  if (!listen) lookup = std::async(std::launch::async, [this, &stamp] { return stamp(resolvePeer(), peerLookupAt_); });
+  auto ice = std::async(std::launch::async, [this, &stamp] { return stamp(fetchIceServers(), iceServersAt_); });
+  std::future<Result<bool, std::string>> registration;
+  if (listen) registration = std::async(std::launch::async, [this] { return registerRecord(); });
+  auto hub = connectHub();
+  hubLoginAt_ = Clock::now();
+
   std::optional<identity::PublicKey> remoteKey;
-  if (o_.mode != AgentOptions::Mode::Listen) {
-    auto k = resolvePeer();
+  if (!listen) {
+    auto k = lookup.get();
     if (!k) return error("peer-unknown", k.error());
     remoteKey = *k;
     if (remoteKey->nodeId() == key_->nodeId()) return error("usage", "--to names this peer itself", 2);
   }
-  auto ice = fetchIceServers();
-  if (!ice) return error("ice-servers", ice.error());
-  ice_ = *ice;
-  if (o_.mode == AgentOptions::Mode::Listen) {
-    auto r = registerRecord();
+  auto servers = ice.get();
+  if (!servers) return error("ice-servers", servers.error());
+  ice_ = synthesizeNat64(*servers, url_.host);  // an IPv6-only host reaching the node through NAT64
+  iceFetchedAt_ = Clock::now();
+  if (listen) {
+    auto r = registration.get();
     if (!r) return error("register", r.error());
     registeredAt_ = Clock::now();
   }
-  auto hub = connectHub();
   if (!hub) return error("hub", hub.error());
 
   context_ = g_main_context_new();

@@ -22,6 +22,7 @@ struct AgentOptions {
   uint64_t bitrate = 500'000;  // call: bits per second
   double seconds = 5;          // call: duration
   bool relayOnly = false;
+  bool webrtc = false;  // connect: offer a WebRTC data channel (SDP, SCTP) instead of native records
   bool tcp = true;
   std::vector<std::string> localAddresses;
   unsigned pathTimeoutMs = 1500;

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "signalling/agent/webrtc_sdp.h"
+
 namespace rdv::agent {
 
 namespace sig = rdv::signalling;
@@ -13,6 +15,8 @@ namespace {
 constexpr guint kComponent = 1;
 constexpr auto kHubRetransmit = std::chrono::seconds(3);
 constexpr auto kRestartRetry = std::chrono::seconds(5);
+constexpr guint kPacingMs = 5;      // Ta (RFC 8445 section 14.2: not below 5 ms)
+constexpr guint kCheckRtoMs = 100;  // first retransmission of a connectivity check
 
 const char* candidateTypeName(NiceCandidateType t) {
   switch (t) {
@@ -62,7 +66,9 @@ PeerSession::PeerSession(SessionHost& host, GMainContext* context, SessionOption
       remote_(remote),
       id_(std::move(sessionId)),
       controlling_(controlling),
-      created_(Clock::now()) {}
+      created_(Clock::now()) {
+  webrtc_ = options_.webrtc && controlling;  // an answerer follows the offer (handleSignal)
+}
 
 PeerSession::~PeerSession() {
   if (agent_) {
@@ -84,7 +90,8 @@ void PeerSession::fail(const std::string& code, const std::string& message) {
 }
 
 bool PeerSession::createAgent() {
-  auto dtls = DtlsTransport::create(controlling_ ? DtlsTransport::Role::Client : DtlsTransport::Role::Server);
+  auto dtls = DtlsTransport::create(controlling_ ? DtlsTransport::Role::Client : DtlsTransport::Role::Server,
+                                    DtlsTransport::Certificate::Shared);
   if (!dtls) {
     fail("dtls", dtls.error());
     return false;
@@ -99,6 +106,11 @@ bool PeerSession::createAgent() {
   }
   g_object_set(G_OBJECT(agent_), "controlling-mode", controlling_ ? TRUE : FALSE, "upnp", FALSE, "ice-udp", TRUE,
                "ice-tcp", options_.tcp ? TRUE : FALSE, "force-relay", options_.relayOnly ? TRUE : FALSE, nullptr);
+  // Pacing (Ta) at RFC 8445's floor of 5 ms instead of libnice's 20 ms: with trickle, each new remote
+  // candidate adds pairs, and at 20 ms a check a dozen pairs were checked in a quarter of a second. The
+  // first retransmission of a check after 100 ms instead of 200 ms: a check dropped by a NAT filter that
+  // opens a moment later (address-dependent filtering) is sent again sooner.
+  g_object_set(G_OBJECT(agent_), "stun-pacing-timer", kPacingMs, "stun-initial-timeout", kCheckRtoMs, nullptr);
   if (options_.ice.stun)
     g_object_set(G_OBJECT(agent_), "stun-server", options_.ice.stun->host.c_str(), "stun-server-port",
                  static_cast<guint>(options_.ice.stun->port), nullptr);
@@ -154,12 +166,12 @@ void PeerSession::sendDescription(sig::EnvelopeType type) {
   if (upgrading_ && controlling_) body["restart"] = "upgrade";
   g_free(ufrag);
   g_free(pwd);
+  if (webrtc_) body = webrtcDescription(type);
   host_.sendSignal(remote_, type, body);
   descriptionSent_ = true;
-  for (const auto& c : queuedCandidates_)
-    host_.sendSignal(remote_, sig::EnvelopeType::Candidate, {{"session", id_}, {"gen", generation_}, {"candidate", c}});
+  for (const auto& c : queuedCandidates_) host_.sendSignal(remote_, sig::EnvelopeType::Candidate, candidateBody(c));
   queuedCandidates_.clear();
-  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
+  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, endOfCandidatesBody());
 }
 
 void PeerSession::onCandidate(NiceCandidate* c) {
@@ -168,14 +180,15 @@ void PeerSession::onCandidate(NiceCandidate* c) {
   std::string line = sdp;
   g_free(sdp);
   if (descriptionSent_)
-    host_.sendSignal(remote_, sig::EnvelopeType::Candidate, {{"session", id_}, {"gen", generation_}, {"candidate", line}});
+    host_.sendSignal(remote_, sig::EnvelopeType::Candidate, candidateBody(line));
   else
     queuedCandidates_.push_back(line);
 }
 
 void PeerSession::onGatheringDone() {
   gatheringDone_ = true;
-  if (descriptionSent_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
+  if (!times_.gathered) times_.gathered = Clock::now();
+  if (descriptionSent_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, endOfCandidatesBody());
 }
 
 void PeerSession::sendAllLocalCandidates() {
@@ -183,15 +196,33 @@ void PeerSession::sendAllLocalCandidates() {
   for (GSList* i = cands; i; i = i->next) {
     gchar* sdp = nice_agent_generate_local_candidate_sdp(agent_, static_cast<NiceCandidate*>(i->data));
     if (sdp) {
-      host_.sendSignal(remote_, sig::EnvelopeType::Candidate, {{"session", id_}, {"gen", generation_}, {"candidate", sdp}});
+      host_.sendSignal(remote_, sig::EnvelopeType::Candidate, candidateBody(sdp));
       g_free(sdp);
     }
   }
   g_slist_free_full(cands, reinterpret_cast<GDestroyNotify>(&nice_candidate_free));
-  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, {{"session", id_}, {"gen", generation_}});
+  if (gatheringDone_) host_.sendSignal(remote_, sig::EnvelopeType::EndOfCandidates, endOfCandidatesBody());
 }
 
 void PeerSession::applyRemoteDescription(const Json& body) {
+  if (webrtc_) {
+    if (!applyRemoteSdp(body)) return;
+  } else {
+    applyNativeDescription(body);
+    if (failed_) return;
+  }
+  remoteDescription_ = true;
+  remoteGatheringDone_ = false;
+  if (!times_.remoteDescription) times_.remoteDescription = Clock::now();
+  std::vector<Bytes> earlyDtls;
+  earlyDtls.swap(earlyDtls_);
+  for (const auto& d : earlyDtls) onReceive(d.data(), d.size());
+  std::vector<Json> early;
+  early.swap(earlyCandidates_);
+  for (const auto& c : early) handleSignal(c.value("eoc", false) ? sig::EnvelopeType::EndOfCandidates : sig::EnvelopeType::Candidate, c);
+}
+
+void PeerSession::applyNativeDescription(const Json& body) {
   const std::string ufrag = body.value("ufrag", ""), pwd = body.value("pwd", ""), fp = body.value("fingerprint", "");
   if (ufrag.empty() || pwd.empty() || fp.rfind("sha-256 ", 0) != 0) {
     fail("bad-signal", "the peer's offer/answer lacks ufrag, pwd or a sha-256 fingerprint");
@@ -199,21 +230,18 @@ void PeerSession::applyRemoteDescription(const Json& body) {
   }
   dtls_->setRemoteFingerprint(fp);
   nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
-  remoteDescription_ = true;
-  remoteGatheringDone_ = false;
-  std::vector<Json> early;
-  early.swap(earlyCandidates_);
-  for (const auto& c : early) handleSignal(c.value("eoc", false) ? sig::EnvelopeType::EndOfCandidates : sig::EnvelopeType::Candidate, c);
 }
 
 void PeerSession::applyRemoteCandidate(const Json& body) {
-  const std::string sdp = body.value("candidate", "");
+  const std::string sdp = toNiceCandidate(body.value("candidate", ""));
+  if (sdp.size() <= 2) return;  // an empty candidate (a browser's end-of-generation marker)
   if (sdp.find(" typ relay") == std::string::npos) remoteHasDirect_ = true;
   NiceCandidate* c = nice_agent_parse_remote_candidate_sdp(agent_, stream_, sdp.c_str());
   if (!c) return;  // a candidate we cannot use (e.g. another address family): skip it
   GSList* list = g_slist_append(nullptr, c);
   nice_agent_set_remote_candidates(agent_, stream_, kComponent, list);
   g_slist_free_full(list, reinterpret_cast<GDestroyNotify>(&nice_candidate_free));
+  if (!times_.firstCheck) times_.firstCheck = Clock::now();  // libnice checks the new pairs at once
 }
 
 void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
@@ -223,6 +251,7 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
     case sig::EnvelopeType::Offer: {
       if (controlling_) return;  // glare cannot happen: only the offerer restarts
       if (!agent_) {
+        webrtc_ = body.value("kind", "") == "webrtc";  // a browser's offer: answer in kind
         if (!createAgent()) return;
         generation_ = gen;
         applyRemoteDescription(body);
@@ -230,7 +259,7 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
         sendDescription(sig::EnvelopeType::Answer);
         return;
       }
-      if (gen <= generation_) return;  // a repeat
+      if (gen <= generation_ || webrtc_) return;  // a repeat (WebRTC sessions do not restart)
       // ICE restart (RFC 8445 §9): new credentials on both sides, the local candidates again. An
       // upgrade restart keeps using the current path meanwhile; any other means the path is gone.
       const bool upgrade = body.value("restart", "") == "upgrade" && fastUp_;
@@ -269,6 +298,8 @@ void PeerSession::handleSignal(sig::EnvelopeType type, const Json& body) {
       return;
     }
     case sig::EnvelopeType::Message: {
+      // A data-channel peer sends numbered messages through the hub only once its path broke.
+      if (webrtc_) fallBackToHub("peer-fell-back");
       if (body.contains("control")) {
         if (body["control"] == "restart-request" && controlling_ && gen == generation_) {
           if (fastUp_) goDown("peer-lost-path");
@@ -291,17 +322,22 @@ void PeerSession::onComponentState(unsigned state) {
   if (failed_) return;
   if (state == NICE_COMPONENT_STATE_READY) {
     nominated_ = true;
+    if (!times_.nominated) times_.nominated = Clock::now();
     upgrading_ = false;
     maybeAnnounce(Clock::now());
   }
   if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
     if (iceReady_) return;
     iceReady_ = true;
-    if (controlling_ && !dtls_->connected() && !dtls_->failed()) dtls_->start();
+    if (dtls_->role() == DtlsTransport::Role::Client && !dtls_->connected() && !dtls_->failed()) dtls_->start();
     flushDtls();
-    lastPing_ = {};  // ping at the next tick
+    maybePing(Clock::now(), /*atOnce=*/true);  // e.g. after a restart with DTLS still up: no wait for a tick
   } else if (state == NICE_COMPONENT_STATE_FAILED) {
     iceReady_ = false;
+    if (webrtc_) {
+      fallBackToHub("ice-failed");
+      return;
+    }
     if (fastUp_) goDown("ice-failed");  // includes consent lost (RFC 7675)
   }
 }
@@ -310,6 +346,12 @@ void PeerSession::flushDtls() {
   if (!dtls_) return;
   for (const auto& d : dtls_->takeOutgoing())
     nice_agent_send(agent_, stream_, kComponent, static_cast<guint>(d.size()), reinterpret_cast<const gchar*>(d.data()));
+  // A browser closing its RTCPeerConnection ends DTLS with close_notify; its bye follows via the hub.
+  if (dtls_->failed() && webrtc_ && dtls_->closedByPeer()) {
+    if (fastUp_) host_.emit({{"event", "channel-closed"}, {"peer", remote_.hex()}, {"reason", "the peer closed DTLS"}});
+    fastUp_ = false;
+    return;
+  }
   if (dtls_->failed()) {
     const bool mismatch = dtls_->error().rfind("dtls-fingerprint-mismatch", 0) == 0;
     fail(mismatch ? "dtls-fingerprint-mismatch" : "dtls", dtls_->error());
@@ -320,6 +362,10 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
   if (failed_ || len == 0) return;
   const uint8_t first = data[0];
   if (first >= 20 && first <= 63) {  // DTLS (RFC 7983)
+    if (webrtc_ && !remoteDescription_) {
+      if (earlyDtls_.size() < 16) earlyDtls_.emplace_back(data, data + len);
+      return;
+    }
     if (dropGeneration_ && *dropGeneration_ == generation_) {
       ++droppedForTest_;
       return;
@@ -327,16 +373,26 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
     const bool wasConnected = dtls_->connected();
     dtls_->handleDatagram(ByteSpan(data, len));
     lastHeard_ = Clock::now();
+    if (webrtc_) {
+      if (!wasConnected && dtls_->connected()) onWebRtcDtlsUp();
+      onWebRtcRecords(dtls_->takeReceived());
+      flushDtls();
+      return;
+    }
     for (const auto& r : dtls_->takeReceived()) {
       auto j = Json::parse(r.begin(), r.end(), nullptr, false);
       if (j.is_object()) handleRecord(j);
     }
     if (!wasConnected && dtls_->connected()) {
-      setupSrtp();
-      lastPing_ = {};
+      if (!times_.dtls) times_.dtls = Clock::now();
+      // SRTP keys are set up with the first media packet (setupSrtp), not here on the way to the first byte.
+      // At once, not at the next tick: the server's ping leaves right behind its last handshake flight, so
+      // the client's first byte costs no extra round trip (handleRecord); the client's ping gives the RTT.
+      maybePing(Clock::now(), /*atOnce=*/true);
     }
     flushDtls();
   } else if (first >= 128 && first <= 191) {  // RTP/RTCP: SRTP media
+    if (!srtpIn_) setupSrtp();
     if (!srtpIn_) return;
     Bytes packet(data, data + len);
     if (srtpIn_->unprotect(packet)) media_.onPacket(packet, Clock::now());
@@ -344,6 +400,8 @@ void PeerSession::onReceive(const uint8_t* data, size_t len) {
 }
 
 void PeerSession::setupSrtp() {
+  if (srtpTried_ || !dtls_ || !dtls_->connected()) return;
+  srtpTried_ = true;
   auto keys = dtls_->exportSrtpKeys();
   if (!keys) return;  // media is optional; messages still work
   const bool client = dtls_->role() == DtlsTransport::Role::Client;
@@ -366,32 +424,16 @@ void PeerSession::handleRecord(const Json& r) {
   const auto now = Clock::now();
   if (t == "ping") {
     sendRecord({{"t", "pong"}, {"id", r.value("id", uint64_t{0})}});
+    // First connection: the peer's ping is its first application record, and the DTLS handshake that
+    // carried our Finished proved the other direction, so the fast path is up without waiting a round
+    // trip for our own ping's pong. After a restart only a pong in the new generation counts (below).
+    if (!everConnected_) bringUp(now);
   } else if (t == "pong") {
     auto it = pingsOut_.find(r.value("id", uint64_t{0}));
     if (it == pingsOut_.end()) return;
     rttMs_ = msBetween(it->second, now);
     pingsOut_.erase(pingsOut_.begin(), std::next(it));
-    if (!fastUp_ && (downGeneration_ == UINT32_MAX || generation_ > downGeneration_)) {
-      fastUp_ = true;
-      const bool first = !everConnected_;
-      everConnected_ = true;
-      if (first) {
-        firstByteAt_ = now;
-        announcePending_ = true;
-        maybeAnnounce(now);
-      } else {
-        Json e = {{"event", "restored"}, {"peer", remote_.hex()}, {"generation", generation_}};
-        if (auto p = selectedPair()) {
-          e["local"] = p->local;
-          e["remote"] = p->remote;
-          e["path"] = p->path();
-        }
-        host_.emit(e);
-      }
-      // Whatever waits for the fast path goes now (new messages; the hub keeps what it carries).
-      for (auto& [seq, p] : out_.pending())
-        if (p.sentVia == Path::None) sendViaFast(seq);
-    }
+    bringUp(now);
   } else if (t == "data") {
     if (!r.contains("seq") || !r["seq"].is_number_unsigned() || !r.contains("d") || !r["d"].is_string()) return;
     const uint64_t seq = r["seq"].get<uint64_t>();
@@ -408,7 +450,42 @@ void PeerSession::handleRecord(const Json& r) {
   }
 }
 
+void PeerSession::bringUp(Clock::time_point now) {
+  if (fastUp_ || !(downGeneration_ == UINT32_MAX || generation_ > downGeneration_)) return;
+  fastUp_ = true;
+  const bool first = !everConnected_;
+  everConnected_ = true;
+  if (first) {
+    firstByteAt_ = now;
+    announcePending_ = true;
+    maybeAnnounce(now);
+  } else {
+    Json e = {{"event", "restored"}, {"peer", remote_.hex()}, {"generation", generation_}};
+    if (auto p = selectedPair()) {
+      e["local"] = p->local;
+      e["remote"] = p->remote;
+      e["path"] = p->path();
+    }
+    host_.emit(e);
+  }
+  // Whatever waits for the fast path goes now (new messages; the hub keeps what it carries).
+  for (auto& [seq, p] : out_.pending())
+    if (p.sentVia == Path::None) sendViaFast(seq);
+}
+
+void PeerSession::maybePing(Clock::time_point now, bool atOnce) {
+  const bool upAllowed = downGeneration_ == UINT32_MAX || generation_ > downGeneration_;
+  if (!iceReady_ || !dtls_->connected() || !(fastUp_ || upAllowed)) return;
+  if (!atOnce && now - lastPing_ < options_.pingInterval) return;
+  lastPing_ = now;
+  const uint64_t id = nextPingId_++;
+  pingsOut_[id] = now;
+  if (pingsOut_.size() > 64) pingsOut_.erase(pingsOut_.begin());
+  sendRecord({{"t", "ping"}, {"id", id}});
+}
+
 uint64_t PeerSession::sendMessage(const std::string& body) {
+  if (webrtc_) return sendOnChannel(body) ? 1 : 0;
   const uint64_t seq = out_.push(body);
   if (fastUp_)
     sendViaFast(seq);
@@ -448,7 +525,7 @@ void PeerSession::hubAck(uint64_t envelopeSeq, bool ok) {
 }
 
 bool PeerSession::sendControl(const Json& ctl) {
-  if (!fastUp_) return false;
+  if (!fastUp_ || webrtc_) return false;
   Json r = ctl;
   r["t"] = "ctl";
   sendRecord(r);
@@ -456,7 +533,9 @@ bool PeerSession::sendControl(const Json& ctl) {
 }
 
 bool PeerSession::sendRtp(Bytes rtp) {
-  if (!fastUp_ || !srtpOut_) return false;
+  if (!fastUp_ || webrtc_) return false;
+  if (!srtpOut_) setupSrtp();
+  if (!srtpOut_) return false;
   if (!srtpOut_->protect(rtp)) return false;
   return nice_agent_send(agent_, stream_, kComponent, static_cast<guint>(rtp.size()),
                          reinterpret_cast<const gchar*>(rtp.data())) >= 0;
@@ -496,18 +575,12 @@ void PeerSession::restartIce(bool upgrade) {
 
 void PeerSession::tick(Clock::time_point now) {
   if (failed_ || !dtls_) return;
+  if (webrtc_) return tickWebRtc(now);
   maybeAnnounce(now);
   dtls_->handleTimeout();
   flushDtls();
   if (failed_) return;
-  const bool upAllowed = downGeneration_ == UINT32_MAX || generation_ > downGeneration_;
-  if (iceReady_ && dtls_->connected() && (fastUp_ || upAllowed) && now - lastPing_ >= options_.pingInterval) {
-    lastPing_ = now;
-    const uint64_t id = nextPingId_++;
-    pingsOut_[id] = now;
-    if (pingsOut_.size() > 64) pingsOut_.erase(pingsOut_.begin());
-    sendRecord({{"t", "ping"}, {"id", id}});
-  }
+  maybePing(now, /*atOnce=*/false);
   if (fastUp_) {
     const auto oldest = out_.oldestSentVia(Path::Fast);
     if (now - lastHeard_ > options_.pathTimeout)
@@ -528,10 +601,11 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   if (upgrading_) return;
   auto pair = selectedPair();
   if (!pair || (!nominated_ && now - firstByteAt_ < std::chrono::seconds(2))) return;
+  if (!rttMs_ && now - firstByteAt_ < std::chrono::seconds(2)) return;  // our ping's pong: one RTT away
   // Relayed although the peer offered direct candidates: libnice's regular nomination stops at two
   // valid pairs, and a relayed pair is often valid before a direct check got through a NAT filter
   // that opened a moment later. One restart checks again through the opened filters.
-  if (controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
+  if (!webrtc_ && controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
       nominated_ && fastUp_) {
     upgradeTried_ = true;
     restartIce(/*upgrade=*/true);
@@ -539,7 +613,7 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   }
   // The answerer sees the same condition and expects that restart: it waits for it (at most 3 s,
   // see above) so that both ends report the same, final pair.
-  if (!controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
+  if (!webrtc_ && !controlling_ && !upgradeTried_ && !options_.relayOnly && remoteHasDirect_ && pair->path() == "relayed" &&
       nominated_ && fastUp_) {
     upgradeTried_ = true;
     upgrading_ = true;
@@ -551,11 +625,20 @@ void PeerSession::maybeAnnounce(Clock::time_point now) {
   host_.onConnected(*this);
 }
 
+void PeerSession::announceNow() {
+  if (!announcePending_ || failed_) return;
+  announcePending_ = false;
+  announced_ = true;
+  upgrading_ = false;
+  host_.onConnected(*this);
+}
+
 void PeerSession::onSelectedPair() {
   // libnice selects a pair when it nominates one (regular nomination), long before the component
   // turns READY (that waits for every other check to succeed or time out).
   nominated_ = true;
   upgrading_ = false;
+  if (!times_.nominated) times_.nominated = Clock::now();
   if (!announced_) {
     maybeAnnounce(Clock::now());
     return;

@@ -17,6 +17,10 @@
 //     higher generation; the answerer asks for it with a "restart-request" control message).
 //     The fast path is used again only after a restart brought it back (a pong heard in the new
 //     generation). The receiver orders and de-duplicates by seq (InboundOrder).
+//   WebRTC mode (a browser, or `rdv connect --webrtc`; peer_session_webrtc.cpp): the bodies carry
+//     "kind":"webrtc" and real SDP (docs/web.md), DTLS carries SCTP (DataChannels) and messages
+//     travel on one reliable, ordered data channel "rdv"; SCTP retransmits, so no ping/ack records,
+//     no ICE restart and no hub fallback there.
 #pragma once
 
 #include <chrono>
@@ -29,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rendezvous/identity/node_id.h"
+#include "signalling/agent/data_channels.h"
 #include "signalling/agent/dtls_transport.h"
 #include "signalling/agent/ice_config.h"
 #include "signalling/agent/media_stats.h"
@@ -58,9 +63,22 @@ struct SessionOptions {
   unsigned testDropFastAfter = 0;
   // TEST ONLY: announce a fingerprint that is not our certificate's.
   bool testBadFingerprint = false;
+  // Offerer: speak WebRTC (SDP offer/answer, SCTP data channel) instead of the native records. An
+  // answerer follows the offer it gets (peer_session_webrtc.cpp).
+  bool webrtc = false;
 };
 
 class PeerSession;
+
+// When each step of a session's first connection ended (the `phases` of the `connected` line,
+// docs/agent.md "Where the time goes"). Unset: the step has not happened (yet).
+struct SessionTimes {
+  std::optional<Clock::time_point> remoteDescription;  // the peer's offer/answer applied
+  std::optional<Clock::time_point> firstCheck;         // credentials and a first remote candidate: checks start
+  std::optional<Clock::time_point> gathered;           // our own gathering finished (STUN, TURN allocations)
+  std::optional<Clock::time_point> nominated;          // a pair selected (nominated)
+  std::optional<Clock::time_point> dtls;               // DTLS handshake complete, fingerprint checked
+};
 
 // What a session needs from the agent around it.
 class SessionHost {
@@ -98,6 +116,9 @@ class PeerSession {
   // The hub acknowledged (ok) or refused one of our envelopes.
   void hubAck(uint64_t envelopeSeq, bool ok);
   void tick(Clock::time_point now);
+  // The session ends (the peer said bye): report a first connection still waiting for its final pair
+  // (an answerer waiting for the peer's upgrade restart) with the pair in use now.
+  void announceNow();
 
   // Application message, reliable and ordered (fast path when up, else the hub).
   uint64_t sendMessage(const std::string& body);
@@ -107,6 +128,9 @@ class PeerSession {
   bool sendRtp(Bytes rtp);
 
   const std::string& id() const { return id_; }
+  bool webrtc() const { return webrtc_; }
+  // The body of our bye (a browser reads only bodies of its own kind).
+  Json byeBody() const;
   const identity::NodeId& remote() const { return remote_; }
   bool fastUp() const { return fastUp_; }
   bool connected() const { return everConnected_; }
@@ -119,6 +143,7 @@ class PeerSession {
   Clock::time_point created() const { return created_; }
   // When the first application record from the peer arrived (the answer to our first ping).
   Clock::time_point firstByteAt() const { return firstByteAt_; }
+  const SessionTimes& times() const { return times_; }
 
   // libnice callbacks (static trampolines in the .cpp call these).
   void onCandidate(NiceCandidate* c);
@@ -132,6 +157,7 @@ class PeerSession {
   void sendDescription(signalling::EnvelopeType type);  // offer or answer for the current generation
   void sendAllLocalCandidates();
   void applyRemoteDescription(const Json& body);
+  void applyNativeDescription(const Json& body);
   void applyRemoteCandidate(const Json& body);
   void flushDtls();
   void handleRecord(const Json& record);
@@ -144,6 +170,23 @@ class PeerSession {
   void restartIce(bool upgrade = false);
   void fail(const std::string& code, const std::string& message);
   void setupSrtp();
+  // The fast path answers: first connection (connected line pending) or restored after a restart.
+  void bringUp(Clock::time_point now);
+  // A ping over DTLS when the path is up and the interval passed (atOnce: regardless of the interval).
+  void maybePing(Clock::time_point now, bool atOnce);
+  // WebRTC mode (peer_session_webrtc.cpp).
+  Json candidateBody(const std::string& niceLine) const;
+  Json endOfCandidatesBody() const;
+  Json webrtcDescription(signalling::EnvelopeType type);
+  bool applyRemoteSdp(const Json& body);
+  void onWebRtcDtlsUp();
+  void onWebRtcRecords(std::vector<Bytes> records);
+  void pumpChannels();
+  void tickWebRtc(Clock::time_point now);
+  bool sendOnChannel(const std::string& body);
+  void sendChannelViaHub(uint64_t seq, const std::string& body);
+  void handleChannelAck(const Bytes& data);
+  void fallBackToHub(const std::string& reason);
   // Reports the first connection once a pair is selected and nominated (or 2 s after the first byte).
   void maybeAnnounce(Clock::time_point now);
 
@@ -177,6 +220,7 @@ class PeerSession {
   bool upgrading_ = false;  // an upgrade restart runs; the fast path stays in use meanwhile
   Clock::time_point upgradeStarted_{};
   Clock::time_point firstByteAt_{};
+  SessionTimes times_;
   uint32_t downGeneration_ = UINT32_MAX;  // fast path down in this generation: wait for a newer one
   Clock::time_point lastHeard_{};
   Clock::time_point lastPing_{};
@@ -194,6 +238,26 @@ class PeerSession {
   uint64_t droppedForTest_ = 0;
 
   std::unique_ptr<SrtpSession> srtpOut_, srtpIn_;
+  bool srtpTried_ = false;  // keys exported once, on the first media packet either way
+
+  // WebRTC mode
+  bool webrtc_ = false;
+  std::string remoteMid_ = "0";
+  std::unique_ptr<DataChannels> channels_;
+  std::optional<uint16_t> channel_;     // the "rdv" channel (ours or the peer's first)
+  bool channelOpen_ = false;
+  std::vector<std::string> channelBacklog_;  // messages sent before the channel opened
+  uint64_t channelInSeq_ = 0;
+  // Hub fallback with a peer that opens or accepts "rdv-ack" (signalling/web): numbered messages,
+  // kept until acknowledged on that channel; after the path broke they travel as hub "message"s.
+  std::optional<uint16_t> ackChannel_;
+  bool peerAcks_ = false;
+  bool channelViaHub_ = false;
+  uint64_t channelOutSeq_ = 0;
+  std::map<uint64_t, std::pair<std::string, Clock::time_point>> unackedOnChannel_;  // body, sent at
+  // DTLS that came before the answer fixed our DTLS role (a browser's ClientHello can overtake the
+  // answer through the hub): replayed once the role is known.
+  std::vector<Bytes> earlyDtls_;
   MediaStats media_;
 };
 

@@ -7,12 +7,17 @@
 
 namespace rdv::agent {
 
-Result<std::unique_ptr<SrtpSession>, std::string> SrtpSession::create(const std::array<uint8_t, 30>& keyAndSalt,
-                                                                       Direction direction) {
+bool SrtpSession::initLibrary() {
+  // srtp_init runs libsrtp's crypto self-tests: tens of milliseconds, once per process.
   static std::once_flag once;
   static srtp_err_status_t initStatus = srtp_err_status_ok;
   std::call_once(once, [] { initStatus = srtp_init(); });
-  if (initStatus != srtp_err_status_ok) return unexpected(std::string("srtp_init failed"));
+  return initStatus == srtp_err_status_ok;
+}
+
+Result<std::unique_ptr<SrtpSession>, std::string> SrtpSession::create(const std::array<uint8_t, 30>& keyAndSalt,
+                                                                       Direction direction) {
+  if (!initLibrary()) return unexpected(std::string("srtp_init failed"));
   srtp_policy_t policy;
   std::memset(&policy, 0, sizeof(policy));
   srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);

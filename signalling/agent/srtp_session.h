@@ -16,6 +16,9 @@ class SrtpSession {
  public:
   enum class Direction { Outbound, Inbound };
   // keyAndSalt: 16-byte master key || 14-byte master salt.
+  // libsrtp's one-time initialisation (thread-safe; create() calls it too). The agent runs it on a thread
+  // at start, so that the first DTLS-SRTP key setup does not pay for it on the way to the first byte.
+  static bool initLibrary();
   static Result<std::unique_ptr<SrtpSession>, std::string> create(const std::array<uint8_t, 30>& keyAndSalt,
                                                                    Direction direction);
   ~SrtpSession();

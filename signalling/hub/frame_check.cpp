@@ -9,7 +9,7 @@ CheckedFrame checkFrame(std::string_view text, const FrameCheckContext& context)
     out.tooLarge = true;
     return out;
   }
-  out.frame = decodeFrame(text);
+  out.frame = decodeFrameAs(context.framing, text);
   if (!out.frame) return out;
   if (auto* auth = std::get_if<AuthFrame>(&*out.frame)) {
     out.nonce = context.pendingChallenge;

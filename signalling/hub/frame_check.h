@@ -1,4 +1,4 @@
-// The expensive, stateless part of handling a client frame: decoding the JSON and recovering the
+// The expensive, stateless part of handling a client frame: decoding it (JSON or CBOR) and recovering the
 // secp256k1 signer of an auth or envelope frame (~60 us, most of the hub's CPU per frame). It is a
 // pure function of the frame's text and what the hub tells it (its id, the connection's pending
 // challenge), so it can run on any thread: the daemon runs it on a small verifier pool
@@ -11,6 +11,7 @@
 
 #include "signalling/hub/auth.h"
 #include "signalling/hub/frames.h"
+#include "signalling/hub/framing.h"
 
 namespace rdv::signalling {
 
@@ -32,6 +33,7 @@ struct FrameCheckContext {
   std::optional<ChallengeNonce> pendingChallenge;  // of the frame's connection, when it was queued
   size_t maxFrameBytes = 0;
   bool verifySignatures = true;
+  Framing framing = Framing::Json;  // the connection's: how the frame is decoded
 };
 
 CheckedFrame checkFrame(std::string_view text, const FrameCheckContext& context);

@@ -84,8 +84,9 @@ Result<size_t, StoreError> Hub::load(TimePoint now) {
   return n;
 }
 
-void Hub::connected(ConnId conn, TimePoint now) {
-  conns_.try_emplace(conn, TokenBucket(config_.framesPerSecond, config_.frameBurst), now);
+void Hub::connected(ConnId conn, TimePoint now, Framing framing) {
+  auto [it, added] = conns_.try_emplace(conn, TokenBucket(config_.framesPerSecond, config_.frameBurst), now);
+  if (added) it->second.framing = framing;
   challenge(conn, now);
 }
 
@@ -124,8 +125,10 @@ bool Hub::admitFrame(ConnId conn, TimePoint now) {
 
 FrameCheckContext Hub::checkContext(ConnId conn) const {
   FrameCheckContext context{config_.hubId, std::nullopt, config_.maxFrameBytes, config_.verifySignatures};
-  if (auto it = conns_.find(conn); it != conns_.end() && it->second.challenge)
-    context.pendingChallenge = it->second.challenge->nonce;
+  if (auto it = conns_.find(conn); it != conns_.end()) {
+    if (it->second.challenge) context.pendingChallenge = it->second.challenge->nonce;
+    context.framing = it->second.framing;
+  }
   return context;
 }
 
@@ -272,7 +275,8 @@ void Hub::submitChecked(ConnId conn, Envelope envelope, const CheckedFrame* chec
   if (recipient != byIdentity_.end()) {
     // Acknowledged only once the I/O layer says the recipient's connection took it (forwarded()).
     const uint64_t ticket = nextTicket_++;
-    commands_.push_back(SendFrame{recipient->second, encodeEnvelopeFrame(envelope), ticket});
+    commands_.push_back(
+        SendFrame{recipient->second, encodeEnvelopeFrameAs(framingOf(recipient->second), envelope), ticket});
     forwards_.emplace(ticket, PendingForward{conn, std::move(envelope)});
     return;
   }
@@ -422,7 +426,14 @@ std::optional<ConnId> Hub::connectionOf(const NodeId& id) const {
   return it->second;
 }
 
-void Hub::send(ConnId conn, const Frame& frame) { commands_.push_back(SendFrame{conn, encodeFrame(frame)}); }
+void Hub::send(ConnId conn, const Frame& frame) {
+  commands_.push_back(SendFrame{conn, encodeFrameAs(framingOf(conn), frame)});
+}
+
+Framing Hub::framingOf(ConnId conn) const {
+  auto it = conns_.find(conn);
+  return it == conns_.end() ? Framing::Json : it->second.framing;
+}
 
 void Hub::sendError(ConnId conn, std::string code, std::string message, const EnvelopeHeader* about) {
   ErrorFrame f{std::move(code), std::move(message), std::nullopt, std::nullopt};

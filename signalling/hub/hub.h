@@ -41,6 +41,7 @@
 #include "signalling/envelope/envelope.h"
 #include "signalling/hub/frame_check.h"
 #include "signalling/hub/frames.h"
+#include "signalling/hub/framing.h"
 #include "signalling/hub/mailbox.h"
 #include "signalling/hub/mailbox_store.h"
 
@@ -62,7 +63,9 @@ uint16_t closeCode(CloseReason r);
 
 struct SendFrame {
   ConnId conn = 0;
-  std::string text;  // one JSON text frame
+  // One frame in the connection's framing (Hub::connected): JSON text, or CBOR bytes to be written
+  // as a binary WebSocket message.
+  std::string text;
   // Set when the frame forwards an envelope to a live recipient: the I/O layer must answer
   // Hub::forwarded(*forward, written, now), and only then is the sender acknowledged.
   std::optional<uint64_t> forward;
@@ -150,7 +153,9 @@ class Hub {
   // many were loaded.
   Result<size_t, StoreError> load(TimePoint now);
 
-  void connected(ConnId conn, TimePoint now);
+  // `framing`: what the connection negotiated (framing.h); every frame sent to it is encoded so, and
+  // every frame it sends is decoded so.
+  void connected(ConnId conn, TimePoint now, Framing framing = Framing::Json);
   // Issues a fresh challenge (replacing an unanswered one) and queues its frame.
   ChallengeNonce challenge(ConnId conn, TimePoint now);
   // One text frame: admitFrame(), checkFrame() inline, then handleChecked().
@@ -206,6 +211,7 @@ class Hub {
     TokenBucket bucket;  // frames per second; fed `latest`, so a wall clock stepping back refills nothing
     TimePoint latest;    // the latest time this connection has seen
     uint32_t preAuthErrors = 0;
+    Framing framing = Framing::Json;
   };
   struct PendingForward {
     ConnId sender = 0;
@@ -215,6 +221,7 @@ class Hub {
   void authenticateChecked(ConnId conn, const AuthFrame& response, const CheckedFrame* checked, TimePoint now);
   void submitChecked(ConnId conn, Envelope envelope, const CheckedFrame* checked, TimePoint now);
   void send(ConnId conn, const Frame& frame);
+  Framing framingOf(ConnId conn) const;
   void sendError(ConnId conn, std::string code, std::string message, const EnvelopeHeader* about = nullptr);
   void refuseEnvelope(ConnId conn, const EnvelopeHeader& about, std::string code, std::string message);
   void clearChallenge(ConnId conn, Connection& c);

@@ -19,6 +19,7 @@
 #include "rendezvous/identity/private_key.h"
 #include "rendezvous/registry/unregister_message.h"
 #include "signalling/envelope/envelope_codec.h"
+#include "signalling/hub/frames_cbor.h"
 #include "signalling/hub/frames.h"
 #include "stun/channel_data.h"
 #include "stun/integrity.h"
@@ -249,6 +250,15 @@ void signallingSeeds() {
   };
   n = 0;
   for (const Bytes& s : sessions) write("hub_frames", "session-" + std::to_string(n++), cat(1, s));
+  // The compact wire: the same frames in CBOR, and RFC 8949 Appendix A items (accepted and refused).
+  n = 0;
+  for (const Frame& f : frames) write("cbor", "frame-" + std::to_string(n++), cat(1, encodeFrameCbor(f)));
+  n = 0;
+  for (const char* h : {"1bffffffffffffffff", "3903e7", "64f0908591", "8301820203820405",
+                          "a26161016162820203", "826161a161626163", "f4", "c249010000000000000000", "f93c00",
+                          "9f018202039f0405ffff", "1818"}) {
+    write("cbor", "value-" + std::to_string(n++), cat(0, hex(h)));
+  }
 }
 
 void httpSeeds() {

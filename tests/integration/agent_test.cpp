@@ -44,6 +44,35 @@ std::optional<nlohmann::json> event(const std::string& text, const std::string& 
   return std::nullopt;
 }
 
+// The `phases` of a connected line (docs/agent.md "Where the time goes"): every step measured, each
+// ending in order on the way to the first byte, the last one being the line's time_to_first_byte_ms.
+void expectPhases(const nlohmann::json& connected, bool listener) {
+  ASSERT_TRUE(connected.contains("phases") && connected["phases"].is_object()) << connected;
+  const auto& p = connected["phases"];
+  const auto at = [&](const char* name) {
+    EXPECT_TRUE(p.contains(name) && p[name].is_number()) << name << " in " << connected;
+    return p.contains(name) && p[name].is_number() ? p[name].get<double>() : -1.0;
+  };
+  const double lookup = at("peer_lookup_ms"), ice = at("ice_servers_ms"), hub = at("hub_login_ms");
+  const double signalled = at("signalled_ms"), check = at("first_check_ms"), dtls = at("dtls_ms");
+  const double firstByte = at("first_byte_ms");
+  at("nomination_ms");
+  // Trickle: checks start long before gathering ends (a TURN allocation can finish after the first byte).
+  EXPECT_TRUE(p.contains("gathering_ms") && (p["gathering_ms"].is_null() || p["gathering_ms"].is_number())) << connected;
+  if (listener) {
+    EXPECT_EQ(lookup + ice + hub, 0.0) << "a listener is warm before the offer: " << connected;
+  } else {
+    EXPECT_GT(lookup, 0.0) << connected;
+    EXPECT_GT(ice, 0.0) << connected;
+    EXPECT_GT(hub, 0.0) << connected;
+    EXPECT_LE(std::max(ice, hub), signalled) << "signalling needs the hub: " << connected;
+  }
+  EXPECT_LE(signalled, check) << connected;
+  EXPECT_LE(check, dtls) << connected;
+  EXPECT_LE(dtls, firstByte) << connected;
+  EXPECT_DOUBLE_EQ(firstByte, connected["time_to_first_byte_ms"].get<double>()) << connected;
+}
+
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -95,6 +124,7 @@ TEST_F(AgentTest, ListenConnectDirectWithDataBothWays) {
   EXPECT_LT((*connected)["time_to_first_byte_ms"].get<double>(), 20000.0) << *connected;
   EXPECT_GT((*connected)["rtt_ms"].get<double>(), 0.0) << *connected;
   EXPECT_LT((*connected)["rtt_ms"].get<double>(), 20000.0) << *connected;
+  expectPhases(*connected, /*listener=*/false);
   auto done = event(r.out, "done");
   ASSERT_TRUE(done) << r.out;
   EXPECT_EQ((*done)["sent"], 20);
@@ -104,7 +134,8 @@ TEST_F(AgentTest, ListenConnectDirectWithDataBothWays) {
   // The listener saw the session and echoed every message it received.
   ASSERT_TRUE(waitUntil([&] { return event(listener->log(), "closed").has_value(); }, 10s)) << listener->log();
   EXPECT_EQ((*event(listener->log(), "closed"))["received"], 20) << listener->log();
-  EXPECT_TRUE(event(listener->log(), "connected")) << listener->log();
+  ASSERT_TRUE(event(listener->log(), "connected")) << listener->log();
+  expectPhases(*event(listener->log(), "connected"), /*listener=*/true);
 }
 
 TEST_F(AgentTest, RelayOnlyGoesThroughOurTurnRelay) {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""natlab_matrix_*: every ordered pair of the four RFC 4787 behaviours, `rdv listen` behind NAT A and
+"""natlab_matrix_*: every ordered pair of the five RFC 4787 behaviours, `rdv listen` behind NAT A and
 `rdv connect` behind NAT B. Asserts that the peers connect, exchange data both ways, and that the selected
 candidate pair is direct where the behaviours allow hole punching and relayed exactly where they do not.
 Time to first byte per pair goes to <artifacts>/natlab-results.json (reported in docs/natlab.md, not asserted).
@@ -19,6 +19,7 @@ import natlab
 import peers
 
 SYMMETRIC = "apdm-apdf"
+ADDRESS_DEPENDENT = "adm-adf"
 
 
 def expected_path(listener, connector):
@@ -29,6 +30,15 @@ def expected_path(listener, connector):
     filter opened by one side's outgoing check admits the other side's next retransmission.
     """
     a, b = listener, connector
+    if ADDRESS_DEPENDENT in (a, b):
+        other = b if a == ADDRESS_DEPENDENT else a
+        # The address-dependent NAT's check to the other side's srflx leaves through its mapping for the other
+        # NAT's IP: a public IP of its own (arbitrary pooling), unlike the srflx mapping (for the node's IP).
+        # The other side's checks go to that srflx, whose filter admits only the node's IP: dropped. So only
+        # the address-dependent side's check can open the path, and it arrives from an IP the other side has
+        # never sent to: only endpoint-independent filtering admits it (the other side learns it as a
+        # peer-reflexive candidate and answers with an exact reply, which the address-dependent NAT admits).
+        return "direct" if other == "eim-eif" else "relay"
     if SYMMETRIC not in (a, b):
         # Both mappings are endpoint-independent: a check from either host leaves through the same public
         # endpoint as its srflx candidate. Each side's outgoing check opens its own filter for exactly the
@@ -57,8 +67,9 @@ def expected_path(listener, connector):
     return "relay"
 
 
-def record_results(path, rows):
-    """Merges rows into the JSON results file (two CTest cases may write at once: flock)."""
+def record_results(path, rows, section="pairs"):
+    """Merges rows into the JSON results file (two CTest cases may write at once: flock). The medians are over
+    every section's pairs."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -68,14 +79,16 @@ def record_results(path, rows):
             data = json.loads(text) if text.strip() else {}
         except ValueError:
             data = {}
-        pairs = data.get("pairs", {})
+        pairs = data.get(section, {})
         for row in rows:
             pairs["%s -> %s" % (row["listener"], row["connector"])] = row
-        data["pairs"] = dict(sorted(pairs.items()))
+        data[section] = dict(sorted(pairs.items()))
         data["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        direct = [r["time_to_first_byte_ms"] for r in pairs.values() if r.get("path") == "direct" and
+        data["load_average"] = os.getloadavg()
+        every = [r for name in ("pairs", "networks") for r in data.get(name, {}).values()]
+        direct = [r["time_to_first_byte_ms"] for r in every if r.get("path") == "direct" and
                   r.get("time_to_first_byte_ms") is not None]
-        relay = [r["time_to_first_byte_ms"] for r in pairs.values() if r.get("path") == "relay" and
+        relay = [r["time_to_first_byte_ms"] for r in every if r.get("path") == "relay" and
                  r.get("time_to_first_byte_ms") is not None]
         data["median_time_to_first_byte_ms"] = {"direct": statistics.median(direct) if direct else None,
                                                 "relay": statistics.median(relay) if relay else None}
@@ -105,8 +118,9 @@ def body(args, lab, checks):
             name = "%s -> %s" % (a, b)
             row = {"listener": a, "connector": b, "expected": want, "connected": outcome.connected,
                    "path": outcome.path, "local": outcome.local_type, "remote": outcome.remote_type,
-                   "listener_path": outcome.listener_path,
-                   "time_to_first_byte_ms": outcome.time_to_first_byte_ms, "rtt_ms": outcome.rtt_ms}
+                   "listener_path": outcome.listener_path, "transport": outcome.transport,
+                   "time_to_first_byte_ms": outcome.time_to_first_byte_ms, "rtt_ms": outcome.rtt_ms,
+                   "phases": outcome.phases, "listener_phases": outcome.listener_phases}
             rows.append(row)
             natlab.log("  ->", json.dumps(row))
             if not checks.expect(outcome.connected, "%s: did not connect: %s" % (name, outcome.error)):
@@ -114,16 +128,18 @@ def body(args, lab, checks):
             checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s" % (name, outcome.error))
             # The listener reports its own view of the same pair ("direct" or "relayed").
             checks.expect(outcome.listener_path == {"direct": "direct", "relay": "relayed"}.get(outcome.path),
-                          "%s: rdv connect says %s, rdv listen says %s" % (name, outcome.path, outcome.listener_path))
-            checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s" % (
-                name, outcome.local_type, outcome.remote_type, outcome.path, want))
+                          "%s: rdv connect says %s, rdv listen says %s: %s" % (name, outcome.path, outcome.listener_path,
+                                                                               outcome.error))
+            checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s; rdv connect said %s" % (
+                name, outcome.local_type, outcome.remote_type, outcome.path, want,
+                [{k: v for k, v in e.items() if k != "enr"} for e in outcome.events]))
     if args.artifacts:
         record_results(os.path.join(args.artifacts, "natlab-results.json"), rows)
 
 
 def extra(ap):
     ap.add_argument("--listeners", default=",".join(natlab.BEHAVIOURS),
-                    help="comma-separated listener behaviours (each runs against all four connectors)")
+                    help="comma-separated listener behaviours (each runs against every connector behaviour)")
 
 
 if __name__ == "__main__":

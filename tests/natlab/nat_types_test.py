@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """natlab_nat_types: every NAT the lab builds is what it claims, measured from inside its LAN.
 
-For each of the four RFC 4787 behaviours, `rdv nat-type` (RFC 5780 discovery against the lab's rendezvousd,
+For each of the five RFC 4787 behaviours, `rdv nat-type` (RFC 5780 discovery against the lab's rendezvousd,
 which has an --alt-address) must report the configured mapping and filtering, and the mapped address must
 be the NAT's public address. Hairpinning is checked with a real datagram to the host's own STUN-learned
 mapping, in the configured state and again after toggling it. The matrix and fallback tests rely on this.
@@ -40,13 +40,18 @@ def body(args, lab, checks):
         checks.expect(r["filtering"] == filtering,
                       "%s: filtering %s, configured %s" % (nat.label, r["filtering"], filtering))
         ips = {m.rsplit(":", 1)[0] for m in r["mapped"]}
-        checks.expect(ips == {nat.public_ip}, "%s: mapped %s, NAT address %s" % (nat.label, r["mapped"], nat.public_ip))
+        # One public address; adm-adf: the one of its mapping towards each of the node's two addresses.
+        want = {nat.mapped_ip(lab.node_ip)}
+        if nat.behaviour == "adm-adf":
+            want.add(nat.mapped_ip(lab.node_alt_ip))
+            checks.expect(len(want) == 2, "%s: one mapping IP for two remote IPs" % nat.label)
+        checks.expect(ips == want, "%s: mapped %s, NAT mapping addresses %s" % (nat.label, r["mapped"], sorted(want)))
         ports = {m.rsplit(":", 1)[1] for m in r["mapped"]}
         if nat.behaviour == "apdm-apdf":
             checks.expect(len(r["mapped"]) == 3 and len(ports) == 3, "%s: symmetric NAT reused a port: %s" % (
                 nat.label, r["mapped"]))
     for nat in lab.nats:
-        states = [nat.hairpin] + ([not nat.hairpin] if nat.behaviour != "apdm-apdf" else [])
+        states = [nat.hairpin] + ([not nat.hairpin] if nat.behaviour not in natlab.NON_EIM else [])
         for state in states:
             nat.set_hairpin(state)
             works = natlab.hairpin_works(lab, nat)

@@ -44,8 +44,15 @@ BEHAVIOURS = {
     "eim-apdf": ("endpoint-independent", "address-and-port-dependent"),
     # address-and-port-dependent mapping and filtering ("symmetric")
     "apdm-apdf": ("address-and-port-dependent", "address-and-port-dependent"),
+    # address-dependent mapping and filtering: one mapping per remote IP (any remote port), with "arbitrary"
+    # pooling (RFC 4787 section 4.1: each remote IP gets its own public IP, the port is kept)
+    "adm-adf": ("address-dependent", "address-dependent"),
 }
-SHORT = {"eim-eif": "full-cone", "eim-adf": "restricted", "eim-apdf": "port-restricted", "apdm-apdf": "symmetric"}
+SHORT = {"eim-eif": "full-cone", "eim-adf": "restricted", "eim-apdf": "port-restricted", "apdm-apdf": "symmetric",
+         "adm-adf": "addr-dependent"}
+# Behaviours whose mapping depends on the remote endpoint: hairpinning is not modelled for them (the
+# reflection keeps the port, which is the host's mapping only under endpoint-independent mapping).
+NON_EIM = ("apdm-apdf", "adm-adf")
 
 SKIP = 77  # CTest SKIP_RETURN_CODE
 PREFIX = "rdvl"
@@ -98,35 +105,53 @@ def skip_reason():
 class Nat:
     """One NAT namespace and the LAN host behind it."""
 
-    def __init__(self, lab, index, behaviour, hairpin, label):
+    def __init__(self, lab, index, behaviour, hairpin, label, behind=None, block_udp=False):
+        """behind: a Cgnat this NAT sits behind (its WAN is then on the CGNAT's 100.64/10 LAN, not the public
+        segment); block_udp: the network lets only TCP out (TURN over TCP must carry everything)."""
         if behaviour not in BEHAVIOURS:
             raise LabError("unknown NAT behaviour %r (one of %s)" % (behaviour, ", ".join(BEHAVIOURS)))
-        if hairpin and behaviour == "apdm-apdf":
+        if hairpin and behaviour in NON_EIM:
             # The hairpin rule reflects public:port to host:port, which is the host's mapping only when the
             # NAT preserves ports; a symmetric NAT's mappings are random, so it cannot hairpin here.
             raise LabError("hairpinning is modelled for endpoint-independent mapping only")
         self.lab, self.index, self.behaviour, self.hairpin = lab, index, behaviour, hairpin
         self.label = label or "%s%d" % (SHORT[behaviour], index)
+        self.behind, self.block_udp = behind, block_udp
         s = lab.slot
-        self.public_ip = "198.18.0.%d" % (32 * s + 10 + index)
+        # The NAT's WAN address: on the public segment, or (behind a CGNAT) on the CGNAT's shared address space.
+        self.public_ip = behind.attach(self) if behind else "198.18.0.%d" % (32 * s + 10 + index)
         self.lan = "198.19.%d.0/24" % (16 * s + index)
         self.gateway_ip = "198.19.%d.1" % (16 * s + index)
         self.host_ip = "198.19.%d.10" % (16 * s + index)
         self.nat_ns = lab.ns_name("nat%d" % index)
         self.host_ns = lab.ns_name("host%d" % index)
+        # adm-adf: the public IP that the mapping towards 198.18.0.{b+k} (an address of this lab's slot) uses is
+        # 198.18.{pool}.{k+1}; other remote IPs use public_ip. A /24 of its own per NAT (index < 16).
+        self.pool = 64 + 16 * s + index if behaviour == "adm-adf" else None
+
+    def mapped_ip(self, remote_ip):
+        """The public IP of this NAT's mappings towards `remote_ip` (only adm-adf depends on it)."""
+        if self.pool is None:
+            return self.public_ip
+        k = int(remote_ip.rsplit(".", 1)[1]) - 32 * self.lab.slot
+        if remote_ip.startswith("198.18.0.") and 0 <= k < 32:
+            return "198.18.%d.%d" % (self.pool, k + 1)
+        return self.public_ip
 
     def describe(self):
-        return "%s (%s, hairpin %s): host %s behind %s" % (
-            self.label, self.behaviour, "on" if self.hairpin else "off", self.host_ip, self.public_ip)
+        extra = (", behind CGNAT %s" % self.behind.label if self.behind else "") + (", UDP blocked" if self.block_udp else "")
+        return "%s (%s, hairpin %s%s): host %s behind %s" % (
+            self.label, self.behaviour, "on" if self.hairpin else "off", extra, self.host_ip, self.public_ip)
 
     def build(self):
         lab, n, h = self.lab, self.nat_ns, self.host_ns
         lab.add_ns(n)
         lab.add_ns(h)
-        # PUB side: n<i> on the bridge; the NAT's wan end is moved into the NAT namespace.
+        # PUB side (or the CGNAT's LAN bridge): n<i> on the bridge; the NAT's wan end is moved into the NAT namespace.
         port = "n%d" % self.index
-        lab.ip(lab.pub_ns, "link", "add", port, "type", "veth", "peer", "name", "wan", "netns", n)
-        lab.ip(lab.pub_ns, "link", "set", port, "master", "br0", "up")
+        up_ns, bridge = (self.behind.ns, "br1") if self.behind else (lab.pub_ns, "br0")
+        lab.ip(up_ns, "link", "add", port, "type", "veth", "peer", "name", "wan", "netns", n)
+        lab.ip(up_ns, "link", "set", port, "master", bridge, "up")
         lab.ip(n, "link", "add", "lan", "type", "veth", "peer", "name", "eth0", "netns", h)
         lab.ip(n, "addr", "add", self.public_ip + "/24", "dev", "wan")
         lab.ip(n, "addr", "add", self.gateway_ip + "/24", "dev", "lan")
@@ -135,6 +160,17 @@ class Nat:
         lab.ip(h, "addr", "add", self.host_ip + "/24", "dev", "eth0")
         lab.ip(h, "link", "set", "eth0", "up")
         lab.ip(h, "route", "add", "default", "via", self.gateway_ip)
+        if self.behind:
+            lab.ip(n, "route", "add", "default", "via", self.behind.lan_ip)
+            # The CGNAT maps this NAT's ports 1:1 within its port block: the host picks its ports there.
+            lo, hi = self.behind.block(self)
+            lab.ns_exec(h, ["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=%d %d" % (lo, hi)])
+        else:
+            # The public segment is on-link as a /16: adm-adf NATs answer for their mapping pools (198.18.P.0/24).
+            lab.ip(n, "route", "add", "198.18.0.0/16", "dev", "wan")
+        if self.pool is not None:
+            # Every address of the pool is this NAT's own (it answers ARP for it), with no interface to set up.
+            lab.ip(n, "route", "add", "local", "198.18.%d.0/24" % self.pool, "dev", "lo")
         lab.ns_exec(n, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         apply_rules(lab, n, self.rules())
 
@@ -152,17 +188,32 @@ class Nat:
         r.append(ipt + ["-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack", "--ctstate",
                         "ESTABLISHED,RELATED", "-j", "ACCEPT"])
         r.append(ipt + ["-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack", "--ctstate", "DNAT", "-j", "ACCEPT"])
-        if self.behaviour == "eim-adf":
+        if self.behaviour in ("eim-adf", "adm-adf"):
             # Address-dependent filtering: remember (remote IP, internal port) for every datagram the host
             # sends; admit unsolicited inbound from that IP (any port) to that port. SNAT runs after FORWARD,
             # so the port recorded is the internal one; the mapping preserves it (EIM below).
             r.append(["ipset", "create", "adf", "hash:ip,port", "timeout", "300"])
             r.append(ipt + ["-A", "FORWARD", "-i", "lan", "-o", "wan", "-p", "udp", "-j", "SET", "--add-set", "adf",
                             "dst,src", "--exist", "--timeout", "300"])
+        if self.block_udp:
+            # A network that lets only TCP out (UDP blocked, as some corporate and hotel networks do).
+            r.append(ipt + ["-A", "FORWARD", "-i", "lan", "-o", "wan", "-p", "udp", "-j", "DROP"])
         r.append(ipt + ["-A", "FORWARD", "-i", "lan", "-o", "wan", "-j", "ACCEPT"])
         # Mapping: SNAT to the public address. Without --random Linux keeps the source port whenever the
         # tuple is free, so one internal endpoint gets one public endpoint for every destination (EIM).
         # With --random every new 5-tuple gets a random port: address-and-port-dependent mapping.
+        if self.behaviour == "adm-adf":
+            # Address-dependent mapping: towards each remote IP of the lab's slot its own public IP (port kept,
+            # so every remote port of that IP shares the mapping), and a datagram from that IP to that mapping is
+            # let in when the host has sent to the IP from the port (the adf set): address-dependent filtering,
+            # per mapping (from IP Y to the mapping of another IP: dropped).
+            for k in range(32):
+                remote = "198.18.0.%d" % (32 * self.lab.slot + k)
+                mapped = self.mapped_ip(remote)
+                r.append(ipt + ["-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-s", lan, "-d", remote, "-j", "SNAT",
+                                "--to-source", mapped])
+                r.append(ipt + ["-t", "nat", "-A", "PREROUTING", "-i", "wan", "-s", remote, "-d", mapped, "-p", "udp",
+                                "-m", "set", "--match-set", "adf", "src,dst", "-j", "DNAT", "--to-destination", host])
         snat = ipt + ["-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-s", lan, "-j", "SNAT", "--to-source", pub]
         if self.behaviour == "apdm-apdf":
             snat.append("--random")
@@ -189,20 +240,31 @@ class Nat:
               ipt + ["-t", "nat", op, "POSTROUTING", "-o", "lan", "-s", lan, "-d", host, "-j", "SNAT",
                      "--to-source", pub],
               ipt + [op, "FORWARD", "-i", "lan", "-o", "lan", "-j", "ACCEPT"]]
-        # No hairpinning: the NAT box swallows what the LAN sends to its public address.
+        # No hairpinning: the NAT box swallows what the LAN sends to its public address (or its mapping pool).
         off = [ipt + [op, "INPUT", "-i", "lan", "-d", pub, "-j", "DROP"]]
+        if self.pool is not None:
+            off.append(ipt + [op, "INPUT", "-i", "lan", "-d", "198.18.%d.0/24" % self.pool, "-j", "DROP"])
         return on, off
 
     def set_hairpin(self, enable):
         if enable == self.hairpin:
             return
-        if enable and self.behaviour == "apdm-apdf":
+        if enable and self.behaviour in NON_EIM:
             raise LabError("hairpinning is modelled for endpoint-independent mapping only")
         on_add, off_add = self.hairpin_rules("-A")
         on_del, off_del = self.hairpin_rules("-D")
         for rule in (on_add + off_del) if enable else (off_add + on_del):
             self.lab.ns_exec(self.nat_ns, rule)
         self.hairpin = enable
+
+    def udp_blocked_count(self):
+        """Datagrams from the LAN that the UDP block dropped so far."""
+        p = self.lab.ns_exec(self.nat_ns, ["iptables", "-w", "-L", "FORWARD", "-v", "-x", "-n"])
+        for line in p.stdout.splitlines():
+            f = line.split()
+            if len(f) >= 7 and f[2] == "DROP" and f[3] in ("udp", "17") and f[5] == "lan" and f[6] == "wan":
+                return int(f[0])
+        raise LabError("no UDP block in %s:\n%s" % (self.nat_ns, p.stdout))
 
     def count_from(self, address):
         """Starts counting forwarded UDP from `address` (a rule with no target: a counter)."""
@@ -236,6 +298,7 @@ class Lab:
         self.namespaces = []
         self.processes = []
         self.nats = []
+        self.cgnats = []
         self.node = None
         self.closed = False
         self.workdir = workdir or tempfile.mkdtemp(prefix="rdv-natlab-")
@@ -285,13 +348,47 @@ class Lab:
         self.ip(self.pub_ns, "addr", "add", self.node_ip + "/24", "dev", "br0")
         self.ip(self.pub_ns, "addr", "add", self.node_alt_ip + "/24", "dev", "br0")
         self.ip(self.pub_ns, "link", "set", "br0", "up")
+        self.ip(self.pub_ns, "route", "add", "198.18.0.0/16", "dev", "br0")  # adm-adf mapping pools are on-link
         for i, spec in enumerate(nats):
             behaviour, label = (spec, None) if isinstance(spec, str) else spec
-            nat = Nat(self, i, behaviour, i in hairpin or (label is not None and label in hairpin), label)
-            nat.build()
-            self.nats.append(nat)
-            log(nat.describe())
+            self.add_nat(behaviour, label, i in hairpin or (label is not None and label in hairpin))
         return self
+
+    def add_nat(self, behaviour, label=None, hairpin=False, behind=None, block_udp=False):
+        """One more NAT (and its host) after build(); behind a CGNAT of add_cgnat() or on the public segment."""
+        if len(self.nats) >= 14:
+            raise LabError("a lab holds at most 14 NATs (public addresses b+10..b+23)")
+        nat = Nat(self, len(self.nats), behaviour, hairpin, label, behind=behind, block_udp=block_udp)
+        nat.build()
+        self.nats.append(nat)
+        log(nat.describe())
+        return nat
+
+    def add_nat64(self, label):
+        """An IPv6-only network behind NAT64 (Nat64); call wait_ready() on it once the node runs."""
+        if shutil.which("tayga") is None:
+            raise LabError("the NAT64 network needs tayga (scripts/install-deps.sh --test)")
+        from wider import Nat64  # noqa: PLC0415 - wider.py imports this module
+        net = Nat64(self, sum(1 for x in self.nats if isinstance(x, Nat64)), label)
+        net.build()
+        self.nats.append(net)
+        log(net.describe())
+        return net
+
+    def add_cgnat(self, label, hairpin, homes):
+        """A CGNAT with home NATs behind it: homes is a list of (behaviour, label). Returns the Cgnat."""
+        if len(self.cgnats) >= 6:
+            raise LabError("a lab holds at most 6 CGNATs")
+        from wider import Cgnat  # noqa: PLC0415 - wider.py imports this module
+        cgn = Cgnat(self, len(self.cgnats), label, hairpin)
+        cgn.build()
+        self.cgnats.append(cgn)
+        for behaviour, home_label in homes:
+            self.add_nat(behaviour, home_label, behind=cgn)
+        apply_rules(self, cgn.ns, cgn.rules())
+        log("CGNAT %s (hairpin %s): %s behind %s" % (label, "on" if hairpin else "off",
+                                                     ", ".join(h.label for h in cgn.homes), cgn.public_ip))
+        return cgn
 
     def nat(self, label):
         for n in self.nats:
@@ -537,11 +634,20 @@ def results_table(path):
                 cell = "%s %s/%s %.0f ms" % (r["path"], r["local"], r["remote"], r["time_to_first_byte_ms"])
                 cells.append(cell)
         lines.append("| %s | %s |" % (SHORT[a], " | ".join(cells)))
+    networks = data.get("networks", {})
+    if networks:
+        lines += ["", "| listener | connector | expected | path | candidates | time to first byte |", "|---|---|---|---|---|---|"]
+        for r in networks.values():
+            got = "**failed**" if not r.get("connected") else "%s %s/%s" % (r["path"], r["local"], r["remote"])
+            ttfb = "%.0f ms" % r["time_to_first_byte_ms"] if r.get("time_to_first_byte_ms") is not None else "-"
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (r["listener"], r["connector"], r["expected"],
+                                                             got.split(" ")[0], " ".join(got.split(" ")[1:]), ttfb))
     med = data.get("median_time_to_first_byte_ms", {})
     fmt = lambda v: "%.0f ms" % v if v is not None else "-"  # noqa: E731
     lines.append("")
-    lines.append("Median time to first byte: direct %s, relayed %s (goal: under 300 ms direct, under 1 s relayed)."
-                 % (fmt(med.get("direct")), fmt(med.get("relay"))))
+    lines.append("Median time to first byte over every pair: direct %s, relayed %s (targets: 100 ms direct, 250 ms "
+                 "relayed; load average %s)." % (fmt(med.get("direct")), fmt(med.get("relay")),
+                                                 ", ".join("%.1f" % x for x in data.get("load_average", []))))
     return "\n".join(lines)
 
 
@@ -570,7 +676,7 @@ def main():
         return 2
     lab = Lab(a.bin_dir, slot=a.slot)
     behaviours = [b for b in a.nats.split(",") if b]
-    hairpin = [i for i, b in enumerate(behaviours) if a.hairpin and b != "apdm-apdf"]
+    hairpin = [i for i, b in enumerate(behaviours) if a.hairpin and b not in NON_EIM]
     lab.build(behaviours, hairpin=hairpin)
     lab.start_node()
     print("\nnode: %s (STUN %s, alternate %s); logs in %s" % (lab.node_url, lab.stun_server, lab.node_alt_ip, lab.workdir))

@@ -40,6 +40,9 @@ class Outcome:
         self.listener_path = None
         self.time_to_first_byte_ms = None
         self.rtt_ms = None
+        self.transport = None
+        self.phases = None  # the connected line's phases (docs/agent.md "Where the time goes")
+        self.listener_phases = None
         self.done = None
         self.events = []
         self.error = ""
@@ -62,9 +65,14 @@ def is_event(name):
     return lambda e: e.get("event") == name
 
 
+def node_url(lab, nat):
+    """How a host behind `nat` names the node: its IPv4 URL, or (IPv6-only behind NAT64) the synthesised one."""
+    return getattr(nat, "node_url", None) or lab.node_url
+
+
 def start_listener(lab, nat, key, tag):
     """rdv listen behind `nat`; returns once it says it is listening (registered at the node)."""
-    listen = labtest.JsonLinesProcess(lab, nat.host_ns, [lab.binary("rdv"), "listen", "--node", lab.node_url,
+    listen = labtest.JsonLinesProcess(lab, nat.host_ns, [lab.binary("rdv"), "listen", "--node", node_url(lab, nat),
                                                          "--key", key], "listen-" + tag)
     if listen.wait_for(lambda e: e.get("event") in ("listening", "error"), CONNECT_SECONDS) is None or \
             listen.matching(is_event("error")):
@@ -85,7 +93,7 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
     try:
         connect = labtest.JsonLinesProcess(
             lab, connector_nat.host_ns,
-            [lab.binary("rdv"), "connect", "--node", lab.node_url, "--key", ckey, "--to", listener_id,
+            [lab.binary("rdv"), "connect", "--node", node_url(lab, connector_nat), "--key", ckey, "--to", listener_id,
              "--count", str(count), "--interval-ms", str(interval_ms), "--timeout", str(CONNECT_SECONDS)],
             "connect-" + tag)
         code = connect.wait_exit(CONNECT_SECONDS + 10)
@@ -100,6 +108,8 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
             out.local_type, out.remote_type = c.get("local"), c.get("remote")
             out.time_to_first_byte_ms = c.get("time_to_first_byte_ms")
             out.rtt_ms = c.get("rtt_ms")
+            out.transport = c.get("transport")
+            out.phases = c.get("phases")
         done = connect.matching(is_event("done"))
         if done:
             d = out.done = done[0]
@@ -113,6 +123,10 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
         if want is not None:
             natlab.wait_until(lambda: listener_view(listen) == want, LISTENER_VIEW_SECONDS, step=0.05)
             out.listener_path = listener_view(listen)
+        seen = listen.matching(is_event("connected"))
+        out.listener_phases = seen[0].get("phases") if seen else None
+        if want is not None and out.listener_path != want:
+            out.error = "rdv listen said %s; stderr: %s" % (listen.lines, lab.read_log("listen-" + tag)[-2000:])
         if not out.connected or not out.both_ways:
             out.error = "exit %s; rdv connect said %s; rdv listen said %s; stderr: %s" % (
                 code, connect.lines, listen.lines, lab.read_log("connect-" + tag)[-3000:])

@@ -62,6 +62,23 @@ TEST(DtlsTransport, HandshakeWithAnnouncedFingerprintsCarriesRecordsBothWays) {
   EXPECT_EQ(asString(got[0]), "hello client");
 }
 
+TEST(DtlsTransport, SharedCertificateIsOnePerProcessAndStillHandshakes) {
+  ASSERT_TRUE(DtlsTransport::prepareCertificate());
+  auto c = DtlsTransport::create(Role::Client, DtlsTransport::Certificate::Shared);
+  auto s = DtlsTransport::create(Role::Server, DtlsTransport::Certificate::Shared);
+  ASSERT_TRUE(c && s);
+  EXPECT_EQ((*c)->localFingerprint(), (*s)->localFingerprint());
+  auto fresh = DtlsTransport::create(Role::Server);
+  ASSERT_TRUE(fresh);
+  EXPECT_NE((*fresh)->localFingerprint(), (*c)->localFingerprint());
+  (*c)->setRemoteFingerprint((*s)->localFingerprint());
+  (*s)->setRemoteFingerprint((*c)->localFingerprint());
+  (*c)->start();
+  pump(**c, **s);
+  EXPECT_TRUE((*c)->connected()) << (*c)->error();
+  EXPECT_TRUE((*s)->connected()) << (*s)->error();
+}
+
 TEST(DtlsTransport, WrongFingerprintIsRefusedOnBothSides) {
   Pair p;
   Pair other;  // a third certificate: what a man in the middle would present
@@ -164,6 +181,27 @@ TEST(MediaStats, LossJitterAndBitrate) {
   EXPECT_EQ(m.report(52)["packets_lost"], 4);  // the sender's count includes tail losses
 }
 
+TEST(IceConfig, Nat64SynthesisOnlyForANodeReachedThroughTheWellKnownPrefix) {
+  IceConfig c;
+  c.stun = StunServer{"198.18.0.2", 3478};
+  c.turn.push_back(TurnServer{"198.18.0.2", 3478, TurnServer::Transport::Tcp, "u", "p"});
+  c.turn.push_back(TurnServer{"2001:db8::1", 3478, TurnServer::Transport::Udp, "u", "p"});
+  auto v6 = synthesizeNat64(c, "64:ff9b::c612:2");
+  EXPECT_EQ(v6.stun->host, "64:ff9b::c612:2");
+  EXPECT_EQ(v6.turn[0].host, "64:ff9b::c612:2");
+  EXPECT_EQ(v6.turn[0].transport, TurnServer::Transport::Tcp);
+  EXPECT_EQ(v6.turn[1].host, "2001:db8::1");  // already IPv6: kept
+  EXPECT_EQ(synthesizeNat64(c, "198.18.0.2").stun->host, "198.18.0.2");       // an IPv4 node: unchanged
+  EXPECT_EQ(synthesizeNat64(c, "2001:db8::5").stun->host, "198.18.0.2");  // an IPv6 node, no NAT64
+  // A network-specific prefix shows itself by embedding the node's IPv4 address.
+  auto nsp = synthesizeNat64(c, "2001:db8:64::c612:2");
+  EXPECT_EQ(nsp.stun->host, "2001:db8:64::c612:2");
+  EXPECT_EQ(nsp.turn[0].host, "2001:db8:64::c612:2");
+  EXPECT_EQ(nsp.turn[1].host, "2001:db8::1");
+  EXPECT_EQ(synthesizeNat64(c, "2001:db8:64::c612:3").stun->host, "198.18.0.2");  // embeds another address
+  EXPECT_EQ(synthesizeNat64(c, "node.example").stun->host, "198.18.0.2");
+}
+
 TEST(IceConfig, ParsesTheNodesIceServers) {
   auto j = nlohmann::json::parse(R"({"iceServers":[{"urls":["stun:198.51.100.7:3478"]},
     {"urls":["turn:198.51.100.7:3478?transport=udp","turn:198.51.100.7:3478?transport=tcp","turns:[2001:db8::1]:5349?transport=tcp"],
@@ -181,6 +219,9 @@ TEST(IceConfig, ParsesTheNodesIceServers) {
   EXPECT_EQ(c->turn[2].port, 5349);
   EXPECT_EQ(c->turn[0].username, "1700000000:abc");
   EXPECT_EQ(c->turn[0].password, "pw");
+  EXPECT_EQ(c->ttlSeconds, 3600u);  // rdv listen fetches again at half of it
+  EXPECT_EQ(parseIceServers(nlohmann::json::parse(R"({"iceServers":[]})"))->ttlSeconds, 0u);
+  EXPECT_EQ(parseIceServers(nlohmann::json::parse(R"({"iceServers":[],"ttl":-5})"))->ttlSeconds, 0u);
   EXPECT_FALSE(parseIceServers(nlohmann::json::parse(R"({"nope":1})")));
   EXPECT_FALSE(parseIceServers(nlohmann::json::parse(R"({"iceServers":[{"urls":["stun:[::1"]}]})")));
   EXPECT_FALSE(parseIceServers(nlohmann::json::parse(R"({"iceServers":[{"urls":["turn:1.2.3.4:99999"]}]})")));

@@ -64,6 +64,15 @@ void HttpServer::websocket(const std::string& path, WebSocketHandlers handlers, 
   impl_->websockets[path] = {std::move(handlers), maxMessageBytes};
 }
 
+void HttpServer::websocketSubprotocol(const std::string& name, bool binary) {
+  impl_->subprotocols.emplace_back(name, binary);
+}
+
+std::string HttpServer::subprotocolOf(uint64_t connection) const {
+  auto it = impl_->wsConnections.find(connection);
+  return it == impl_->wsConnections.end() ? std::string() : it->second.second->subprotocol;
+}
+
 bool HttpServer::sendText(uint64_t connection, std::string text) {
   auto it = impl_->wsConnections.find(connection);
   if (it == impl_->wsConnections.end()) return false;
@@ -137,15 +146,19 @@ std::optional<std::string> HttpServer::start() {
     logEvent(Level::Warn, "http-library", {{"message", s}});
   });
   Impl& d = *impl_;
-  // One protocol serves HTTP and WebSocket upgrades (clients that name no subprotocol get protocols[0]).
-  d.protocols[0] = {"http", &Impl::callback, sizeof(SessionData), 64 * 1024, 0, nullptr, 0};
-  d.protocols[1] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
+  // One protocol serves HTTP and WebSocket upgrades (clients that name no subprotocol get protocols[0]);
+  // each WebSocket subprotocol is one more entry with the same callback.
+  d.protocols.clear();
+  d.protocols.push_back({"http", &Impl::callback, sizeof(SessionData), 64 * 1024, 0, nullptr, 0});
+  for (const auto& sub : d.subprotocols)
+    d.protocols.push_back({sub.first.c_str(), &Impl::callback, sizeof(SessionData), 64 * 1024, 0, nullptr, 0});
+  d.protocols.push_back({nullptr, nullptr, 0, 0, 0, nullptr, 0});
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof(info));
   const std::string iface = d.config.listen.ip().toString();
   info.port = d.config.listen.port();
   info.iface = iface.c_str();
-  info.protocols = d.protocols;
+  info.protocols = d.protocols.data();
   info.user = impl_.get();
   info.keepalive_timeout = static_cast<int>(d.config.keepAliveSeconds);
   info.timeout_secs = d.config.requestTimeoutSeconds;

@@ -99,6 +99,13 @@ class HttpServer {
   void route(const std::string& method, const std::string& path, HttpHandler handler);
   // Register before start(). Text messages larger than `maxMessageBytes` close the connection (1009).
   void websocket(const std::string& path, WebSocketHandlers handlers, size_t maxMessageBytes = 64 * 1024);
+  // Register before start(): a WebSocket subprotocol clients may name in Sec-WebSocket-Protocol (lws
+  // answers with the first of theirs it knows and refuses the upgrade when it knows none; a client that
+  // names none gets plain text messages). `binary`: every message sendText() queues on a connection of
+  // this subprotocol is written as a binary WebSocket message.
+  void websocketSubprotocol(const std::string& name, bool binary);
+  // API thread only: the subprotocol `connection` negotiated, "" when its client named none.
+  std::string subprotocolOf(uint64_t connection) const;
   // API thread only. Queues a text message; false when the connection is gone or closing. A message
   // that would take the queue over its limit (4 MiB) is refused, and the connection is closed (1008,
   // "slow consumer"): its queue is freed at once and the close completes within closeGraceSeconds.

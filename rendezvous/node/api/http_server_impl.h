@@ -34,6 +34,8 @@ struct Transaction {
 struct WebSocketConn {
   uint64_t id = 0;
   std::string path;
+  std::string subprotocol;  // negotiated, "" when none was named
+  bool binary = false;      // the subprotocol's messages are binary
   std::string partial;
   std::deque<std::string> queue;  // whole text messages, written one per writable callback
   size_t queuedBytes = 0;
@@ -91,7 +93,8 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   bool onLibuv = false;  // lws on its libuv event library (epoll) running `loop`, else its poll() loop
   uv_loop_t loop{};      // ours ("foreign" to lws), run by the API thread
-  lws_protocols protocols[2] = {};
+  std::vector<lws_protocols> protocols;  // "http" (the default), the subprotocols, the terminator
+  std::vector<std::pair<std::string, bool>> subprotocols;  // name, binary (registered before start)
   Endpoint bound;
   struct WebSocketEndpoint {
     WebSocketHandlers handlers;

@@ -174,9 +174,13 @@ HttpResponse RegistryApi::postRegistration(const HttpRequest& request) {
 }
 
 // GET /v1/registrations?namespace=&limit=&cookie= -> {registrations: [...], cookie}
+// GET /v1/registrations?node_id=|address=[&namespace=] -> {registrations: [... with namespace, address]}
 HttpResponse RegistryApi::getRegistrations(const HttpRequest& request) {
   const auto ns = request.queryValue("namespace");
-  if (!ns) return jsonError(400, "missing_field", "the 'namespace' query parameter is required");
+  auto who = parseIdentityQuery(request.queryValue("node_id"), request.queryValue("address"));
+  if (!who) return who.error();
+  if (*who) return getRegistrationsOf(**who, ns);
+  if (!ns) return jsonError(400, "missing_field", "the 'namespace' query parameter is required (or 'node_id', 'address')");
   size_t limit = std::min(kDefaultDiscoverLimit, registry_->core().config().maxDiscoverLimit);
   if (const auto text = request.queryValue("limit")) {
     const auto n = parseDiscoverLimit(*text);  // out of range: UINT32_MAX, and the registry says the bounds
@@ -195,6 +199,22 @@ HttpResponse RegistryApi::getRegistrations(const HttpRequest& request) {
                     {"ttl_remaining", secondsUntil(reg.expiresAt, now)}});
   }
   return jsonResponse(200, {{"registrations", std::move(list)}, {"cookie", page->cookie}});
+}
+
+HttpResponse RegistryApi::getRegistrationsOf(const IdentityQuery& who, const std::optional<std::string>& ns) {
+  const auto now = clock_();
+  const auto& core = registry_->core();
+  const auto id = who.id ? who.id : core.identityOfAddress(*who.address);
+  std::vector<registry::Registration> found;
+  if (id) found = core.registrationsOf(*id, now);
+  Json list = Json::array();
+  for (const auto& reg : found) {
+    if (ns && reg.ns != *ns) continue;
+    list.push_back({{"namespace", reg.ns}, {"enr", reg.record->toText()}, {"node_id", reg.nodeId().hex()},
+                    {"address", identity::EthAddress::ofNodeId(reg.nodeId()).checksummed()},
+                    {"seq", reg.record->seq()}, {"ttl_remaining", secondsUntil(reg.expiresAt, now)}});
+  }
+  return jsonResponse(200, {{"registrations", std::move(list)}});
 }
 
 // DELETE /v1/registrations {namespace, node_id, time, signature} -> 200 {namespace, node_id, seq}

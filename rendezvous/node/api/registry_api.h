@@ -41,6 +41,7 @@ class RegistryApi {
 
   HttpResponse postRegistration(const HttpRequest& request);
   HttpResponse getRegistrations(const HttpRequest& request);
+  HttpResponse getRegistrationsOf(const IdentityQuery& who, const std::optional<std::string>& ns);
   HttpResponse deleteRegistration(const HttpRequest& request);
   HttpResponse getNode(const HttpRequest& request);
 

@@ -113,4 +113,26 @@ std::optional<size_t> parseDiscoverLimit(std::string_view text) {
   return static_cast<size_t>(std::min<uint64_t>(n, UINT32_MAX));
 }
 
+Result<std::optional<IdentityQuery>, HttpResponse> parseIdentityQuery(const std::optional<std::string>& nodeId,
+                                                                      const std::optional<std::string>& address) {
+  if (nodeId && address)
+    return unexpected(jsonError(400, "ambiguous_query", "give 'node_id' or 'address', not both"));
+  if (nodeId) {
+    std::string_view hex = *nodeId;
+    if (hex.starts_with("0x")) hex.remove_prefix(2);
+    auto id = identity::NodeId::fromHex(hex);
+    if (!id) return unexpected(jsonError(400, "invalid_node_id", "'node_id' must be 64 hex digits"));
+    return std::optional<IdentityQuery>(IdentityQuery{*id, std::nullopt});
+  }
+  if (address) {
+    auto a = identity::EthAddress::parse(*address);
+    if (!a) {
+      return unexpected(jsonError(400, "invalid_address",
+                                  "'address' must be 0x and 40 hex digits (mixed case: a valid EIP-55 checksum)"));
+    }
+    return std::optional<IdentityQuery>(IdentityQuery{std::nullopt, *a});
+  }
+  return std::optional<IdentityQuery>();
+}
+
 }  // namespace rdv::node

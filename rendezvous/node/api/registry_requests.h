@@ -13,6 +13,7 @@
 #include "rendezvous/base/result.h"
 #include "rendezvous/enr/enr_error.h"
 #include "rendezvous/enr/enr_record.h"
+#include "rendezvous/identity/eth_address.h"
 #include "rendezvous/identity/node_id.h"
 #include "rendezvous/node/api/http_server.h"
 #include "rendezvous/registry/registry.h"
@@ -43,6 +44,16 @@ Result<UnregistrationRequest, HttpResponse> parseUnregistrationRequest(const std
 // GET /v1/registrations?limit=N: the limit (UINT32_MAX when out of range, for the registry to refuse with
 // its bounds), or nullopt when it is not a decimal number.
 std::optional<size_t> parseDiscoverLimit(std::string_view text);
+// GET /v1/registrations?node_id=HEX or ?address=0x...: the identity asked about, nullopt when neither is
+// given, or a 400 (invalid_node_id, invalid_address; both given: ambiguous_query). An address is matched
+// against each registered identity's address (the last 20 bytes of its node id), EIP-55 checked when
+// mixed case.
+struct IdentityQuery {
+  std::optional<identity::NodeId> id;
+  std::optional<identity::EthAddress> address;
+};
+Result<std::optional<IdentityQuery>, HttpResponse> parseIdentityQuery(const std::optional<std::string>& nodeId,
+                                                                      const std::optional<std::string>& address);
 
 
 // Shared with the handlers: a JSON object body, a string field, a hex field (optional 0x), the proof,

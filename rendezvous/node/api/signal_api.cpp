@@ -79,7 +79,9 @@ void SignalApi::attach(HttpServer& server, unsigned verifyThreads) {
   }
   WebSocketHandlers h;
   h.onOpen = [this](uint64_t conn, const std::string&) {
-    hub_->connected(conn, wallNow());
+    // rdv.cbor.1 or rdv.json.1 (lws refuses any other name at the upgrade); none named: JSON.
+    const auto framing = signalling::framingOf(server_->subprotocolOf(conn));
+    hub_->connected(conn, wallNow(), framing.value_or(signalling::Framing::Json));
     flush();
   };
   h.onMessage = [this](uint64_t conn, std::string_view text) { onFrame(conn, text); };
@@ -95,6 +97,8 @@ void SignalApi::attach(HttpServer& server, unsigned verifyThreads) {
     flush();
   };
   server.websocket("/v1/signal", std::move(h), hub_->config().maxFrameBytes);
+  server.websocketSubprotocol(std::string(signalling::kJsonSubprotocol), false);
+  server.websocketSubprotocol(std::string(signalling::kCborSubprotocol), true);
   // Challenge and mailbox expiry: the hub's deadlines are coarse (seconds), a 1 s tick serves them.
   server.every(std::chrono::seconds(1), [this] {
     const auto now = wallNow();

@@ -24,6 +24,16 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
       c->id = nextWsId++;
       c->path = headerValue(wsi, WSI_TOKEN_GET_URI);
       c->opened = c->lastHeard = std::chrono::steady_clock::now();
+      // The subprotocol lws chose from the client's Sec-WebSocket-Protocol ("http", protocols[0]: none
+      // named). lws may hold its own copy of the protocols array: matched by name.
+      if (const lws_protocols* p = lws_get_protocol(wsi); p && p->name) {
+        for (const auto& sub : subprotocols) {
+          if (sub.first == p->name) {
+            c->subprotocol = sub.first;
+            c->binary = sub.second;
+          }
+        }
+      }
       sd->ws = c;
       wsConnections[c->id] = {wsi, c};
       char peer[64] = {0};
@@ -85,7 +95,8 @@ int HttpServer::Impl::onWebSocket(lws* wsi, enum lws_callback_reasons reason, Se
         const size_t n = m.size();
         if (writeScratch.size() < LWS_PRE + n) writeScratch.resize(LWS_PRE + n);
         std::memcpy(writeScratch.data() + LWS_PRE, m.data(), n);
-        if (lws_write(wsi, writeScratch.data() + LWS_PRE, n, LWS_WRITE_TEXT) < static_cast<int>(n)) return -1;
+        const auto kind = c->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+        if (lws_write(wsi, writeScratch.data() + LWS_PRE, n, kind) < static_cast<int>(n)) return -1;
         c->queuedBytes -= n;
         c->queue.pop_front();
       }

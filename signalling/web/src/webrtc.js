@@ -6,11 +6,26 @@
 //   candidate           {"kind":"webrtc","session","gen","candidate","sdpMid","sdpMLineIndex"}
 //   end-of-candidates   {"kind":"webrtc","session","gen"}
 //   bye                 {"kind":"webrtc","session"}
+//   message             {"kind":"webrtc","session","gen","seq","data"[,"binary":true]} (hub fallback)
 // The offerer creates one ordered, reliable channel labelled "rdv".
-import { fromUtf8, toHex } from './bytes.js';
+//
+// Hub fallback (between two peers of this package; docs/web.md "When the path breaks"): the
+// answerer also opens a channel "rdv-ack", on which each side acknowledges how many messages of
+// "rdv" it has delivered ({"upto": n}; the n-th message on "rdv" is message n). A sender keeps each
+// message until acknowledged; when the path breaks (ICE 'disconnected'/'failed', or the channel
+// closes without a bye) the unacknowledged ones and every later one go over the hub as "message"
+// envelopes with their number; the receiver delivers by number, once, in order. The native agent
+// does the same; a peer that opens no "rdv-ack" gets no fallback: the connection closes as before.
+import { base64UrlDecode, base64UrlEncode, fromUtf8, toHex } from './bytes.js';
 import { randomBytes } from './crypto.js';
 
-const KINDS = new Set(['offer', 'answer', 'candidate', 'end-of-candidates', 'bye']);
+const KINDS = new Set(['offer', 'answer', 'candidate', 'end-of-candidates', 'bye', 'message']);
+const ACK_LABEL = 'rdv-ack';
+const MAX_UNACKED = 4096; // messages kept for a fallback (the oldest go first beyond this)
+const MAX_HELD = 4096; // messages from the hub held for a gap
+// ICE 'disconnected' can be a blip, and a peer that closes makes it too (its bye follows through the
+// hub): fall back only if the path is still down, and the session open, this long after.
+const FALLBACK_GRACE_MS = 2000;
 
 function parseBody(body) {
   try {
@@ -83,14 +98,124 @@ export class Connection {
     this.handler = null;
     /** @type {(() => void) | null} */
     this.onclose = null;
-    this.early = buffered.get(channel) ?? [];
-    buffered.delete(channel);
-    channel.onmessage = (event) => {
-      if (this.handler) this.handler(event);
-      else this.early.push(event);
-    };
+    /** @type {(() => void) | null} called when the connection moves to the hub (path 'hub') */
+    this.onfallback = null;
+    this.early = [];
     this.closeNotified = false;
-    channel.onclose = () => this.notifyClosed();
+    // Numbering for the hub fallback: messages sent (kept until acknowledged) and delivered.
+    this.sentSeq = 0;
+    this.unacked = new Map();
+    this.delivered = 0;
+    this.channelCount = 0;
+    this.held = new Map();
+    this.ackChannel = null;
+    this.viaHub = false;
+    for (const event of buffered.get(channel) ?? []) this.receive(event);
+    buffered.delete(channel);
+    channel.onmessage = (event) => this.receive(event);
+    channel.onclose = () => {
+      // A peer that closed its RTCPeerConnection closes the channel too, and its bye follows through
+      // the hub: a close, not a broken path, unless no bye came within the grace period.
+      if (this.session.closed || !this.ackChannel || this.session.dtlsClosed()) return this.notifyClosed();
+      setTimeout(() => {
+        if (this.session.closed || this.session.dtlsClosed()) this.notifyClosed();
+        else this.fallback('channel closed');
+      }, FALLBACK_GRACE_MS);
+    };
+  }
+
+  /** A message on the data channel: the channel's n-th message is message n. */
+  receive(event) {
+    this.accept(++this.channelCount, event);
+    this.ack();
+  }
+
+  /** Delivers message `seq` once, in order (early ones wait for the gap, repeats are dropped). */
+  accept(seq, event) {
+    if (seq <= this.delivered) return;
+    if (seq !== this.delivered + 1) {
+      if (this.held.size < MAX_HELD) this.held.set(seq, event);
+      return;
+    }
+    this.deliver(event);
+    this.delivered = seq;
+    while (this.held.has(this.delivered + 1)) {
+      const next = this.held.get(this.delivered + 1);
+      this.held.delete(++this.delivered);
+      this.deliver(next);
+    }
+  }
+
+  deliver(event) {
+    if (this.handler) this.handler(event);
+    else this.early.push(event);
+  }
+
+  ack() {
+    if (this.ackChannel?.readyState === 'open') {
+      try {
+        this.ackChannel.send(JSON.stringify({ upto: this.delivered }));
+      } catch {
+        /* the path is going: the hub copy will be acknowledged by number */
+      }
+    }
+  }
+
+  /** The peer opened (or we received) the "rdv-ack" channel: acknowledgements flow both ways on it. */
+  attachAckChannel(channel) {
+    this.ackChannel = channel;
+    channel.onmessage = (event) => {
+      let upto;
+      try {
+        upto = JSON.parse(String(event.data)).upto;
+      } catch {
+        return;
+      }
+      if (!Number.isSafeInteger(upto)) return;
+      for (const seq of this.unacked.keys()) if (seq <= upto) this.unacked.delete(seq);
+    };
+    channel.onopen = () => this.ack();
+    if (channel.readyState === 'open') this.ack();
+  }
+
+  /** A "message" envelope through the hub: delivered by its number, once, in order. */
+  receiveFromHub(j) {
+    const seq = j.seq;
+    if (!Number.isSafeInteger(seq) || seq <= this.delivered || typeof j.data !== 'string') return;
+    let data = j.data;
+    if (j.binary === true) {
+      try {
+        data = base64UrlDecode(j.data).slice().buffer;
+      } catch {
+        return;
+      }
+    }
+    this.accept(seq, { data });
+  }
+
+  /** The path broke: what it did not confirm, and everything after, goes through the hub. */
+  fallback(reason) {
+    if (this.viaHub || this.session.closed || this.closeNotified) return;
+    if (!this.ackChannel) {
+      this.notifyClosed();
+      return;
+    }
+    this.viaHub = true;
+    this.path = 'hub';
+    this.fallbackReason = reason;
+    for (const [seq, data] of this.unacked) this.sendViaHub(seq, data);
+    this.onfallback?.();
+  }
+
+  sendViaHub(seq, data) {
+    const fields = { seq };
+    if (typeof data === 'string') fields.data = data;
+    else {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      fields.data = base64UrlEncode(bytes);
+      fields.binary = true;
+    }
+    this.session.post('message', fields);
   }
 
   notifyClosed() {
@@ -115,8 +240,19 @@ export class Connection {
     while (this.handler && this.early.length > 0) this.handler(this.early.shift());
   }
 
-  /** @param {string|ArrayBuffer|ArrayBufferView|Blob} data */
+  /**
+   * Sends one message: on the data channel, or through the hub once the path broke (Blob is not
+   * carried by the hub: pass a string, ArrayBuffer or view).
+   * @param {string|ArrayBuffer|ArrayBufferView|Blob} data
+   */
   send(data) {
+    const seq = ++this.sentSeq;
+    if (this.viaHub) {
+      this.sendViaHub(seq, data);
+      return;
+    }
+    this.unacked.set(seq, data);
+    if (this.unacked.size > MAX_UNACKED) this.unacked.delete(this.unacked.keys().next().value);
     this.channel.send(data);
   }
 
@@ -141,6 +277,14 @@ class PeerSession {
     // Candidates found before our description went out wait for it (the peer needs it first).
     this.described = false;
     this.localCandidates = [];
+    this.pc.oniceconnectionstatechange = () => {
+      const down = () => ['disconnected', 'failed'].includes(this.pc.iceConnectionState);
+      if (!down() || this.graceTimer) return;
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = undefined;
+        if (down() && !this.closed && !this.dtlsClosed()) this.connection?.fallback(`ice ${this.pc.iceConnectionState}`);
+      }, FALLBACK_GRACE_MS);
+    };
     this.pc.onicecandidate = (event) => {
       const c = event.candidate;
       if (c && !c.candidate) return; // Chromium's empty end-of-generation marker
@@ -150,6 +294,11 @@ class PeerSession {
       if (this.described) this.post(...item);
       else this.localCandidates.push(item);
     };
+  }
+
+  /** The peer ended DTLS (it closed its RTCPeerConnection). */
+  dtlsClosed() {
+    return this.pc.sctp?.transport?.state === 'closed';
   }
 
   /** Sends our offer or answer, then the candidates that were waiting for it. */
@@ -199,12 +348,20 @@ class PeerSession {
     const hub = this.client.hub;
     hub?.reportPath(info.path, info.local, info.remote);
     this.connection = new Connection(this, channel, info);
+    if (this.ackChannel) this.connection.attachAckChannel(this.ackChannel);
     return this.connection;
+  }
+
+  /** The peer's "rdv-ack" channel (offerer side), or ours (answerer side). */
+  useAckChannel(channel) {
+    this.ackChannel = channel;
+    this.connection?.attachAckChannel(channel);
   }
 
   close(sayBye = false) {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.graceTimer);
     if (sayBye) this.post('bye', {});
     try {
       this.pc.close();
@@ -260,6 +417,9 @@ export async function connectPeer(client, record, { relayOnly = false, count = 0
   try {
     const channel = s.pc.createDataChannel('rdv', { ordered: true });
     bufferEarly(channel);
+    s.pc.ondatachannel = (event) => {
+      if (event.channel.label === ACK_LABEL) s.useAckChannel(event.channel);
+    };
     const opened = waitOpen(channel);
     s.answered = new Promise((resolve) => (s.onAnswer = resolve));
     await s.pc.setLocalDescription(await s.pc.createOffer());
@@ -300,6 +460,8 @@ async function handleEnvelope(client, envelope, body, senderKey) {
       client.sessions.set(key, s);
       s.pc.ondatachannel = async (event) => {
         const channel = event.channel;
+        if (channel.label !== 'rdv') return;
+        s.useAckChannel(s.pc.createDataChannel(ACK_LABEL, { ordered: true }));
         bufferEarly(channel);
         await waitOpen(channel);
         const connection = await s.open(channel);
@@ -326,6 +488,8 @@ async function handleEnvelope(client, envelope, body, senderKey) {
       await existing.addCandidate(null);
     } else if (type === 'bye') {
       existing.close(false);
+    } else if (type === 'message') {
+      existing.connection?.receiveFromHub(j);
     }
   } catch (e) {
     console.warn(`rendezvous: ${type} from ${envelope.header.from.slice(0, 8)} failed: ${e.message}`);

@@ -269,5 +269,32 @@ TEST(RegistryPlan, CheckDoesNotMutate) {
   EXPECT_EQ(registry.size(), 0u);
 }
 
+// Issue 17: one identity's registrations by node id or Ethereum address (the index behind GET
+// /v1/registrations?address=), kept through updates, unregistering and expiry.
+TEST_F(RegistryTest, RegistrationsByIdentityAndAddress) {
+  const auto address = identity::EthAddress::ofKey(alice_.publicKey());
+  EXPECT_FALSE(registry_.identityOfAddress(address));
+  ASSERT_TRUE(registry_.registerRecord("b-space", makeRecord(alice_, 1), 600s, clock_.now).ok());
+  ASSERT_TRUE(registry_.registerRecord("a-space", makeRecord(alice_, 1), 60s, clock_.now).ok());
+  ASSERT_TRUE(registry_.registerRecord("a-space", makeRecord(bob_, 1), 600s, clock_.now).ok());
+  ASSERT_TRUE(registry_.registerRecord("a-space", makeRecord(alice_, 2), 60s, clock_.now).ok());  // an update
+  ASSERT_EQ(registry_.identityOfAddress(address), alice_.nodeId());
+  auto regs = registry_.registrationsOf(alice_.nodeId(), clock_.now);
+  ASSERT_EQ(regs.size(), 2u);
+  EXPECT_EQ(regs[0].ns, "a-space");  // namespace order
+  EXPECT_EQ(regs[0].record->seq(), 2u);
+  EXPECT_EQ(regs[1].ns, "b-space");
+  EXPECT_FALSE(registry_.identityOfAddress(identity::EthAddress{}));
+  // Expired but not yet purged: not listed; purged: gone from the index.
+  clock_.advance(120s);
+  EXPECT_EQ(registry_.registrationsOf(alice_.nodeId(), clock_.now).size(), 1u);
+  EXPECT_EQ(registry_.purgeExpired(clock_.now), 1u);
+  EXPECT_TRUE(registry_.identityOfAddress(address));
+  EXPECT_TRUE(registry_.remove("b-space", alice_.nodeId()));
+  EXPECT_FALSE(registry_.identityOfAddress(address));
+  EXPECT_TRUE(registry_.registrationsOf(alice_.nodeId(), clock_.now).empty());
+  EXPECT_EQ(registry_.registrationsOf(bob_.nodeId(), clock_.now).size(), 1u);
+}
+
 }  // namespace
 }  // namespace rdv::registry

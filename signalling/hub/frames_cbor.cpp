@@ -1,0 +1,289 @@
+#include "signalling/hub/frames_cbor.h"
+
+#include <array>
+#include <cstring>
+
+#include "signalling/cbor/cbor.h"
+
+namespace rdv::signalling {
+
+namespace {
+
+using cbor::Type;
+using cbor::Value;
+using cbor::Writer;
+
+constexpr size_t kMaxKey = 9;
+
+// ---- encoding: keys written in increasing order by construction ----
+
+void begin(Writer& w, CborFrameType type, size_t pairs) {
+  w.map(pairs);
+  w.unsignedInt(0);
+  w.unsignedInt(static_cast<uint8_t>(type));
+}
+
+void writeEnvelope(std::string& out, const Envelope& e) {
+  out.reserve(out.size() + 220 + e.ciphertext.size());
+  Writer w(out);
+  begin(w, CborFrameType::Envelope, 10);
+  w.unsignedInt(1);
+  w.unsignedInt(static_cast<uint8_t>(e.header.type));
+  w.unsignedInt(2);
+  w.bytes(e.header.from.bytes);
+  w.unsignedInt(3);
+  w.bytes(e.header.to.bytes);
+  w.unsignedInt(4);
+  w.unsignedInt(e.header.seq);
+  w.unsignedInt(5);
+  w.unsignedInt(e.header.timestampMs);
+  w.unsignedInt(6);
+  w.bytes(e.ephemeralKey);
+  w.unsignedInt(7);
+  w.bytes(e.nonce);
+  w.unsignedInt(8);
+  w.bytes(e.ciphertext);
+  w.unsignedInt(9);
+  w.bytes(e.signature);
+}
+
+struct Encoder {
+  std::string& out;
+  void operator()(const ChallengeFrame& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::Challenge, 4);
+    w.unsignedInt(1);
+    w.bytes(f.hub.bytes);
+    w.unsignedInt(2);
+    w.bytes(f.nonce);
+    w.unsignedInt(3);
+    w.unsignedInt(f.expiresInMs);
+  }
+  void operator()(const AuthFrame& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::Auth, 3);
+    w.unsignedInt(1);
+    w.bytes(f.node.bytes);
+    w.unsignedInt(2);
+    w.bytes(f.signature);
+  }
+  void operator()(const WelcomeFrame& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::Welcome, 3);
+    w.unsignedInt(1);
+    w.bytes(f.node.bytes);
+    w.unsignedInt(2);
+    w.unsignedInt(f.stored);
+  }
+  void operator()(const EnvelopeFrame& f) const { writeEnvelope(out, f.envelope); }
+  void operator()(const AckFrame& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::Ack, 4);
+    w.unsignedInt(1);
+    w.bytes(f.to.bytes);
+    w.unsignedInt(2);
+    w.unsignedInt(f.seq);
+    w.unsignedInt(3);
+    w.unsignedInt(f.status == AckStatus::Stored ? 1 : 0);
+  }
+  void operator()(const ErrorFrame& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::Error, 3 + (f.to ? 1 : 0) + (f.seq ? 1 : 0));
+    w.unsignedInt(1);
+    w.text(f.code);
+    w.unsignedInt(2);
+    w.text(f.message);
+    if (f.to) {
+      w.unsignedInt(3);
+      w.bytes(f.to->bytes);
+    }
+    if (f.seq) {
+      w.unsignedInt(4);
+      w.unsignedInt(*f.seq);
+    }
+  }
+  void operator()(const ReceivedFrame& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::Received, 3);
+    w.unsignedInt(1);
+    w.bytes(f.from.bytes);
+    w.unsignedInt(2);
+    w.unsignedInt(f.seq);
+  }
+  void operator()(const PathReportFrame& f) const {
+    Writer w(out);
+    begin(w, CborFrameType::PathReport, 4);
+    w.unsignedInt(1);
+    w.text(f.path);
+    w.unsignedInt(2);
+    w.text(f.local);
+    w.unsignedInt(3);
+    w.text(f.remote);
+  }
+};
+
+// ---- decoding ----
+
+using Decoded = Result<Frame, FrameError>;
+Decoded malformed() { return unexpected(FrameError{FrameErrorKind::Malformed}); }
+
+// The frame's values by key (1..kMaxKey). Keys are unsigned and increasing (the CBOR decoder checked
+// the order); `allowed` is a bit mask of the keys the frame type defines.
+struct Fields {
+  std::array<const Value*, kMaxKey + 1> at{};
+
+  template <size_t N>
+  bool bytes(size_t key, std::array<uint8_t, N>& out) const {
+    const Value* v = at[key];
+    if (!v || v->type != Type::Bytes || v->bytes.size() != N) return false;
+    std::memcpy(out.data(), v->bytes.data(), N);
+    return true;
+  }
+  bool uint(size_t key, uint64_t& out) const {
+    const Value* v = at[key];
+    if (!v || v->type != Type::Unsigned) return false;
+    out = v->number;
+    return true;
+  }
+  bool text(size_t key, std::string& out) const {
+    const Value* v = at[key];
+    if (!v || v->type != Type::Text) return false;
+    out.assign(v->text());
+    return true;
+  }
+};
+
+bool collect(const Value& map, uint32_t allowed, Fields& f) {
+  for (size_t i = 2; i + 1 < map.items.size(); i += 2) {  // items[0..1] is key 0, the type
+    const Value& key = map.items[i];
+    if (key.type != Type::Unsigned || key.number > kMaxKey || !(allowed & (1u << key.number))) return false;
+    f.at[key.number] = &map.items[i + 1];
+  }
+  return true;
+}
+
+constexpr uint32_t keys(std::initializer_list<unsigned> ks) {
+  uint32_t m = 0;
+  for (unsigned k : ks) m |= 1u << k;
+  return m;
+}
+
+Decoded decodeEnvelope(const Fields& f) {
+  uint64_t type = 0;
+  if (!f.uint(1, type)) return malformed();
+  auto t = type <= 0xff ? typeFromByte(static_cast<uint8_t>(type)) : std::nullopt;
+  if (!t) return unexpected(FrameError{FrameErrorKind::Envelope, EnvelopeError::UnknownType});
+  Envelope e;
+  e.header.type = *t;
+  const Value* ct = f.at[8];
+  if (!f.bytes(2, e.header.from.bytes) || !f.bytes(3, e.header.to.bytes) || !f.uint(4, e.header.seq) ||
+      !f.uint(5, e.header.timestampMs) || !f.bytes(6, e.ephemeralKey) || !f.bytes(7, e.nonce) ||
+      !f.bytes(9, e.signature) || !ct || ct->type != Type::Bytes) {
+    return unexpected(FrameError{FrameErrorKind::Envelope, EnvelopeError::Malformed});
+  }
+  if (ct->bytes.size() < kGcmTagSize) return unexpected(FrameError{FrameErrorKind::Envelope, EnvelopeError::Malformed});
+  if (ct->bytes.size() > kMaxCiphertextSize)
+    return unexpected(FrameError{FrameErrorKind::Envelope, EnvelopeError::BodyTooLarge});
+  e.ciphertext.assign(ct->bytes.begin(), ct->bytes.end());
+  return Frame{EnvelopeFrame{std::move(e)}};
+}
+
+Decoded decodeAck(const Fields& f) {
+  AckFrame a;
+  uint64_t status = 0;
+  if (!f.bytes(1, a.to.bytes) || !f.uint(2, a.seq) || !f.uint(3, status) || status > 1) return malformed();
+  a.status = status == 1 ? AckStatus::Stored : AckStatus::Delivered;
+  return Frame{a};
+}
+
+Decoded decodeError(const Fields& f) {
+  ErrorFrame e;
+  if (!f.text(1, e.code) || !f.text(2, e.message)) return malformed();
+  if (f.at[3]) {
+    NodeId to;
+    if (!f.bytes(3, to.bytes)) return malformed();
+    e.to = to;
+  }
+  if (f.at[4]) {
+    uint64_t seq = 0;
+    if (!f.uint(4, seq)) return malformed();
+    e.seq = seq;
+  }
+  return Frame{e};
+}
+
+bool candidateType(const std::string& t) { return t == "host" || t == "srflx" || t == "prflx" || t == "relay"; }
+
+Decoded decodePathReport(const Fields& f) {
+  PathReportFrame p;
+  if (!f.text(1, p.path) || !f.text(2, p.local) || !f.text(3, p.remote)) return malformed();
+  if ((p.path != "direct" && p.path != "relayed") || !candidateType(p.local) || !candidateType(p.remote))
+    return malformed();
+  return Frame{p};
+}
+
+}  // namespace
+
+std::string encodeFrameCbor(const Frame& f) {
+  std::string out;
+  std::visit(Encoder{out}, f);
+  return out;
+}
+
+std::string encodeEnvelopeFrameCbor(const Envelope& e) {
+  std::string out;
+  writeEnvelope(out, e);
+  return out;
+}
+
+Result<Frame, FrameError> decodeFrameCbor(std::string_view bytes) {
+  cbor::Limits limits;
+  limits.maxDepth = 1;  // one flat map
+  limits.maxItems = 1 + 2 * (kMaxKey + 1);
+  auto doc = cbor::decode(asBytes(bytes), limits);
+  if (!doc || doc->type != Type::Map) return unexpected(FrameError{FrameErrorKind::NotJson});
+  const Value* type = doc->find(0);
+  // Key 0 sorts first among unsigned keys; a text key would sort after them and is refused below.
+  if (!type || type != &doc->items[1] || type->type != Type::Unsigned)
+    return unexpected(FrameError{FrameErrorKind::UnknownType});
+  Fields f;
+  switch (type->number) {
+    case static_cast<uint8_t>(CborFrameType::Challenge): {
+      ChallengeFrame c;
+      if (!collect(*doc, keys({1, 2, 3}), f) || !f.bytes(1, c.hub.bytes) || !f.bytes(2, c.nonce) ||
+          !f.uint(3, c.expiresInMs))
+        return malformed();
+      return Frame{c};
+    }
+    case static_cast<uint8_t>(CborFrameType::Auth): {
+      AuthFrame a;
+      if (!collect(*doc, keys({1, 2}), f) || !f.bytes(1, a.node.bytes) || !f.bytes(2, a.signature)) return malformed();
+      return Frame{a};
+    }
+    case static_cast<uint8_t>(CborFrameType::Welcome): {
+      WelcomeFrame w;
+      if (!collect(*doc, keys({1, 2}), f) || !f.bytes(1, w.node.bytes) || !f.uint(2, w.stored)) return malformed();
+      return Frame{w};
+    }
+    case static_cast<uint8_t>(CborFrameType::Envelope):
+      if (!collect(*doc, keys({1, 2, 3, 4, 5, 6, 7, 8, 9}), f)) return malformed();
+      return decodeEnvelope(f);
+    case static_cast<uint8_t>(CborFrameType::Ack):
+      if (!collect(*doc, keys({1, 2, 3}), f)) return malformed();
+      return decodeAck(f);
+    case static_cast<uint8_t>(CborFrameType::Error):
+      if (!collect(*doc, keys({1, 2, 3, 4}), f)) return malformed();
+      return decodeError(f);
+    case static_cast<uint8_t>(CborFrameType::Received): {
+      ReceivedFrame r;
+      if (!collect(*doc, keys({1, 2}), f) || !f.bytes(1, r.from.bytes) || !f.uint(2, r.seq)) return malformed();
+      return Frame{r};
+    }
+    case static_cast<uint8_t>(CborFrameType::PathReport):
+      if (!collect(*doc, keys({1, 2, 3}), f)) return malformed();
+      return decodePathReport(f);
+    default: return unexpected(FrameError{FrameErrorKind::UnknownType});
+  }
+}
+
+}  // namespace rdv::signalling
