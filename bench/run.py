@@ -300,6 +300,11 @@ class Bench:
         if self.ours_turn:
             if "--allocations-per-user" in self.ours_flags:
                 cmd += ["--allocations-per-user", "0"]  # unlimited, as coturn's default user-quota
+            if "--allocate-rate-per-ip" in self.ours_flags:
+                # One load generator address makes every Allocate: no per-IP rate, no derived node caps
+                # (coturn's defaults have none either).
+                cmd += ["--allocate-rate-per-ip", "100000", "--allocate-burst-per-ip", "1000000",
+                        "--max-allocations", "0", "--bps-capacity", "0"]
             lo, hi = self.relay_range(relay_size)
             cmd += ["--realm", REALM, "--relay-ports", "%d-%d" % (lo, hi), "--allow-peer", "127.0.0.0/8"]
             cmd += ["--auth-secret", SECRET] if auth == "rest" else ["--user", "%s:%s" % (USER, PASSWORD)]

@@ -96,21 +96,40 @@ Bytes Server::onAllocate(const Request& r) {
   const Config& c = *config_;
   AllocatePlan plan;
   if (const uint16_t code = checkAllocate(r, plan); code != 0) return errorReply(r, code);
+  // Step 10, per source IP (issue 12, relay hoarding): identities are free, addresses are not. Over the
+  // source's Allocate rate: 486, a quota on the requester (RFC 8656 §7.3: the client may try later).
+  if (!allocateLimiter_.allow(r.tuple.client.ip(), r.now.mono)) {
+    ++stats_.allocateRateLimited;
+    return errorReply(r, stun::error::AllocationQuotaReached);
+  }
   // Step 10, node-wide (issue 7): the identity's class (concurrent allocations, daily budget: 486) and
   // the node's allocation total (508), in the QuotaBook every worker shares. The lease is given back
   // if the allocation fails below.
   const QuotaBook::Lease lease =
-      quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds);
-  if (lease.error != 0) {
+      quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds,
+                      r.credentials.kind);
+  auto refused = [&](const QuotaBook::Lease& l) {
+    if (l.limitedShare) ++stats_.limitedShareRejected;
     log(LogLevel::Info, "allocation for " + r.credentials.identity + " refused by quota (" +
-                            std::to_string(lease.error) + ")");
-    return errorReply(r, lease.error);
-  }
+                            std::to_string(l.error) + (l.limitedShare ? ", limited share" : "") + ")");
+    return errorReply(r, l.error);
+  };
+  if (lease.error != 0) return refused(lease);
   struct LeaseGuard {
     QuotaBook& book;
     IdentityQuota* quota;
     ~LeaseGuard() { book.release(quota); }
   } guard{*quota_, lease.quota};
+  // EVEN-PORT with R: the reserved port is held for the identity too (a second lease, same checks), so
+  // reservations cannot hoard ports beside the identity's allocation quota.
+  LeaseGuard reservationGuard{*quota_, nullptr};
+  if (plan.reserveNext) {
+    const QuotaBook::Lease second =
+        quota_->acquire(r.credentials.identity, r.credentials.username, r.credentials.staticUser, r.now.unixSeconds,
+                        r.credentials.kind);
+    if (second.error != 0) return refused(second);
+    reservationGuard.quota = second.quota;
+  }
 
   // Choosing the relayed transport address(es): the reserved port, an even port (reserving the next one
   // with R), or any port of the range, picked at random. None available: 508 (steps 5 and 8).
@@ -130,7 +149,10 @@ Bytes Server::onAllocate(const Request& r) {
     const auto port = bindPort(plan.family, plan.even, plan.reserveNext);
     if (!port) return errorReply(r, stun::error::InsufficientCapacity);
     relays[count++] = RelayPort{plan.family, *port};
-    if (plan.reserveNext) newToken = reserve(RelayPort{plan.family, static_cast<uint16_t>(*port + 1)}, r.now);
+    if (plan.reserveNext) {
+      newToken = reserve(RelayPort{plan.family, static_cast<uint16_t>(*port + 1)}, reservationGuard.quota, r.now);
+      reservationGuard.quota = nullptr;  // the reservation holds it now
+    }
   }
   // Dual allocation (RFC 8656 §7.2, ADDITIONAL-ADDRESS-FAMILY): when the IPv6 address cannot be had, the
   // IPv4 allocation still succeeds and ADDRESS-ERROR-CODE says why IPv6 failed (440 or 508).

@@ -60,11 +60,20 @@ Result<Credentials, AuthError> Authenticator::authenticate(const stun::MessageVi
   PasswordLookup found = store_.lookup(*username, unixNow);
   if (found.status != LookupStatus::Found || *realm != config_.realm) return unexpected(AuthError::UnknownUser);
   // 6. The MAC, compared in constant time, with each candidate password (REST secrets in order).
-  for (const std::string& password : found.passwords) {
-    Bytes key = stun::longTermKey(*username, config_.realm, password, *alg);
+  // A static user given by its MD5 key (coturn's "0x" form): the key is the MAC key, MD5 only.
+  if (!found.md5Key.empty() && *alg == stun::PasswordAlgorithm::Md5) {
+    const auto check = sha256 ? stun::verifyMessageIntegritySha256(m, found.md5Key)
+                              : stun::verifyMessageIntegrity(m, found.md5Key);
+    if (check == stun::IntegrityCheck::Ok)
+      return Credentials{std::string(*username), std::move(found.identity), found.md5Key, sha256, true,
+                         IdentityKind::User};
+  }
+  for (size_t i = 0; i < found.passwords.size(); ++i) {
+    Bytes key = stun::longTermKey(*username, config_.realm, found.passwords[i], *alg);
     const auto check = sha256 ? stun::verifyMessageIntegritySha256(m, key) : stun::verifyMessageIntegrity(m, key);
     if (check == stun::IntegrityCheck::Ok) {
-      return Credentials{std::string(*username), std::move(found.identity), std::move(key), sha256, found.staticUser};
+      return Credentials{std::string(*username), std::move(found.identity), std::move(key), sha256, found.staticUser,
+                         i < found.kinds.size() ? found.kinds[i] : IdentityKind::Rest};
     }
   }
   return unexpected(AuthError::BadIntegrity);

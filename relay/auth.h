@@ -22,6 +22,7 @@ struct Credentials {
   Bytes key;
   bool sha256Mac = false;
   bool staticUser = false;  // a configured user (quota: "unlimited" unless listed), not a REST username
+  IdentityKind kind = IdentityKind::Rest;  // the quota key space of `identity`
 };
 
 enum class AuthError : uint8_t {

@@ -24,6 +24,11 @@ class RelaySocketBinder {
   // False when the port is taken (by another worker or process) or binding failed: the engine tries
   // another port. A bound socket stays open until the engine emits ReleaseRelaySocket for it.
   virtual bool bind(RelayPort relay, const Endpoint& local) = 0;
+  // A relay socket the I/O layer bound ahead of time (a small pool per worker, refilled off the hot
+  // path), on a port of Config::relayPorts picked at random, on the relay address of `family`: an
+  // Allocate then costs no socket(), bind() or setsockopt(). The socket is the engine's from now on, as
+  // if bind() had succeeded for it. nullopt: no pool, or it is empty (the engine binds as usual).
+  virtual std::optional<RelayPort> takePrebound(Family) { return std::nullopt; }
 
   // Several workers (Config::sharedReservations): a port reserved by EVEN-PORT's R bit may be claimed by
   // another worker, the one the client's second socket lands on. park: stop receiving on relay's socket
@@ -61,16 +66,23 @@ class KernelPath {
   virtual KernelTraffic collect(const KernelChannel& c) = 0;
 };
 
-// Reservation tokens every worker's engine can see (RESERVATION-TOKEN, RFC 8656 §7.2): token -> port.
+struct IdentityQuota;  // quota.h
+
+// Reservation tokens every worker's engine can see (RESERVATION-TOKEN, RFC 8656 §7.2): token -> port,
+// and the reserving identity's quota lease, which whoever takes the token releases.
 class ReservationBook {
  public:
-  void put(uint64_t token, RelayPort relay);
-  std::optional<RelayPort> take(uint64_t token);  // removes it
-  bool remove(uint64_t token);                    // true when it was still there
+  struct Entry {
+    RelayPort relay;
+    IdentityQuota* lease = nullptr;
+  };
+  void put(uint64_t token, RelayPort relay, IdentityQuota* lease = nullptr);
+  std::optional<Entry> take(uint64_t token);  // removes it
+  bool remove(uint64_t token);                // true when it was still there
 
  private:
   std::mutex mutex_;
-  std::unordered_map<uint64_t, RelayPort> tokens_;
+  std::unordered_map<uint64_t, Entry> tokens_;
 };
 
 // Send `bytes` to the client on the tuple it used (for streams: the connection `tuple.connectionId`).

@@ -9,7 +9,8 @@ std::vector<std::string> validate(const Config& c) {
     errors.push_back("no TURN credentials: add a user or an auth secret (authentication is always on)");
   }
   for (const StaticUser& u : c.users) {
-    if (u.name.empty() || u.password.empty()) errors.push_back("user '" + u.name + "' has an empty name or password");
+    if (u.name.empty() || (u.password.empty() && u.md5Key.size() != 16))
+      errors.push_back("user '" + u.name + "' has an empty name or password");
   }
   for (const std::string& s : c.authSecrets) {
     if (s.empty()) errors.push_back("an auth secret is empty");
@@ -39,6 +40,10 @@ std::vector<std::string> validate(const Config& c) {
   if (c.unauthorizedRate.perSecond <= 0 || c.unauthorizedRate.burst < 1 || c.unauthorizedGlobalRate.perSecond <= 0 ||
       c.unauthorizedGlobalRate.burst < 1) {
     errors.push_back("401 rate limit needs a positive rate and a burst of at least 1");
+  }
+  if (c.allocateRate.perSecond <= 0 || c.allocateRate.burst < 1 || c.allocateGlobalRate.perSecond <= 0 ||
+      c.allocateGlobalRate.burst < 1) {
+    errors.push_back("Allocate rate limit needs a positive rate and a burst of at least 1");
   }
   if (c.portBindAttempts == 0) errors.push_back("portBindAttempts must be at least 1");
   return errors;

@@ -24,6 +24,9 @@ class QuotaBook;        // quota.h
 struct StaticUser {
   std::string name;
   std::string password;
+  // coturn's key form (users-file "NAME:0xHEX"): the MD5 long-term key MD5(name:realm:password) itself,
+  // so the password need not be stored. Only MD5 works with it (RFC 8489 §9.2.2); `password` is empty.
+  Bytes md5Key;
 };
 
 // A relay address of one family: `local` is what relay sockets bind to; `external` is what clients are
@@ -60,6 +63,12 @@ struct Config {
   RateLimit unauthorizedRate;
   uint32_t unauthorizedBuckets = 16384;
   RateLimit unauthorizedGlobalRate{500.0, 1000.0};
+  // Authenticated Allocate requests per source IP and worker (issue 12, relay hoarding: free identities
+  // are free, the source address is not): the same bounded table as the 401 limiter; over the rate: 486.
+  // A source that finds the table saturated draws from the global allowance.
+  RateLimit allocateRate{10.0, 100.0};
+  uint32_t allocateBuckets = 16384;
+  RateLimit allocateGlobalRate{1000.0, 2000.0};
 
   // Lifetimes (RFC 8656 §7.2, §9, §11).
   Seconds defaultLifetime{600};

@@ -39,12 +39,37 @@ std::string restPassword(std::string_view secret, std::string_view username) {
   return base64Encode(stun::hmacSha1(asBytes(secret), asBytes(username)));
 }
 
+std::string_view toString(IdentityKind k) {
+  switch (k) {
+    case IdentityKind::User: return "user";
+    case IdentityKind::Rest: return "rest";
+    case IdentityKind::Node: return "node";
+  }
+  return "?";
+}
+
+std::string nodeCredentialSecret(std::string_view secret) {
+  static constexpr std::string_view kLabel = "rendezvous node-bound TURN credentials v1";
+  return toHex(stun::hmacSha256(asBytes(secret), asBytes(kLabel)));
+}
+
+bool looksLikeNodeId(std::string_view id) {
+  if (id.size() != 64) return false;
+  for (const char ch : id)
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'))) return false;
+  return true;
+}
+
 PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNow) const {
   PasswordLookup out;
   for (const StaticUser& u : config_.users) {
     if (u.name == username) {
       out.status = LookupStatus::Found;
-      out.passwords.push_back(u.password);
+      if (u.md5Key.empty()) {
+        out.passwords.push_back(u.password);
+        out.kinds.push_back(IdentityKind::User);
+      }
+      out.md5Key = u.md5Key;
       out.identity = identityOf(username, false);
       out.staticUser = true;
       return out;
@@ -58,7 +83,18 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
   }
   out.status = LookupStatus::Found;
   out.identity = identityOf(username, true);
-  for (const std::string& secret : config_.authSecrets) out.passwords.push_back(restPassword(secret, username));
+  for (const std::string& secret : config_.authSecrets) {
+    out.passwords.push_back(restPassword(secret, username));
+    out.kinds.push_back(IdentityKind::Rest);
+  }
+  // Node-bound credentials (/v1/ice-servers for a signed request) use the derived secrets; tried after
+  // the plain ones, only for ids shaped like a node id.
+  if (looksLikeNodeId(rest->id)) {
+    for (const std::string& secret : config_.authSecrets) {
+      out.passwords.push_back(restPassword(nodeCredentialSecret(secret), username));
+      out.kinds.push_back(IdentityKind::Node);
+    }
+  }
   return out;
 }
 

@@ -32,13 +32,24 @@ std::string base64Encode(ByteSpan data);
 // base64(HMAC-SHA1(secret, username)), the REST password.
 std::string restPassword(std::string_view secret, std::string_view username);
 
+// IdentityKind (the quota key space of an identity) is in types.h.
+
+// The secret /v1/ice-servers makes node-bound credentials with (the RDV-Sig path): derived from an auth
+// secret (hex of HMAC-SHA256(secret, "rendezvous node-bound TURN credentials v1")), so holding the shared
+// secret, or knowing a node id, is not enough to mint credentials that count as that node's.
+std::string nodeCredentialSecret(std::string_view secret);
+// 64 hex digits: the shape of an ENR node id.
+bool looksLikeNodeId(std::string_view id);
+
 enum class LookupStatus : uint8_t { Found, Unknown, Expired };
 
 struct PasswordLookup {
   LookupStatus status = LookupStatus::Unknown;
   std::vector<std::string> passwords;  // candidates in the order to try
+  std::vector<IdentityKind> kinds;     // what a match of passwords[i] makes the identity
   std::string identity;
   bool staticUser = false;  // a configured user (--user), not a REST username
+  Bytes md5Key;             // a static user given by its MD5 key (StaticUser::md5Key): no password to try
 };
 
 class CredentialStore {

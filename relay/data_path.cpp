@@ -223,9 +223,19 @@ void Server::peerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, c
 }
 
 void Server::sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan packet, const Now& now) {
+  if (!indicationTidSeeded_) {
+    indicationTidState_ = rng_.next();
+    indicationTidSeeded_ = true;
+  }
+  auto splitmix = [this] {
+    uint64_t z = (indicationTidState_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
   stun::TransactionId tid;
-  const uint64_t r1 = rng_.next();
-  const uint64_t r2 = rng_.next();
+  const uint64_t r1 = splitmix();
+  const uint64_t r2 = splitmix();
   for (size_t i = 0; i < 8; ++i) tid.bytes[i] = static_cast<uint8_t>(r1 >> (8 * i));
   for (size_t i = 0; i < 4; ++i) tid.bytes[8 + i] = static_cast<uint8_t>(r2 >> (8 * i));
   Forward f;

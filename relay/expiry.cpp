@@ -65,6 +65,11 @@ void Server::endAll(const Now& now) {
   for (const auto& [tuple, a] : allocations_) tuples.push_back(tuple);
   for (const ClientTuple& t : tuples) endAllocation(t, EndReason::Shutdown, now);
   nextUsage_.reset();
+  // Reservations give their quota leases back (the daemon closes their sockets as it stops).
+  for (auto& [token, res] : reservations_) {
+    if (!res.parked || config_->sharedReservations->remove(token)) quota_->release(res.lease);
+    res.lease = nullptr;
+  }
 }
 
 void Server::sweep(const TimerEntry& e, const Now& now) {
@@ -75,9 +80,11 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
     reservedPorts_.erase(it->second.relay);
     if (!it->second.parked) {
       releasePort(it->second.relay);
+      quota_->release(it->second.lease);
     } else if (config_->sharedReservations->remove(e.token)) {
       binder_.discard(it->second.relay);  // nobody claimed it: close the parked socket
-    }
+      quota_->release(it->second.lease);
+    }  // else another worker claimed it: the socket and the lease went with the token
     reservations_.erase(it);
     return;
   }

@@ -1,5 +1,7 @@
 #include "relay/quota.h"
 
+#include "relay/credentials.h"
+
 #include <algorithm>
 
 namespace rdv::relay {
@@ -67,6 +69,9 @@ std::vector<std::string> validate(const QuotaPolicy& p) {
       errors.push_back("quota-members: '" + who + "' names unknown class '" + cls + "'");
     }
   }
+  if (!(p.limitedMaxShare >= 0.0 && p.limitedMaxShare <= 1.0)) {
+    errors.push_back("limited-max-share: " + std::to_string(p.limitedMaxShare) + " is not between 0 and 1");
+  }
   if (p.bpsCapacity != 0 && p.bpsCapacity < kLargestDatagram) {
     errors.push_back("bps-capacity: " + std::to_string(p.bpsCapacity) + " is below the largest datagram (65535 bytes)");
   }
@@ -88,13 +93,19 @@ const QuotaClass* QuotaBook::intern(const QuotaClass& c) {
   return classes_.back().get();
 }
 
-IdentityQuota& QuotaBook::findOrCreate(const std::string& identity, const QuotaClass& cls) {
-  auto& slot = identities_[identity];
+std::string QuotaBook::keyOf(IdentityKind kind, const std::string& identity) {
+  return std::string(toString(kind)) + "/" + identity;
+}
+
+IdentityQuota& QuotaBook::findOrCreate(IdentityKind kind, const std::string& identity, const QuotaClass& cls) {
+  auto& slot = identities_[keyOf(kind, identity)];
   if (!slot) {
     slot = std::make_unique<IdentityQuota>();
     slot->identity = identity;
+    slot->kind = kind;
   }
   const QuotaClass* interned = intern(cls);
+  slot->sharesLimited.store(&cls == &policy_.limited, std::memory_order_relaxed);
   if (slot->cls.load(std::memory_order_relaxed) != interned) {
     slot->cls.store(interned, std::memory_order_release);
     slot->bucket.configure(cls.bytesPerSecond, cls.burst);
@@ -123,22 +134,32 @@ void QuotaBook::sweepIdle(int64_t unixNow) {
 }
 
 QuotaBook::Lease QuotaBook::acquire(const std::string& identity, const std::string& username, bool staticUser,
-                                    int64_t unixNow) {
+                                    int64_t unixNow, IdentityKind kind) {
+  if (staticUser) kind = IdentityKind::User;
   std::lock_guard lock(mutex_);
   if (++acquiresSinceSweep_ >= 4096 && identities_.size() >= 4096) {
     acquiresSinceSweep_ = 0;
     sweepIdle(unixNow);
   }
   const QuotaClass& cls = policy_.classFor(identity, username, staticUser);
-  IdentityQuota& q = findOrCreate(identity, cls);
+  IdentityQuota& q = findOrCreate(kind, identity, cls);
   q.username = username;
   q.staticUser = staticUser;
   rollDay(q, unixNow);
   if (cls.allocations != 0 && q.allocations.load(std::memory_order_relaxed) >= cls.allocations) return {&q, 486};
   if (cls.bytesPerDay != 0 && q.bytesToday.load(std::memory_order_relaxed) >= cls.bytesPerDay) return {&q, 486};
   if (policy_.maxAllocations != 0 && allocations_ >= policy_.maxAllocations) return {&q, 508};
+  // The limited class's node-wide share: 486, a quota on the requester's class (RFC 8656 §7.2 step 10),
+  // not 508: the node still has ports for its known identities, and 508 tells a client to stay away for
+  // a minute (§7.3) while 486 lets it try again later or elsewhere.
+  const bool limited = &cls == &policy_.limited;
+  if (limited && limitedCap_ && limitedAllocations_ >= *limitedCap_) return {&q, 486, true};
   q.allocations.fetch_add(1, std::memory_order_relaxed);
   ++allocations_;
+  if (limited) {
+    ++q.limitedHeld;
+    ++limitedAllocations_;
+  }
   return {&q, 0};
 }
 
@@ -147,6 +168,10 @@ void QuotaBook::release(IdentityQuota* q) {
   std::lock_guard lock(mutex_);
   q->allocations.fetch_sub(1, std::memory_order_relaxed);
   --allocations_;
+  if (q->limitedHeld > 0) {  // counted in the share when acquired (its class may have changed since)
+    --q->limitedHeld;
+    --limitedAllocations_;
+  }
 }
 
 Admission QuotaBook::admit(IdentityQuota& q, uint64_t allocationBytes, uint64_t bytes, Instant now, int64_t unixNow) {
@@ -159,8 +184,14 @@ Admission QuotaBook::admit(IdentityQuota& q, uint64_t allocationBytes, uint64_t 
   }
   const int64_t ns = nanos(now);
   if (!q.bucket.take(bytes, ns)) return Admission::RateLimited;
+  const bool limited = q.sharesLimited.load(std::memory_order_relaxed);
+  if (limited && !limitedCapacity_.take(bytes, ns)) {
+    q.bucket.refund(bytes);
+    return Admission::RateLimited;
+  }
   if (!capacity_.take(bytes, ns)) {
     q.bucket.refund(bytes);
+    if (limited) limitedCapacity_.refund(bytes);
     return Admission::RateLimited;
   }
   q.bytesToday.fetch_add(bytes, std::memory_order_relaxed);
@@ -187,8 +218,20 @@ bool QuotaBook::dailyBudgetSpent(IdentityQuota& q, int64_t unixNow) {
 void QuotaBook::apply(QuotaPolicy policy) {
   std::lock_guard lock(mutex_);
   policy_ = std::move(policy);
-  for (auto& [identity, q] : identities_) findOrCreate(identity, policy_.classFor(identity, q->username, q->staticUser));
+  for (auto& entry : identities_) {
+    const IdentityQuota& q = *entry.second;
+    findOrCreate(q.kind, q.identity, policy_.classFor(q.identity, q.username, q.staticUser));
+  }
   capacity_.configure(policy_.bpsCapacity, 0);
+  // The limited share, of the node's allocations (or relay ports) and of its byte rate.
+  const double share = std::clamp(policy_.limitedMaxShare, 0.0, 1.0);
+  const uint32_t ports = policy_.maxAllocations != 0 ? policy_.maxAllocations : policy_.relayPortCount;
+  limitedCap_.reset();
+  if (share < 1.0 && ports != 0) limitedCap_ = static_cast<uint32_t>(share * ports);
+  uint64_t limitedBps = 0;
+  if (share < 1.0 && policy_.bpsCapacity != 0)
+    limitedBps = std::max<uint64_t>(static_cast<uint64_t>(share * static_cast<double>(policy_.bpsCapacity)), 1);
+  limitedCapacity_.configure(limitedBps, 0);
 }
 
 QuotaPolicy QuotaBook::policy() const {
@@ -198,22 +241,42 @@ QuotaPolicy QuotaBook::policy() const {
 
 void QuotaBook::seedDailyUsage(const std::string& identity, uint64_t bytes, int64_t unixNow) {
   std::lock_guard lock(mutex_);
-  auto it = identities_.find(identity);
-  IdentityQuota& q = it != identities_.end() ? *it->second : findOrCreate(identity, policy_.classFor(identity, identity, false));
-  rollDay(q, unixNow);
-  q.bytesToday.fetch_add(bytes, std::memory_order_relaxed);
+  for (const IdentityKind kind : {IdentityKind::User, IdentityKind::Rest, IdentityKind::Node}) {
+    if (kind == IdentityKind::Node && !looksLikeNodeId(identity)) continue;
+    auto it = identities_.find(keyOf(kind, identity));
+    IdentityQuota& q = it != identities_.end()
+                           ? *it->second
+                           : findOrCreate(kind, identity, policy_.classFor(identity, identity, kind == IdentityKind::User));
+    if (kind == IdentityKind::User) q.staticUser = true;
+    rollDay(q, unixNow);
+    q.bytesToday.fetch_add(bytes, std::memory_order_relaxed);
+  }
 }
 
 uint64_t QuotaBook::bytesToday(const std::string& identity, int64_t unixNow) const {
   std::lock_guard lock(mutex_);
-  auto it = identities_.find(identity);
-  if (it == identities_.end() || it->second->day.load() != dayOf(unixNow)) return 0;
-  return it->second->bytesToday.load(std::memory_order_relaxed);
+  uint64_t most = 0;
+  for (const IdentityKind kind : {IdentityKind::User, IdentityKind::Rest, IdentityKind::Node}) {
+    auto it = identities_.find(keyOf(kind, identity));
+    if (it == identities_.end() || it->second->day.load() != dayOf(unixNow)) continue;
+    most = std::max(most, it->second->bytesToday.load(std::memory_order_relaxed));
+  }
+  return most;
 }
 
 uint32_t QuotaBook::allocations() const {
   std::lock_guard lock(mutex_);
   return allocations_;
+}
+
+uint32_t QuotaBook::limitedAllocations() const {
+  std::lock_guard lock(mutex_);
+  return limitedAllocations_;
+}
+
+std::optional<uint32_t> QuotaBook::limitedCap() const {
+  std::lock_guard lock(mutex_);
+  return limitedCap_;
 }
 
 }  // namespace rdv::relay

@@ -55,6 +55,13 @@ struct QuotaPolicy {
   QuotaClass limited = limitedClass();              // the class of identities not in members
   uint64_t bpsCapacity = 0;                         // node-wide relayed bytes per second; 0: unlimited
   uint32_t maxAllocations = 0;                      // node-wide concurrent allocations; 0: unlimited
+  // The node-wide share of the `limited` class (issue 12, relay hoarding): its allocations and
+  // reservations together hold at most limitedMaxShare x (maxAllocations, or relayPortCount when that is
+  // 0) relay ports (486 beyond), and its relayed bytes draw from a bucket of limitedMaxShare x
+  // bpsCapacity as well as from the node's. Free identities can then never take the relay from the
+  // operator's known ones. 1: no separate share.
+  double limitedMaxShare = 0.5;
+  uint32_t relayPortCount = 0;  // the relay port range's size (the daemon fills it in); 0: unknown
 
   // The class name for an identity/username ("limited", "unlimited" or a configured class).
   const QuotaClass& classFor(const std::string& identity, const std::string& username, bool staticUser) const;
@@ -74,12 +81,15 @@ class Gcra : public TokenBucket {
 // while any allocation holds it (and until the UTC day ends, for bytesToday).
 struct IdentityQuota {
   std::string identity;
+  IdentityKind kind = IdentityKind::Rest;
   std::string username;  // the last username it allocated with (members may name a username)
   bool staticUser = false;
   std::atomic<const QuotaClass*> cls{nullptr};  // the current class; replaced on SIGHUP (old ones stay alive)
   std::atomic<int64_t> day{0};                   // the UTC day (unix seconds / 86400) bytesToday counts
   std::atomic<uint64_t> bytesToday{0};
-  std::atomic<uint32_t> allocations{0};          // written under the book's mutex only
+  std::atomic<uint32_t> allocations{0};          // written under the book's mutex only (reservations too)
+  std::atomic<bool> sharesLimited{false};         // its class is the limited one: it draws from the limited share
+  uint32_t limitedHeld = 0;                      // of `allocations`, those counted in the limited share (mutex)
   Gcra bucket;
 };
 
@@ -94,11 +104,17 @@ class QuotaBook {
 
   // At Allocate. The identity's state with its allocation count taken, or the error code: 486 (the
   // identity's concurrent allocations, or its daily budget is spent), 508 (the node's allocation total).
+  // An EVEN-PORT reservation (RFC 8656 §7.2, R bit) takes a lease too: it holds a relay port like an
+  // allocation, so it counts against the identity's concurrent allocations and the limited share.
   struct Lease {
     IdentityQuota* quota = nullptr;
     uint16_t error = 0;
+    bool limitedShare = false;  // refused (486) because the limited class holds its whole node-wide share
   };
-  Lease acquire(const std::string& identity, const std::string& username, bool staticUser, int64_t unixNow);
+  // The identity's state is keyed by (kind, identity): a static user (staticUser: kind User whatever
+  // `kind` says), a REST id and a node id of the same text are three identities with three buckets.
+  Lease acquire(const std::string& identity, const std::string& username, bool staticUser, int64_t unixNow,
+                IdentityKind kind = IdentityKind::Rest);
   // The allocation holding `quota` ended.
   void release(IdentityQuota* quota);
 
@@ -117,25 +133,34 @@ class QuotaBook {
   void apply(QuotaPolicy policy);
   QuotaPolicy policy() const;
   // Seeds an identity's bytes relayed today (UTC day of unixNow), e.g. from the durable ledger at start,
-  // so a restart does not reset daily budgets. Adds to what is already counted.
+  // so a restart does not reset daily budgets. Adds to what is already counted. The ledger knows the id,
+  // not its kind: every kind the id can be gets the bytes (an impostor's budget only gets smaller).
   void seedDailyUsage(const std::string& identity, uint64_t bytes, int64_t unixNow);
+  // The most any kind of `identity` relayed today.
   uint64_t bytesToday(const std::string& identity, int64_t unixNow) const;
   uint32_t allocations() const;
+  // Leases held by identities of the limited class, and the most it may hold (nullopt: no cap).
+  uint32_t limitedAllocations() const;
+  std::optional<uint32_t> limitedCap() const;
 
  private:
   static void rollDay(IdentityQuota& q, int64_t unixNow);
   void sweepIdle(int64_t unixNow);  // under mutex_: forget identities nobody holds and nothing needs
-  IdentityQuota& findOrCreate(const std::string& identity, const QuotaClass& cls);  // under mutex_
+  static std::string keyOf(IdentityKind kind, const std::string& identity);
+  IdentityQuota& findOrCreate(IdentityKind kind, const std::string& identity, const QuotaClass& cls);  // under mutex_
   const QuotaClass* intern(const QuotaClass& c);                                   // under mutex_
 
   mutable std::mutex mutex_;
   QuotaPolicy policy_;
-  std::unordered_map<std::string, std::unique_ptr<IdentityQuota>> identities_;
+  std::unordered_map<std::string, std::unique_ptr<IdentityQuota>> identities_;  // by keyOf(kind, identity)
   // Every class object ever handed out: the data path may still read an old one after a reload.
   std::vector<std::unique_ptr<QuotaClass>> classes_;
   uint32_t allocations_ = 0;
+  uint32_t limitedAllocations_ = 0;
+  std::optional<uint32_t> limitedCap_;  // from policy_ (apply())
   uint32_t acquiresSinceSweep_ = 0;
   Gcra capacity_;
+  Gcra limitedCapacity_;  // limitedMaxShare x bpsCapacity, taken by limited identities before capacity_
 };
 
 }  // namespace rdv::relay

@@ -16,6 +16,13 @@ std::optional<uint16_t> Server::bindPort(Family f, bool even, bool reservePair) 
   const PortRange range = config_->relayPorts;
   const uint32_t n = range.size();
   if (!address || n == 0) return std::nullopt;
+  // A plain request takes a pre-bound socket when the I/O layer has one: its port is as random as ours.
+  if (!even && !reservePair) {
+    if (const auto pre = binder_.takePrebound(f)) {
+      if (pre->family == f && range.contains(pre->port) && !portInUse(*pre)) return pre->port;
+      push(ReleaseRelaySocket{*pre});  // not one we can use: close it, bind as usual
+    }
+  }
   const uint32_t start = static_cast<uint32_t>(rng_.below(n));
   uint32_t attempts = 0;
   for (uint32_t k = 0; k < n && attempts < config_->portBindAttempts; ++k) {
@@ -40,15 +47,18 @@ std::optional<uint16_t> Server::bindPort(Family f, bool even, bool reservePair) 
   return std::nullopt;
 }
 
-uint64_t Server::reserve(RelayPort p, const Now& now) {
+// `lease` (the reserving identity's QuotaBook lease, may be null) is released by whoever ends the
+// reservation: the claim on this worker, the claim on another worker (through the book), or the lapse.
+uint64_t Server::reserve(RelayPort p, IdentityQuota* lease, const Now& now) {
   uint64_t token = rng_.next();
   while (token == 0 || reservations_.count(token) != 0) token = rng_.next();
   const Instant expires = now.mono + config_->reservationLifetime;
   Reservation res{p, expires};
+  res.lease = lease;
   // Hand the socket to the process and the token to every worker: the Allocate that claims it may come
   // from a socket the kernel hashes to another worker.
   if (config_->sharedReservations && binder_.park(p)) {
-    config_->sharedReservations->put(token, p);
+    config_->sharedReservations->put(token, p, lease);
     res.parked = true;
   }
   reservations_[token] = res;
@@ -66,33 +76,39 @@ std::optional<RelayPort> Server::takeReservation(uint64_t token, const Now& now)
   if (it == reservations_.end()) {
     // Made by another worker? Its timer drops it at expiry; until then it can be claimed here.
     if (!config_->sharedReservations) return std::nullopt;
-    const auto p = config_->sharedReservations->take(token);
-    if (p && !binder_.adopt(*p)) return std::nullopt;
-    return p;
+    const auto e = config_->sharedReservations->take(token);
+    if (!e) return std::nullopt;
+    quota_->release(e->lease);  // the reservation's port becomes the claiming allocation's (its own lease)
+    if (!binder_.adopt(e->relay)) return std::nullopt;
+    return e->relay;
   }
   if (it->second.expires <= now.mono) return std::nullopt;
   const Reservation res = it->second;
   reservedPorts_.erase(res.relay);
   reservations_.erase(it);  // its timer entry finds nothing and is dropped
   if (res.parked) {
-    // Still in the book unless another worker claimed it first (then the socket is theirs).
-    if (!config_->sharedReservations->remove(token) || !binder_.adopt(res.relay)) return std::nullopt;
+    // Still in the book unless another worker claimed it first (then the socket and the lease are theirs).
+    if (!config_->sharedReservations->remove(token)) return std::nullopt;
+    quota_->release(res.lease);
+    if (!binder_.adopt(res.relay)) return std::nullopt;
+    return res.relay;
   }
+  quota_->release(res.lease);
   return res.relay;
 }
 
-void ReservationBook::put(uint64_t token, RelayPort relay) {
+void ReservationBook::put(uint64_t token, RelayPort relay, IdentityQuota* lease) {
   std::lock_guard lock(mutex_);
-  tokens_[token] = relay;
+  tokens_[token] = Entry{relay, lease};
 }
 
-std::optional<RelayPort> ReservationBook::take(uint64_t token) {
+std::optional<ReservationBook::Entry> ReservationBook::take(uint64_t token) {
   std::lock_guard lock(mutex_);
   const auto it = tokens_.find(token);
   if (it == tokens_.end()) return std::nullopt;
-  const RelayPort p = it->second;
+  const Entry e = it->second;
   tokens_.erase(it);
-  return p;
+  return e;
 }
 
 bool ReservationBook::remove(uint64_t token) {

@@ -137,6 +137,7 @@ class Server {
     RelayPort relay;
     Instant expires{};
     bool parked = false;  // in config_->sharedReservations, its socket parked with the binder
+    IdentityQuota* lease = nullptr;  // the reserving identity's lease (QuotaBook); released when it lapses
   };
 
   // server.cpp: dispatch and the command queue
@@ -176,7 +177,7 @@ class Server {
   // relay_ports.cpp: picking and binding relay ports; reservations (EVEN-PORT R bit, RESERVATION-TOKEN)
   std::optional<uint16_t> bindPort(Family f, bool even, bool reservePair);
   bool portInUse(RelayPort p) const;
-  uint64_t reserve(RelayPort p, const Now& now);
+  uint64_t reserve(RelayPort p, IdentityQuota* lease, const Now& now);
   std::optional<RelayPort> takeReservation(uint64_t token, const Now& now);
   void releasePort(RelayPort p);
 
@@ -233,6 +234,7 @@ class Server {
   Rng& rng_;
   Authenticator auth_;
   SourceRateLimiter unauthorizedLimiter_;
+  SourceRateLimiter allocateLimiter_;  // Allocates per source IP (Config::allocateRate)
   Stats stats_;
   std::shared_ptr<QuotaBook> quota_;  // shared by every worker (Config::quota), or this Server's own
   std::shared_ptr<LiveRelayPorts> live_;  // shared by every worker (Config::liveRelays), or this Server's own
@@ -279,6 +281,10 @@ class Server {
   // Batch form: the forwarding decisions of the current batch. Single-input form (batchInput_ empty):
   // forward() turns each into a command from currentInput_.
   std::vector<Forward> forwards_;
+  // Data indications' transaction ids (RFC 8656 §10.3: no response ever matches them, so they need not
+  // come from the CSPRNG per packet): splitmix64 seeded once from the injected Rng, on first use.
+  uint64_t indicationTidState_ = 0;
+  bool indicationTidSeeded_ = false;
   std::optional<uint32_t> batchInput_;
   ByteSpan currentInput_;
   std::vector<Bytes> bufferPool_;

@@ -38,6 +38,8 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(staleNonce, Counter, "438 answers sent")                                                            \
   X(wrongCredentials, Counter, "441 answers sent")                                                      \
   X(quotaRejected, Counter, "486 answers sent (identity's allocation quota or budget)")                 \
+  X(allocateRateLimited, Counter, "Allocates answered 486: the source IP was over its Allocate rate")   \
+  X(limitedShareRejected, Counter, "Allocates answered 486: the limited class holds its node-wide share") \
   X(capacityRejected, Counter, "508 answers sent (no relay port, node capacity or table capacity)")     \
   X(policyRejected, Counter, "403 answers sent (peer address denied by policy)")                        \
   X(sendIndications, Counter, "Send indications relayed to a peer")                                     \

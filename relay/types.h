@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "rendezvous/base/address.h"
 
@@ -83,6 +84,16 @@ struct TrafficCounters {
 inline size_t hashCombine(size_t seed, size_t v) {
   return seed ^ (v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
 }
+
+// Which key space an identity lives in (issue 12 item 8): quotas are keyed by (kind, id), so a REST
+// username chosen by an app ("EXPIRY:ID" made with the shared secret) never shares a bucket with a
+// static user of that name, nor with the peer whose ENR node id it copies.
+enum class IdentityKind : uint8_t {
+  User,  // a static user (--user, users-file)
+  Rest,  // a REST username made with the shared secret (apps, Synapse-style backends)
+  Node,  // a REST username /v1/ice-servers issued to a peer that signed for its node id
+};
+std::string_view toString(IdentityKind k);
 
 }  // namespace rdv::relay
 

@@ -5,6 +5,7 @@
 
 #include "rendezvous/node/api/signal_api.h"
 #include "rendezvous/node/config_values.h"
+#include "rendezvous/node/secret_files.h"
 
 namespace rdv::node {
 
@@ -46,7 +47,7 @@ void mergeConfig(nlohmann::json& base, const nlohmann::json& overrides) {
 
 bool isReloadableKey(const std::string& key) {
   return key == "quota-classes" || key == "quota-members" || key == "limited-class" || key == "bps-capacity" ||
-         key == "max-allocations";
+         key == "max-allocations" || key == "limited-max-share";
 }
 
 Result<Config, std::string> configFromJson(const nlohmann::json& j) {
@@ -59,7 +60,9 @@ Result<Config, std::string> configFromJson(const nlohmann::json& j) {
     if (it == byName.end()) return unexpected("unknown configuration key '" + name + "'");
     if (auto err = it->second->apply(value, c)) return unexpected("configuration key '" + name + "': " + *err);
   }
-  // Cross-key rules.
+  // Cross-key rules. Secrets from files first: the rules below see them (admin-token with admin-listen).
+  if (auto err = loadSecretFiles(c)) return unexpected(*err);
+  c.quota.relayPortCount = c.relayPorts.size();  // the limited share is of these when max-allocations is 0
   if (c.listen.empty() && c.tlsListen.empty())
     return unexpected(std::string("configuration key 'listen': at least one listen or tls-listen address is needed"));
   if (!c.tlsListen.empty() && (c.certFile.empty() || c.keyFile.empty()))

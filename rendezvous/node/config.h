@@ -112,6 +112,15 @@ struct Config {
   // Threads that decode frames and check signatures off the API thread; 0: on the API thread.
   // nullopt: min(2, cores).
   std::optional<unsigned> signalVerifyThreads;
+
+  // Running a public node (issue 12; config_keys_public.cpp). Authenticated Allocates per source IP and
+  // worker (relay::Config::allocateRate). Secrets read from files at load (secret_files.cpp), so that
+  // they are not on the command line; added to the inline keys' values.
+  unsigned allocateRatePerIp = 10;
+  unsigned allocateBurstPerIp = 100;
+  std::string authSecretFile;
+  std::string adminTokenFile;
+  std::string usersFile;
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

@@ -9,7 +9,7 @@
 namespace rdv::node::config_detail {
 
 const std::vector<Key>& keys() {
-  static const std::vector<Key> table = {
+  static const std::vector<Key> base = {
       {{"listen", "endpoint-list", "STUN/TURN over UDP and TCP on ADDR:PORT (repeatable; port 0 picks a free port)", true},
        [](const Json& v, Config& c) { return needEndpoints(v, c.listen); }},
       {{"tls-listen", "endpoint-list", "STUN/TURN over TLS on ADDR:PORT (repeatable; needs cert and key)", true},
@@ -294,6 +294,11 @@ const std::vector<Key>& keys() {
          return std::nullopt;
        }},
   };
+  static const std::vector<Key> table = [] {
+    std::vector<Key> all = base;
+    for (const Key& k : publicNodeKeys()) all.push_back(k);  // config_keys_public.cpp
+    return all;
+  }();
   return table;
 }
 

@@ -22,6 +22,8 @@ struct Key {
 
 // Every key, in --help order.
 const std::vector<Key>& keys();
+// The keys of a public node (hoarding limits, secret files), in config_keys_public.cpp; part of keys().
+const std::vector<Key>& publicNodeKeys();
 
 // Each returns the reason when `v` is not a valid value of its kind (the caller adds the key's name).
 std::optional<std::string> needString(const Json& v, std::string& out);

@@ -91,6 +91,7 @@ std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
   rc->maxLifetime = relay::Seconds(config_.maxLifetimeSeconds);
   rc->relayPorts = config_.relayPorts;
   rc->maxAllocationsPerUser = config_.allocationsPerUser;
+  rc->allocateRate = relay::RateLimit{double(config_.allocateRatePerIp), double(config_.allocateBurstPerIp)};
   rc->quota = quota_;  // node-wide: one book for every worker
   if (config_.workers > 1) rc->sharedReservations = std::make_shared<relay::ReservationBook>();
 

@@ -14,6 +14,8 @@
 #include "rendezvous/node/coturn_import.h"
 #include "rendezvous/node/daemon.h"
 #include "rendezvous/node/log.h"
+#include "rendezvous/node/machine_defaults.h"
+#include "rendezvous/node/secret_files.h"
 
 namespace {
 
@@ -71,6 +73,9 @@ rdv::Result<std::pair<nlohmann::json, rdv::node::Config>, std::string> loadConfi
   rdv::node::mergeConfig(config, flags);
   auto parsed = rdv::node::configFromJson(config);
   if (!parsed) return Out(rdv::unexpected(parsed.error()));
+  // max-allocations and bps-capacity, unless set: from the relay range and this machine (printed by
+  // --print-config; the same on a SIGHUP reload, so they do not count as changed).
+  rdv::node::applyMachineDefaults(config, *parsed, rdv::node::readMachineFacts());
   return std::make_pair(std::move(config), std::move(*parsed));
 }
 
@@ -147,6 +152,13 @@ int main(int argc, char** argv) {
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stopSignals, s);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
   rdv::node::initLogging(parsed->logLevel, parsed->logFormat);
+  for (const auto& [key, values] : flagValues) {
+    if (!values.empty() && rdv::node::isSecretKey(key))
+      rdv::node::logEvent(rdv::node::Level::Warn, "secret-on-command-line",
+                          {{"key", key},
+                           {"reason", "--" + key + " is visible to every user of this host (ps, /proc/PID/cmdline): "
+                                      "use " + (key == "user" ? std::string("users") : key) + "-file or the config file"}});
+  }
   rdv::node::Daemon daemon(*parsed);
   daemon.setReloader(config, [configPath, flagValues] { return loadConfig(configPath, flagValues); });
   if (auto err = daemon.start()) {

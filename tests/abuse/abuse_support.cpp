@@ -118,4 +118,32 @@ std::optional<std::chrono::milliseconds> tcpBindingRoundTrip(int fd, std::chrono
   }
 }
 
+std::string httpGetFrom(uint32_t source, const Endpoint& to, const std::string& target, const std::string& bearer) {
+  const int fd = connectFrom(source, to);
+  if (fd < 0) return {};
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + to.toString() + "\r\n";
+  if (!bearer.empty()) req += "Authorization: Bearer " + bearer + "\r\n";
+  req += "Connection: close\r\n\r\n";
+  std::string in;
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    char buf[65536];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return in;
+}
+
+std::optional<uint64_t> promValue(const std::string& exposition, const std::string& name) {
+  const auto at = exposition.find("\n" + name + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stoull(exposition.substr(at + name.size() + 2));
+}
+
 }  // namespace rdv::test::abuse

@@ -27,6 +27,12 @@ int connectFrom(uint32_t source, const Endpoint& to);
 // Is the connection closed by the peer (EOF or reset) — waits at most `timeout` for it.
 bool closedByPeer(int fd, std::chrono::milliseconds timeout);
 
+// GET `target` over HTTP/1.1 from `source` with `Authorization: Bearer TOKEN` (none when empty); the
+// whole raw response (status line, headers, body), empty on failure. Waits at most 10 s.
+std::string httpGetFrom(uint32_t source, const Endpoint& to, const std::string& target, const std::string& bearer);
+// A counter or gauge of a Prometheus exposition text (the first sample named `name`); nullopt if absent.
+std::optional<uint64_t> promValue(const std::string& exposition, const std::string& name);
+
 // A STUN Binding request (RFC 8489), for stream and datagram probes.
 Bytes bindingRequest(uint32_t salt);
 // An unauthenticated TURN Allocate (REQUESTED-TRANSPORT UDP): what gets a 401 challenge.

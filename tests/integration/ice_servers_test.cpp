@@ -46,7 +46,9 @@ TEST(IceServersApi, SignedRequestGetsCredentialBoundToNodeId) {
   const auto& turn = j["iceServers"][1];
   const std::string username = turn["username"];
   EXPECT_EQ(username, std::to_string(f.now + 3600) + ":" + f.peerKey.nodeId().hex());
-  EXPECT_EQ(turn["credential"], relay::restPassword("current", username));  // signed with the first secret
+  // Made with the first secret's node-bound derivation (quota key space `node`), not the plain secret.
+  EXPECT_EQ(turn["credential"], relay::restPassword(relay::nodeCredentialSecret("current"), username));
+  EXPECT_NE(turn["credential"], relay::restPassword("current", username));
   EXPECT_EQ(j["iceServers"][0]["urls"][0], "stun:127.0.0.1:3478");
   EXPECT_EQ(turn["urls"], nlohmann::json::array({"turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp",
                                                  "turns:127.0.0.1:5349?transport=tcp"}));

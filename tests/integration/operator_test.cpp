@@ -52,7 +52,7 @@ TEST(Operator, DefaultNodeCreatesItsAuthSecretAndKeepsIt) {
     secret = slurpFile(secretFile);
     ASSERT_EQ(secret.size(), 65u);  // 32 bytes in hex and a newline
     secret.pop_back();
-    EXPECT_EQ(turn["credential"], relay::restPassword(secret, turn["username"].get<std::string>()));
+    EXPECT_EQ(turn["credential"], relay::restPassword(relay::nodeCredentialSecret(secret), turn["username"].get<std::string>()));
     EXPECT_NE(node.log().find(secretFile), std::string::npos) << "the log says where the secret is\n" << node.log();
   }
   {
@@ -60,7 +60,7 @@ TEST(Operator, DefaultNodeCreatesItsAuthSecretAndKeepsIt) {
     ASSERT_TRUE(again.started()) << again.log();
     const auto turn = iceServers(dir, again);
     EXPECT_EQ(slurpFile(secretFile), secret + "\n");
-    EXPECT_EQ(turn["credential"], relay::restPassword(secret, turn["username"].get<std::string>()));
+    EXPECT_EQ(turn["credential"], relay::restPassword(relay::nodeCredentialSecret(secret), turn["username"].get<std::string>()));
   }
 }
 
@@ -69,7 +69,7 @@ TEST(Operator, AnOperatorsSecretIsKeptAndNoFileIsMade) {
   Node node({"--listen", "127.0.0.1:0", "--data-dir", dir.file("data"), "--auth-secret", "operator-secret-0123"});
   ASSERT_TRUE(node.started()) << node.log();
   const auto turn = iceServers(dir, node);
-  EXPECT_EQ(turn["credential"], relay::restPassword("operator-secret-0123", turn["username"].get<std::string>()));
+  EXPECT_EQ(turn["credential"], relay::restPassword(relay::nodeCredentialSecret("operator-secret-0123"), turn["username"].get<std::string>()));
   EXPECT_FALSE(std::filesystem::exists(dir.file("data") + "/auth-secret"));
 }
 

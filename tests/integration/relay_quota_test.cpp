@@ -194,7 +194,7 @@ TEST(RelayQuota, LimitedClassCutsUclientAtTheDataCap) {
 TEST(RelayQuota, Allocate486PerIdentityAnd508AtNodeCapacity) {
   Node node({"--listen", "127.0.0.1:0", "--workers", "2", "--auth-secret", kSecret, "--allow-peer", "127.0.0.0/8",
              "--quota-classes", R"({"three": {"allocations": 3}})", "--quota-members", R"({"node-a": "three"})",
-             "--max-allocations", "5", "--log-format", "json"});
+             "--max-allocations", "5", "--limited-max-share", "1", "--log-format", "json"});
   ASSERT_TRUE(node.started()) << node.log();
   const Endpoint server = loopback(node.udpPort());
   auto rest = [&](const std::string& id) {
@@ -289,7 +289,8 @@ TEST(RelayQuota, TwoHundredAllocationsOfOneIdentityStayWithinOneBurstOfTheCap) {
   Node node({"--listen", "127.0.0.1:0", "--workers", "2", "--auth-secret", kSecret, "--allow-peer", "127.0.0.0/8",
              "--quota-classes",
              R"({"capped": {"bytes-per-second": 400000, "burst": 65535, "allocations": 200}})",
-             "--quota-members", R"({"node-r": "capped"})", "--allocations-per-user", "0", "--log-format", "json"});
+             "--quota-members", R"({"node-r": "capped"})", "--allocations-per-user", "0",
+             "--allocate-burst-per-ip", "1000", "--log-format", "json"});
   ASSERT_TRUE(node.started()) << node.log();
   CountingPeer peer(/*echo=*/false);
   const Endpoint server = loopback(node.udpPort());

@@ -51,6 +51,28 @@ TEST(Credentials, StaticUsersTakePrecedenceAndSecretsAreTriedInOrder) {
   EXPECT_EQ(CredentialStore(c).lookup("1800000000:y", 1'700'000'000).status, LookupStatus::Unknown);
 }
 
+// coturn's key form of a static user (users-file "NAME:0xHEX"): the MD5 long-term key, no password.
+TEST(Credentials, StaticUserGivenByItsMd5KeyAuthenticatesWithMd5Only) {
+  Config cfg = baseConfig();
+  StaticUser carol{"carol", "", stun::longTermKey("carol", "example.org", "carol-pw", stun::PasswordAlgorithm::Md5)};
+  cfg.users.push_back(carol);
+  EXPECT_TRUE(validate(cfg).empty());
+  Harness h(cfg);
+  TurnClient md5(h, udpTuple("198.51.100.7:40000"), "carol", "carol-pw");
+  ASSERT_TRUE(isSuccess(md5.allocate()));
+  EXPECT_EQ(h.server->findAllocation(md5.tuple)->info.quotaClass, "unlimited");  // a static user
+  TurnClient wrong(h, udpTuple("198.51.100.7:40001"), "carol", "not-carols-pw");
+  EXPECT_EQ(errorOf(wrong.allocate()), 401);
+  // SHA-256 needs the password, which the node does not have: 401.
+  TurnClient sha(h, udpTuple("198.51.100.7:40002"), "carol", "carol-pw");
+  sha.negotiate = true;
+  sha.alg = stun::PasswordAlgorithm::Sha256;
+  EXPECT_EQ(errorOf(sha.allocate()), 401);
+  StaticUser nothing{"dave", "", Bytes(3, 1)};
+  cfg.users.push_back(nothing);
+  EXPECT_EQ(validate(cfg).size(), 1u);
+}
+
 TEST(Nonce, RoundTripStaleAndForeign) {
   const NonceCodec codec(Bytes(32, 1), Seconds(600));
   const IpAddress client = ip("198.51.100.7");

@@ -151,6 +151,7 @@ TEST(QuotaBook, ConcurrentAllocationsAndNodeTotal) {
   p.classes["gold"] = gold();
   p.members["node-a"] = "gold";
   p.maxAllocations = 3;
+  p.limitedMaxShare = 1;  // no separate share for limited here (hoarding_test.cpp tests it)
   QuotaBook book(p);
   const int64_t now = 1'700'000'000;
   auto a1 = book.acquire("node-a", "x:node-a", false, now);

@@ -94,7 +94,7 @@ std::optional<std::string> IceServersApi::authenticate(const HttpRequest& r, int
   return nodeId->hex();
 }
 
-nlohmann::json IceServersApi::servers(const std::string& identity, int64_t now) const {
+nlohmann::json IceServersApi::servers(const std::string& identity, bool nodeBound, int64_t now) const {
   nlohmann::json stunUrls = nlohmann::json::array();
   nlohmann::json turnUrls = nlohmann::json::array();
   for (const auto& ep : config_.udp) {
@@ -108,11 +108,15 @@ nlohmann::json IceServersApi::servers(const std::string& identity, int64_t now) 
                        "?transport=tcp");
   const int64_t expires = now + config_.credentialTtlSeconds;
   const std::string username = std::to_string(expires) + ":" + identity;
+  // A signed request gets a node-bound credential (the derived secret): the relay then meters it in the
+  // node id's own quota key space, apart from REST usernames an app makes with the shared secret.
+  const std::string secret =
+      nodeBound ? relay::nodeCredentialSecret(config_.authSecrets.front()) : config_.authSecrets.front();
   nlohmann::json list = nlohmann::json::array();
   if (!stunUrls.empty()) list.push_back({{"urls", stunUrls}});
   list.push_back({{"urls", turnUrls},
                   {"username", username},
-                  {"credential", relay::restPassword(config_.authSecrets.front(), username)},
+                  {"credential", relay::restPassword(secret, username)},
                   {"credentialType", "password"}});
   return {{"iceServers", list}, {"ttl", config_.credentialTtlSeconds}, {"expires", expires}};
 }
@@ -129,7 +133,8 @@ HttpResponse IceServersApi::get(const HttpRequest& r) {
   HttpResponse error;
   auto identity = authenticate(r, now, error);
   if (!identity) return error;
-  return jsonResponse(200, servers(*identity, now));
+  const bool nodeBound = r.authorization.rfind("RDV-Sig ", 0) == 0;
+  return jsonResponse(200, servers(*identity, nodeBound, now));
 }
 
 }  // namespace rdv::node

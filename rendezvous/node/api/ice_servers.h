@@ -3,6 +3,8 @@
 //   * a peer of ours signs the request: `Authorization: RDV-Sig NODEID:UNIXTIME:SIG` where SIG (65-byte
 //     recoverable secp256k1 signature, hex) covers identity::apiRequestDigest(kIceServersDomain, this
 //     node's id, UNIXTIME); the credential's username is "EXPIRY:NODEID", so the relay meters per identity;
+//     its password is made with relay::nodeCredentialSecret(secret), so the relay knows it is node-bound
+//     (quota key space `node`, not `rest`: a REST username an app makes for that id is another identity);
 //   * an app that is not a peer (Synapse-like backends) presents the operator's shared secret:
 //     `Authorization: Bearer SECRET`, optionally `?username=ID`, and gets "EXPIRY:ID".
 #pragma once
@@ -50,7 +52,7 @@ class IceServersApi {
 
  private:
   std::optional<std::string> authenticate(const HttpRequest& request, int64_t now, HttpResponse& error);
-  nlohmann::json servers(const std::string& identity, int64_t now) const;
+  nlohmann::json servers(const std::string& identity, bool nodeBound, int64_t now) const;
 
   IceServersConfig config_;
   std::function<int64_t()> unixNow_;

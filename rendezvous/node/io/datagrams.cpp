@@ -82,6 +82,7 @@ void Worker::Impl::flush() {
     sending.swap(out);
     sendAll();
   }
+  if (poolLow) refillPrebound(2);  // after the answers went out
   armTimer();
 }
 

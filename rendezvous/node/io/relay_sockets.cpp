@@ -52,6 +52,13 @@ bool Worker::Impl::adopt(relay::RelayPort relay) {
 void Worker::Impl::discard(relay::RelayPort relay) { parked.discard(relay); }
 
 bool Worker::Impl::wrapRelaySocket(relay::RelayPort relay, int fd) {
+  RelaySocket* s = openRelaySocket(relay, fd);
+  if (!s) return false;
+  registerRelaySocket(s);
+  return true;
+}
+
+Worker::Impl::RelaySocket* Worker::Impl::openRelaySocket(relay::RelayPort relay, int fd) {
   auto* s = new RelaySocket();
   s->port = relay;
   s->owner = this;
@@ -59,7 +66,7 @@ bool Worker::Impl::wrapRelaySocket(relay::RelayPort relay, int fd) {
   if (uv_poll_init_socket(&loop, &s->poll, fd) != 0) {
     closeSocket(fd);
     delete s;
-    return false;
+    return nullptr;
   }
   s->poll.data = s;
   uv_poll_start(&s->poll, UV_READABLE, [](uv_poll_t* p, int status, int) {
@@ -70,9 +77,21 @@ bool Worker::Impl::wrapRelaySocket(relay::RelayPort relay, int fd) {
   // client asked for DONT-FRAGMENT, so start from "off".
   s->dontFragment = true;
   setDontFragment(*s, false);
-  relaySockets.emplace(relay, s);
-  if (const size_t slot = relaySlot(relay); slot != SIZE_MAX) relayByPort[slot] = s;
-  return true;
+  return s;
+}
+
+void Worker::Impl::registerRelaySocket(RelaySocket* s) {
+  relaySockets.emplace(s->port, s);
+  if (const size_t slot = relaySlot(s->port); slot != SIZE_MAX) relayByPort[slot] = s;
+}
+
+void Worker::Impl::closeRelaySocket(RelaySocket* s) {
+  // The poll stops now; the descriptor closes with the handle (libuv must not poll a closed fd).
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), [](uv_handle_t* h) {
+    auto* rs = static_cast<RelaySocket*>(h->data);
+    closeSocket(rs->fd);
+    delete rs;
+  });
 }
 
 void Worker::Impl::setDontFragment(RelaySocket& s, bool on) {
@@ -90,12 +109,7 @@ void Worker::Impl::releaseRelay(relay::RelayPort port) {
   RelaySocket* s = it->second;
   relaySockets.erase(it);
   if (const size_t slot = relaySlot(port); slot != SIZE_MAX) relayByPort[slot] = nullptr;
-  // The poll stops now; the descriptor closes with the handle (libuv must not poll a closed fd).
-  uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), [](uv_handle_t* h) {
-    auto* rs = static_cast<RelaySocket*>(h->data);
-    closeSocket(rs->fd);
-    delete rs;
-  });
+  closeRelaySocket(s);
 }
 
 }  // namespace rdv::node

@@ -138,22 +138,25 @@ void Service::drain(std::vector<Outgoing>& out) {
             o.relay = c.relay;
             out.push_back(std::move(o));
           } else if constexpr (std::is_same_v<T, relay::AllocationStarted>) {
-            logEvent(Level::Info, "allocation-started", describe(c.info));
+            // The JSON is built only when it is logged (Allocate path: no allocations for a filtered line).
+            if (logEnabled(Level::Info)) logEvent(Level::Info, "allocation-started", describe(c.info));
             if (metering_) metering_->started(c);
           } else if constexpr (std::is_same_v<T, relay::AllocationUsage>) {
             if (metering_) metering_->usage(c);
           } else if constexpr (std::is_same_v<T, relay::AllocationEnded>) {
-            auto fields = describe(c.info);
-            fields["reason"] = std::string(relay::toString(c.reason));
-            fields["packets_to_peer"] = c.info.toPeer.packets;
-            fields["packets_to_client"] = c.info.toClient.packets;
-            logEvent(Level::Info, "allocation-ended", fields);
+            if (logEnabled(Level::Info)) {
+              auto fields = describe(c.info);
+              fields["reason"] = std::string(relay::toString(c.reason));
+              fields["packets_to_peer"] = c.info.toPeer.packets;
+              fields["packets_to_client"] = c.info.toClient.packets;
+              logEvent(Level::Info, "allocation-ended", fields);
+            }
             if (metering_) metering_->ended(c);
           } else if constexpr (std::is_same_v<T, relay::LogEvent>) {
             const Level level = c.level == relay::LogLevel::Debug  ? Level::Debug
                                 : c.level == relay::LogLevel::Info ? Level::Info
                                                                    : Level::Warn;
-            logEvent(level, "relay", {{"message", c.message}});
+            if (logEnabled(level)) logEvent(level, "relay", {{"message", c.message}});
           }
         },
         *command);

@@ -101,6 +101,7 @@ void Worker::Impl::shutdown() {
   std::vector<relay::RelayPort> relays;
   for (auto& [port, sock] : relaySockets) relays.push_back(port);
   for (auto port : relays) releaseRelay(port);
+  closePrebound();
   closeHandle(&tick);
   closeHandle(&stopAsync);
 }

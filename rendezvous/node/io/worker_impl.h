@@ -3,6 +3,7 @@
 //   datagrams.cpp      UDP in, a batch per recvmmsg (listening and relay sockets), and flush()
 //   udp_send.cpp       the send path: sendAll(), sendmmsg with UDP GSO per socket (send_plan.h)
 //   relay_sockets.cpp  relay sockets bound on demand for the engine, parked ones (EVEN-PORT)
+//   relay_pool.cpp     relay sockets bound ahead of time (a few per family), taken by Allocates
 //   streams.cpp        TCP/TLS connections and their STUN framing (RFC 6062 framing, RFC 8656 §3.1)
 // libuv stays inside these files.
 #pragma once
@@ -141,6 +142,11 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   // Why: the send path finds a relay socket by index, not by hashing: slot (family, port - min) of the
   // relay port range. relaySockets stays the owner list (and covers ports outside the range).
   std::vector<RelaySocket*> relayByPort;
+  // relay_pool.cpp: pre-bound relay sockets by family (V4, V6); poolLow: one was taken since the refill.
+  std::shared_ptr<const relay::Config> relayConfig;
+  std::vector<RelaySocket*> prebound[2];
+  relay::CryptoRng poolRng;
+  bool poolLow = true;
   uint64_t armedAtMs = UINT64_MAX;  // when `tick` fires next
   uint64_t nextIdleSweepMs = 0;
   int64_t unixOffsetMs = 0;  // wall clock minus loop clock, read once at start
@@ -150,10 +156,11 @@ struct Worker::Impl final : relay::RelaySocketBinder {
        std::shared_ptr<TlsContext> t, WorkerSockets s, MeteringSink* metering,
        std::shared_ptr<ConnectionsPerSource> perSourceCounts)
       : index(i), config(c), parked(p), tlsContext(std::move(t)), sockets(std::move(s)),
-        service(std::move(b), std::move(rc), *this, stats, metering),
+        service(std::move(b), rc, *this, stats, metering),
         perSource(perSourceCounts ? std::move(perSourceCounts)
                                   : std::make_shared<ConnectionsPerSource>(c.tcpMaxConnectionsPerIp)) {
     if (config.maxConnectionsPerWorker == 0) config.maxConnectionsPerWorker = defaultMaxConnectionsPerWorker(1);
+    relayConfig = std::move(rc);
   }
   ~Impl() override {
     for (WriteRequest* w : writePool) delete w;
@@ -163,7 +170,14 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   bool park(relay::RelayPort relay) override;
   bool adopt(relay::RelayPort relay) override;
   void discard(relay::RelayPort relay) override;
+  std::optional<relay::RelayPort> takePrebound(Family f) override;
   bool wrapRelaySocket(relay::RelayPort relay, int fd);
+  RelaySocket* openRelaySocket(relay::RelayPort relay, int fd);  // polled, DF off, not yet the engine's
+  void registerRelaySocket(RelaySocket* s);
+  void closeRelaySocket(RelaySocket* s);
+  bool poolEnabled() const;
+  void refillPrebound(size_t atMost);
+  void closePrebound();
   void onPeerReadable(RelaySocket& s);
   RelaySocket* relayAt(relay::RelayPort port) const;
   size_t relaySlot(relay::RelayPort port) const;

@@ -154,7 +154,10 @@ test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no bina
     const [expires, who] = turn.username.split(':');
     assert.equal(who, alice.nodeId);
     assert.ok(Number(expires) > Date.now() / 1000);
-    assert.equal(turn.credential, createHmac('sha1', 's3cret-0123456789').update(turn.username).digest('base64'));
+    // A node-bound credential: made with the secret derived from the auth secret (docs/operator.md,
+    // "Secrets in files": quota keys by kind), not with the shared secret itself.
+    const nodeSecret = createHmac('sha256', 's3cret-0123456789').update('rendezvous node-bound TURN credentials v1').digest('hex');
+    assert.equal(turn.credential, createHmac('sha1', nodeSecret).update(turn.username).digest('base64'));
     assert.ok(turn.urls.some((u) => u.startsWith('turn:127.0.0.1:')));
     // Again at once: the client signs a fresh header (the node takes each header once).
     const again = await client.iceServers();
