@@ -205,8 +205,10 @@ Admission QuotaBook::charge(IdentityQuota& q, uint64_t bytes, Instant now, int64
   const int64_t ns = nanos(now);
   const bool identityOk = q.bucket.charge(static_cast<double>(bytes), ns);
   const bool nodeOk = capacity_.charge(static_cast<double>(bytes), ns);
+  const bool shareOk = !q.sharesLimited.load(std::memory_order_relaxed) ||
+                       limitedCapacity_.charge(static_cast<double>(bytes), ns);
   if (c.bytesPerDay != 0 && today >= c.bytesPerDay) return Admission::DailyBudget;
-  return identityOk && nodeOk ? Admission::Ok : Admission::RateLimited;
+  return identityOk && nodeOk && shareOk ? Admission::Ok : Admission::RateLimited;
 }
 
 bool QuotaBook::dailyBudgetSpent(IdentityQuota& q, int64_t unixNow) {

@@ -216,6 +216,13 @@ void Daemon::stop() {
     logEvent(Level::Info, "ledger-closed",
              {{"flushes", m.flushes}, {"bytes_to_peer", m.booked.bytesToPeer}, {"bytes_to_client", m.booked.bytesToClient}});
   }
+  if (kernel_ && !workers_.empty()) {
+    const FastPathStats k = kernel_->stats();
+    logEvent(Level::Info, "kernel-fast-path-stopped",
+             {{"to_peer_packets", k.toPeerPackets}, {"to_peer_bytes", k.toPeerBytes},
+              {"to_client_packets", k.toClientPackets}, {"to_client_bytes", k.toClientBytes},
+              {"passed_to_user_space", k.passed}, {"over_allowance", k.overBudget}});
+  }
   if (!workers_.empty()) logEvent(Level::Info, "stopped");
   workers_.clear();
   metering_.reset();
