@@ -50,6 +50,10 @@ struct Config {
   std::string dataDir;                 // durable state (SQLite); empty: ./rendezvous-data
   std::optional<Endpoint> adminListen;  // admin API and /metrics; nullopt: off
   std::string adminToken;               // bearer token the admin API requires
+  // Drain (admin API, issue 18): where Allocate requests are sent while draining (300 ALTERNATE-SERVER,
+  // RFC 8489 §10), and the domain told to TLS clients with it (ALTERNATE-DOMAIN). None: 508 while draining.
+  std::optional<Endpoint> alternateServer;
+  std::string alternateDomain;
 
   // TURN (RFC 8656). Authentication is always on: with no users and no secrets every request gets 401.
   std::string realm = "rendezvous";
@@ -58,11 +62,6 @@ struct Config {
   relay::PortRange relayPorts{49152, 65535};
   std::vector<IpAddress> relayAddresses;     // default: the first listen address of each family
   std::vector<IpAddress> externalAddresses;  // advertised instead of the relay address of the same family
-  // The kernel fast path (issue 14, docs/turn.md): "off", "auto" (use it when the kernel and privileges
-  // allow, else user space with one log line) or "on" (refuse to start without it); the devices to attach
-  // to (empty: those carrying the listen and relay addresses).
-  std::string kernelFastPath = "off";
-  std::vector<std::string> kernelFastPathInterfaces;
   std::vector<relay::Cidr> allowPeers;
   std::vector<relay::Cidr> denyPeers;
   unsigned maxLifetimeSeconds = 3600;
@@ -78,6 +77,8 @@ struct Config {
   double pricePerAllocationHour = 0.0;
   std::string currency = "USD";
   unsigned ledgerFlushIntervalMs = 1000;  // the ledger writes at most this often (<= 1000)
+  unsigned ledgerRetentionDays = 0;       // rows older are deleted (at start, then daily); 0: kept
+  std::string ledgerClientAddress = "full";  // full | prefix (/24, /48) | none
 
   // ENR registry (docs/registry.md) and the node's own record.
   std::string nodeKeyFile;  // empty: <data-dir>/node.key, generated (mode 0600) on first start
@@ -121,6 +122,20 @@ struct Config {
   std::string authSecretFile;
   std::string adminTokenFile;
   std::string usersFile;
+  // Topics and presence (docs/signalling.md, "Topics" and "Presence"; keys in config_keys_topics.cpp).
+  unsigned signalTopicHistory = 16;                    // messages retained per topic for late joiners
+  unsigned signalTopicTtlSeconds = 300;                // how long a retained message is kept
+  unsigned signalTopicMax = 10000;                     // topics alive on the hub
+  unsigned signalTopicSubscriptions = 64;              // topics one connection may subscribe to
+  unsigned signalTopicHistoryBytes = 64 * 1024 * 1024;  // retained messages in total, bytes
+  unsigned signalTopicMaxBytes = 8192;                 // body of one published message
+  unsigned signalTopicPublishRate = 10;                // publications per second per publisher (burst 2x)
+  unsigned signalTopicRate = 100;                      // publications per second per topic (burst 2x)
+  unsigned signalPresenceWatches = 256;                // identities one connection may watch
+  // A fleet of nodes sharing state through Redis (docs/fleet.md). Empty redisUrl: a single node.
+  std::string redisUrl;           // redis://[user:password@]HOST:PORT[/DB]
+  std::string redisPasswordFile;  // the password in a file (first line), instead of in the URL
+  std::string fleet = "default";  // the fleet's name: the {hash tag} of its keys
 };
 
 // Every key the configuration accepts, with its help text; the same table drives --help and validation.

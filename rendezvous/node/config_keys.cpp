@@ -91,20 +91,6 @@ const std::vector<Key>& keys() {
        [](const Json& v, Config& c) { return needString(v, c.httpCertFile); }},
       {{"http-key", "string", "TLS private key (PEM) for http-cert", false},
        [](const Json& v, Config& c) { return needString(v, c.httpKeyFile); }},
-      {{"kernel-fast-path", "string",
-        "forward bound UDP ChannelData in the kernel (eBPF at TC ingress): off, auto (when the kernel allows) or on (required)",
-        false},
-       [](const Json& v, Config& c) -> std::optional<std::string> {
-         std::string s;
-         if (auto err = needString(v, s)) return err;
-         if (s != "off" && s != "auto" && s != "on") return "'" + s + "' is not one of off, auto, on";
-         c.kernelFastPath = s;
-         return std::nullopt;
-       }},
-      {{"kernel-fast-path-interfaces", "string-list",
-        "network devices the kernel fast path attaches to (repeatable; default: those carrying the listen and relay addresses)",
-        true},
-       [](const Json& v, Config& c) { return needStrings(v, c.kernelFastPathInterfaces); }},
       {{"http-cors-origins", "string-list",
         "origins (https://app.example) whose pages may call the HTTP API (CORS; repeatable; \"*\": any; default: none)",
         true},
@@ -123,6 +109,12 @@ const std::vector<Key>& keys() {
          if (auto err = needString(v, c.adminToken)) return err;
          return c.adminToken.empty() ? std::nullopt : weakSecret(c.adminToken);
        }},
+      {{"alternate-server", "string",
+        "IP:PORT of another node: while draining (admin API POST /v1/drain) Allocate gets 300 Try Alternate "
+        "with it (RFC 8489 ALTERNATE-SERVER); empty: 508 while draining", false},
+       [](const Json& v, Config& c) { return needOptionalEndpoint(v, c.alternateServer); }},
+      {{"alternate-domain", "string", "the alternate server's TLS name, sent as ALTERNATE-DOMAIN to TURN-over-TLS clients", false},
+       [](const Json& v, Config& c) { return needString(v, c.alternateDomain); }},
       {{"realm", "string", "TURN realm (long-term credentials)", false},
        [](const Json& v, Config& c) -> std::optional<std::string> {
          if (auto err = needString(v, c.realm)) return err;
@@ -238,24 +230,16 @@ const std::vector<Key>& keys() {
         "usage ledger: write to SQLite at most every N ms (10-1000; default 1000); kill -9 loses at most one interval",
         false},
        [](const Json& v, Config& c) { return needUint(v, 10, 1000, c.ledgerFlushIntervalMs); }},
+      {{"ledger-retention-days", "uint", "usage ledger: rows older than N days are deleted at start and daily (0-36500; default 0: kept)", false},
+       [](const Json& v, Config& c) { return needUint(v, 0, 36500, c.ledgerRetentionDays); }},
+      {{"ledger-client-address", "string", "usage ledger: what is kept of a client's address: full (IP:PORT), prefix (IPv4 /24, IPv6 /48) or none", false},
+       [](const Json& v, Config& c) -> std::optional<std::string> {
+         const auto& m = c.ledgerClientAddress;
+         if (auto err = needString(v, c.ledgerClientAddress); err || m == "full" || m == "prefix" || m == "none") return err;
+         return "'" + m + "' is not full, prefix or none";
+       }},
       {{"node-key", "string", "the node's secp256k1 key file (hex); default <data-dir>/node.key, created (0600) if missing", false},
        [](const Json& v, Config& c) { return needString(v, c.nodeKeyFile); }},
-      {{"registry-min-ttl", "uint", "shortest registration TTL a peer may ask for, seconds (1-259200; default 60)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 259200, c.registryMinTtlSeconds); }},
-      {{"registry-default-ttl", "uint", "TTL of a registration that asks for none, seconds (default 7200)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 2592000, c.registryDefaultTtlSeconds); }},
-      {{"registry-max-ttl", "uint", "longest registration TTL, seconds (1-2592000; default 259200 = 72 h)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 2592000, c.registryMaxTtlSeconds); }},
-      {{"registry-max-per-identity", "uint", "namespaces one node id may be registered in (default 100)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryMaxPerIdentity); }},
-      {{"registry-max-per-namespace", "uint", "registrations one namespace may hold (default 1000000)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 100000000, c.registryMaxPerNamespace); }},
-      {{"registry-max-records", "uint", "registrations held in total, all namespaces (default 200000)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 100000000, c.registryMaxRecords); }},
-      {{"registry-writes-per-minute", "uint", "POST/DELETE /v1/registrations per source IP and minute (default 60)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryWritesPerMinute); }},
-      {{"registry-write-burst", "uint", "burst of registry writes per source IP (default 20)", false},
-       [](const Json& v, Config& c) { return needUint(v, 1, 1000000, c.registryWriteBurst); }},
       {{"api-clock-skew", "uint", "seconds a signed API request (RDV-Sig, registry proof) may be off the node's clock; each is accepted once inside it (5-600; default 60)", false},
        [](const Json& v, Config& c) { return needUint(v, 5, 600, c.apiClockSkewSeconds); }},
       {{"ice-servers-per-minute", "uint", "GET /v1/ice-servers per source IP and minute (default 30)", false},
@@ -297,7 +281,9 @@ const std::vector<Key>& keys() {
   static const std::vector<Key> table = [] {
     std::vector<Key> all = base;
     for (const Key& k : publicNodeKeys()) all.push_back(k);  // config_keys_public.cpp
-    return all;
+    appendTopicKeys(all);                                     // config_keys_topics.cpp
+    appendRegistryKeys(all);                                  // config_keys_registry.cpp
+    return withFleetKeys(std::move(all));                     // config_fleet_keys.cpp
   }();
   return table;
 }

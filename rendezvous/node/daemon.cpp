@@ -1,7 +1,5 @@
 #include "rendezvous/node/daemon.h"
 
-#include "rendezvous/node/fastpath/kernel_channels.h"
-
 #include <openssl/rand.h>
 #include <uv.h>
 
@@ -12,7 +10,10 @@
 #include <ctime>
 #include <fstream>
 
+#include "rendezvous/fleet/fleet.h"
+#include "rendezvous/fleet/router.h"
 #include "rendezvous/node/data_dir.h"
+#include "rendezvous/node/api/admin_api.h"
 #include "rendezvous/node/api/ice_servers.h"
 #include "rendezvous/node/ledger/ledger.h"
 #include "rendezvous/node/ledger/ledger_metering.h"
@@ -30,45 +31,6 @@ Daemon::Daemon(Config config)
       liveRelays_(std::make_shared<relay::LiveRelayPorts>()),
       connectionsPerSource_(std::make_shared<ConnectionsPerSource>(config_.tcpMaxConnectionsPerIp)) {
   if (config_.maxConnectionsPerWorker == 0) config_.maxConnectionsPerWorker = defaultMaxConnectionsPerWorker(config_.workers);
-}
-
-void Daemon::setReloader(nlohmann::json current, ConfigLoader loader) {
-  currentJson_ = std::move(current);
-  loader_ = std::move(loader);
-}
-
-void Daemon::reload() {
-  if (!loader_) {
-    logEvent(Level::Warn, "config-reload-failed", {{"reason", "no configuration loader"}});
-    return;
-  }
-  auto loaded = loader_();
-  if (!loaded) {
-    logEvent(Level::Error, "config-reload-failed", {{"reason", loaded.error()}, {"kept", "the running configuration"}});
-    return;
-  }
-  auto& [json, config] = *loaded;
-  std::vector<std::string> restart;
-  nlohmann::json keys = currentJson_;
-  mergeConfig(keys, json);
-  for (const auto& [key, value] : keys.items()) {
-    const bool changed = !json.contains(key) || !currentJson_.contains(key) || json[key] != currentJson_[key];
-    if (!changed) continue;
-    if (isReloadableKey(key)) {
-      if (json.contains(key)) currentJson_[key] = json[key];
-      else currentJson_.erase(key);
-    } else {
-      restart.push_back(key);
-    }
-  }
-  quota_->apply(config.quota);
-  config_.quota = config.quota;
-  logEvent(Level::Info, "config-reloaded",
-           {{"quota_classes", config.quota.classes.size()},
-            {"quota_members", config.quota.members.size()},
-            {"bps_capacity", config.quota.bpsCapacity},
-            {"max_allocations", config.quota.maxAllocations}});
-  if (!restart.empty()) logEvent(Level::Warn, "config-reload-needs-restart", {{"keys", restart}});
 }
 
 Daemon::~Daemon() { stop(); }
@@ -98,7 +60,8 @@ std::optional<std::string> Daemon::start() {
   binding.software = config_.software;
   binding.rfc5780 = bound_.rfc5780;
   const auto relay = relayConfig();
-  if (auto err = startFastPath(*relay); err || (err = startLedger())) {
+  relayBase_ = relay;
+  if (auto err = startLedger(); err || (err = startAdminApi())) {
     for (auto& ws : perWorker) {
       for (auto& u : ws.udp) closeSocket(u.fd);
       for (auto& st : ws.stream) closeSocket(st.fd);
@@ -109,7 +72,6 @@ std::optional<std::string> Daemon::start() {
     // Allocation ids are unique within the node run: worker w numbers from (w << 48) + 1 (issue 7).
     auto workerRelay = std::make_shared<relay::Config>(*relay);
     workerRelay->firstAllocationId = (uint64_t{w} << 48) + 1;
-    workerRelay->kernelPath = kernel_;
     workers_.push_back(std::make_unique<Worker>(w, config_, *parked_, binding, std::move(workerRelay), tls,
                                                 std::move(perWorker[w]), metering_.get(), connectionsPerSource_));
     if (!workers_.back()->start()) {
@@ -204,6 +166,7 @@ void Daemon::runUntilSignalled() {
 }
 
 void Daemon::stop() {
+  stopFleet();  // no more messages posted to the API thread
   if (admin_) admin_->stop();
   if (http_) http_->stop();
   // Each worker ends its allocations (relay::Server::endAll, metered as "shutdown") before its loop stops.
@@ -215,13 +178,6 @@ void Daemon::stop() {
     const auto m = ledger_->metrics();
     logEvent(Level::Info, "ledger-closed",
              {{"flushes", m.flushes}, {"bytes_to_peer", m.booked.bytesToPeer}, {"bytes_to_client", m.booked.bytesToClient}});
-  }
-  if (kernel_ && !workers_.empty()) {
-    const FastPathStats k = kernel_->stats();
-    logEvent(Level::Info, "kernel-fast-path-stopped",
-             {{"to_peer_packets", k.toPeerPackets}, {"to_peer_bytes", k.toPeerBytes},
-              {"to_client_packets", k.toClientPackets}, {"to_client_bytes", k.toClientBytes},
-              {"passed_to_user_space", k.passed}, {"over_allowance", k.overBudget}});
   }
   if (!workers_.empty()) logEvent(Level::Info, "stopped");
   workers_.clear();

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "relay/admission.h"
 #include "rendezvous/node/config.h"
 #include "rendezvous/node/api/http_server.h"
 #include "rendezvous/node/api/registry_api.h"
@@ -14,6 +15,15 @@
 #include "rendezvous/node/io/parked_sockets.h"
 #include "rendezvous/node/io/worker.h"
 #include "stun/binding.h"
+
+namespace rdv::fleet {
+class Fleet;
+class FleetRouter;
+class RedisClient;
+}  // namespace rdv::fleet
+namespace rdv::signalling {
+class MailboxStore;
+}  // namespace rdv::signalling
 
 namespace rdv::node {
 
@@ -35,10 +45,13 @@ class Daemon {
   explicit Daemon(Config config);
   ~Daemon();
 
-  // SIGHUP: `loader` re-reads the configuration (embedded defaults < --config file < flags) and returns
-  // the merged JSON and the parsed Config, or an error naming the key. `current` is the JSON the node
-  // started with. The quota keys are applied to every worker at once (existing allocations move to their
-  // identity's new class); other changed keys are logged as needing a restart.
+  // SIGHUP (daemon_reload.cpp): `loader` re-reads the configuration (embedded defaults < --config file
+  // < flags, as at start) and returns the merged JSON and the parsed Config, or an error naming the key.
+  // `current` is the JSON the node started with. A valid file's reloadable keys (isReloadableKey: users,
+  // auth secrets, TLS certificates, peer lists, quotas, log level) are applied without dropping an
+  // allocation or a connection: each worker gets its new engine config and TLS context as a message on
+  // its loop. Secrets the file drops keep checking the credentials they issued until those expire.
+  // Other changed keys are logged as needing a restart; a bad file keeps everything and says why.
   using ConfigLoader = std::function<Result<std::pair<nlohmann::json, Config>, std::string>()>;
   void setReloader(nlohmann::json current, ConfigLoader loader);
   void reload();
@@ -63,10 +76,21 @@ class Daemon {
   std::optional<std::string> startApi();
   std::optional<std::string> startAdmin();
   std::shared_ptr<const relay::Config> relayConfig() const;
+  // daemon_reload.cpp
+  std::optional<std::string> prepareReload(Config& next, std::shared_ptr<TlsContext>& tls) const;
+  std::shared_ptr<const relay::Config> reloadedRelayConfig(const Config& next, int64_t unixNow);
 
   std::optional<std::string> startLedger();
-  // daemon_fast_path.cpp: kernel-fast-path; sets kernel_ (or leaves it null: user space only).
-  std::optional<std::string> startFastPath(const relay::Config& relay);
+  // The fleet (docs/fleet.md, daemon_fleet.cpp), when `redis` is set: connect (exit 2 if Redis does not
+  // answer) and put the registry in Redis; the mailbox store for the hub; the router, /v1/nodes, threads.
+  std::optional<std::string> startFleet();
+  std::unique_ptr<signalling::MailboxStore> fleetMailbox();
+  void attachFleet();  // before the API starts
+  void runFleet();     // once it is bound and advertised: the fleet's threads
+  void stopFleet();
+  std::string fleetMetrics() const;  // "" without a fleet
+  // GET /v1/usage with scope= (admin thread): scope=fleet sums the fleet's usage stream.
+  HttpResponse fleetUsage(const HttpRequest& request, const std::string& scope);
 
   std::unique_ptr<class Ledger> ledger_;  // outlives metering_ and the workers that post to it
   std::unique_ptr<class UsageApi> usageApi_;
@@ -80,16 +104,25 @@ class Daemon {
   DataDirLock dataDirLock_;  // held from start() until the Daemon is gone
   nlohmann::json currentJson_;
   ConfigLoader loader_;
-  // The kernel fast path's channels, shared by every worker's engine: declared before them, outlives them.
-  std::shared_ptr<class KernelChannels> kernel_;
+  // The engine config the workers started with (shared parts: nonce key, relay addresses, the node's
+  // own addresses in the policy); a reload derives each worker's next config from it.
+  std::shared_ptr<const relay::Config> relayBase_;
+  std::vector<relay::Config::RetiredSecret> retiredSecrets_;  // auth secrets reloads removed
   // Relay sockets reserved by EVEN-PORT, shared by the workers: declared before them, outlives them.
   std::unique_ptr<ParkedSockets> parked_ = std::make_unique<ParkedSockets>();
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<fleet::Fleet> fleet_;                // its threads stop before http_ does
+  std::unique_ptr<fleet::FleetRouter> fleetRouter_;  // used by http_'s thread (the hub's router)
+  std::shared_ptr<fleet::RedisClient> adminRedis_;   // admin_'s thread: /v1/usage?scope=fleet
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<HttpServer> admin_;
   std::unique_ptr<class IceServersApi> iceServers_;
   std::unique_ptr<class SignalApi> signalApi_;
+  // Bans and drain (issue 18): shared by the engines (read at Allocate) and the admin API (written).
+  std::shared_ptr<relay::AdmissionControl> admission_ = std::make_shared<relay::AdmissionControl>();
+  std::unique_ptr<class AdminApi> adminApi_;  // on admin_'s thread
+  std::optional<std::string> startAdminApi();  // daemon_admin.cpp
 };
 
 }  // namespace rdv::node
