@@ -104,6 +104,20 @@ API_NODE_FLAGS = ["--signal-rate", "10000000", "--signal-burst", "10000000",
 PROCS = []  # every child process, killed at exit
 
 
+def verify_thread_counts(args):
+    return [int(x) for x in args.verify_threads.split(",") if x.strip()] if args.verify_threads else []
+
+
+def api_rows(args):
+    """API_ROWS plus one pair of rows per --verify-threads count."""
+    rows = list(API_ROWS)
+    for n in verify_thread_counts(args):
+        key = "signal-verify-%d" % n
+        rows.append(("signal envelopes, %d verifier thread%s" % (n, "" if n == 1 else "s"), key, "value", "env/s"))
+        rows.append(("signal env per CPU-second, %d verifier%s" % (n, "" if n == 1 else "s"), key, "per_core", "env/s"))
+    return rows
+
+
 def kill_all():
     for p in PROCS:
         if p.poll() is None:
@@ -265,6 +279,13 @@ class Bench:
     def taskset(self, core):
         return ["taskset", "-c", str(core)] if self.pin and shutil.which("taskset") else []
 
+    def server_cores(self, extra):
+        """Core 0, plus `extra` cores after the load generators' (1..procs) when the machine has them:
+        the verifier-pool rows give the node room to scale."""
+        first = 1 + max(1, self.args.procs)
+        more = [c for c in range(first, first + extra) if c < (os.cpu_count() or 1)]
+        return ",".join(str(c) for c in [0] + more)
+
     def relay_range(self, size):
         # Below the kernel's ephemeral ports (32768-) where possible. Large by default: coturn keeps a freed
         # relay port a while, so a small range ends in 508 under the allocate scenario.
@@ -272,9 +293,9 @@ class Bench:
         return lo, min(65000, lo + size)
 
     # --- servers -------------------------------------------------------------------------------------
-    def start_ours(self, auth, relay_size=20000, api=False, extra=()):
+    def start_ours(self, auth, relay_size=20000, api=False, extra=(), cores="0"):
         ready = os.path.join(self.tmp, "rdv-%d.json" % random.randrange(1 << 30))
-        cmd = self.taskset(0) + [self.args.rendezvousd, "--listen", "127.0.0.1:0", "--workers", "1",
+        cmd = self.taskset(cores) + [self.args.rendezvousd, "--listen", "127.0.0.1:0", "--workers", "1",
                                  "--ready-file", ready, "--log-level", "warn"]
         if "--http-listen" in self.ours_flags:
             cmd += ["--http-listen", "127.0.0.1:0"]
@@ -534,6 +555,28 @@ class Bench:
                 results.setdefault((k, "rendezvousd"), []).append({"ok": False, "error": str(e)})
         finally:
             stop(p)
+        if "signal" in todo:
+            self.run_verify_threads(results, rnd)
+
+    def run_verify_threads(self, results, rnd):
+        """The hub's signature-verifier pool (issue 13, item 5): envelopes/s with N verifier threads, each on
+        a fresh node given N more cores than the load generators use, where the machine has them."""
+        a = self.args
+        for n in verify_thread_counts(a):
+            key = "signal-verify-%d" % n
+            p = None
+            try:
+                p, http = self.start_ours("user", api=True, extra=["--signal-verify-threads", str(n)],
+                                          cores=self.server_cores(n))
+                results.setdefault((key, "rendezvousd"), []).append(self.apibench(
+                    http, ["--scenario", "signal", "--clients", str(a.signal_clients), "--duration",
+                           str(a.duration), "--window", str(a.signal_window), "--server-pid", str(p.pid),
+                           "--key-offset", str(rnd * 100000 + 20000 + n * 1000)], 120 + 3 * a.duration))
+            except RuntimeError as e:
+                results.setdefault((key, "rendezvousd"), []).append({"ok": False, "error": str(e)})
+            finally:
+                stop(p)
+            results.setdefault((key, "coturn"), []).append({"ok": False, "na": True, "na_text": "n/a (no equivalent)"})
 
     def registry_fleet(self, rnd, timeout):
         """Registry writes/s of a fleet (docs/fleet.md): a redis-server of our own (appendonly yes), --nodes
@@ -646,6 +689,9 @@ def parse_args(argv):
     ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory", "registry", "signal", "fanout"]))
     ap.add_argument("--signal-clients", type=int, default=None, help="WebSocket clients (default 1000)")
     ap.add_argument("--signal-window", type=int, default=4, help="unacknowledged envelopes per client")
+    ap.add_argument("--verify-threads", default="",
+                    help="also run the signal scenario with these signal-verify-threads counts, e.g. 1,2,4 "
+                         "(each node gets that many cores beyond the load generators' where the machine has them)")
     ap.add_argument("--signal-rate", type=int, default=None, help="envelopes/s for signal latency (default 1000)")
     ap.add_argument("--registry-records", type=int, default=None, help="distinct signed records (default 5000)")
     ap.add_argument("--nodes", type=int, default=1,
@@ -698,7 +744,7 @@ def main(argv):
             bench.run_memory(results, args.rounds)
         for rnd in range(args.rounds):
             bench.run_api(results, rnd)
-        rows = table_rows(results, args, bench.scenarios, API_ROWS)
+        rows = table_rows(results, args, bench.scenarios, api_rows(args))
         text = render(rows, results, args, started, bench.pin, bench.ours_turn)
     finally:
         kill_all()

@@ -25,6 +25,10 @@ struct AllocationMeter {
   IdentityQuota* quota = nullptr;
   uint64_t toPeer = 0;
   uint64_t toClient = 0;
+  // Channels of the allocation that the kernel fast path forwards (kernel_path.cpp): while any is, a
+  // packet user space admits first collects what the kernel forwarded, and then re-issues the
+  // kernel's allowances, so the caps hold across both paths.
+  uint32_t kernelChannels = 0;
 };
 
 // RFC 8656 §2.3: a permission is an IP address (no port) and an expiry.
@@ -50,6 +54,10 @@ struct ChannelBinding {
   // The peer is a relay socket of this node, allowed only while its allocation lives (peer policy rule
   // 3): the hot path checks this flag and, only when it is set, the live set again.
   bool toOwnRelay = false;
+  // Mirrored into the kernel fast path (ChannelToKernel sent, ChannelFromKernel not yet).
+  bool inKernel = false;
+  // The identity's rate bucket refused what the kernel forwarded: out of the kernel until it conforms.
+  bool overRate = false;
 };
 
 struct Allocation {

@@ -45,6 +45,10 @@ Bytes Server::onChannelBind(const Request& r) {
   // §11.2: bind or refresh the channel (600 s) and install or refresh the peer's permission (300 s).
   bindChannel(a, *channel, *relay, *peer, r.now.mono);
   installPermission(a, peer->ip(), r.now.mono);
+  // Both in place: the channel may go to the kernel fast path now (kernel_path.cpp).
+  if (const auto bound = channels_.find(ChannelKey{a.tuple(), *channel}); bound != channels_.end()) {
+    syncKernel(bound->second, a, r.now);
+  }
   stun::MessageBuilder b = stun::MessageBuilder::responseTo(m, stun::Class::Success);
   return finish(b, m, &r.credentials);
 }
@@ -68,9 +72,18 @@ void Server::bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const
   schedule(a, c.expires);
 }
 
-void Server::removeChannel(Allocation& a, uint16_t channel) {
+void Server::removeChannel(Allocation& a, uint16_t channel, const Now& now) {
   const auto it = channels_.find(ChannelKey{a.tuple(), channel});
   if (it == channels_.end()) return;
+  if (it->second.inKernel) {
+    // What the kernel forwarded since the last tick joins the channel's counters before they are folded
+    // into the allocation's below (the allocation may be ending: no quota ends from here).
+    ChannelBinding& c = it->second;
+    c.inKernel = false;
+    --c.meter->kernelChannels;
+    const KernelTraffic t = kernel_->remove(KernelChannel{c.client, c.channel, c.relay, c.peer});
+    foldKernel(c, t, now, false);
+  }
   a.closedChannelsToPeer += it->second.toPeer;
   a.closedChannelsToClient += it->second.toClient;
   channelByPeer_.erase(PeerKey{it->second.relay, it->second.peer});

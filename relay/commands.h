@@ -39,6 +39,33 @@ class RelaySocketBinder {
   virtual void discard(RelayPort) {}
 };
 
+// The kernel fast path (issue 14), the engine's second synchronous call outwards: the engine decides
+// which channels the kernel forwards and how much, the daemon mirrors that into BPF maps (node/fastpath).
+// Synchronous because metering must stay exact: what the kernel forwarded on a channel is collected the
+// moment the channel leaves the kernel, before the engine forgets it.
+struct KernelChannel {
+  ClientTuple client;
+  uint16_t channel = 0;
+  RelayPort relay;
+  Endpoint peer;
+};
+struct KernelTraffic {
+  TrafficCounters toPeer;
+  TrafficCounters toClient;
+};
+class KernelPath {
+ public:
+  virtual ~KernelPath() = default;
+  // Start forwarding the channel in the kernel; false: it stays in user space (map full, no route...).
+  virtual bool add(const KernelChannel& c) = 0;
+  // Payload bytes the kernel may forward on the channel per direction from now until the next allowance.
+  virtual void allow(const KernelChannel& c, uint64_t toPeer, uint64_t toClient) = 0;
+  // Stop forwarding it; returns what the kernel forwarded on it since the last collect().
+  virtual KernelTraffic remove(const KernelChannel& c) = 0;
+  // What the kernel forwarded on `c` since the last call.
+  virtual KernelTraffic collect(const KernelChannel& c) = 0;
+};
+
 struct IdentityQuota;  // quota.h
 
 // Reservation tokens every worker's engine can see (RESERVATION-TOKEN, RFC 8656 §7.2): token -> port,

@@ -17,6 +17,8 @@
 namespace rdv::relay {
 
 class AdmissionControl;  // admission.h
+class KernelPath;  // commands.h
+
 class ReservationBook;  // commands.h
 class QuotaBook;        // quota.h
 
@@ -110,6 +112,10 @@ struct Config {
   // Bans and drain (relay/admission.h): one object shared by every worker's engine and the admin API.
   // nullptr: nobody is banned, the node never drains.
   std::shared_ptr<AdmissionControl> admission;
+
+  // The kernel fast path (relay/commands.h, KernelPath): one for the node, shared by every worker's
+  // engine like the quota book. nullptr: off.
+  std::shared_ptr<KernelPath> kernelPath;
 
   // Limits (0: unlimited). Per worker: each Server counts its own allocations.
   uint32_t maxAllocationsPerUser = 64;  // 486 when reached

@@ -36,8 +36,10 @@ void Server::handleTimeout(const Now& now) {
     sweep(e, now);
   }
   if (nextUsage_ && *nextUsage_ <= now.mono) {
+    kernelCollect(now);
     emitUsage(now);
     checkBudgets(now);
+    kernelTick(now);
     nextUsage_.reset();
     if (!allocations_.empty()) nextUsage_ = now.mono + config_->usageInterval;
   }
@@ -105,7 +107,7 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
     const auto ch = channels_.find(ChannelKey{a.tuple(), number});
     if (ch == channels_.end()) continue;
     if (ch->second.expires <= now.mono) {
-      removeChannel(a, number);
+      removeChannel(a, number, now);
     } else {
       next = std::min(next, ch->second.expires);
     }
@@ -139,8 +141,9 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   if (it == allocations_.end()) return;
   Allocation& a = it->second;
   if (a.meter->quota) a.info.quotaClass = a.meter->quota->cls.load(std::memory_order_acquire)->name;
+  if (a.meter->kernelChannels != 0) kernelSettle(tuple, now, false);  // the kernel's last counts, first
   AllocationEnded ended{totalsOf(a), reason, now.mono};
-  for (const uint16_t number : std::vector<uint16_t>(a.channels)) removeChannel(a, number);
+  for (const uint16_t number : std::vector<uint16_t>(a.channels)) removeChannel(a, number, now);
   stats_.permissionsActive -= a.permissions.size();
   for (uint8_t i = 0; i < a.info.relayCount; ++i) {
     allocationByRelay_.erase(a.info.relays[i]);

@@ -198,6 +198,19 @@ Admission QuotaBook::admit(IdentityQuota& q, uint64_t allocationBytes, uint64_t 
   return Admission::Ok;
 }
 
+Admission QuotaBook::charge(IdentityQuota& q, uint64_t bytes, Instant now, int64_t unixNow) {
+  const QuotaClass& c = *q.cls.load(std::memory_order_acquire);
+  rollDay(q, unixNow);
+  const uint64_t today = q.bytesToday.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  const int64_t ns = nanos(now);
+  const bool identityOk = q.bucket.charge(static_cast<double>(bytes), ns);
+  const bool nodeOk = capacity_.charge(static_cast<double>(bytes), ns);
+  const bool shareOk = !q.sharesLimited.load(std::memory_order_relaxed) ||
+                       limitedCapacity_.charge(static_cast<double>(bytes), ns);
+  if (c.bytesPerDay != 0 && today >= c.bytesPerDay) return Admission::DailyBudget;
+  return identityOk && nodeOk && shareOk ? Admission::Ok : Admission::RateLimited;
+}
+
 bool QuotaBook::dailyBudgetSpent(IdentityQuota& q, int64_t unixNow) {
   const QuotaClass& c = *q.cls.load(std::memory_order_acquire);
   rollDay(q, unixNow);

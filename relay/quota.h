@@ -121,6 +121,10 @@ class QuotaBook {
   // Per relayed packet of `bytes` payload. `allocationBytes` is what this allocation already relayed in
   // this direction (the per-allocation cap). Ok: counted against the identity's day and both buckets.
   Admission admit(IdentityQuota& q, uint64_t allocationBytes, uint64_t bytes, Instant now, int64_t unixNow);
+  // What the kernel fast path already forwarded for the identity (not a question: it is sent): counted
+  // against its day and charged to both buckets, which may go into debt. Ok, RateLimited (a bucket is in
+  // debt: keep the identity's channels in user space until it conforms) or DailyBudget (spent).
+  Admission charge(IdentityQuota& q, uint64_t bytes, Instant now, int64_t unixNow);
   // Not per packet: is the identity's daily budget spent (Refresh, the metering tick)?
   bool dailyBudgetSpent(IdentityQuota& q, int64_t unixNow);
 

@@ -9,9 +9,14 @@ namespace rdv::relay {
 // Hot path: no lock, no allocation (QuotaBook::admit is a few relaxed atomics and two CAS loops). On a
 // cap or budget the allocation ends at once: this packet and everything after it are not relayed.
 bool Server::admit(AllocationMeter& meter, bool toPeer, size_t bytes, const ClientTuple& tuple, const Now& now) {
+  // The kernel fast path carries some of this allocation's channels: count what it forwarded first.
+  if (meter.kernelChannels != 0 && !kernelSettle(tuple, now, true)) return false;
   uint64_t& used = toPeer ? meter.toPeer : meter.toClient;
   switch (quota_->admit(*meter.quota, used, bytes, now.mono, now.unixSeconds)) {
-    case Admission::Ok: used += bytes; return true;
+    case Admission::Ok:
+      used += bytes;
+      if (meter.kernelChannels != 0) kernelReallow(tuple, now);
+      return true;
     case Admission::RateLimited: ++stats_.dropRateLimited; return false;
     case Admission::DataCap: endByQuota(tuple, EndReason::DataCap, now); return false;
     case Admission::DailyBudget: endByQuota(tuple, EndReason::DailyBudget, now); return false;

@@ -48,6 +48,7 @@ Server::Server(std::shared_ptr<const Config> config, RelaySocketBinder& binder, 
       allocateLimiter_(config_->allocateRate, config_->allocateGlobalRate, config_->allocateBuckets, rng.next()),
       quota_(config_->quota ? config_->quota : std::make_shared<QuotaBook>()),
       live_(config_->liveRelays ? config_->liveRelays : std::make_shared<LiveRelayPorts>()),
+      kernel_(config_->kernelPath.get()),
       nextAllocationId_(config_->firstAllocationId) {}
 
 void Server::reconfigure(std::shared_ptr<const Config> next) {

@@ -103,6 +103,9 @@ class Server {
   // the next request and packet. `next` must keep the shared parts of the running config (nonce key,
   // relay addresses, quota book, live relays, reservations): the daemon copies them over.
   void reconfigure(std::shared_ptr<const Config> next);
+  // The kernel fast path (relay/commands.h, KernelPath; kernel_path.cpp): Config::kernelPath, or this
+  // one (tests). nullptr: off. Set before the first input; `kernel` must outlive the Server.
+  void setKernelPath(KernelPath* kernel) { kernel_ = kernel; }
 
   // Commands produced by the calls above, in order; drain them all after every call.
   std::optional<Command> nextCommand();
@@ -191,7 +194,7 @@ class Server {
   // permission.cpp, channel_bind.cpp
   void installPermission(Allocation& a, const IpAddress& peer, Instant now);
   void bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const Endpoint& peer, Instant now);
-  void removeChannel(Allocation& a, uint16_t channel);
+  void removeChannel(Allocation& a, uint16_t channel, const Now& now);
 
   // quota.cpp's engine side (quota_path.cpp): admission per packet, ends by quota, their tombstones
   bool admit(AllocationMeter& meter, bool toPeer, size_t bytes, const ClientTuple& tuple, const Now& now);
@@ -199,6 +202,20 @@ class Server {
   // 437 for a request without allocation, or 486 when its allocation was ended by a quota recently.
   uint16_t noAllocationCode(const Request& r);
   void checkBudgets(const Now& now);  // the metering tick: idle allocations of a spent identity end too
+
+  // kernel_path.cpp: which channels the kernel fast path carries, their allowances, what it forwarded
+  bool kernelEligible(const ChannelBinding& c, Instant now) const;
+  void syncKernel(ChannelBinding& c, const Allocation& a, const Now& now);
+  void allowKernel(const ChannelBinding& c, const Allocation& a, int64_t unixNow);
+  // Counts what the kernel forwarded on `c` as if the engine had relayed it; false when the allocation
+  // ended on a quota (only when mayEnd).
+  bool foldKernel(ChannelBinding& c, const KernelTraffic& t, const Now& now, bool mayEnd);
+  void kernelCollect(const Now& now);  // metering tick, before emitUsage
+  // The allocation's kernel channels: collect what they forwarded (false: a quota ended the allocation),
+  // and re-issue their allowances after user space relayed for it.
+  bool kernelSettle(const ClientTuple& tuple, const Now& now, bool mayEnd);
+  void kernelReallow(const ClientTuple& tuple, const Now& now);
+  void kernelTick(const Now& now);     // metering tick, after checkBudgets
 
   // data_path.cpp: the relayed traffic
   void onClientChannelData(ByteSpan packet, const ClientTuple& tuple, const Now& now);
@@ -231,6 +248,7 @@ class Server {
   Stats stats_;
   std::shared_ptr<QuotaBook> quota_;  // shared by every worker (Config::quota), or this Server's own
   std::shared_ptr<LiveRelayPorts> live_;  // shared by every worker (Config::liveRelays), or this Server's own
+  KernelPath* kernel_ = nullptr;          // Config::kernelPath, or setKernelPath(); nullptr: no fast path
   uint64_t nextAllocationId_ = 1;
   // The next metering tick; empty while there is no allocation.
   std::optional<Instant> nextUsage_;

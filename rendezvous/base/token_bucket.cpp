@@ -36,6 +36,17 @@ bool TokenBucket::take(double amount, int64_t nowNs) {
   }
 }
 
+bool TokenBucket::charge(double amount, int64_t nowNs) {
+  if (rate_.load(std::memory_order_relaxed) == 0) return true;
+  const int64_t c = cost(amount);
+  int64_t tat = tat_.load(std::memory_order_relaxed);
+  int64_t next = 0;
+  do {
+    next = std::max(tat, nowNs) + c;
+  } while (!tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed));
+  return next - nowNs <= tolerance_.load(std::memory_order_relaxed);
+}
+
 bool TokenBucket::full(int64_t nowNs) const {
   return rate_.load(std::memory_order_relaxed) == 0 || tat_.load(std::memory_order_relaxed) <= nowNs;
 }

@@ -24,6 +24,9 @@ class TokenBucket {
   // Takes `amount` units if they conform at `nowNs`; false (and nothing taken) otherwise. `nowNs` is
   // from a clock that does not step back (a wall clock's caller passes the latest time it has seen).
   bool take(double amount, int64_t nowNs);
+  // Takes `amount` units whether or not they conform (what was already sent, e.g. forwarded by the
+  // kernel fast path since the last look): the bucket goes into debt. True when it still conforms after.
+  bool charge(double amount, int64_t nowNs);
   // Gives back what take() took (the caller dropped the packet at a later check).
   void refund(double amount);
   // True when the bucket holds its whole burst at `nowNs` (nothing taken in the last burst/rate

@@ -27,7 +27,9 @@ NO_BASELINE = ("allocate", "allocate-rest", "memory")
 # Scenario 6 (rendezvousd only): a number for ours, coturn "n/a (no equivalent)", no baseline.
 API_ROWS = ["registry registrations", "registry reg per CPU-second", "registry discover p50", "registry discover p99",
             "signal envelopes", "signal env per CPU-second", "signal latency p50", "signal latency p99",
-            "signal bytes/idle conn"]
+            "signal bytes/idle conn",
+            # --verify-threads 2: the verifier-pool rows (issue 13, item 5)
+            "signal envelopes, 2 verifier threads", "signal env per CPU-second, 2 verifiers"]
 
 
 def cells(table, label):
@@ -84,7 +86,7 @@ def main():
     a = ap.parse_args()
     problems = []
     with tempfile.TemporaryDirectory(prefix="rdv-bench-smoke-") as tmp:
-        runs = [(["--rate", str(SMOKE_RATE)], 150, ROWS, API_ROWS),
+        runs = [(["--rate", str(SMOKE_RATE), "--verify-threads", "2"], 150, ROWS, API_ROWS),
                 (["--procs", "2", "--rate", "0", "--scenarios", PROCS_SCENARIOS], 60, PROCS_ROWS, [])]
         for i, (extra, timeout, rows, api_rows) in enumerate(runs):
             out = os.path.join(tmp, "results-%d.md" % i)

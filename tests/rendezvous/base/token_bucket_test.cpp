@@ -43,6 +43,19 @@ TEST(TokenBucket, FullOnlyOnceEverythingTakenIsRefilled) {
   EXPECT_TRUE(b.full(kSecond + 4 * kSecond));
 }
 
+TEST(TokenBucket, ChargeTakesWhatWasSentAndGoesIntoDebt) {
+  TokenBucket b(10.0, 10.0);  // 10 per second, burst 10
+  EXPECT_TRUE(b.charge(10, 0)) << "the burst: still conforming";
+  EXPECT_FALSE(b.charge(20, 0)) << "20 more already sent: in debt";
+  // 30 units at 10/s occupy the bucket until 3 s; a take of 1 (0.1 s) conforms once it ends within the
+  // 1 s tolerance: from 2.1 s.
+  EXPECT_FALSE(b.take(1, kSecond));
+  EXPECT_FALSE(b.take(1, 2 * kSecond + kSecond / 10 - 1));
+  EXPECT_TRUE(b.take(1, 2 * kSecond + kSecond / 10));
+  TokenBucket unlimited;
+  EXPECT_TRUE(unlimited.charge(1e12, 0));
+}
+
 TEST(TokenBucket, UnconfiguredIsUnlimited) {
   TokenBucket b;
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(b.take(1e9, 0));
