@@ -181,7 +181,7 @@ void addAdminCommands(CLI::App& app) {
   end->add_option("ID", o->target, "the allocation id (from rdv admin allocations)")->required();
   end->callback([o] { exitCode() = runSimple(*o, "DELETE", "/v1/allocations/" + urlEncode(o->target), ""); });
 
-  auto* ban = admin->add_subcommand("ban", "ban an identity: 403 on Allocate and on registry writes");
+  auto* ban = admin->add_subcommand("ban", "ban an identity: 403 on Allocate and on registry writes, its hub login refused");
   commonOptions(ban, o);
   ban->add_option("IDENTITY", o->target, "ENR node id (hex), REST username ID or static user name")->required();
   ban->add_option("--reason", o->reason, "why (kept with the ban)");

@@ -68,6 +68,9 @@ std::optional<std::string> Daemon::startApi() {
   signalApi_->setNodeKey(registryApi_->nodeKey());
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   signalApi_->attach(*http_, config_.signalVerifyThreads.value_or(std::min(2u, cores)));
+  signalApi_->setBanCheck([admission = admission_](const identity::NodeId& id) {  // admin API bans (issue 18)
+    return admission->banned(id.hex(), id.hex(), static_cast<int64_t>(std::time(nullptr)));
+  });
   signalApi_->setKnownCheck([api = registryApi_.get()](const identity::NodeId& id) { return api->isRegistered(id); });
   IceServersConfig ice;
   ice.authSecrets = config_.authSecrets;

@@ -225,6 +225,12 @@ void Hub::authenticateChecked(ConnId conn, const AuthFrame& response, const Chec
     close(conn, CloseReason::AuthFailed);
     return;
   }
+  if (banned_ && banned_(response.node)) {
+    ++stats_.authFailed;
+    sendError(conn, "banned", "this identity is banned on this node");
+    close(conn, CloseReason::AuthFailed);
+    return;
+  }
   ++stats_.authSucceeded;
   bind(conn, response.node, response.presence, now);
 }

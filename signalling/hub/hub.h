@@ -159,6 +159,9 @@ class Hub {
   // A fleet (peer_router.h): envelopes for recipients not connected here are offered to `router` before
   // the mailbox. Null (the default): a single node. The router must outlive the hub.
   void setRouter(PeerRouter* router) { router_ = router; }
+  // Bans (the admin API, issue 18): an identity this says is banned is refused at authentication with a
+  // "banned" error frame and the connection closed. Unset: nobody is.
+  void setBanCheck(std::function<bool(const NodeId&)> banned) { banned_ = std::move(banned); }
   // An envelope another node of the fleet forwards to a recipient connected here (the origin node
   // checked the sender and the signature). False when the recipient is not connected here (any more);
   // otherwise its connection gets the frame and the router hears delivered(ref, written).
@@ -242,6 +245,7 @@ class Hub {
   std::deque<NodeId> knownOrder_;
   std::function<bool(const NodeId&)> knownCheck_;
   PeerRouter* router_ = nullptr;
+  std::function<bool(const NodeId&)> banned_;  // setBanCheck
   std::deque<HubCommand> commands_;
   HubStats stats_;
   TimePoint latest_{};  // the latest `now` the hub was given (dates closes that come without one)

@@ -157,6 +157,27 @@ TEST(AdminApi, BannedIdentityGets403AndTheBanSurvivesARestart) {
   EXPECT_EQ(admin.json("GET", "/v1/bans")["bans"].size(), 0u);
 }
 
+TEST(AdminApi, BannedNodeIdIsRefusedAtTheHubLogin) {
+  TempDir keys;
+  Node node(nodeArgs({"--http-listen", "127.0.0.1:0"}));
+  ASSERT_TRUE(node.started()) << node.log();
+  const std::string key = keys.file("banned.key");
+  const auto made = run({binary("rdv"), "key", "new", "--out", key});
+  ASSERT_EQ(made.exitCode, 0) << made.err;
+  const std::string id = made.out.substr(0, made.out.find('\n'));  // key new --out prints the node id
+  const std::string url = "http://" + node.http();
+  const std::vector<std::string> inbox = {binary("rdv"), "inbox", "--node", url, "--key", key, "--once", "--timeout", "5"};
+  const auto before = run(inbox);
+  EXPECT_EQ(before.exitCode, 0) << before.err;
+  ASSERT_EQ(adminOf(node).call("POST", "/v1/bans", "{\"identity\": \"" + id + "\"}").status, 201);
+  const auto after = run(inbox);
+  EXPECT_NE(after.exitCode, 0) << after.out;
+  EXPECT_NE(after.err.find("banned"), std::string::npos) << after.err;
+  // Unbanned: back in.
+  ASSERT_EQ(adminOf(node).call("DELETE", "/v1/bans/" + id).status, 200);
+  EXPECT_EQ(run(inbox).exitCode, 0);
+}
+
 TEST(AdminApi, DrainSendsNewClientsToTheAlternateAndKeepsLiveOnes) {
   Node second(nodeArgs());
   ASSERT_TRUE(second.started()) << second.log();
