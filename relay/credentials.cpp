@@ -1,5 +1,6 @@
 #include "relay/credentials.h"
 
+#include <array>
 #include <openssl/evp.h>
 
 #include <charconv>
@@ -98,7 +99,8 @@ PasswordLookup CredentialStore::lookup(std::string_view username, int64_t unixNo
   // Node-bound credentials (/v1/ice-servers for a signed request) use the derived secrets; tried after
   // the plain ones, only for ids shaped like a node id.
   if (looksLikeNodeId(rest->id)) {
-    for (const std::vector<std::string>* list : {&config_.authSecrets, &retired}) {
+    const std::array<const std::vector<std::string>*, 2> lists{&config_.authSecrets, &retired};
+    for (const std::vector<std::string>* list : lists) {
       for (const std::string& secret : *list) {
         out.passwords.push_back(restPassword(nodeCredentialSecret(secret), username));
         out.kinds.push_back(IdentityKind::Node);
