@@ -53,7 +53,8 @@ def main():
         procs.append(subprocess.Popen(
             [node, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data"),
              "--ready-file", ready, "--auth-secret", natlab.AUTH_SECRET, "--allow-peer", "127.0.0.0/8",
-             "--admin-listen", "127.0.0.1:0", "--admin-token", natlab.ADMIN_TOKEN, "--ice-servers-burst", "1000", "--ice-servers-per-minute", "100000", "--log-level", "warn"],
+             "--admin-listen", "127.0.0.1:0", "--admin-token", natlab.ADMIN_TOKEN,
+             "--ice-servers-burst", "1000", "--ice-servers-per-minute", "100000", "--log-level", "warn"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w")))
         if not natlab.wait_until(lambda: os.path.exists(ready), 15):
             raise SystemExit("rendezvousd did not start: " + open(os.path.join(work, "node.log")).read())
@@ -94,7 +95,8 @@ def main():
             values = [r["phases"][name] for r in runs if r["phases"].get(name) is not None]
             medians[name] = statistics.median(values) if values else None
         summary = {"runs": len(runs), "of": a.runs, "relay_only": a.relay_only, "median": medians,
-                   "load_average": os.getloadavg(), "node_auth": auth_counters(admin), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                   "load_average": os.getloadavg(), "node_auth": auth_counters(admin),
+                   "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         print(json.dumps(summary))
         if a.out:
             with open(a.out, "w") as f:

@@ -67,22 +67,25 @@ def body(args, lab, checks):
                "phases": outcome.phases, "listener_phases": outcome.listener_phases}
         rows.append(row)
         natlab.log("  ->", json.dumps(row))
-        if not checks.expect(outcome.connected, "%s: did not connect: %s" % (name, outcome.error)):
+        if not checks.expect(outcome.connected, "%s: did not connect: %s; %s" % (
+                name, outcome.error, outcome.describe())):
             continue
-        checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s" % (name, outcome.error))
+        checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s; %s" % (
+            name, outcome.error, outcome.describe()))
         checks.expect(outcome.listener_path == {"direct": "direct", "relay": "relayed"}.get(outcome.path),
-                      "%s: rdv connect says %s, rdv listen says %s" % (name, outcome.path, outcome.listener_path))
-        checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s" % (
-            name, outcome.local_type, outcome.remote_type, outcome.path, want))
+                      "%s: rdv connect and rdv listen disagree on the path: %s" % (name, outcome.describe()))
+        checks.expect(outcome.path == want, "%s: expected %s; %s" % (name, want, outcome.describe()))
         if "udp-blocked" in (listener, connector):
             # The blocked side's end of the pair is its TURN-over-TCP allocation, and its UDP was really refused.
             blocked_end = outcome.local_type if connector == "udp-blocked" else outcome.remote_type
-            checks.expect(blocked_end == "relay", "%s: the UDP-blocked side's candidate is %s" % (name, blocked_end))
+            checks.expect(blocked_end == "relay", "%s: the UDP-blocked side's candidate is %s; %s" % (
+                name, blocked_end, outcome.describe()))
             checks.expect(blocked.udp_blocked_count() > dropped_before,
                           "%s: the UDP block dropped nothing: the agent sent no UDP at all?" % name)
         if "v6only" in (listener, connector):
             v6_end = outcome.local_type if connector == "v6only" else outcome.remote_type
-            checks.expect(v6_end == "relay", "%s: the IPv6-only side's candidate is %s" % (name, v6_end))
+            checks.expect(v6_end == "relay", "%s: the IPv6-only side's candidate is %s; %s" % (
+                name, v6_end, outcome.describe()))
     if args.artifacts:
         matrix_test.record_results(os.path.join(args.artifacts, "natlab-results.json"), rows, section="networks")
 

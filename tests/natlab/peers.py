@@ -45,7 +45,16 @@ class Outcome:
         self.listener_phases = None
         self.done = None
         self.events = []
+        self.listener_events = []
         self.error = ""
+
+    def describe(self):
+        """What a failure shows: the path each peer reported and both peers' lines (without their ENRs)."""
+        def lines(events):
+            return [{k: v for k, v in e.items() if k != "enr"} for e in events]
+        return "path: rdv connect %s (%s/%s over %s), rdv listen %s; rdv connect said %s; rdv listen said %s" % (
+            self.path, self.local_type, self.remote_type, self.transport, self.listener_path, lines(self.events),
+            lines(self.listener_events))
 
     @property
     def path(self):
@@ -123,6 +132,7 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
         if want is not None:
             natlab.wait_until(lambda: listener_view(listen) == want, LISTENER_VIEW_SECONDS, step=0.05)
             out.listener_path = listener_view(listen)
+        out.listener_events = list(listen.lines)
         seen = listen.matching(is_event("connected"))
         out.listener_phases = seen[0].get("phases") if seen else None
         if want is not None and out.listener_path != want:
