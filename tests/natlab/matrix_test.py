@@ -133,6 +133,13 @@ def body(args, lab, checks):
                           "%s: rdv connect and rdv listen disagree on the path: %s; %s" % (
                               name, outcome.error, outcome.describe()))
             checks.expect(outcome.path == want, "%s: expected %s; %s" % (name, want, outcome.describe()))
+    # Each listener NAT's address starts one session per connector, each with 401 challenges: honest clients
+    # behind one address must never meet the node's per-source limit on authentication answers (it once
+    # refused them: relay/rate_limiter.h, credit).
+    refused = lab.node_metric("rendezvous_relay_unauthorized_rate_limited_total")
+    natlab.log("node: %d TURN challenges answered, %d refused by the per-source limit" % (
+        lab.node_metric("rendezvous_relay_unauthorized_total"), refused))
+    checks.expect(refused == 0, "the node refused %d TURN authentication answers to honest peers" % refused)
     if args.artifacts:
         record_results(os.path.join(args.artifacts, "natlab-results.json"), rows)
 
