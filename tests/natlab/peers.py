@@ -79,10 +79,16 @@ def node_url(lab, nat):
     return getattr(nat, "node_url", None) or lab.node_url
 
 
+def agent_args(lab):
+    """What every rdv listen/connect of the lab adds: trust the node's TLS certificate when it has one."""
+    cert = getattr(lab, "node_cert", None)
+    return ["--turn-ca", cert] if cert else []
+
+
 def start_listener(lab, nat, key, tag):
     """rdv listen behind `nat`; returns once it says it is listening (registered at the node)."""
     listen = labtest.JsonLinesProcess(lab, nat.host_ns, [lab.binary("rdv"), "listen", "--node", node_url(lab, nat),
-                                                         "--key", key], "listen-" + tag)
+                                                         "--key", key] + agent_args(lab), "listen-" + tag)
     if listen.wait_for(lambda e: e.get("event") in ("listening", "error"), CONNECT_SECONDS) is None or \
             listen.matching(is_event("error")):
         lab.stop(listen.proc)
@@ -103,7 +109,8 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
         connect = labtest.JsonLinesProcess(
             lab, connector_nat.host_ns,
             [lab.binary("rdv"), "connect", "--node", node_url(lab, connector_nat), "--key", ckey, "--to", listener_id,
-             "--count", str(count), "--interval-ms", str(interval_ms), "--timeout", str(CONNECT_SECONDS)],
+             "--count", str(count), "--interval-ms", str(interval_ms), "--timeout", str(CONNECT_SECONDS)]
+            + agent_args(lab),
             "connect-" + tag)
         code = connect.wait_exit(CONNECT_SECONDS + 10)
         if code is None:
