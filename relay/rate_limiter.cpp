@@ -48,4 +48,17 @@ bool SourceRateLimiter::allow(const IpAddress& source, Instant now) {
   return global_.take(1, nowNs);
 }
 
+void SourceRateLimiter::credit(const IpAddress& source, Instant now) {
+  const int64_t nowNs = TokenBucket::nanos(now);
+  const size_t mask = slots_.size() - 1;
+  const size_t start = indexOf(source);
+  for (size_t i = 0; i < kProbeWindow; ++i) {
+    Slot& s = slots_[(start + i) & mask];
+    if (s.used && s.source == source) {
+      if (!s.bucket.full(nowNs)) s.bucket.refund(1);
+      return;
+    }
+  }
+}
+
 }  // namespace rdv::relay

@@ -12,6 +12,14 @@
 // When the table does saturate (no free slot in the source's window), the source is not refused outright:
 // it draws from one global allowance, so honest clients still get answers at the allowance's rate while
 // the answers a flood can cause stay bounded by (table entries x burst) + the global rate.
+//
+// Honest clients behind one address (a NAT, a CGNAT, many peers on one host) each start with a 401 and then
+// authenticate. A request that authenticates carries a nonce bound to its source IP (relay/nonce.h), so its
+// sender has proved that it receives at that address: the challenge it cost was not a spoofed flood's. Such
+// a request gives one token back to its source's bucket (credit), so only challenges that are never
+// followed by authentication use up the per-source rate. An off-path spoofer cannot earn credit for a
+// victim's address (it never sees the victim's nonces); a client that authenticates can reflect answers
+// only to itself.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +41,9 @@ class SourceRateLimiter {
   // Takes one token from the source's bucket (or, when the table is saturated, from the global
   // allowance); false when it is empty.
   bool allow(const IpAddress& source, Instant now);
+  // Gives one token back to the source's bucket (if it holds an entry that is not full): the source has
+  // just authenticated, with a nonce bound to its address.
+  void credit(const IpAddress& source, Instant now);
   size_t capacity() const { return slots_.size(); }
   // Decisions that found the table saturated and went to the global allowance.
   uint64_t saturated() const { return saturated_; }

@@ -137,6 +137,8 @@ void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, con
     onAuthFailure(m, tuple, credentials.error(), now);
     return;
   }
+  // The nonce is bound to this source IP: it receives here, so its challenge was an honest one.
+  unauthorizedLimiter_.credit(tuple.client.ip(), now.mono);
   const Request r{m, tuple, *credentials, now, allocation};
   Bytes response;
   if (const auto unknown = m.unknownComprehensionRequired(kKnownAttributes); !unknown.empty()) {

@@ -24,7 +24,11 @@ void addCommonOptions(CLI::App& cmd, AgentCliOptions& o) {
   cmd.add_option("--key", o.agent.keyFile, "this peer's key file (rdv key new)")->required();
   cmd.add_option("--namespace", o.agent.ns, "registry namespace (default rdv)");
   cmd.add_flag("--relay-only", o.agent.relayOnly, "ICE transport policy relay: only TURN-relayed candidates");
-  cmd.add_flag("--no-tcp", o.noTcp, "UDP only: no ICE-TCP candidates and no TURN over TCP");
+  cmd.add_flag("--no-tcp", o.noTcp, "UDP only: no ICE-TCP candidates and no TURN over TCP or TLS");
+  cmd.add_option("--turn-ca", o.agent.turnCa,
+                 "TURN over TLS (the node's turns: servers, through a local bridge): trust this CA/certificate "
+                 "file (default: the system store)")
+      ->check(CLI::ExistingFile);
   cmd.add_option("--local-address", o.agent.localAddresses,
                  "gather host candidates only on this address (repeatable; default: every interface but loopback)");
   cmd.add_option("--path-timeout-ms", o.agent.pathTimeoutMs,

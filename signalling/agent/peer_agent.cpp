@@ -343,6 +343,7 @@ SessionOptions Agent::sessionOptions() const {
   s.ice = ice_;
   s.relayOnly = o_.relayOnly;
   s.tcp = o_.tcp;
+  s.turnCa = o_.turnCa;
   s.localAddresses = o_.localAddresses;
   s.pathTimeout = std::chrono::milliseconds(o_.pathTimeoutMs);
   s.testDropFastAfter = o_.testDropFastAfter;

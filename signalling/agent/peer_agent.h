@@ -24,6 +24,9 @@ struct AgentOptions {
   bool relayOnly = false;
   bool webrtc = false;  // connect: offer a WebRTC data channel (SDP, SCTP) instead of native records
   bool tcp = true;
+  // TURN over TLS (turns: servers, through a local bridge, turn_tls_bridge.h): trust this CA/certificate
+  // file for the node's certificate; empty: the system store.
+  std::string turnCa;
   std::vector<std::string> localAddresses;
   unsigned pathTimeoutMs = 1500;
   unsigned testDropFastAfter = 0;  // TEST ONLY (see SessionOptions)

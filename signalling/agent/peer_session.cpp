@@ -128,11 +128,23 @@ bool PeerSession::createAgent() {
     return false;
   }
   for (const auto& t : options_.ice.turn) {
-    if (t.transport == TurnServer::Transport::Tls) continue;  // libnice would not verify the certificate
-    if (t.transport == TurnServer::Transport::Tcp && !options_.tcp) continue;  // --no-tcp: no TCP at all
-    nice_agent_set_relay_info(agent_, stream_, kComponent, t.host.c_str(), t.port, t.username.c_str(),
+    if (t.transport != TurnServer::Transport::Udp && !options_.tcp) continue;  // --no-tcp: no TCP at all
+    std::string host = t.host;
+    uint16_t port = t.port;
+    if (t.transport == TurnServer::Transport::Tls) {
+      // libnice (RFC 5245 mode) would speak plain TCP to a TLS server and verify nothing: it gets a
+      // loopback bridge that carries its TURN/TCP connection over verified TLS (turn_tls_bridge.h).
+      auto server = IpAddress::parse(t.host);
+      if (!server || server->family() != Family::V4) continue;  // the bridge listens on 127.0.0.1
+      auto bridge = TurnTlsBridge::start({Endpoint(*server, t.port), options_.turnCa, ""});
+      if (!bridge) continue;
+      host = (*bridge)->local().ip().toString();
+      port = (*bridge)->local().port();
+      tlsBridges_.push_back(std::move(*bridge));
+    }
+    nice_agent_set_relay_info(agent_, stream_, kComponent, host.c_str(), port, t.username.c_str(),
                               t.password.c_str(),
-                              t.transport == TurnServer::Transport::Tcp ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP);
+                              t.transport == TurnServer::Transport::Udp ? NICE_RELAY_TYPE_TURN_UDP : NICE_RELAY_TYPE_TURN_TCP);
   }
   g_signal_connect(G_OBJECT(agent_), "new-candidate-full", G_CALLBACK(onCandidateFull), this);
   g_signal_connect(G_OBJECT(agent_), "candidate-gathering-done", G_CALLBACK(onGatheringDoneSignal), this);

@@ -39,6 +39,7 @@
 #include "signalling/agent/media_stats.h"
 #include "signalling/agent/message_order.h"
 #include "signalling/agent/srtp_session.h"
+#include "signalling/agent/turn_tls_bridge.h"
 #include "signalling/envelope/envelope.h"
 
 typedef struct _NiceAgent NiceAgent;
@@ -54,6 +55,7 @@ struct SessionOptions {
   IceConfig ice;
   bool relayOnly = false;                   // ICE transport policy "relay" (libnice force-relay)
   bool tcp = true;                          // ICE-TCP candidates too
+  std::string turnCa;                       // CA for turns: servers (empty: the system store)
   std::vector<std::string> localAddresses;  // host candidates only on these (default: every interface)
   std::chrono::milliseconds pathTimeout{1500};
   std::chrono::milliseconds pingInterval{250};
@@ -203,6 +205,7 @@ class PeerSession {
   bool descriptionSent_ = false;  // candidates wait until the offer/answer of this generation went out
   bool gatheringDone_ = false;
   std::vector<std::string> queuedCandidates_;
+  std::vector<std::unique_ptr<TurnTlsBridge>> tlsBridges_;  // one per turns: server; outlive agent_
   bool remoteDescription_ = false;  // remote credentials of this generation applied
   std::vector<Json> earlyCandidates_;  // remote candidates that came before their description
   bool remoteGatheringDone_ = false;

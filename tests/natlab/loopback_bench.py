@@ -16,9 +16,26 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import natlab  # noqa: E402
+
+
+AUTH_METRICS = ("rendezvous_relay_unauthorized_total", "rendezvous_relay_stale_nonce_total",
+                "rendezvous_relay_unauthorized_rate_limited_total")
+
+
+def auth_counters(admin):
+    """The node's TURN authentication answers (401, 438) and those its per-source limiter refused."""
+    req = urllib.request.Request("http://%s/metrics" % admin,
+                                 headers={"Authorization": "Bearer " + natlab.ADMIN_TOKEN})
+    totals = {name: 0.0 for name in AUTH_METRICS}
+    for line in urllib.request.urlopen(req, timeout=5).read().decode().splitlines():
+        for name in AUTH_METRICS:
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                totals[name] += float(line.rsplit(" ", 1)[1])
+    return {name.replace("rendezvous_relay_", ""): int(v) for name, v in totals.items()}
 
 
 def main():
@@ -36,11 +53,13 @@ def main():
         procs.append(subprocess.Popen(
             [node, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data"),
              "--ready-file", ready, "--auth-secret", natlab.AUTH_SECRET, "--allow-peer", "127.0.0.0/8",
+             "--admin-listen", "127.0.0.1:0", "--admin-token", natlab.ADMIN_TOKEN,
              "--ice-servers-burst", "1000", "--ice-servers-per-minute", "100000", "--log-level", "warn"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w")))
         if not natlab.wait_until(lambda: os.path.exists(ready), 15):
             raise SystemExit("rendezvousd did not start: " + open(os.path.join(work, "node.log")).read())
-        url = "http://" + json.load(open(ready))["http"]
+        bound = json.load(open(ready))
+        url, admin = "http://" + bound["http"], bound["admin"]
 
         def key(name):
             path = os.path.join(work, name + ".key")
@@ -63,7 +82,8 @@ def main():
                                 "--timeout", "20"] + extra, capture_output=True, text=True, timeout=40)
             if '"connected"' not in p.stdout:
                 print(json.dumps({"failed": i, "exit": p.returncode, "stdout": p.stdout[-2000:],
-                                  "stderr": p.stderr[-2000:], "listener": heard[-4:]}), flush=True)
+                                  "stderr": p.stderr[-2000:], "listener": heard[-4:],
+                                  "node_auth": auth_counters(admin)}), flush=True)
             for out in p.stdout.splitlines():
                 e = json.loads(out)
                 if e.get("event") == "connected":
@@ -75,7 +95,8 @@ def main():
             values = [r["phases"][name] for r in runs if r["phases"].get(name) is not None]
             medians[name] = statistics.median(values) if values else None
         summary = {"runs": len(runs), "of": a.runs, "relay_only": a.relay_only, "median": medians,
-                   "load_average": os.getloadavg(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                   "load_average": os.getloadavg(), "node_auth": auth_counters(admin),
+                   "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         print(json.dumps(summary))
         if a.out:
             with open(a.out, "w") as f:

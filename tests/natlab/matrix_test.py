@@ -123,16 +123,23 @@ def body(args, lab, checks):
                    "phases": outcome.phases, "listener_phases": outcome.listener_phases}
             rows.append(row)
             natlab.log("  ->", json.dumps(row))
-            if not checks.expect(outcome.connected, "%s: did not connect: %s" % (name, outcome.error)):
+            if not checks.expect(outcome.connected, "%s: did not connect: %s; %s" % (name, outcome.error,
+                                                                                    outcome.describe())):
                 continue
-            checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s" % (name, outcome.error))
+            checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s; %s" % (name, outcome.error,
+                                                                                         outcome.describe()))
             # The listener reports its own view of the same pair ("direct" or "relayed").
             checks.expect(outcome.listener_path == {"direct": "direct", "relay": "relayed"}.get(outcome.path),
-                          "%s: rdv connect says %s, rdv listen says %s: %s" % (name, outcome.path, outcome.listener_path,
-                                                                               outcome.error))
-            checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s; rdv connect said %s" % (
-                name, outcome.local_type, outcome.remote_type, outcome.path, want,
-                [{k: v for k, v in e.items() if k != "enr"} for e in outcome.events]))
+                          "%s: rdv connect and rdv listen disagree on the path: %s; %s" % (
+                              name, outcome.error, outcome.describe()))
+            checks.expect(outcome.path == want, "%s: expected %s; %s" % (name, want, outcome.describe()))
+    # Each listener NAT's address starts one session per connector, each with 401 challenges: honest clients
+    # behind one address must never meet the node's per-source limit on authentication answers (it once
+    # refused them: relay/rate_limiter.h, credit).
+    refused = lab.node_metric("rendezvous_relay_unauthorized_rate_limited_total")
+    natlab.log("node: %d TURN challenges answered, %d refused by the per-source limit" % (
+        lab.node_metric("rendezvous_relay_unauthorized_total"), refused))
+    checks.expect(refused == 0, "the node refused %d TURN authentication answers to honest peers" % refused)
     if args.artifacts:
         record_results(os.path.join(args.artifacts, "natlab-results.json"), rows)
 

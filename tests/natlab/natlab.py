@@ -58,6 +58,7 @@ SKIP = 77  # CTest SKIP_RETURN_CODE
 PREFIX = "rdvl"
 STUN_PORT = 3478
 HTTP_PORT = 8080
+TLS_PORT = 5349
 AUTH_SECRET = "natlab-shared-secret"
 ADMIN_PORT = 9090  # on the PUB namespace's own loopback
 ADMIN_TOKEN = "natlab-admin-token-0123456789"
@@ -105,9 +106,10 @@ def skip_reason():
 class Nat:
     """One NAT namespace and the LAN host behind it."""
 
-    def __init__(self, lab, index, behaviour, hairpin, label, behind=None, block_udp=False):
+    def __init__(self, lab, index, behaviour, hairpin, label, behind=None, block_udp=False, tls_only=False):
         """behind: a Cgnat this NAT sits behind (its WAN is then on the CGNAT's 100.64/10 LAN, not the public
-        segment); block_udp: the network lets only TCP out (TURN over TCP must carry everything)."""
+        segment); block_udp: the network lets only TCP out (TURN over TCP must carry everything); tls_only:
+        it lets out only TCP to the node's HTTP API and its TLS port (TURN over TLS must carry everything)."""
         if behaviour not in BEHAVIOURS:
             raise LabError("unknown NAT behaviour %r (one of %s)" % (behaviour, ", ".join(BEHAVIOURS)))
         if hairpin and behaviour in NON_EIM:
@@ -116,7 +118,7 @@ class Nat:
             raise LabError("hairpinning is modelled for endpoint-independent mapping only")
         self.lab, self.index, self.behaviour, self.hairpin = lab, index, behaviour, hairpin
         self.label = label or "%s%d" % (SHORT[behaviour], index)
-        self.behind, self.block_udp = behind, block_udp
+        self.behind, self.block_udp, self.tls_only = behind, block_udp or tls_only, tls_only
         s = lab.slot
         # The NAT's WAN address: on the public segment, or (behind a CGNAT) on the CGNAT's shared address space.
         self.public_ip = behind.attach(self) if behind else "198.18.0.%d" % (32 * s + 10 + index)
@@ -197,7 +199,14 @@ class Nat:
                             "dst,src", "--exist", "--timeout", "300"])
         if self.block_udp:
             # A network that lets only TCP out (UDP blocked, as some corporate and hotel networks do).
+            if self.tls_only:
+                # Only TLS (and the node's API, which the peers need for signalling) gets out: no TURN over TCP.
+                for port in (HTTP_PORT, TLS_PORT):
+                    r.append(ipt + ["-A", "FORWARD", "-i", "lan", "-o", "wan", "-p", "tcp", "-d", self.lab.node_ip,
+                                    "--dport", str(port), "-j", "ACCEPT"])
             r.append(ipt + ["-A", "FORWARD", "-i", "lan", "-o", "wan", "-p", "udp", "-j", "DROP"])
+            if self.tls_only:
+                r.append(ipt + ["-A", "FORWARD", "-i", "lan", "-o", "wan", "-j", "DROP"])
         r.append(ipt + ["-A", "FORWARD", "-i", "lan", "-o", "wan", "-j", "ACCEPT"])
         # Mapping: SNAT to the public address. Without --random Linux keeps the source port whenever the
         # tuple is free, so one internal endpoint gets one public endpoint for every destination (EIM).
@@ -354,11 +363,12 @@ class Lab:
             self.add_nat(behaviour, label, i in hairpin or (label is not None and label in hairpin))
         return self
 
-    def add_nat(self, behaviour, label=None, hairpin=False, behind=None, block_udp=False):
+    def add_nat(self, behaviour, label=None, hairpin=False, behind=None, block_udp=False, tls_only=False):
         """One more NAT (and its host) after build(); behind a CGNAT of add_cgnat() or on the public segment."""
         if len(self.nats) >= 14:
             raise LabError("a lab holds at most 14 NATs (public addresses b+10..b+23)")
-        nat = Nat(self, len(self.nats), behaviour, hairpin, label, behind=behind, block_udp=block_udp)
+        nat = Nat(self, len(self.nats), behaviour, hairpin, label, behind=behind, block_udp=block_udp,
+                  tls_only=tls_only)
         nat.build()
         self.nats.append(nat)
         log(nat.describe())
@@ -396,7 +406,7 @@ class Lab:
                 return n
         raise LabError("no NAT labelled %r" % label)
 
-    def start_node(self, extra_args=(), allow_peer=True, name="rendezvousd"):
+    def start_node(self, extra_args=(), allow_peer=True, name="rendezvousd", tls=False):
         """Starts rendezvousd in PUB (stopping a previous one first); returns its ready-file JSON."""
         if self.node is not None:
             self.stop(self.node)
@@ -408,6 +418,15 @@ class Lab:
                 "--alt-address", self.node_alt_ip, "--http-listen", "%s:%d" % (self.node_ip, HTTP_PORT),
                 "--data-dir", data, "--ready-file", ready, "--auth-secret", AUTH_SECRET,
                 "--admin-listen", "127.0.0.1:%d" % ADMIN_PORT, "--admin-token", ADMIN_TOKEN, "--log-level", "debug"]
+        if tls:
+            # TURN over TLS on TLS_PORT with a certificate for the node's address; the agents trust it
+            # (--turn-ca, added to every rdv listen/connect by peers.py).
+            self.node_cert = os.path.join(self.workdir, "node-cert.pem")
+            key = os.path.join(self.workdir, "node-key.pem")
+            sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key, "-out", self.node_cert, "-days", "2", "-subj", "/CN=" + self.node_ip,
+                "-addext", "subjectAltName=IP:" + self.node_ip])
+            args += ["--tls-listen", "%s:%d" % (self.node_ip, TLS_PORT), "--cert", self.node_cert, "--key", key]
         if allow_peer:
             # The lab's "public" addresses are benchmarking addresses, denied as relay peers by default.
             args += ["--allow-peer", "198.18.0.0/15"]

@@ -33,6 +33,8 @@ CASES = [
     ("symmetric", "cgn-b", "relay", "port-restricted (through the CGNAT) vs symmetric, as in the matrix"),
     ("full-cone", "udp-blocked", "relay", "no UDP out: only TURN over TCP reaches anything"),
     ("udp-blocked", "symmetric", "relay", "no UDP out, the other side symmetric"),
+    ("full-cone", "tls-only", "relay", "only TLS out: TURN over TLS (the agent's local bridge) reaches the relay"),
+    ("tls-only", "symmetric", "relay", "only TLS out, the other side symmetric"),
     ("v6only", "full-cone", "relay",
      "IPv6-only: its only IPv4 candidate is its TURN allocation (through NAT64); libnice pairs by address family"),
     ("full-cone", "v6only", "relay", "the same, the other way round"),
@@ -46,10 +48,11 @@ def body(args, lab, checks):
         return
     lab.build([("eim-eif", "full-cone"), ("apdm-apdf", "symmetric")])
     lab.add_nat("eim-apdf", "udp-blocked", block_udp=True)
+    lab.add_nat("eim-apdf", "tls-only", tls_only=True)
     lab.add_cgnat("cgnat-hairpin", True, [("eim-apdf", "cgn-hp-a"), ("eim-apdf", "cgn-hp-b")])
     lab.add_cgnat("cgnat-no-hairpin", False, [("eim-apdf", "cgn-a"), ("eim-apdf", "cgn-b")])
     v6 = lab.add_nat64("v6only")
-    lab.start_node()
+    lab.start_node(tls=True)
     if not checks.expect(v6.wait_ready(), "the IPv6-only host cannot reach the node through NAT64 (%s)" % v6.node_url):
         return
     cases = [c for c in CASES if not args.only or "%s,%s" % (c[0], c[1]) in args.only.split(";")]
@@ -57,7 +60,8 @@ def body(args, lab, checks):
     for listener, connector, want, why in cases:
         name = "%s -> %s" % (listener, connector)
         natlab.log("pair %s (expect %s: %s)" % (name, want, why))
-        blocked = lab.nat("udp-blocked")
+        blocked_label = "tls-only" if "tls-only" in (listener, connector) else "udp-blocked"
+        blocked = lab.nat(blocked_label)
         dropped_before = blocked.udp_blocked_count()
         outcome = peers.connect_pair(lab, lab.nat(listener), lab.nat(connector), tag="%s_%s" % (listener, connector))
         row = {"listener": listener, "connector": connector, "expected": want, "connected": outcome.connected,
@@ -67,22 +71,26 @@ def body(args, lab, checks):
                "phases": outcome.phases, "listener_phases": outcome.listener_phases}
         rows.append(row)
         natlab.log("  ->", json.dumps(row))
-        if not checks.expect(outcome.connected, "%s: did not connect: %s" % (name, outcome.error)):
+        if not checks.expect(outcome.connected, "%s: did not connect: %s; %s" % (
+                name, outcome.error, outcome.describe())):
             continue
-        checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s" % (name, outcome.error))
+        checks.expect(outcome.both_ways, "%s: data did not flow both ways: %s; %s" % (
+            name, outcome.error, outcome.describe()))
         checks.expect(outcome.listener_path == {"direct": "direct", "relay": "relayed"}.get(outcome.path),
-                      "%s: rdv connect says %s, rdv listen says %s" % (name, outcome.path, outcome.listener_path))
-        checks.expect(outcome.path == want, "%s: selected pair %s/%s is %s, expected %s" % (
-            name, outcome.local_type, outcome.remote_type, outcome.path, want))
-        if "udp-blocked" in (listener, connector):
-            # The blocked side's end of the pair is its TURN-over-TCP allocation, and its UDP was really refused.
-            blocked_end = outcome.local_type if connector == "udp-blocked" else outcome.remote_type
-            checks.expect(blocked_end == "relay", "%s: the UDP-blocked side's candidate is %s" % (name, blocked_end))
+                      "%s: rdv connect and rdv listen disagree on the path: %s" % (name, outcome.describe()))
+        checks.expect(outcome.path == want, "%s: expected %s; %s" % (name, want, outcome.describe()))
+        if blocked_label in (listener, connector):
+            # The blocked side's end of the pair is its TURN-over-TCP (or TLS) allocation, and its UDP was really
+            # refused.
+            blocked_end = outcome.local_type if connector == blocked_label else outcome.remote_type
+            checks.expect(blocked_end == "relay", "%s: the UDP-blocked side's candidate is %s; %s" % (
+                name, blocked_end, outcome.describe()))
             checks.expect(blocked.udp_blocked_count() > dropped_before,
                           "%s: the UDP block dropped nothing: the agent sent no UDP at all?" % name)
         if "v6only" in (listener, connector):
             v6_end = outcome.local_type if connector == "v6only" else outcome.remote_type
-            checks.expect(v6_end == "relay", "%s: the IPv6-only side's candidate is %s" % (name, v6_end))
+            checks.expect(v6_end == "relay", "%s: the IPv6-only side's candidate is %s; %s" % (
+                name, v6_end, outcome.describe()))
     if args.artifacts:
         matrix_test.record_results(os.path.join(args.artifacts, "natlab-results.json"), rows, section="networks")
 

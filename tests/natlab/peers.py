@@ -45,7 +45,16 @@ class Outcome:
         self.listener_phases = None
         self.done = None
         self.events = []
+        self.listener_events = []
         self.error = ""
+
+    def describe(self):
+        """What a failure shows: the path each peer reported and both peers' lines (without their ENRs)."""
+        def lines(events):
+            return [{k: v for k, v in e.items() if k != "enr"} for e in events]
+        return "path: rdv connect %s (%s/%s over %s), rdv listen %s; rdv connect said %s; rdv listen said %s" % (
+            self.path, self.local_type, self.remote_type, self.transport, self.listener_path, lines(self.events),
+            lines(self.listener_events))
 
     @property
     def path(self):
@@ -70,10 +79,16 @@ def node_url(lab, nat):
     return getattr(nat, "node_url", None) or lab.node_url
 
 
+def agent_args(lab):
+    """What every rdv listen/connect of the lab adds: trust the node's TLS certificate when it has one."""
+    cert = getattr(lab, "node_cert", None)
+    return ["--turn-ca", cert] if cert else []
+
+
 def start_listener(lab, nat, key, tag):
     """rdv listen behind `nat`; returns once it says it is listening (registered at the node)."""
     listen = labtest.JsonLinesProcess(lab, nat.host_ns, [lab.binary("rdv"), "listen", "--node", node_url(lab, nat),
-                                                         "--key", key], "listen-" + tag)
+                                                         "--key", key] + agent_args(lab), "listen-" + tag)
     if listen.wait_for(lambda e: e.get("event") in ("listening", "error"), CONNECT_SECONDS) is None or \
             listen.matching(is_event("error")):
         lab.stop(listen.proc)
@@ -94,7 +109,8 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
         connect = labtest.JsonLinesProcess(
             lab, connector_nat.host_ns,
             [lab.binary("rdv"), "connect", "--node", node_url(lab, connector_nat), "--key", ckey, "--to", listener_id,
-             "--count", str(count), "--interval-ms", str(interval_ms), "--timeout", str(CONNECT_SECONDS)],
+             "--count", str(count), "--interval-ms", str(interval_ms), "--timeout", str(CONNECT_SECONDS)]
+            + agent_args(lab),
             "connect-" + tag)
         code = connect.wait_exit(CONNECT_SECONDS + 10)
         if code is None:
@@ -123,6 +139,7 @@ def connect_pair(lab, listener_nat, connector_nat, tag, count=5, interval_ms=20)
         if want is not None:
             natlab.wait_until(lambda: listener_view(listen) == want, LISTENER_VIEW_SECONDS, step=0.05)
             out.listener_path = listener_view(listen)
+        out.listener_events = list(listen.lines)
         seen = listen.matching(is_event("connected"))
         out.listener_phases = seen[0].get("phases") if seen else None
         if want is not None and out.listener_path != want:

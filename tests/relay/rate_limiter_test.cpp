@@ -82,6 +82,29 @@ TEST(RateLimiter, SaturatedTableFallsBackToTheGlobalAllowance) {
   EXPECT_TRUE(limiter.allow(ip("192.0.2.1"), t));  // one more global token (entries still spent)
 }
 
+TEST(RateLimiter, CreditGivesBackOneTokenUpToTheBurst) {
+  SourceRateLimiter limiter(RateLimit{1.0, 2.0}, RateLimit{1.0, 1.0}, 16, 3);
+  const Instant t{};
+  const IpAddress a = ip("192.0.2.1");
+  limiter.credit(a, t);  // no entry yet: nothing to give back, and no entry made
+  EXPECT_TRUE(limiter.allow(a, t));
+  EXPECT_TRUE(limiter.allow(a, t));
+  EXPECT_FALSE(limiter.allow(a, t));
+  limiter.credit(a, t);
+  EXPECT_TRUE(limiter.allow(a, t));  // the credited token
+  EXPECT_FALSE(limiter.allow(a, t));
+  // Credit never raises a bucket above its burst: three credits on an empty bucket give back two.
+  for (int k = 0; k < 3; ++k) limiter.credit(a, t);
+  EXPECT_TRUE(limiter.allow(a, t));
+  EXPECT_TRUE(limiter.allow(a, t));
+  EXPECT_FALSE(limiter.allow(a, t));
+  const IpAddress b = ip("192.0.2.2");
+  limiter.credit(a, t);
+  EXPECT_TRUE(limiter.allow(b, t));  // another source's credit is not b's
+  EXPECT_TRUE(limiter.allow(b, t));
+  EXPECT_FALSE(limiter.allow(b, t));
+}
+
 // The engine: 401, 438 and 400 all count against the source, and an honest client is still challenged
 // during a spoofed flood through the real Server.
 TEST(UnauthenticatedAnswers, FloodFromManySourcesStillChallengesHonestClient) {
@@ -132,6 +155,42 @@ TEST(UnauthenticatedAnswers, StaleNonceAndBadRequestAreLimitedToo) {
   }
   EXPECT_EQ(answered400, 5);
   EXPECT_EQ(h.server->stats().unauthorizedRateLimited, 30u);
+}
+
+TEST(UnauthenticatedAnswers, HonestClientsBehindOneAddressAreNotRefused) {
+  // 60 clients behind one NAT address (one port each), all within one second: each is challenged once and
+  // then authenticates. The burst is 20, but each authenticated request proves the address receives its
+  // nonces and gives the challenge's token back, so every client gets its 401 and its allocation.
+  Harness h;
+  int challenged = 0, authenticated = 0;
+  for (int i = 0; i < 60; ++i) {
+    TurnClient c(h, udpTuple("192.0.2.50:" + std::to_string(10000 + i)), "alice", "secret");
+    const Bytes challenge = c.request(Method::Allocate, [](stun::MessageBuilder& b) { b.addRequestedTransport(17); }, false);
+    challenged += !challenge.empty() && errorOf(challenge) == 401;
+    if (challenge.empty()) continue;
+    c.learn(challenge);
+    const Bytes reply = c.request(Method::Allocate, [](stun::MessageBuilder& b) { b.addRequestedTransport(17); });
+    authenticated += !reply.empty() && errorOf(reply) != 401 && errorOf(reply) != 438;
+    h.now.mono += milliseconds(10);
+  }
+  EXPECT_EQ(challenged, 60);
+  EXPECT_EQ(authenticated, 60);  // past the challenge (a quota may still answer 486)
+  EXPECT_EQ(h.server->stats().unauthorizedRateLimited, 0u);
+}
+
+TEST(UnauthenticatedAnswers, ChallengesNeverFollowedByAuthenticationStayLimited) {
+  // The same address sends 60 unauthenticated Allocates in a second (a flood, or spoofed in its name):
+  // only the burst is answered, credit or not, since nothing authenticates.
+  Harness h;
+  int challenged = 0;
+  for (int i = 0; i < 60; ++i) {
+    TurnClient c(h, udpTuple("192.0.2.51:" + std::to_string(10000 + i)));
+    const Bytes challenge = c.request(Method::Allocate, {}, false);
+    challenged += !challenge.empty() && errorOf(challenge) == 401;
+    h.now.mono += milliseconds(10);
+  }
+  EXPECT_LE(challenged, 20 + 3);  // burst 20, plus 5/s over the 0.6 s the loop took
+  EXPECT_GE(h.server->stats().unauthorizedRateLimited, 37u);
 }
 
 TEST(UnauthenticatedAnswers, NoUsernameOracle) {
