@@ -12,8 +12,10 @@ PACKAGES=(
 # clang and libclang-rt-14-dev: the libFuzzer build of tests/fuzz (scripts/fuzz.sh). prometheus: promtool checks
 # configs/prometheus-alerts.yml (tests/configs). redis-server: the fleet tests' own Redis (tests/fleet). dpkg-dev: dpkg-shlibdeps for cpack's .deb (tests/package).
 # sqlite3: the ledger privacy test reads the ledger with the sqlite3 command. tayga: the NAT lab's NAT64.
+# libbpf-dev and bpftool (with clang): the kernel fast path's BPF program and its skeleton (rendezvous/node/fastpath);
+# without them the daemon builds without it.
 TEST_PACKAGES=(coturn sqlite3 iproute2 iptables ipset procps python3 python3-prometheus-client chromium clang libclang-rt-14-dev
-               prometheus dpkg-dev tayga redis-server)
+               prometheus dpkg-dev tayga redis-server libbpf-dev bpftool)
 # The JavaScript package (signalling/web) is built and tested with node and npm; its own dependencies come
 # from the npm registry through `npm ci` (package-lock.json) in tests/web/run_npm_tests.sh. A node that is
 # already installed (e.g. a newer one whose package provides npm itself) is kept.
