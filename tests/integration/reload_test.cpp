@@ -4,6 +4,7 @@
 // over TLS and the HTTPS API) while an open TLS connection goes on.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -109,6 +110,29 @@ TEST(Reload, SecretsPeerListAndLogLevelChangeUnderALiveAllocation) {
   EXPECT_TRUE(waitUntil([&] { return events(node.log(), "allocation-started").size() == 2; }, std::chrono::seconds(3)))
       << node.log();
   EXPECT_TRUE(relays(live, peer, "still relaying"));
+}
+
+// coturn's turnutils_uclient relays through a SIGHUP that rotates the secret it was issued with and
+// changes the peer list and log level: its session completes with nothing lost.
+TEST(Reload, CoturnClientSessionRunsThroughAReload) {
+  TempDir dir;
+  const std::string file = dir.file("node.json");
+  writeFile(file, config(kOldSecret, R"(, "log-level": "info")"));
+  Node node({"--config", file});
+  ASSERT_TRUE(node.started()) << node.log();
+  // 60 messages, 100 ms apart (6 s), client to client through the relay, REST credentials from the old secret.
+  Process uclient({"turnutils_uclient", "-y", "-c", "-n", "60", "-m", "1", "-l", "120", "-z", "100", "-W", kOldSecret,
+                   "-u", "uclient-id", "-p", std::to_string(node.udpPort()), "127.0.0.1"},
+                  dir.file("uclient.log"));
+  ASSERT_TRUE(waitUntil([&] { return events(node.log(), "allocation-started").size() >= 2; }, std::chrono::seconds(10)))
+      << node.log() << uclient.log();
+  writeFile(file, config(kNewSecret, R"(, "log-level": "warn", "deny-peer": ["192.0.2.0/24"])"));
+  ASSERT_TRUE(reloadAndWait(node, "config-reloaded", 1)) << node.log();
+  ASSERT_TRUE(waitUntil([&] { return !uclient.running(); }, std::chrono::seconds(30))) << uclient.log();
+  const auto status = uclient.stop(SIGTERM);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << uclient.log();
+  EXPECT_NE(uclient.log().find("Total lost packets 0 "), std::string::npos) << uclient.log();
 }
 
 TEST(Reload, ABrokenFileKeepsTheRunningSettings) {
