@@ -128,6 +128,7 @@ TEST(Reload, CoturnClientSessionRunsThroughAReload) {
       << node.log() << uclient.log();
   writeFile(file, config(kNewSecret, R"(, "log-level": "warn", "deny-peer": ["192.0.2.0/24"])"));
   ASSERT_TRUE(reloadAndWait(node, "config-reloaded", 1)) << node.log();
+  ASSERT_TRUE(uclient.running()) << "the session must span the reload: " << uclient.log();
   ASSERT_TRUE(waitUntil([&] { return !uclient.running(); }, std::chrono::seconds(30))) << uclient.log();
   const auto status = uclient.stop(SIGTERM);
   ASSERT_TRUE(status.has_value());
