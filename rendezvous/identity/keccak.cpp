@@ -91,6 +91,7 @@ void Keccak256::absorbBlock(const uint8_t* block) {
 }
 
 void Keccak256::update(ByteSpan data) {
+  if (data.empty()) return;  // an empty span may carry a null pointer, which memcpy must not get
   size_t pos = 0;
   if (buffered_ > 0) {
     const size_t take = std::min(kRate - buffered_, data.size());
