@@ -37,11 +37,15 @@ TEST(SignalVerifierPool, ResultsKeepEachConnectionsOrderAndTakeTurns) {
   const auto b = *identity::PrivateKey::generate();
   Collector got;
   std::unique_ptr<SignalVerifierPool> pool;
+  // The wake callback may still run on a worker while pool.reset() destroys the pool (the destructor
+  // joins the workers first): it uses this pointer, which reset() does not null.
+  SignalVerifierPool* raw = nullptr;
   pool = std::make_unique<SignalVerifierPool>(2, [&] {
     std::lock_guard lock(got.mutex);
-    for (auto& d : pool->takeDone()) got.done.push_back(std::move(d));
+    for (auto& d : raw->takeDone()) got.done.push_back(std::move(d));
     got.cv.notify_all();
   });
+  raw = pool.get();
   sig::FrameCheckContext context;
   context.hubId = a.nodeId();
   context.maxFrameBytes = 1 << 20;
