@@ -110,6 +110,17 @@ uint16_t freeUdpPort() {
   return ok ? ntohs(sin.sin_port) : 0;
 }
 
+std::vector<nlohmann::json> events(const std::string& log, const std::string& event) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
+  }
+  return out;
+}
+
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds step) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

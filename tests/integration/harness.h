@@ -49,6 +49,9 @@ CommandResult run(const std::vector<std::string>& argv, std::chrono::millisecond
 uint16_t freeUdpPort();
 
 // Polls `condition` until it is true or the deadline passes.
+// The JSON log lines (--log-format json) of `event`, in order.
+std::vector<nlohmann::json> events(const std::string& log, const std::string& event);
+
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds step = 20ms);
 

@@ -25,17 +25,6 @@ Bytes payload(uint32_t i, uint8_t salt) {
   return b;
 }
 
-std::vector<nlohmann::json> events(const std::string& log, const std::string& event) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(log);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
-  }
-  return out;
-}
-
 TEST(RelayBurst, HundredsOfChannelDataBothWaysEveryByteAndExactCounters) {
   Node node({"--listen", "127.0.0.1:0", "--workers", "1", "--user", "alice:wonderland", "--allow-peer",
              "127.0.0.0/8", "--log-format", "json"});

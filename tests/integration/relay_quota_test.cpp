@@ -18,17 +18,6 @@ namespace rdv::test {
 namespace {
 
 // The node's JSON log lines with "event" == `event`.
-std::vector<nlohmann::json> events(const std::string& log, const std::string& event) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(log);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
-  }
-  return out;
-}
-
 Endpoint loopback(uint16_t port) { return Endpoint(*IpAddress::parse("127.0.0.1"), port); }
 
 TEST(RelayMetering, SigtermEndsLiveAllocationsWithExactTotals) {

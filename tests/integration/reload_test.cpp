@@ -20,17 +20,6 @@ namespace {
 constexpr const char* kOldSecret = "reload-test-secret-one-0001";
 constexpr const char* kNewSecret = "reload-test-secret-two-0002";
 
-std::vector<nlohmann::json> events(const std::string& log, const std::string& event) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(log);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
-  }
-  return out;
-}
-
 Endpoint loopback(uint16_t port) { return Endpoint(*IpAddress::parse("127.0.0.1"), port); }
 
 void writeFile(const std::string& path, const std::string& text) {

@@ -8,20 +8,6 @@
 
 namespace rdv::node {
 
-namespace {
-
-nlohmann::json sumsJson(const UsageTotals& s, const CostModel& prices) {
-  return {{"allocations", s.allocations},
-          {"bytes_to_peer", s.bytesToPeer},
-          {"bytes_to_client", s.bytesToClient},
-          {"packets_to_peer", s.packetsToPeer},
-          {"packets_to_client", s.packetsToClient},
-          {"allocation_seconds", s.allocationSeconds},
-          {"cost", roundMoney(prices.cost(s.bytesToPeer, s.bytesToClient, s.allocationSeconds))}};
-}
-
-}  // namespace
-
 nlohmann::json fleetUsageDocument(const UsageQuery& q, int64_t nowUnix, const CostModel& prices,
                                   const std::string& fleet, const std::vector<fleet::UsageEntry>& entries) {
   UsageTotals totals;

@@ -20,7 +20,11 @@ constexpr int64_t kMaxWindowDays = 3660;
 
 using Sums = UsageTotals;
 
-nlohmann::json sumsJson(const Sums& s, const CostModel& prices) {
+}  // namespace
+
+double roundMoney(double v) { return std::round(v * 1e6) / 1e6; }
+
+nlohmann::json sumsJson(const UsageTotals& s, const CostModel& prices) {
   return {{"allocations", s.allocations},
           {"bytes_to_peer", s.bytesToPeer},
           {"bytes_to_client", s.bytesToClient},
@@ -29,10 +33,6 @@ nlohmann::json sumsJson(const Sums& s, const CostModel& prices) {
           {"allocation_seconds", s.allocationSeconds},
           {"cost", roundMoney(prices.cost(s.bytesToPeer, s.bytesToClient, s.allocationSeconds))}};
 }
-
-}  // namespace
-
-double roundMoney(double v) { return std::round(v * 1e6) / 1e6; }
 
 Result<UsageQuery, std::string> parseUsageQuery(const HttpRequest& request, int64_t nowUnix) {
   UsageQuery q;

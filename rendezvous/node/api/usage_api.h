@@ -14,6 +14,7 @@
 #include "rendezvous/node/api/http_server.h"
 #include "rendezvous/storage/database.h"
 #include "rendezvous/base/result.h"
+#include "rendezvous/base/usage_totals.h"
 
 namespace rdv::node {
 
@@ -32,6 +33,9 @@ struct CostModel {
 
 // Money as /v1/usage shows it: rounded to 6 decimals.
 double roundMoney(double v);
+// One /v1/usage sums object (allocations, bytes and packets each way, allocation seconds, cost), as the
+// node's and the fleet's documents (fleet_usage.cpp) show it.
+nlohmann::json sumsJson(const UsageTotals& s, const CostModel& prices);
 
 struct UsageQuery {
   int64_t since = 0;  // unix seconds of the first day's 00:00 UTC
