@@ -6,8 +6,8 @@
  * peer -> node    UDP to a relay address from the peer a channel is bound to:
  *                 prepend the ChannelData header, send from the listen address to the client.
  *
- * Everything else - STUN, unknown channels, IP options, fragments, IPv6, ChannelData with padding or a
- * short length, datagrams that would exceed 1500 bytes, allocations out of budget - passes to the stack
+ * Everything else - STUN, unknown channels, IP options, fragments, GSO batches, IPv6, ChannelData with
+ * padding or a short length, datagrams that would exceed 1500 bytes, allocations out of budget - passes to the stack
  * unchanged (TC_ACT_UNSPEC: other filters on the device, such as another node's, still see it), and the
  * user-space engine handles it exactly as without the fast path. The daemon owns the
  * maps (fastpath_maps.h): it writes a binding when a channel is bound and removes it when the channel,
@@ -95,9 +95,16 @@ static __always_inline int within_limit(struct fp_allocation *a, __u32 slot, int
 
 /* Sends the rewritten packet out of the device user space resolved from the routing table when the
  * channel was bound, with the next hop's link-layer address from the neighbour table (bpf_redirect_neigh
- * looks both up without needing IP forwarding on); or up the stack when the destination is this host. */
-static __always_inline int send(__u32 ifindex) {
-  if (ifindex == 0) return TC_ACT_OK;
+ * looks both up without needing IP forwarding on). A destination on this host (ifindex 0) goes up the
+ * stack: in place when the packet came in on loopback (its route is already a local one); else out of
+ * loopback, through bpf_redirect_neigh as well, which attaches the local route: a datagram from one of the
+ * host's own addresses that reached the stack without a route would be dropped as a martian source. */
+#define LOOPBACK_IFINDEX 1
+static __always_inline int send(struct __sk_buff *skb, __u32 ifindex) {
+  if (ifindex == 0) {
+    if (skb->ifindex == LOOPBACK_IFINDEX) return TC_ACT_OK;
+    ifindex = LOOPBACK_IFINDEX;
+  }
   long rc = bpf_redirect_neigh(ifindex, 0, 0, 0);
   if (rc != TC_ACT_REDIRECT) {
     struct fp_stats *s = stats();
@@ -153,24 +160,56 @@ static __always_inline void count(struct fp_allocation *a, int to_peer, __u32 le
   }
 }
 
+/* The payload moves by 4 bytes inside the packet; the Ethernet, IP and UDP headers stay exactly where
+ * they are. A datagram sent by a local socket (loopback, a container's veth) arrives with
+ * CHECKSUM_PARTIAL: the UDP checksum is still to be computed from csum_start, the UDP header's place in
+ * the buffer. bpf_skb_adjust_room would move the headers under it and leave csum_start 4 bytes off (the
+ * receiver then drops small datagrams for a bad checksum); moving the payload keeps it valid, and the
+ * partial checksum in the UDP field needs only the pseudo-header's changes (rewrite() does that). The
+ * payload goes through a per-CPU scratch buffer: one load, one store, no loop for the verifier to walk.
+ * The program runs in softirq with the CPU held, so nothing else uses the buffer while it does. */
+#define SCRATCH_SIZE 2048 /* a power of two above MAX_IP_LEN, so a mask bounds the length for the verifier */
+struct fp_scratch {
+  __u8 bytes[SCRATCH_SIZE];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct fp_scratch);
+} fp_scratch_map SEC(".maps");
+
+/* Copies the `len` bytes at `from` to `to` (the ranges may overlap). */
+static __always_inline int move_bytes(struct __sk_buff *skb, __u32 from, __u32 to, __u32 len) {
+  if (len == 0) return 0;
+  if (len > MAX_IP_LEN) return -1;
+  /* The same value as len (1..MAX_IP_LEN), in a form whose bounds the verifier sees: 1..SCRATCH_SIZE. */
+  __u32 n = ((len - 1) & (SCRATCH_SIZE - 1)) + 1;
+  __u32 zero = 0;
+  struct fp_scratch *scratch = bpf_map_lookup_elem(&fp_scratch_map, &zero);
+  if (!scratch) return -1;
+  if (bpf_skb_load_bytes(skb, from, scratch->bytes, n) < 0) return -1;
+  return bpf_skb_store_bytes(skb, to, scratch->bytes, n, 0) < 0 ? -1 : 0;
+}
+
+#define PAYLOAD_OFF (UDP_OFF + sizeof(struct udphdr))
+
 static __always_inline int to_peer(struct __sk_buff *skb, struct iphdr *ip, struct udphdr *udp,
                                    const struct fp_binding *b, __u32 cd_word, __u32 len) {
   struct fp_allocation *a = bpf_map_lookup_elem(&fp_allocations, &b->slot);
   if (!a || !within_limit(a, b->slot, 1, len)) return TC_ACT_UNSPEC;
-  /* The new header is written in place of the old one and the ChannelData word leaves the checksum as
-   * data; then bpf_skb_adjust_room drops the 4 bytes after the IP header and the header is written again
-   * 4 bytes later, over the ChannelData word. */
+  /* The headers are rewritten in place and the ChannelData word leaves the checksum as data; the payload
+   * moves 4 bytes toward the UDP header, over that word, and the tail's 4 stale bytes are cut. */
   __u16 new_len = bpf_htons((__u16)(len + sizeof(struct udphdr)));
   __u16 new_ip_len = bpf_htons((__u16)(len + sizeof(struct udphdr) + sizeof(struct iphdr)));
   if (rewrite(skb, ip, udp, b->relay_ip, b->peer_ip, b->relay_port, b->peer_port, new_len, new_ip_len,
               cd_word, 0) < 0)
     return TC_ACT_SHOT;
-  struct udphdr hdr;
-  if (bpf_skb_load_bytes(skb, UDP_OFF, &hdr, sizeof(hdr)) < 0) return TC_ACT_SHOT;
-  if (bpf_skb_adjust_room(skb, -4, BPF_ADJ_ROOM_NET, 0) < 0) return TC_ACT_SHOT;
-  if (bpf_skb_store_bytes(skb, UDP_OFF, &hdr, sizeof(hdr), 0) < 0) return TC_ACT_SHOT;
+  if (move_bytes(skb, PAYLOAD_OFF + 4, PAYLOAD_OFF, len) < 0) return TC_ACT_SHOT;
+  if (bpf_skb_change_tail(skb, PAYLOAD_OFF + len, 0) < 0) return TC_ACT_SHOT;
   count(a, 1, len);
-  return send(b->peer_ifindex);
+  return send(skb, b->peer_ifindex);
 }
 
 static __always_inline int to_client(struct __sk_buff *skb, struct iphdr *ip, struct udphdr *udp,
@@ -184,14 +223,13 @@ static __always_inline int to_client(struct __sk_buff *skb, struct iphdr *ip, st
   if (rewrite(skb, ip, udp, b->listen_ip, b->client_ip, b->listen_port, b->client_port, new_len,
               new_ip_len, 0, cd_word) < 0)
     return TC_ACT_SHOT;
-  struct udphdr hdr;
-  if (bpf_skb_load_bytes(skb, UDP_OFF, &hdr, sizeof(hdr)) < 0) return TC_ACT_SHOT;
-  if (bpf_skb_adjust_room(skb, 4, BPF_ADJ_ROOM_NET, 0) < 0) return TC_ACT_SHOT;
-  if (bpf_skb_store_bytes(skb, UDP_OFF, &hdr, sizeof(hdr), 0) < 0 ||
-      bpf_skb_store_bytes(skb, UDP_OFF + sizeof(hdr), &cd_word, 4, 0) < 0)
-    return TC_ACT_SHOT;
+  /* Four more bytes at the tail, the payload moved 4 bytes toward it, the ChannelData word written in
+   * the gap after the UDP header. */
+  if (bpf_skb_change_tail(skb, PAYLOAD_OFF + 4 + len, 0) < 0) return TC_ACT_SHOT;
+  if (move_bytes(skb, PAYLOAD_OFF, PAYLOAD_OFF + 4, len) < 0) return TC_ACT_SHOT;
+  if (bpf_skb_store_bytes(skb, PAYLOAD_OFF, &cd_word, 4, 0) < 0) return TC_ACT_SHOT;
   count(a, 0, len);
-  return send(b->client_ifindex);
+  return send(skb, b->client_ifindex);
 }
 
 SEC("tc")
@@ -209,6 +247,9 @@ int rdv_fastpath(struct __sk_buff *skb) {
   __u8 *watched = bpf_map_lookup_elem(&fp_ports, &port);
   if (!watched || !*watched) return TC_ACT_UNSPEC;
 
+  /* A GSO super-packet (a local sender's UDP_SEGMENT batch) is several datagrams in one: the stack
+   * splits it for the socket, user space relays each. */
+  if (skb->gso_size) goto pass;
   __u32 udp_len = bpf_ntohs(udp->len);
   if (udp_len < sizeof(struct udphdr) || UDP_OFF + udp_len != skb->len ||
       bpf_ntohs(ip->tot_len) != sizeof(struct iphdr) + udp_len)
