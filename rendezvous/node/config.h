@@ -62,6 +62,11 @@ struct Config {
   relay::PortRange relayPorts{49152, 65535};
   std::vector<IpAddress> relayAddresses;     // default: the first listen address of each family
   std::vector<IpAddress> externalAddresses;  // advertised instead of the relay address of the same family
+  // The kernel fast path (issue 14, docs/turn.md): "off", "auto" (use it when the kernel and privileges
+  // allow, else user space with one log line) or "on" (refuse to start without it); the devices to attach
+  // to (empty: those carrying the listen and relay addresses). Keys in config_keys_fastpath.cpp.
+  std::string kernelFastPath = "off";
+  std::vector<std::string> kernelFastPathInterfaces;
   std::vector<relay::Cidr> allowPeers;
   std::vector<relay::Cidr> denyPeers;
   unsigned maxLifetimeSeconds = 3600;

@@ -283,6 +283,7 @@ const std::vector<Key>& keys() {
     for (const Key& k : publicNodeKeys()) all.push_back(k);  // config_keys_public.cpp
     appendTopicKeys(all);                                     // config_keys_topics.cpp
     appendRegistryKeys(all);                                  // config_keys_registry.cpp
+    appendFastPathKeys(all);                                  // config_keys_fastpath.cpp
     return withFleetKeys(std::move(all));                     // config_fleet_keys.cpp
   }();
   return table;

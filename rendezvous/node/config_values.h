@@ -28,6 +28,8 @@ const std::vector<Key>& publicNodeKeys();
 void appendTopicKeys(std::vector<Key>& table);
 // The registry keys (config_keys_registry.cpp), appended to keys().
 void appendRegistryKeys(std::vector<Key>& table);
+// The kernel fast path's keys (config_keys_fastpath.cpp), appended to keys().
+void appendFastPathKeys(std::vector<Key>& table);
 // `table` with the fleet's keys (redis, redis-password-file, fleet) appended (config_fleet_keys.cpp).
 std::vector<Key> withFleetKeys(std::vector<Key> table);
 

@@ -13,6 +13,7 @@
 #include "rendezvous/fleet/fleet.h"
 #include "rendezvous/fleet/router.h"
 #include "rendezvous/node/data_dir.h"
+#include "rendezvous/node/fastpath/kernel_channels.h"
 #include "rendezvous/node/api/admin_api.h"
 #include "rendezvous/node/api/ice_servers.h"
 #include "rendezvous/node/ledger/ledger.h"
@@ -59,9 +60,15 @@ std::optional<std::string> Daemon::start() {
   stun::BindingConfig binding;
   binding.software = config_.software;
   binding.rfc5780 = bound_.rfc5780;
-  const auto relay = relayConfig();
+  auto relay = relayConfig();
+  auto err = startFastPath(*relay);
+  if (kernel_) {  // every worker's engine (and each reload's config, made from relayBase_) shares it
+    auto withKernel = std::make_shared<relay::Config>(*relay);
+    withKernel->kernelPath = kernel_;
+    relay = std::move(withKernel);
+  }
   relayBase_ = relay;
-  if (auto err = startLedger(); err || (err = startAdminApi())) {
+  if (err || (err = startLedger()) || (err = startAdminApi())) {
     for (auto& ws : perWorker) {
       for (auto& u : ws.udp) closeSocket(u.fd);
       for (auto& st : ws.stream) closeSocket(st.fd);
@@ -178,6 +185,13 @@ void Daemon::stop() {
     const auto m = ledger_->metrics();
     logEvent(Level::Info, "ledger-closed",
              {{"flushes", m.flushes}, {"bytes_to_peer", m.booked.bytesToPeer}, {"bytes_to_client", m.booked.bytesToClient}});
+  }
+  if (kernel_ && !workers_.empty()) {
+    const FastPathStats k = kernel_->stats();
+    logEvent(Level::Info, "kernel-fast-path-stopped",
+             {{"to_peer_packets", k.toPeerPackets}, {"to_peer_bytes", k.toPeerBytes},
+              {"to_client_packets", k.toClientPackets}, {"to_client_bytes", k.toClientBytes},
+              {"passed_to_user_space", k.passed}, {"over_allowance", k.overBudget}});
   }
   if (!workers_.empty()) logEvent(Level::Info, "stopped");
   workers_.clear();

@@ -81,6 +81,10 @@ class Daemon {
   std::shared_ptr<const relay::Config> reloadedRelayConfig(const Config& next, int64_t unixNow);
 
   std::optional<std::string> startLedger();
+  // daemon_fast_path.cpp: kernel-fast-path; sets kernel_ (or leaves it null: user space only).
+  std::optional<std::string> startFastPath(const relay::Config& relay);
+  // /metrics: what the kernel forwarded, beside the user-space counters (zeros when the fast path is off).
+  std::string fastPathMetrics() const;
   // The fleet (docs/fleet.md, daemon_fleet.cpp), when `redis` is set: connect (exit 2 if Redis does not
   // answer) and put the registry in Redis; the mailbox store for the hub; the router, /v1/nodes, threads.
   std::optional<std::string> startFleet();
@@ -108,6 +112,8 @@ class Daemon {
   // own addresses in the policy); a reload derives each worker's next config from it.
   std::shared_ptr<const relay::Config> relayBase_;
   std::vector<relay::Config::RetiredSecret> retiredSecrets_;  // auth secrets reloads removed
+  // The kernel fast path's channels, shared by every worker's engine: declared before them, outlives them.
+  std::shared_ptr<class KernelChannels> kernel_;
   // Relay sockets reserved by EVEN-PORT, shared by the workers: declared before them, outlives them.
   std::unique_ptr<ParkedSockets> parked_ = std::make_unique<ParkedSockets>();
   std::vector<std::unique_ptr<Worker>> workers_;

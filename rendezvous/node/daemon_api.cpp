@@ -157,7 +157,7 @@ std::optional<std::string> Daemon::startAdmin() {
     snap.draining = admission_->draining();
     snap.prices = CostPrices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
                              config_.currency};
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap) + fleetMetrics()};
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(snap) + fleetMetrics() + fastPathMetrics()};
   });
   CostModel prices{config_.pricePerGbToPeer, config_.pricePerGbToClient, config_.pricePerAllocationHour,
                    config_.currency};

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -190,6 +191,11 @@ Node::Node(std::vector<std::string> args) {
   if (std::find(args.begin(), args.end(), "--http-listen") == args.end())
     argv.insert(argv.end(), {"--http-listen", "127.0.0.1:0"});
   argv.insert(argv.end(), args.begin(), args.end());
+  // RDV_TEST_KERNEL_FAST_PATH=auto|on runs every node with the kernel fast path (docs/turn.md), so the
+  // relay suites can be run once with it: the results must not change.
+  if (const char* fastPath = std::getenv("RDV_TEST_KERNEL_FAST_PATH");
+      fastPath && *fastPath && std::find(args.begin(), args.end(), "--kernel-fast-path") == args.end())
+    argv.insert(argv.end(), {"--kernel-fast-path", fastPath});
   process_ = std::make_unique<Process>(argv, dir_.file("node.log"));
   waitUntil([&] { return std::filesystem::exists(readyFile) || !process_->running(); }, 15s);
   if (std::filesystem::exists(readyFile)) {
