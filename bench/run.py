@@ -700,6 +700,9 @@ def parse_args(argv):
     ap.add_argument("--bin-dir", default=os.environ.get("RDV_BIN_DIR", os.path.join(root, "build-bench", "bin")))
     ap.add_argument("--rendezvousd", default=None, help="default: BIN_DIR/rendezvousd")
     ap.add_argument("--out", default=None, help="results file (default bench/results/<date>.md)")
+    ap.add_argument("--veth", action="store_true",
+                    help="instead: the kernel fast path's rows, channel scenarios over veth between namespaces "
+                         "(bench/veth_bench.py; needs root)")
     a = ap.parse_args(argv)
     tiny = a.smoke or a.quick
     a.rounds = a.rounds or (1 if tiny else 5)
@@ -717,7 +720,7 @@ def parse_args(argv):
         a.memory_levels += ",50000"
     a.scenarios = a.scenarios.split(",")
     a.rendezvousd = a.rendezvousd or os.path.join(a.bin_dir, "rendezvousd")
-    a.out = a.out or os.path.join(here, "results", datetime.date.today().isoformat() + ".md")
+    a.out = a.out or os.path.join(here, "results", datetime.date.today().isoformat() + ("-veth" if a.veth else "") + ".md")
     return a
 
 
@@ -726,11 +729,14 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     atexit.register(kill_all)
-    for tool in ("rdv-loadgen", "rdv-baseline", "rdv-apibench"):
+    for tool in ("rdv-loadgen", "rdv-baseline") + (() if args.veth else ("rdv-apibench",)):
         if not os.access(os.path.join(args.bin_dir, tool), os.X_OK):
             sys.exit("run.py: %s not found in %s (build the bench targets)" % (tool, args.bin_dir))
     if not shutil.which("turnserver"):
         sys.exit("run.py: coturn's turnserver is not installed")
+    if args.veth:
+        import veth_bench  # noqa: E402 (bench/, on sys.path above)
+        return veth_bench.main(args, spawn)
     started = datetime.datetime.now()
     bench = Bench(args)
     try:

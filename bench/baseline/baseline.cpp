@@ -56,7 +56,10 @@ uint64_t keyOf(const sockaddr_storage& a) {  // IPv4 client address and port as 
 
 class Forwarder {
  public:
-  Forwarder(int listenFd, const Endpoint& peer) : listenFd_(listenFd), peer_(peer) { poller_.add(listenFd, 0); }
+  Forwarder(int listenFd, const Endpoint& peer, const IpAddress& local)
+      : listenFd_(listenFd), peer_(peer), local_(local) {
+    poller_.add(listenFd, 0);
+  }
 
   void run() {
     std::vector<uint32_t> ready;
@@ -104,7 +107,7 @@ class Forwarder {
     auto it = byClient_.find(key);
     if (it != byClient_.end()) return flows_[it->second].fd;
     std::string error;
-    const int fd = openUdp(Endpoint(IpAddress::v4(0x7f000001), 0), &peer_, error);
+    const int fd = openUdp(Endpoint(local_, 0), &peer_, error);  // from the listen address, as a relay
     if (fd < 0) return -1;
     byClient_.emplace(key, static_cast<uint32_t>(flows_.size()));
     flows_.push_back({fd, client});
@@ -114,6 +117,7 @@ class Forwarder {
 
   int listenFd_;
   Endpoint peer_;
+  IpAddress local_;
   Poller poller_;
   Batch in_;
   Batch out_;
@@ -129,7 +133,7 @@ bool parseArgs(int argc, char** argv, Args& a) {
     const char* v = argv[i + 1];
     if (name == "--listen" || name == "--peer") {
       auto ep = Endpoint::parse(v);
-      if (!ep || !isLoopback(*ep)) return false;
+      if (!ep || !isBenchAddress(*ep)) return false;
       (name == "--listen" ? a.listen : a.peer) = *ep;
     } else if (name == "--ready-file") {
       a.readyFile = v;
@@ -173,7 +177,7 @@ int main(int argc, char** argv) {
     std::rename(tmp.c_str(), a.readyFile.c_str());
   }
   if (a.mode == "echo") runEcho(fd);
-  else Forwarder(fd, a.peer).run();
+  else Forwarder(fd, a.peer, a.listen.ip()).run();
   close(fd);
   return 0;
 }

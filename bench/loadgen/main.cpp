@@ -39,11 +39,17 @@ class TimedPhase {
       } while (c != '\n');
     }
     start_ = processCpuSeconds(o_.serverPid);
+    machineStart_ = machineBusySeconds();
+    irqStart_ = machineIrqSeconds();
+    selfStart_ = processCpuSeconds(getpid());
     return true;
   }
 
   void end() {
     end_ = processCpuSeconds(o_.serverPid);
+    machineEnd_ = machineBusySeconds();
+    irqEnd_ = machineIrqSeconds();
+    selfEnd_ = processCpuSeconds(getpid());
     if (o_.sync) {
       std::printf("%s\n", JsonLine().add("event", std::string("done")).str().c_str());
       std::fflush(stdout);
@@ -51,6 +57,13 @@ class TimedPhase {
   }
 
   void report(JsonLine& j, uint64_t units) const {
+    if (machineStart_ && machineEnd_) {  // every core, every process and softirq: see machineBusySeconds()
+      const double us = (*machineEnd_ - *machineStart_) * 1e6;
+      j.add("machine_cpu_us", us).add("machine_cpu_us_per", units ? us / static_cast<double>(units) : 0.0);
+    }
+    if (irqStart_ && irqEnd_ && selfStart_ && selfEnd_) {  // this process and the machine's irq + softirq
+      j.add("irq_cpu_us", (*irqEnd_ - *irqStart_) * 1e6).add("loadgen_cpu_us", (*selfEnd_ - *selfStart_) * 1e6);
+    }
     if (o_.serverPid <= 0) return;
     if (!start_ || !end_) {
       j.add("cpu_error", "cannot read the CPU time of process " + std::to_string(o_.serverPid));
@@ -65,6 +78,7 @@ class TimedPhase {
   const Options& o_;
   std::optional<double> start_;
   std::optional<double> end_;
+  std::optional<double> machineStart_, machineEnd_, irqStart_, irqEnd_, selfStart_, selfEnd_;
 };
 
 JsonLine notStarted() { return JsonLine().add("ok", false).add("error", std::string("--sync: no start line on stdin")); }
@@ -90,9 +104,11 @@ JsonLine trafficResult(const Options& o, Traffic& t, const char* unit) {
   return j;
 }
 
-// Client sockets connected to the server, bound on 127.0.0.1 (or the server's family on ::1).
+// Client sockets connected to the server, bound on 127.0.0.1 (or the server's family on ::1), or on
+// --client-ip.
 bool openClients(const Options& o, std::vector<int>& fds, std::string& error) {
-  const Endpoint local(o.server.family() == Family::V4 ? IpAddress::v4(0x7f000001) : *IpAddress::parse("::1"), 0);
+  Endpoint local(o.server.family() == Family::V4 ? IpAddress::v4(0x7f000001) : *IpAddress::parse("::1"), 0);
+  if (o.clientIp) local = Endpoint(*o.clientIp, 0);
   for (unsigned i = 0; i < o.flows; ++i) {
     const int fd = openUdp(local, &o.server, error);
     if (fd < 0) return false;
@@ -228,8 +244,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const Options& o = *options;
-  if (!isLoopback(o.server)) {
-    std::fprintf(stderr, "rdv-loadgen: the server must be on loopback\n");
+  if (!isBenchAddress(o.server)) {
+    std::fprintf(stderr, "rdv-loadgen: the server must be on loopback or in 198.18.0.0/15\n");
     return 2;
   }
   const bool pinned = pinToCpu(o.cpu);

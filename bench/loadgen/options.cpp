@@ -29,6 +29,11 @@ bool apply(Options& o, std::string_view name, const char* v) {
   if (name == "--password") return o.password = v, true;
   if (name == "--rest-secret") return o.restSecret = v, true;
   if (name == "--peer-bind") return o.peerBind = v, true;
+  if (name == "--client-ip") {
+    auto ip = IpAddress::parse(v);
+    if (ip) o.clientIp = *ip;
+    return ip.has_value();
+  }
   if (name == "--server") {
     auto ep = Endpoint::parse(v);
     if (ep) o.server = *ep;
@@ -78,6 +83,7 @@ const char* usage() {
   return "usage: rdv-loadgen --scenario binding|allocate|channel|send|latency|memory --server IP:PORT\n"
          "  [--label NAME] [--cpu N] [--duration S] [--count N] [--rate PER_S] [--flows N] [--window N]\n"
          "  [--payload BYTES] [--raw] [--user U --password P | --rest-secret S] [--peer-bind IP:PORT]\n"
+         "  [--client-ip IP]\n"
          "  [--hold S] [--setup-timeout S] [--server-pid PID] [--sync] [--slice K/N]\n"
          "Prints one JSON line with the results. --raw drives rdv-baseline (echo for binding, forwarder\n"
          "for channel/send/latency) with the same payloads and no STUN/TURN framing.\n"

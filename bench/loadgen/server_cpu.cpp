@@ -34,6 +34,25 @@ std::optional<double> fromProcStat(pid_t pid) {
 
 }  // namespace
 
+namespace {
+// /proc/stat's "cpu" line, all cores: busy (user+nice+system+irq+softirq+steal) or irq+softirq only, seconds.
+std::optional<double> procStat(bool irqOnly) {
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return std::nullopt;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
+                            &irq, &softirq, &steal);
+  std::fclose(f);
+  if (n < 8) return std::nullopt;
+  const long hz = sysconf(_SC_CLK_TCK);
+  const unsigned long long ticks = irqOnly ? irq + softirq : user + nice + system + irq + softirq + steal;
+  return static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);
+}
+}  // namespace
+
+std::optional<double> machineBusySeconds() { return procStat(false); }
+std::optional<double> machineIrqSeconds() { return procStat(true); }
+
 std::optional<double> processCpuSeconds(pid_t pid) {
   if (pid <= 0) return std::nullopt;
   clockid_t clock{};

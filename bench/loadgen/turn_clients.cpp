@@ -53,7 +53,8 @@ bool TurnClients::reopen(size_t i) {
   if (nextSource_ == 0) nextSource_ = static_cast<uint32_t>(nowNs() / 1000);  // runs start apart
   const uint32_t range = 254u * 256u * 64u / options_.slices;
   const uint32_t n = options_.slice * range + nextSource_++ % range;
-  const IpAddress local = IpAddress::v4((127u << 24) | (64u << 16) | ((n / 254) << 8) | (1 + n % 254));
+  const IpAddress local = options_.clientIp ? *options_.clientIp
+                                            : IpAddress::v4((127u << 24) | (64u << 16) | ((n / 254) << 8) | (1 + n % 254));
   std::string error;
   s = Session{};
   s.fd = openUdp(Endpoint(local, 0), &options_.server, error);

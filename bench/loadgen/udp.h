@@ -18,8 +18,11 @@ int64_t nowNs();  // CLOCK_MONOTONIC
 // Pins the calling thread to `cpu` (sched_setaffinity); false when that fails. cpu < 0: no pinning.
 bool pinToCpu(int cpu);
 
-// True for 127.0.0.0/8 and ::1: the bench refuses any other destination.
+// True for 127.0.0.0/8 and ::1.
 bool isLoopback(const Endpoint& ep);
+// Loopback, or 198.18.0.0/15 (the benchmarking range, RFC 2544: the veth namespaces bench/run.py --veth
+// makes): the bench refuses any other destination.
+bool isBenchAddress(const Endpoint& ep);
 
 // A non-blocking UDP socket bound to `local` (port 0 for any), with large buffers; connected to
 // `remote` when given; with `reusePort`, SO_REUSEPORT before bind (sockets of several processes sharing

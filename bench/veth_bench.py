@@ -1,0 +1,262 @@
+"""The kernel fast path's rows of bench/run.py (--veth): the channel scenarios over veth between network
+namespaces, where forwarding in the kernel can show (on loopback the relay's socket work and the load
+generator's share one path; docs/benchmarks.md, "Kernel fast path").
+
+  load namespace  198.18.1.2 --veth-- 198.18.1.1  relay namespace  (listen address)
+                  198.18.2.2 --veth-- 198.18.2.1                   (relay address)
+
+rdv-loadgen runs in the load namespace: its TURN clients on 198.18.1.2, its echoing peer on 198.18.2.2.
+Each target runs in the relay namespace: rendezvousd in user space, rendezvousd with kernel-fast-path on,
+coturn, and the raw forwarder (rdv-baseline forward, no TURN). Every row gives round trips/s and CPU per
+relayed packet twice: the server process's (utime+stime) and the machine's, all cores summed from
+/proc/stat (user+nice+system+irq+softirq+steal over the timed phase), since the kernel fast path forwards
+in softirq, charged to no process. The machine figure includes the load generator and everything else the
+machine runs: read it beside the load average printed with the table. Needs root (namespaces, BPF). The
+namespaces (and their veths) are removed on exit, even on failure. Standard library only.
+"""
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+USER, PASSWORD, REALM = "bench", "benchpass", "bench"
+SCENARIOS = [("channel-100", "100"), ("channel-1200", "1200")]
+TARGETS = ["rendezvousd", "rendezvousd+kernel", "coturn", "baseline"]
+
+
+def sh(cmd, check=True):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), r.stderr.strip()[-300:]))
+    return r
+
+
+class Lab:
+    """Two namespaces joined by two veth pairs; removed by close()."""
+
+    def __init__(self):
+        tag = "%d" % (os.getpid() % 100000)
+        self.relay, self.load = "rdvb-relay-" + tag, "rdvb-load-" + tag
+        self.made = []
+        for ns in (self.relay, self.load):
+            sh(["ip", "netns", "add", ns])
+            self.made.append(ns)
+            sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+        for side, net in (("a", 1), ("b", 2)):
+            load_dev = "rdvb%s%s" % (side, tag)
+            sh(["ip", "link", "add", load_dev, "netns", self.load, "type", "veth", "peer", "name", "r" + side,
+                "netns", self.relay])
+            sh(["ip", "-n", self.load, "addr", "add", "198.18.%d.2/24" % net, "dev", load_dev])
+            sh(["ip", "-n", self.relay, "addr", "add", "198.18.%d.1/24" % net, "dev", "r" + side])
+            sh(["ip", "-n", self.load, "link", "set", load_dev, "up"])
+            sh(["ip", "-n", self.relay, "link", "set", "r" + side, "up"])
+
+    def close(self):
+        for ns in self.made:
+            sh(["ip", "netns", "del", ns], check=False)
+        self.made = []
+
+    def exec_in(self, ns):
+        return ["ip", "netns", "exec", ns]
+
+
+def taskset(core):
+    return ["taskset", "-c", str(core)] if (os.cpu_count() or 1) >= 2 and shutil.which("taskset") else []
+
+
+def wait_file(path, proc, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path):
+            try:
+                with open(path) as f:
+                    return json.load(f)
+            except ValueError:
+                pass
+        if proc.poll() is not None:
+            return None
+        time.sleep(0.05)
+    return None
+
+
+def wait_udp_port(lab, port, proc, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        out = sh(lab.exec_in(lab.relay) + ["ss", "-Huln", "sport", "= :%d" % port], check=False).stdout
+        if out.strip():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def stop(p):
+    if p and p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+class VethBench:
+    def __init__(self, args, spawn):
+        self.args, self.spawn = args, spawn
+        self.tmp = tempfile.mkdtemp(prefix="rdv-veth-")
+        self.peer_port = random.randrange(20000, 30000)
+
+    def start(self, lab, target):
+        """The target in the relay namespace on core 0; returns (process, server address)."""
+        ns = lab.exec_in(lab.relay) + taskset(0)
+        if target.startswith("rendezvousd"):
+            ready = os.path.join(self.tmp, "ready-%d.json" % random.randrange(1 << 30))
+            cmd = ns + [self.args.rendezvousd, "--listen", "198.18.1.1:0", "--relay-address", "198.18.2.1",
+                        "--workers", "1", "--ready-file", ready, "--log-level", "warn", "--realm", REALM,
+                        "--user", "%s:%s" % (USER, PASSWORD), "--allow-peer", "198.18.0.0/15",
+                        "--relay-ports", "40000-49999", "--data-dir", tempfile.mkdtemp(dir=self.tmp),
+                        "--http-listen", "127.0.0.1:0",
+                        "--kernel-fast-path", "on" if target.endswith("+kernel") else "off"]
+            p = self.spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            info = wait_file(ready, p, 15)
+            if not info:
+                err = p.stderr.read().decode(errors="replace")[-300:] if p.poll() is not None else "no ready file"
+                stop(p)
+                raise RuntimeError("rendezvousd did not start: " + err.strip())
+            return p, info["udp"][0]
+        port = random.randrange(3000, 9000)
+        if target == "coturn":
+            cmd = ns + ["turnserver", "-n", "--listening-ip", "198.18.1.1", "--relay-ip", "198.18.2.1",
+                        "--listening-port", str(port), "--relay-threads", "1", "--min-port", "40000",
+                        "--max-port", "49999", "--no-cli", "--no-tls", "--no-dtls", "--no-rfc5780",
+                        "--log-file", "stdout", "--simple-log", "--pidfile", os.path.join(self.tmp, "coturn.pid"),
+                        "--realm", REALM, "--lt-cred-mech", "--user", "%s:%s" % (USER, PASSWORD)]
+        else:
+            cmd = ns + [os.path.join(self.args.bin_dir, "rdv-baseline"), "forward", "--listen",
+                        "198.18.1.1:%d" % port, "--peer", "198.18.2.2:%d" % self.peer_port]
+        p = self.spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_udp_port(lab, port, p, 15):
+            stop(p)
+            raise RuntimeError("%s did not bind 198.18.1.1:%d" % (target, port))
+        return p, "198.18.1.1:%d" % port
+
+    def loadgen(self, lab, target, server, payload, pid):
+        cmd = lab.exec_in(lab.load) + taskset(1) + [
+            os.path.join(self.args.bin_dir, "rdv-loadgen"), "--server", server, "--label", target,
+            "--scenario", "channel", "--flows", "16", "--window", "16", "--payload", payload,
+            "--duration", str(self.args.duration), "--user", USER, "--password", PASSWORD,
+            "--client-ip", "198.18.1.2", "--peer-bind", "198.18.2.2:%d" % self.peer_port, "--server-pid", str(pid)]
+        cmd += ["--cpu", "1"] if taskset(1) else []
+        if target == "baseline":
+            cmd.append("--raw")
+        try:
+            out = subprocess.run(cmd, capture_output=True, timeout=self.args.duration + 60, text=True)
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "error": "rdv-loadgen timed out"}
+        lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            return {"ok": False, "error": "rdv-loadgen: " + out.stderr.strip()[-300:]}
+        return json.loads(lines[-1])
+
+    def run(self):
+        results = {}
+        lab = Lab()
+        try:
+            for rnd in range(self.args.rounds):
+                order = TARGETS[rnd % len(TARGETS):] + TARGETS[:rnd % len(TARGETS)]
+                for target in order:
+                    p = None
+                    try:
+                        p, server = self.start(lab, target)
+                        for name, payload in SCENARIOS:
+                            r = self.loadgen(lab, target, server, payload, p.pid)
+                            results.setdefault((name, target), []).append(r)
+                    except RuntimeError as e:
+                        for name, _ in SCENARIOS:
+                            results.setdefault((name, target), []).append({"ok": False, "error": str(e)})
+                    finally:
+                        stop(p)
+        finally:
+            lab.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return results
+
+
+def median(rs, key):
+    vals = [r[key] for r in rs if r.get("ok") and r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def attributed(r):
+    """CPU per relayed packet of this run's parts: the server, the load generator and the machine's irq +
+    softirq (where a TC program forwards), us."""
+    parts = [r.get("server_cpu_us"), r.get("loadgen_cpu_us"), r.get("irq_cpu_us")]
+    if r.get("ok") and r.get("units") and all(p is not None for p in parts):
+        r["attributed_us_per"] = sum(parts) / r["units"]
+    return r
+
+
+def render(results, args, started, loads):
+    lines = ["# Kernel fast path over veth (bench/run.py --veth)", "",
+             "%s; %d round(s) of %.1f s; load average before/after: %s / %s; %d cores" % (
+                 started.strftime("%Y-%m-%d %H:%M"), args.rounds, args.duration, loads[0], loads[1],
+                 os.cpu_count() or 1), "",
+             "| scenario | target | round trips/s | vs forwarder | server CPU us/pkt | server + loadgen + softirq "
+             "us/pkt | vs forwarder | machine CPU us/pkt (all cores) | vs forwarder | lost |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, _ in SCENARIOS:
+        base = results.get((name, "baseline"), [])
+        for rs in results.values():
+            for r in rs:
+                attributed(r)
+        fwd_rtt, fwd_att, fwd_m = (median(base, k) for k in ("value", "attributed_us_per", "machine_cpu_us_per"))
+        ratio = lambda a, b: "%.2fx" % (a / b) if a and b else ""
+        num = lambda v, f: f % v if v is not None else ""
+        for target in TARGETS:
+            rs = results.get((name, target), [])
+            if not any(r.get("ok") for r in rs):
+                err = next((r.get("error", "") for r in rs if r.get("error")), "no result")
+                lines.append("| %s | %s | error: %s |||||||||" % (name, target, err.replace("|", "/")[:120]))
+                continue
+            rtt, scpu, att, mcpu = (median(rs, k) for k in ("value", "cpu_us_per", "attributed_us_per",
+                                                              "machine_cpu_us_per"))
+            lost = sum(int(r.get("lost", 0)) for r in rs if r.get("ok"))
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
+                name, target, num(rtt, "%.0f"), ratio(rtt, fwd_rtt), num(scpu, "%.2f"), num(att, "%.2f"),
+                ratio(att, fwd_att), num(mcpu, "%.2f"), ratio(mcpu, fwd_m), lost))
+    lines += ["", "Medians over the rounds. Round trips/s: answers verified at the clients per second (each is "
+              "two relayed packets). CPU per relayed packet: over the timed phase, divided by the packets "
+              "relayed both ways. Server CPU: the target process's utime+stime (the kernel fast path's "
+              "forwarding runs in softirq, in no process). Server + loadgen + softirq: that, the load "
+              "generator's own CPU and the machine's irq+softirq time (/proc/stat), the parts of the run "
+              "itself. Machine CPU: every core's busy time from /proc/stat, whatever else the machine runs "
+              "included.", ""]
+    return "\n".join(lines)
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def main(args, spawn):
+    import datetime
+    if os.geteuid() != 0:
+        raise SystemExit("run.py --veth: needs root (network namespaces, the kernel fast path's BPF program)")
+    started = datetime.datetime.now()
+    before = loadavg()
+    results = VethBench(args, spawn).run()
+    text = render(results, args, started, (before, loadavg()))
+    print(text, end="")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(text)
+    return 0 if all(any(r.get("ok") for r in rs) for rs in results.values()) else 1
