@@ -8,7 +8,10 @@
 // permission expiry, rate limits - is checked here: a permission that lapses between two ticks lets the
 // kernel forward for at most one tick (usageInterval, 1 s by default) longer, and an identity the kernel
 // took over its rate is withdrawn to the exact user-space GCRA for a tick. Caps and daily budgets are the
-// kernel's to enforce, from the allowance: it passes them by at most one datagram per CPU.
+// kernel's to enforce, from the allowance: it passes them by at most one datagram per CPU. An identity
+// whose class has a rate (bytes-per-second) stays in user space altogether: the kernel has no GCRA, and a
+// tick's allowance cannot bound every shorter window (a withdrawal after the fact let a whole tick through
+// at any rate).
 #include <algorithm>
 #include <limits>
 
@@ -21,7 +24,9 @@ KernelChannel kernelChannel(const ChannelBinding& c) { return KernelChannel{c.cl
 }  // namespace
 
 bool Server::kernelEligible(const ChannelBinding& c, Instant now) const {
-  return kernel_ != nullptr && c.client.transport == Transport::Udp && c.client.client.ip().isV4() &&
+  const bool rateClass = c.meter != nullptr && c.meter->quota != nullptr &&
+                         c.meter->quota->cls.load(std::memory_order_acquire)->bytesPerSecond != 0;
+  return kernel_ != nullptr && !rateClass && c.client.transport == Transport::Udp && c.client.client.ip().isV4() &&
          c.client.server.ip().isV4() && c.client.server.ip() != IpAddress::v4(0u) && c.peer.ip().isV4() &&
          !c.toOwnRelay && !c.overRate && c.expires > now && c.permissionExpires > now;
 }

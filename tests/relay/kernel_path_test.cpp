@@ -76,7 +76,7 @@ Bytes channelData(uint16_t channel, size_t size) {
 }
 
 struct KernelHarness : Harness {
-  KernelHarness() { server->setKernelPath(&kernel); }
+  explicit KernelHarness(Config c = baseConfig()) : Harness(std::move(c)) { server->setKernelPath(&kernel); }
   // A client datagram: through the kernel when it takes it, else through the engine. Returns the
   // payload bytes that reached the peer either way.
   uint64_t clientSends(const ClientTuple& t, uint16_t channel, size_t size) {
@@ -214,6 +214,39 @@ TEST(KernelPath, OnlyUdpIpv4ChannelsOnASpecificAddressGoToTheKernel) {
   EXPECT_EQ(h.kernel.adds, 1);
   EXPECT_TRUE(h.kernel.entries.empty());
   EXPECT_EQ(h.clientSends(udp.tuple, 0x4000, 10), 10u);
+}
+
+// An identity whose class has a rate stays in user space: the kernel has no GCRA, and withdrawing the
+// channel after a tick over the rate let that whole tick through at any rate (the daemon's 200-allocation
+// rate test relayed 18x its cap with the fast path on). Its traffic meets the exact user-space bucket.
+TEST(KernelPath, RateClassesStayInUserSpace) {
+  auto book = std::make_shared<QuotaBook>();
+  QuotaPolicy p;
+  QuotaClass capped;
+  capped.name = "capped";
+  capped.bytesPerSecond = 10'000;
+  capped.burst = 10'000;
+  p.classes["capped"] = capped;
+  p.members["node-r"] = "capped";
+  book->apply(p);
+  Config cfg = baseConfig();
+  cfg.quota = book;
+  KernelHarness h(cfg);
+  TurnClient rated = restClient(h, udpTuple("198.51.100.20:5"), "node-r");
+  ASSERT_TRUE(isSuccess(rated.allocate()));
+  ASSERT_TRUE(isSuccess(rated.bindChannel(0x4000, ep("9.9.9.9:4"))));
+  TurnClient unrated = restClient(h, udpTuple("198.51.100.21:5"), "node-f");
+  ASSERT_TRUE(isSuccess(unrated.allocate()));
+  ASSERT_TRUE(isSuccess(unrated.bindChannel(0x4000, ep("9.9.9.9:5"))));
+  ASSERT_EQ(h.kernel.entries.size(), 1u) << "only the identity without a rate";
+  EXPECT_EQ(h.kernel.entries.begin()->second.channel.client, unrated.tuple);
+  uint64_t relayed = 0;
+  for (int i = 0; i < 100; ++i) relayed += h.clientSends(rated.tuple, 0x4000, 1000);
+  EXPECT_LE(relayed, 10'000u) << "the burst, then the rate: user space's GCRA, not the kernel";
+  EXPECT_GT(relayed, 0u);
+  h.advance(Seconds(1));
+  h.drain();
+  EXPECT_EQ(h.kernel.entries.size(), 1u) << "a tick does not move it into the kernel";
 }
 
 }  // namespace
