@@ -48,6 +48,12 @@ uint64_t rssKib(int pid) {
 }
 
 double cpuSeconds(int pid) {
+  // The process's CPU clock counts nanoseconds (all its threads, dead ones included); /proc/PID/stat
+  // rounds to clock ticks (10 ms), too coarse for a short run.
+  clockid_t clock{};
+  timespec ts{};
+  if (clock_getcpuclockid(static_cast<pid_t>(pid), &clock) == 0 && clock_gettime(clock, &ts) == 0)
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   const size_t close = text.rfind(')');  // the command name may contain spaces
