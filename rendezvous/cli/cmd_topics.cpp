@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rendezvous/cli/hub_session.h"
+#include "rendezvous/client/http_client.h"
+#include "rendezvous/identity/eth_address.h"
 #include "rendezvous/cli/subcommands.h"
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
@@ -30,6 +32,7 @@ struct TopicOptions {
   unsigned timeoutSeconds = 0;  // publish: 10 when 0; subscribe/presence: 0 listens until killed
   unsigned count = 0;
   bool presence = false;
+  bool compact = false;  // rdv.cbor.1
 };
 
 int fail(const std::string& cmd, const std::string& message) {
@@ -49,17 +52,17 @@ int publish(const TopicOptions& o) {
   if (!sig::validTopic(o.topic)) return fail("publish", "--topic must be 1 to 255 bytes");
   const unsigned timeout = o.timeoutSeconds == 0 ? 10 : o.timeoutSeconds;
   const auto deadline = deadlineAfter(timeout);
-  auto session = openHubSession(o.node, *key, std::chrono::seconds(timeout), deadline);
+  auto session = openHubSession(o.node, *key, std::chrono::seconds(timeout), deadline, false, o.compact);
   if (!session) return fail("publish", session.error());
   const uint64_t now = unixMillisNow();
   sig::Publication p{key->nodeId(), o.topic, now * 1000, now, Bytes(o.text.begin(), o.text.end()), {}};
   auto signedPub = sig::signPublication(*key, p);
   if (!signedPub) return fail("publish", "cannot sign the message");
-  session->ws->sendText(sig::encodeFrame(sig::PublishFrame{*signedPub}));
+  session->send(sig::PublishFrame{*signedPub});
   while (true) {
     auto text = session->ws->receive(deadline);
     if (!text) return fail("publish", "no answer from the hub before the deadline (" + session->ws->closeReason() + ")");
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     if (auto* a = std::get_if<sig::PublishedFrame>(&*frame); a && a->seq == p.seq) {
       std::cout << jsonLine({{"topic", a->topic}, {"seq", a->seq}, {"subscribers", a->subscribers}}) << std::endl;
@@ -75,10 +78,10 @@ int subscribe(const TopicOptions& o) {
   if (!key) return fail("subscribe", o.keyFile + ": " + std::string(identity::describe(key.error())));
   if (!sig::validTopic(o.topic)) return fail("subscribe", "--topic must be 1 to 255 bytes");
   const auto deadline = deadlineAfter(o.timeoutSeconds);
-  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence);
+  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence, o.compact);
   if (!session) return fail("subscribe", session.error());
   auto& ws = session->ws;
-  ws->sendText(sig::encodeFrame(sig::SubscribeFrame{o.topic}));
+  session->send(sig::SubscribeFrame{o.topic});
   unsigned printed = 0;
   while (o.count == 0 || printed < o.count) {
     auto text = ws->receive(deadline);
@@ -86,7 +89,7 @@ int subscribe(const TopicOptions& o) {
       if (ws->closed()) return fail("subscribe", "the hub closed the connection (" + ws->closeReason() + ")");
       break;  // the deadline: done listening
     }
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     if (auto* s = std::get_if<sig::SubscribedFrame>(&*frame)) {
       // Scripts wait for this line: from here on nothing published is missed.
@@ -111,8 +114,32 @@ int subscribe(const TopicOptions& o) {
   return 0;
 }
 
-// A node id from 64 hex digits, an ENR (enr:...) or a file holding one.
-Result<identity::NodeId, std::string> watchedId(const std::string& what) {
+// The node id behind an Ethereum address, from the node's registry (GET /v1/registrations?address=): an
+// address is a hash of the key, so only a record registered under it names the identity.
+Result<identity::NodeId, std::string> idOfAddress(const std::string& node, const std::string& address) {
+  auto parsed = identity::EthAddress::parse(address);
+  if (!parsed)
+    return unexpected("--watch " + address + ": not an address (0x and 40 hex digits; mixed case must carry a valid "
+                      "EIP-55 checksum)");
+  auto url = parseHttpUrl(node);
+  if (!url) return unexpected(url.error());
+  HttpCall call{"GET", "/v1/registrations?address=" + parsed->checksummed(), ""};
+  call.timeout = std::chrono::seconds(10);
+  auto reply = httpRequest(*url, call);
+  if (!reply) return unexpected("--watch " + address + ": " + reply.error());
+  auto j = nlohmann::json::parse(reply->body, nullptr, false);
+  const auto* list = j.is_object() && j.contains("registrations") ? &j["registrations"] : nullptr;
+  if (reply->status != 200 || list == nullptr || !list->is_array() || list->empty() || !(*list)[0].is_object())
+    return unexpected("--watch " + address + ": the node has no record registered under this address");
+  auto id = identity::NodeId::fromHex((*list)[0].value("node_id", ""));
+  if (!id) return unexpected("--watch " + address + ": the node's answer names no node id");
+  return *id;
+}
+
+// A node id from 64 hex digits, an ENR (enr:...) or a file holding one, or a 0x address (through the
+// node's registry).
+Result<identity::NodeId, std::string> watchedId(const std::string& node, const std::string& what) {
+  if (identity::EthAddress::looksLikeAddress(what)) return idOfAddress(node, what);
   Bytes raw;
   if (what.size() == 64 && fromHex(what, raw) && raw.size() == 32) {
     identity::NodeId id;
@@ -124,7 +151,8 @@ Result<identity::NodeId, std::string> watchedId(const std::string& what) {
     std::ifstream f(what);
     if (f) std::getline(f, text);
   }
-  if (text.rfind("enr:", 0) != 0) return unexpected("--watch " + what + ": not a node id (64 hex digits) or an ENR");
+  if (text.rfind("enr:", 0) != 0)
+    return unexpected("--watch " + what + ": not a node id (64 hex digits), an ENR or a 0x address");
   auto record = enr::EnrRecord::fromText(text);
   if (!record) return unexpected("--watch " + what + ": not a valid ENR: " + enr::describe(record.error()));
   return record->publicKey().nodeId();
@@ -135,15 +163,15 @@ int presence(const TopicOptions& o) {
   if (!key) return fail("presence", o.keyFile + ": " + std::string(identity::describe(key.error())));
   sig::WatchFrame watch;
   for (const auto& w : o.watch) {
-    auto id = watchedId(w);
+    auto id = watchedId(o.node, w);
     if (!id) return fail("presence", id.error());
     watch.nodes.push_back(*id);
   }
   const auto deadline = deadlineAfter(o.timeoutSeconds);
-  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence);
+  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence, o.compact);
   if (!session) return fail("presence", session.error());
   auto& ws = session->ws;
-  ws->sendText(sig::encodeFrame(watch));
+  session->send(watch);
   std::cerr << "rdv presence: watching " << watch.nodes.size() << " identities" << std::endl;
   unsigned printed = 0;
   while (o.count == 0 || printed < o.count) {
@@ -152,7 +180,7 @@ int presence(const TopicOptions& o) {
       if (ws->closed()) return fail("presence", "the hub closed the connection (" + ws->closeReason() + ")");
       break;
     }
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) return fail("presence", "refused: " + e->code + ": " + e->message);
     auto* p = std::get_if<sig::PresenceFrame>(&*frame);
@@ -173,6 +201,7 @@ int presence(const TopicOptions& o) {
 void nodeAndKey(CLI::App& cmd, TopicOptions& o) {
   cmd.add_option("--node", o.node, "the node's HTTP API, e.g. http://127.0.0.1:8080")->required();
   cmd.add_option("--key", o.keyFile, "this peer's key file (rdv key new)")->required();
+  cmd.add_flag("--compact", o.compact, "use the compact CBOR framing (WebSocket subprotocol rdv.cbor.1) instead of JSON");
 }
 
 }  // namespace
@@ -199,7 +228,9 @@ void addTopicCommands(CLI::App& app) {
   auto* w = app.add_subcommand("presence", "watch identities: one JSON line per event ({event,node_id,last_seen}), "
                                            "their state at once, then every change; signed by the node");
   nodeAndKey(*w, *o);
-  w->add_option("--watch", o->watch, "a node id (64 hex digits), an ENR or a file holding one (repeatable)")
+  w->add_option("--watch", o->watch,
+                "a node id (64 hex digits), an ENR or a file holding one, or an Ethereum address (0x..., looked up "
+                "in the node's registry) (repeatable)")
       ->required();
   w->add_option("--count", o->count, "exit after this many events (non-zero exit if fewer arrive in time)");
   w->add_option("--timeout", o->timeoutSeconds, "seconds to watch (default: until killed)");

@@ -6,6 +6,7 @@
 
 #include "rendezvous/enr/base64url.h"
 #include "signalling/envelope/envelope_codec.h"
+#include "signalling/envelope/envelope_v2.h"
 
 namespace rdv::signalling {
 
@@ -171,6 +172,12 @@ void appendEnvelopeJson(std::string& out, const Envelope& e) {
 }
 
 std::string writeEnvelopeFrame(const Envelope& e) {
+  if (e.version != kEnvelopeVersion) {  // v2: {"envelope":"<base64url of its bytes>","type":"envelope"}
+    std::string out = "{\"envelope\":\"";
+    appendBase64Url(out, encodeV2(e));
+    out += "\",\"type\":\"envelope\"}";
+    return out;
+  }
   std::string out;
   out.reserve(620 + e.ciphertext.size() * 4 / 3);
   out += "{\"envelope\":";
@@ -338,9 +345,6 @@ Decoded decodeTopicMembers(const json& j) {
     return malformed();
   return Frame{TopicMembersFrame{std::move(r)}};
 }
-
-// Watch lists are bounded per frame as well as per connection (the hub's limit).
-inline constexpr size_t kMaxWatchPerFrame = 1024;
 
 template <class F>
 Decoded decodeNodes(const json& j) {

@@ -126,6 +126,8 @@ struct TopicMembersFrame {
   bool operator==(const TopicMembersFrame&) const = default;
 };
 // {"type":"watch","nodes":[hex32...]} / {"type":"unwatch","nodes":[...]}: presence of these identities.
+// Watch lists are bounded per frame as well as per connection (the hub's limit).
+inline constexpr size_t kMaxWatchPerFrame = 1024;
 struct WatchFrame {
   std::vector<NodeId> nodes;
   bool operator==(const WatchFrame&) const = default;

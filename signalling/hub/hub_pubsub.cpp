@@ -13,8 +13,7 @@ bool isClientPubSubFrame(const Frame& f) {
 
 bool Hub::handlePubSub(ConnId conn, const NodeId& who, Frame& frame, const CheckedFrame& checked, TimePoint now) {
   auto topicError = [&](std::string code, std::string message, const std::string& topic, uint64_t seq) {
-    commands_.push_back(SendFrame{conn, encodeFrame(ErrorFrame{std::move(code), std::move(message), std::nullopt,
-                                                               seq, topic})});
+    send(conn, ErrorFrame{std::move(code), std::move(message), std::nullopt, seq, topic});
   };
   if (auto* pub = std::get_if<PublishFrame>(&frame)) {
     const Publication& p = pub->publication;

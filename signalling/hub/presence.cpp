@@ -9,10 +9,11 @@ uint64_t unixMs(TimePoint t) {
 }
 }  // namespace
 
-Presence::Presence(const NodeId& hubId, const PresenceLimits& limits, std::deque<HubCommand>& out)
-    : hubId_(hubId), limits_(limits), out_(&out) {}
+Presence::Presence(const NodeId& hubId, const PresenceLimits& limits, std::deque<HubCommand>& out,
+                   FramingLookup framingOf)
+    : hubId_(hubId), limits_(limits), out_(&out), framingOf_(std::move(framingOf)) {}
 
-std::optional<std::string> Presence::eventFrame(const NodeId& id, TimePoint now) {
+std::optional<Frame> Presence::eventFrame(const NodeId& id, TimePoint now) {
   PresenceEvent e;
   e.node = id;
   if (online_.contains(id)) {
@@ -32,7 +33,7 @@ std::optional<std::string> Presence::eventFrame(const NodeId& id, TimePoint now)
   }
   e.signature = *sig;
   ++stats_.signatures;
-  return encodeFrame(PresenceFrame{e});
+  return Frame{PresenceFrame{e}};
 }
 
 void Presence::tellWatchers(const NodeId& id, TimePoint now) {
@@ -40,7 +41,8 @@ void Presence::tellWatchers(const NodeId& id, TimePoint now) {
   if (it == watchers_.end() || it->second.empty()) return;  // nobody watches: nothing to sign
   auto frame = eventFrame(id, now);
   if (!frame) return;
-  for (ConnId w : it->second) out_->push_back(SendFrame{w, *frame});
+  EncodedOnce encoded(*frame);  // signed once, encoded once per framing
+  for (ConnId w : it->second) out_->push_back(SendFrame{w, encoded.as(framingOf_(w))});
   stats_.events += it->second.size();
 }
 
@@ -91,13 +93,13 @@ void Presence::watch(ConnId conn, const std::vector<NodeId>& ids, TimePoint now)
     watchers_[id].insert(conn);
     ++watchCount_;
     if (auto frame = eventFrame(id, now)) {
-      out_->push_back(SendFrame{conn, *frame});
+      out_->push_back(SendFrame{conn, encodeFrameAs(framingOf_(conn), *frame)});
       ++stats_.events;
     }
   }
   if (refused > 0) {
     stats_.watchRefused += refused;
-    out_->push_back(SendFrame{conn, encodeFrame(ErrorFrame{
+    out_->push_back(SendFrame{conn, encodeFrameAs(framingOf_(conn), ErrorFrame{
                                         "watch-limit",
                                         std::to_string(refused) + " watches refused: at most " +
                                             std::to_string(limits_.watchesPerConnection) +

@@ -48,7 +48,8 @@ class Presence {
   // Signs a presence digest with the node's key (the daemon's node key; tests a test key).
   using Signer = std::function<std::optional<identity::RecoverableSignature>(const identity::Hash256&)>;
 
-  Presence(const NodeId& hubId, const PresenceLimits& limits, std::deque<HubCommand>& out);
+  // `framingOf` names each connection's framing: every event is sent in its watcher's.
+  Presence(const NodeId& hubId, const PresenceLimits& limits, std::deque<HubCommand>& out, FramingLookup framingOf);
   void setSigner(Signer signer) { signer_ = std::move(signer); }
 
   // An opted-in identity authenticated / its connection closed.
@@ -67,14 +68,15 @@ class Presence {
     std::unordered_set<NodeId, identity::NodeIdHash> ids;
     TokenBucket newWatches;
   };
-  // The current signed frame of `id` (online, offline with its last-seen time, or offline 0).
-  std::optional<std::string> eventFrame(const NodeId& id, TimePoint now);
+  // The current signed event frame of `id` (online, offline with its last-seen time, or offline 0).
+  std::optional<Frame> eventFrame(const NodeId& id, TimePoint now);
   void tellWatchers(const NodeId& id, TimePoint now);
   void forgetOldest();
 
   NodeId hubId_;
   PresenceLimits limits_;
   std::deque<HubCommand>* out_;
+  FramingLookup framingOf_;
   Signer signer_;
   std::unordered_set<NodeId, identity::NodeIdHash> online_;
   // watched id -> the connections watching it (ordered: stable event order); conn -> what it watches.

@@ -111,6 +111,57 @@ TEST(CompactWire, JsonAndCborClientsExchangeThroughTheMailbox) {
   }
 }
 
+// Topics and presence with JSON and CBOR clients mixed (rdv publish/subscribe/presence --compact): every
+// subscriber prints the same lines whatever its framing or the publisher's; a CBOR watcher sees a CBOR
+// peer that opted in come online.
+TEST(CompactWire, TopicsAndPresenceWithJsonAndCborClientsMixed) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer pubJson = makePeer(dir, "pubjson"), pubCbor = makePeer(dir, "pubcbor");
+  Peer subJson = makePeer(dir, "subjson"), subCbor = makePeer(dir, "subcbor");
+  const std::string url = "http://" + node.http();
+  auto subscribe = [&](const Peer& p, bool cbor, const std::string& name) {
+    std::vector<std::string> argv = {binary("rdv"), "subscribe", "--node", url, "--key", p.key, "--topic", "mixed",
+                                     "--count", "2", "--timeout", "30"};
+    for (auto& a : compact(cbor)) argv.push_back(a);
+    return std::make_unique<Process>(argv, dir.file(name + ".log"));
+  };
+  auto a = subscribe(subJson, false, "sub-json");
+  auto b = subscribe(subCbor, true, "sub-cbor");
+  for (auto* p : {a.get(), b.get()})
+    ASSERT_TRUE(waitUntil([&] { return p->log().find("subscribed to mixed") != std::string::npos; }, 20s)) << p->log();
+  for (const auto& [from, cbor, text] : {std::tuple{pubJson, false, std::string("from-json")},
+                                          std::tuple{pubCbor, true, std::string("from-cbor")}}) {
+    std::vector<std::string> argv = {binary("rdv"), "publish", "--node", url, "--key", from.key, "--topic", "mixed"};
+    for (auto& x : compact(cbor)) argv.push_back(x);
+    argv.push_back(text);
+    auto sent = run(argv);
+    ASSERT_EQ(sent.exitCode, 0) << sent.err;
+    EXPECT_EQ(jsonLines(sent.out).at(0)["subscribers"], 2) << sent.out;
+  }
+  for (auto* p : {a.get(), b.get()}) ASSERT_TRUE(waitUntil([&] { return !p->running(); }, 30s)) << p->log();
+  auto linesA = jsonLines(a->log()), linesB = jsonLines(b->log());
+  ASSERT_EQ(linesA.size(), 2u) << a->log();
+  EXPECT_EQ(linesA, linesB);  // the same from, topic, seq, ts and body, whatever the framing
+  EXPECT_EQ(linesA[0]["body"], "from-json");
+  EXPECT_EQ(linesA[1]["body"], "from-cbor");
+
+  // Presence on a CBOR connection: the watched peer opts in over CBOR too.
+  Peer watcher = makePeer(dir, "watcher"), peer = makePeer(dir, "peer");
+  Process watch({binary("rdv"), "presence", "--compact", "--node", url, "--key", watcher.key, "--watch", peer.enr,
+                 "--count", "2", "--timeout", "30"},
+                dir.file("watch.log"));
+  ASSERT_TRUE(waitUntil([&] { return jsonLines(watch.log()).size() >= 1; }, 20s)) << watch.log();
+  Process inbox({binary("rdv"), "inbox", "--presence", "--compact", "--node", url, "--key", peer.key, "--timeout", "30"},
+                dir.file("peer.log"));
+  ASSERT_TRUE(waitUntil([&] { return !watch.running(); }, 20s)) << watch.log();
+  auto events = jsonLines(watch.log());
+  ASSERT_EQ(events.size(), 2u) << watch.log();
+  EXPECT_EQ(events[0]["event"], "offline");
+  EXPECT_EQ(events[1]["event"], "online");
+}
+
 TEST(CompactWire, SubprotocolNegotiation) {
   Node node({"--listen", "127.0.0.1:0"});
   ASSERT_TRUE(node.started()) << node.log();
