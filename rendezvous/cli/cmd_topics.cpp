@@ -29,6 +29,7 @@ struct TopicOptions {
   std::string topic;
   std::string text;
   std::vector<std::string> watch;
+  std::vector<std::string> namespaces;  // rdv presence --namespace
   unsigned timeoutSeconds = 0;  // publish: 10 when 0; subscribe/presence: 0 listens until killed
   unsigned count = 0;
   bool presence = false;
@@ -56,7 +57,9 @@ int publish(const TopicOptions& o) {
   if (!session) return fail("publish", session.error());
   const uint64_t now = unixMillisNow();
   sig::Publication p{key->nodeId(), o.topic, now * 1000, now, Bytes(o.text.begin(), o.text.end()), {}};
-  auto signedPub = sig::signPublication(*key, p);
+  // --compact: the compact publication (v2, docs/signalling.md); v1 where v2 cannot express the signature.
+  auto signedPub = o.compact ? sig::signPublicationV2(*key, p) : sig::signPublication(*key, p);
+  if (!signedPub && o.compact) signedPub = sig::signPublication(*key, p);
   if (!signedPub) return fail("publish", "cannot sign the message");
   session->send(sig::PublishFrame{*signedPub});
   while (true) {
@@ -97,8 +100,10 @@ int subscribe(const TopicOptions& o) {
     } else if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) {
       return fail("subscribe", "refused: " + e->code + ": " + e->message);
     } else if (auto* m = std::get_if<sig::PublishFrame>(&*frame)) {
-      const auto& p = m->publication;
-      if (p.topic != o.topic || !sig::verifyPublication(p)) continue;  // the hub checked it; so do we
+      auto& p = m->publication;
+      // The hub checked it; so do we (a v2 publication's publisher is recovered from its signature).
+      if (p.version != 1 && !sig::completePublicationV2(p)) continue;
+      if (p.topic != o.topic || !sig::verifyPublication(p)) continue;
       std::cout << jsonLine({{"from", p.from.hex()},
                              {"topic", p.topic},
                              {"seq", p.seq},
@@ -161,6 +166,9 @@ Result<identity::NodeId, std::string> watchedId(const std::string& node, const s
 int presence(const TopicOptions& o) {
   auto key = identity::PrivateKey::load(o.keyFile);
   if (!key) return fail("presence", o.keyFile + ": " + std::string(identity::describe(key.error())));
+  if (o.watch.empty() && o.namespaces.empty()) return fail("presence", "give --watch, --namespace, or both");
+  for (const auto& ns : o.namespaces)
+    if (!sig::validTopic(ns)) return fail("presence", "--namespace must be 1 to 255 bytes");
   sig::WatchFrame watch;
   for (const auto& w : o.watch) {
     auto id = watchedId(o.node, w);
@@ -171,8 +179,10 @@ int presence(const TopicOptions& o) {
   auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence, o.compact);
   if (!session) return fail("presence", session.error());
   auto& ws = session->ws;
-  session->send(watch);
-  std::cerr << "rdv presence: watching " << watch.nodes.size() << " identities" << std::endl;
+  if (!watch.nodes.empty()) session->send(watch);
+  for (const auto& ns : o.namespaces) session->send(sig::WatchFrame{{}, ns});  // one namespace per frame
+  std::cerr << "rdv presence: watching " << watch.nodes.size() << " identities and " << o.namespaces.size()
+            << " namespaces" << std::endl;
   unsigned printed = 0;
   while (o.count == 0 || printed < o.count) {
     auto text = ws->receive(deadline);
@@ -230,8 +240,10 @@ void addTopicCommands(CLI::App& app) {
   nodeAndKey(*w, *o);
   w->add_option("--watch", o->watch,
                 "a node id (64 hex digits), an ENR or a file holding one, or an Ethereum address (0x..., looked up "
-                "in the node's registry) (repeatable)")
-      ->required();
+                "in the node's registry) (repeatable)");
+  w->add_option("--namespace", o->namespaces,
+                "also watch the opted-in identities registered under this namespace: those online now, then "
+                "every change (repeatable)");
   w->add_option("--count", o->count, "exit after this many events (non-zero exit if fewer arrive in time)");
   w->add_option("--timeout", o->timeoutSeconds, "seconds to watch (default: until killed)");
   w->add_flag("--presence", o->presence, "opt this key in to presence too");

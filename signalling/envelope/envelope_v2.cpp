@@ -55,6 +55,21 @@ constexpr GcmNonce kZeroNonce{};  // the key is used once
 
 }  // namespace
 
+std::array<uint8_t, kCompactSignatureSize> compactSignature(const identity::RecoverableSignature& sig) {
+  std::array<uint8_t, kCompactSignatureSize> out{};
+  std::memcpy(out.data(), sig.data(), kCompactSignatureSize);
+  out[32] |= static_cast<uint8_t>((sig[64] & 1) << 7);
+  return out;
+}
+
+identity::RecoverableSignature expandSignature(ByteSpan sig64) {
+  identity::RecoverableSignature sig{};
+  std::memcpy(sig.data(), sig64.data(), kCompactSignatureSize);
+  sig[64] = sig[32] >> 7;
+  sig[32] &= 0x7f;
+  return sig;
+}
+
 bool recipientMatches(const Envelope& e, const NodeId& id) {
   const size_t n = e.shortTo ? kShortToSize : 32;
   return std::memcmp(e.header.to.bytes.data(), id.bytes.data(), n) == 0;

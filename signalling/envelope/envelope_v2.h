@@ -47,6 +47,12 @@ Result<identity::PublicKey, EnvelopeError> recoverV2(const Envelope& e);
 Result<Bytes, EnvelopeError> openV2(const Envelope& e, const identity::PublicKey& sender,
                                     const identity::PrivateKey& recipient);
 
+// The 64-byte form of a recoverable signature with recovery id 0 or 1 (EIP-2098: the id in the top bit
+// of s, which low-S leaves free), and back. compactSignature() of a recovery id above 1 is meaningless:
+// callers check (*sig)[64] <= 1 first.
+std::array<uint8_t, kCompactSignatureSize> compactSignature(const identity::RecoverableSignature& sig);
+identity::RecoverableSignature expandSignature(ByteSpan sig64);
+
 // Does `id` match the envelope's `to` as carried (all 32 bytes, or the first 8 with shortTo)?
 bool recipientMatches(const Envelope& e, const NodeId& id);
 

@@ -24,9 +24,12 @@ CheckedFrame checkFrame(std::string_view text, const FrameCheckContext& context)
     } else {
       env->envelope.header.from = verified->header().from;
     }
-  } else if (auto* pub = std::get_if<PublishFrame>(&*out.frame); pub && context.verifySignatures) {
+  } else if (auto* pub = std::get_if<PublishFrame>(&*out.frame);
+             pub && (context.verifySignatures || pub->publication.version != 1)) {
+    // A v2 publication names its publisher only through its signature: always recovered, from filled in.
     out.signedChecked = true;
-    out.signedValid = verifyPublication(pub->publication);
+    out.signedValid = pub->publication.version != 1 ? completePublicationV2(pub->publication)
+                                                    : verifyPublication(pub->publication);
   } else if (auto* members = std::get_if<TopicMembersFrame>(&*out.frame)) {
     out.signedChecked = true;
     out.signedValid = verifyMembers(members->record);

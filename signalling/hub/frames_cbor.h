@@ -19,9 +19,10 @@
 //   type 12 subscribed {0:12, 1:topic text, 2:history}
 //   type 13 published {0:13, 1:topic text, 2:seq, 3:subscribers}
 //   type 14 topic-members {0:14, 1:topic text, 2:owner bstr32, 3:members bstr(32 n), 4:seq, 5:sig bstr65}
-//   type 15 watch     {0:15, 1:nodes bstr(32 n)}     type 16 unwatch {0:16, 1:nodes bstr(32 n)}
+//   type 15 watch     {0:15, 1:nodes bstr(32 n)[, 2:namespace text]}   type 16 unwatch: the same keys
 //   type 17 presence  {0:17, 1:event (0 offline, 1 online), 2:node bstr32, 3:last_seen, 4:sig bstr65}
 //   type 18 envelope v2 {0:18, 1:the v2 envelope's bytes} (decodes to an EnvelopeFrame of version 2)
+//   type 19 publish v2 {0:19, 1:topic text, 2:seq, 3:body bstr, 4:sig bstr64} (a Publication of version 2)
 //
 // Keys appear in increasing order (the decoder's rule), and a key the frame type does not define is
 // refused: a later revision of the wire is a new subprotocol (rdv.cbor.2), not silent extra keys.
@@ -39,6 +40,7 @@ enum class CborFrameType : uint8_t {
   Publish = 9, Subscribe = 10, Unsubscribe = 11, Subscribed = 12, Published = 13, TopicMembers = 14,
   Watch = 15, Unwatch = 16, Presence = 17,
   EnvelopeV2 = 18,  // an envelope of version 2 (envelope_v2.h): {0:18, 1:its bytes}
+  PublishV2 = 19,   // a publication of version 2 (publication.h)
 };
 
 std::string encodeFrameCbor(const Frame& f);

@@ -1,6 +1,7 @@
 // The compact forms of the topic and presence frames (frames_cbor.h lists the keys; docs/signalling.md
 // "Compact wire"). Lists of node ids are one byte string of 32 * n bytes, so every frame stays one flat
 // map; bodies and signatures are raw bytes.
+#include "signalling/envelope/envelope_v2.h"
 #include "signalling/hub/frames_cbor_fields.h"
 
 namespace rdv::signalling::cbor_frames {
@@ -19,6 +20,18 @@ struct PubSubWriter {
   }
   bool operator()(const PublishFrame& f) const {
     const Publication& p = f.publication;
+    if (p.version != 1) {  // {0:19, 1:topic, 2:seq, 3:body, 4:sig bstr64}
+      begin(w, CborFrameType::PublishV2, 5);
+      w.unsignedInt(1);
+      w.text(p.topic);
+      w.unsignedInt(2);
+      w.unsignedInt(p.seq);
+      w.unsignedInt(3);
+      w.bytes(p.body);
+      w.unsignedInt(4);
+      w.bytes(compactSignature(p.signature));
+      return true;
+    }
     begin(w, CborFrameType::Publish, 7);
     w.unsignedInt(1);
     w.bytes(p.from.bytes);
@@ -69,8 +82,8 @@ struct PubSubWriter {
     w.bytes(r.signature);
     return true;
   }
-  bool operator()(const WatchFrame& f) const { return nodes(CborFrameType::Watch, f.nodes); }
-  bool operator()(const UnwatchFrame& f) const { return nodes(CborFrameType::Unwatch, f.nodes); }
+  bool operator()(const WatchFrame& f) const { return nodes(CborFrameType::Watch, f.nodes, f.ns); }
+  bool operator()(const UnwatchFrame& f) const { return nodes(CborFrameType::Unwatch, f.nodes, f.ns); }
   bool operator()(const PresenceFrame& f) const {
     const PresenceEvent& e = f.event;
     begin(w, CborFrameType::Presence, 5);
@@ -91,10 +104,14 @@ struct PubSubWriter {
     w.text(topic);
     return true;
   }
-  bool nodes(CborFrameType type, const std::vector<NodeId>& ids) const {
-    begin(w, type, 2);
+  bool nodes(CborFrameType type, const std::vector<NodeId>& ids, const std::optional<std::string>& ns) const {
+    begin(w, type, ns ? 3 : 2);
     w.unsignedInt(1);
     writeNodes(w, ids);
+    if (ns) {
+      w.unsignedInt(2);
+      w.text(*ns);
+    }
     return true;
   }
 };
@@ -108,6 +125,19 @@ Decoded decodePublish(const Fields& f) {
       !body || body->type != Type::Bytes || body->bytes.size() > kMaxTopicBodySize || !f.bytes(6, p.signature))
     return malformed();
   p.body.assign(body->bytes.begin(), body->bytes.end());
+  return Frame{PublishFrame{std::move(p)}};
+}
+
+Decoded decodePublishV2(const Fields& f) {
+  Publication p;
+  p.version = 2;
+  std::array<uint8_t, kCompactSignatureSize> sig64{};
+  const Value* body = f.at[3];
+  if (!topic(f, 1, p.topic) || !f.uint(2, p.seq) || !body || body->type != Type::Bytes ||
+      body->bytes.size() > kMaxTopicBodySize || !f.bytes(4, sig64))
+    return malformed();
+  p.body.assign(body->bytes.begin(), body->bytes.end());
+  p.signature = expandSignature(sig64);
   return Frame{PublishFrame{std::move(p)}};
 }
 
@@ -141,7 +171,12 @@ template <class F>
 Decoded decodeNodes(const Value& map) {
   Fields f;
   F frame;
-  if (!collect(map, keys({1}), f) || !f.nodes(1, kMaxWatchPerFrame, frame.nodes)) return malformed();
+  if (!collect(map, keys({1, 2}), f) || !f.nodes(1, kMaxWatchPerFrame, frame.nodes)) return malformed();
+  if (f.at[2]) {
+    std::string ns;
+    if (!topic(f, 2, ns)) return malformed();
+    frame.ns = std::move(ns);
+  }
   return Frame{std::move(frame)};
 }
 
@@ -155,6 +190,9 @@ std::optional<Decoded> decodePubSub(uint64_t type, const Value& map) {
     case static_cast<uint8_t>(CborFrameType::Publish):
       if (!collect(map, keys({1, 2, 3, 4, 5, 6}), f)) return malformed();
       return decodePublish(f);
+    case static_cast<uint8_t>(CborFrameType::PublishV2):
+      if (!collect(map, keys({1, 2, 3, 4}), f)) return malformed();
+      return decodePublishV2(f);
     case static_cast<uint8_t>(CborFrameType::Subscribe): return decodeTopicOnly<SubscribeFrame>(map);
     case static_cast<uint8_t>(CborFrameType::Unsubscribe): return decodeTopicOnly<UnsubscribeFrame>(map);
     case static_cast<uint8_t>(CborFrameType::Subscribed): {

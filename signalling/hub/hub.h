@@ -175,6 +175,10 @@ class Hub {
   void disconnected(ConnId conn, std::optional<TimePoint> now = std::nullopt);
   // Presence events are signed with the node's key through this (presence.h); without it none are sent.
   void setPresenceSigner(Presence::Signer signer) { presence_.setSigner(std::move(signer)); }
+  // Presence by namespace: the registry's answers (presence.h); without them a namespace watch sees nothing.
+  void setNamespaceLookup(Presence::NamespacesOf namespacesOf, Presence::MembersOf membersOf) {
+    presence_.setNamespaceLookup(std::move(namespacesOf), std::move(membersOf));
+  }
 
   std::optional<TimePoint> nextDeadline() const;
   void handleTimeout(TimePoint now);

@@ -4,6 +4,7 @@
 // /v1/registrations?address=, rdv discover --id 0x...), with a key imported from the published keystore.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -202,6 +203,56 @@ TEST(CompactWire, SubprotocolNegotiation) {
   auto unknown = cli::WebSocketClient::connect(url, "/v1/signal", 10s, "rdv.cbor.9");
   ASSERT_FALSE(unknown);
   EXPECT_FALSE(unknown.error().empty());
+}
+
+// Presence by namespace and by Ethereum address (issue 17): a watcher of the namespace "raiden/transport"
+// (CBOR) and a watcher of the peer's 0x address (JSON) both see the registered, opted-in peer come online
+// and go offline; an address nobody registered is refused.
+TEST(EthereumIdentities, PresenceByNamespaceAndByAddress) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  const std::string url = "http://" + node.http();
+  Peer peer = makePeer(dir, "peer"), watcher = makePeer(dir, "watcher"), other = makePeer(dir, "other");
+  ASSERT_EQ(run({binary("rdv"), "register", "--node", url, "--namespace", "raiden/transport", "--key", peer.key, "--ip",
+                 "192.0.2.7", "--udp", "4000"})
+                .exitCode,
+            0);
+  auto shown = run({binary("rdv"), "key", "address", "--key", peer.key});
+  ASSERT_EQ(shown.exitCode, 0) << shown.err;
+  const std::string address = shown.out.substr(0, 42);
+
+  Process byNamespace({binary("rdv"), "presence", "--compact", "--node", url, "--key", watcher.key, "--namespace",
+                       "raiden/transport", "--count", "2", "--timeout", "30"},
+                      dir.file("ns.log"));
+  Process byAddress({binary("rdv"), "presence", "--node", url, "--key", other.key, "--watch", address, "--count", "3",
+                     "--timeout", "30"},
+                    dir.file("addr.log"));
+  ASSERT_TRUE(waitUntil([&] { return byNamespace.log().find("watching") != std::string::npos; }, 20s)) << byNamespace.log();
+  ASSERT_TRUE(waitUntil([&] { return jsonLines(byAddress.log()).size() >= 1; }, 20s)) << byAddress.log();
+  {
+    Process inbox({binary("rdv"), "inbox", "--presence", "--node", url, "--key", peer.key, "--timeout", "30"},
+                  dir.file("peer.log"));
+    ASSERT_TRUE(waitUntil([&] { return jsonLines(byNamespace.log()).size() >= 1; }, 20s)) << byNamespace.log();
+    ASSERT_TRUE(waitUntil([&] { return jsonLines(byAddress.log()).size() >= 2; }, 20s)) << byAddress.log();
+    ASSERT_TRUE(inbox.stop(SIGKILL).has_value());
+  }
+  ASSERT_TRUE(waitUntil([&] { return !byNamespace.running() && !byAddress.running(); }, 20s))
+      << byNamespace.log() << byAddress.log();
+  auto ns = jsonLines(byNamespace.log()), addr = jsonLines(byAddress.log());
+  ASSERT_EQ(ns.size(), 2u) << byNamespace.log();
+  EXPECT_EQ(ns[0]["event"], "online");
+  EXPECT_EQ(ns[1]["event"], "offline");
+  ASSERT_EQ(addr.size(), 3u) << byAddress.log();
+  EXPECT_EQ(addr[0]["event"], "offline");  // at once: not online yet
+  EXPECT_EQ(addr[1]["event"], "online");
+  EXPECT_EQ(addr[2]["event"], "offline");
+  EXPECT_EQ(ns[0]["node_id"], addr[1]["node_id"]);  // the peer, found through its namespace and its address
+
+  auto unknown = run({binary("rdv"), "presence", "--node", url, "--key", other.key, "--watch",
+                      "0x0000000000000000000000000000000000000001", "--count", "1", "--timeout", "5"});
+  EXPECT_EQ(unknown.exitCode, 1);
+  EXPECT_NE(unknown.err.find("no record registered"), std::string::npos) << unknown.err;
 }
 
 TEST(EthereumIdentities, RegistryAnswersByAddressAndDiscoverTakesIt) {

@@ -57,6 +57,7 @@ std::vector<Frame> everyFrame() {
       ErrorFrame{"publish-rate-limited", "slow down", std::nullopt, 7, std::string("room")},
       PublishFrame{Publication{id, "raiden/discovery", 5, 1'764'900'000'000ull, Bytes(32, 0x5a), s.envelope.signature}},
       PublishFrame{Publication{id, "t", 0, 0, Bytes{}, s.envelope.signature}},
+      PublishFrame{Publication{NodeId{}, "raiden/discovery", 9, 0, Bytes(32, 1), s.envelope.signature, 2}},
       SubscribeFrame{"raiden/discovery"},
       UnsubscribeFrame{"raiden/discovery"},
       SubscribedFrame{"raiden/discovery", 16},
@@ -66,6 +67,8 @@ std::vector<Frame> everyFrame() {
       WatchFrame{{id, NodeId{}}},
       UnwatchFrame{{id}},
       WatchFrame{{}},
+      WatchFrame{{id}, std::string("raiden")},
+      UnwatchFrame{{}, std::string("raiden")},
       PresenceFrame{PresenceEvent{PresenceState::Online, id, 1'764'900'000'000ull, s.envelope.signature}},
       PresenceFrame{PresenceEvent{PresenceState::Offline, id, 0, s.envelope.signature}},
   };
@@ -130,7 +133,7 @@ TEST(CborFrames, MalformedFramesAreRefusedWithTheJsonKinds) {
       {"nested map", "a20007 01a0", FrameErrorKind::NotJson},
       {"no type", "a10100", FrameErrorKind::UnknownType},
       {"empty map", "a0", FrameErrorKind::UnknownType},
-      {"unknown type 19", "a10013", FrameErrorKind::UnknownType},
+      {"unknown type 20", "a10014", FrameErrorKind::UnknownType},
       {"envelope v2: not bytes", "a2001201 00", FrameErrorKind::Malformed},
       {"envelope v2: too short", "a2001201 43 2e0001", FrameErrorKind::Envelope},
       {"type as text", "a1006161", FrameErrorKind::UnknownType},
@@ -266,6 +269,32 @@ TEST(CborFrames, BytesOnTheWirePerPublishedMessage) {
   std::printf("published message, 32-byte body, topic of %zu bytes: json %zu, cbor %zu bytes on the wire\n",
               p.topic.size(), jsonWire, cborWire);
   EXPECT_LT(cborWire + 150, jsonWire);
+  // The compact publication (v2: publisher recovered from a 64-byte signature, no timestamp): issue 17's
+  // <= 150 bytes, hub to subscriber, for topics up to 28 bytes (117 bytes + the topic (+1 from 24 bytes) + 4 of WebSocket
+  // header).
+  for (const std::string topic : {"raiden/discovery", "raiden/monitoring-service-01"}) {
+    Publication base{{}, topic, 1'764'900'000'000'000ull, 0, Bytes(32, 0x5a), {}};
+    auto v2 = signPublicationV2(key, base);
+    ASSERT_TRUE(v2);
+    const std::string c2 = encodeFrameCbor(PublishFrame{*v2});
+    const std::string j2 = encodeFrame(PublishFrame{*v2});
+    const size_t c2Wire = c2.size() + wsHeader(c2.size(), false);
+    const size_t j2Wire = j2.size() + wsHeader(j2.size(), false);
+    std::printf("compact publication, 32-byte body, topic of %zu bytes: json %zu, cbor %zu bytes on the wire\n",
+                topic.size(), j2Wire, c2Wire);
+    EXPECT_LE(c2Wire, 150u) << topic;
+    for (const auto& decoded : {decodeFrameCbor(c2), decodeFrame(j2)}) {
+      ASSERT_TRUE(decoded);
+      Publication got = std::get<PublishFrame>(*decoded).publication;
+      EXPECT_EQ(got.from, NodeId{});  // not carried
+      ASSERT_TRUE(completePublicationV2(got));
+      EXPECT_EQ(got.from, key.nodeId());
+      EXPECT_TRUE(verifyPublication(got));
+      got.body[0] ^= 1;  // tampered: another publisher (or none), never this one
+      got.from = NodeId{};
+      EXPECT_TRUE(!completePublicationV2(got) || got.from != key.nodeId());
+    }
+  }
 }
 
 }  // namespace

@@ -242,6 +242,33 @@ TEST_F(HubFramingTest, TopicDeliveryIsIdenticalToJsonAndCborSubscribers) {
   EXPECT_EQ(errors[0].topic, "room");
 }
 
+// Compact publications (v2): the hub recovers the publisher, refuses one signed by someone else, and fans
+// the same signed bytes out to JSON and CBOR subscribers.
+TEST_F(HubFramingTest, CompactPublicationsReachBothFramingsWithTheirPublisherRecovered) {
+  login(alice_, Framing::Json);
+  login(bob_, Framing::Cbor);
+  login(carol_, Framing::Cbor);
+  frame(alice_, Framing::Json, SubscribeFrame{"room"});
+  frame(bob_, Framing::Cbor, SubscribeFrame{"room"});
+  Publication base{{}, "room", 77, 0, Bytes{'h', 'i'}, {}};
+  auto p = *signPublicationV2(carol_.key, base);
+  auto cmds = frame(carol_, Framing::Cbor, PublishFrame{p});
+  auto atAlice = only<PublishFrame>(framesIn(Framing::Json, cmds, alice_.conn));
+  auto atBob = only<PublishFrame>(framesIn(Framing::Cbor, cmds, bob_.conn));
+  ASSERT_EQ(atAlice.size(), 1u);
+  ASSERT_EQ(atBob.size(), 1u);
+  for (auto got : {atAlice[0].publication, atBob[0].publication}) {
+    EXPECT_EQ(got.version, 2);
+    ASSERT_TRUE(completePublicationV2(got));
+    EXPECT_EQ(got.from, carol_.key.nodeId());
+  }
+  // Signed by alice, sent on carol's connection: spoofed.
+  auto notCarol = *signPublicationV2(alice_.key, base);
+  auto errors = only<ErrorFrame>(framesIn(Framing::Cbor, frame(carol_, Framing::Cbor, PublishFrame{notCarol}), carol_.conn));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, "spoofed-sender");
+}
+
 // Presence on CBOR connections: the opt-in travels in the CBOR auth frame, and watchers of both framings
 // get the same node-signed events.
 TEST_F(HubFramingTest, PresenceEventsReachCborWatchersAndTheOptInTravelsInCbor) {
