@@ -160,6 +160,24 @@ TEST_F(V2, JsonCarriesTheSameBytesAsOneBase64UrlString) {
   EXPECT_FALSE(fromJson(nlohmann::json("not base64!")));
 }
 
+// The worked example, shared with the JavaScript package (signalling/web/test/units.test.js computes the
+// same bytes with its own code): the docs' sender and recipient keys, seq 1764900000000000, nonce
+// 0001020304050607, a "message" with the body "hello v2", short recipient. The signature is RFC 6979
+// deterministic, so both sides write exactly these bytes.
+TEST_F(V2, TheWorkedExampleIsReproducedByteForByteAndMatchesJavaScript) {
+  const std::string expected = "2ea448f24c6d18e5750006452acd90680000010203040506076981b0b855137079ec48e16ddde85e022f1433236649aae9c1292244097f999844f14ebfdcea688170e778fd42fc950a1016db516d8311f218dcb228f27cdf401f973780a6607821e22f00730f9559bfed7d68654350686a";
+  test::ScriptedRng fixed("0001020304050607");
+  auto e = sealV2(sender, recipient.publicKey(), EnvelopeType::Message, 1'764'900'000'000'000ull, asBytes("hello v2"),
+                  fixed, true);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(toHex(encodeV2(*e)), expected);
+  Bytes wire;
+  ASSERT_TRUE(fromHex(expected, wire));
+  auto body = receive(wire, recipient);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(std::string(asString(*body)), "hello v2");
+}
+
 TEST_F(V2, VersionOneIsStillAccepted) {
   EnvelopeHeader h{sender.nodeId(), recipient.nodeId(), EnvelopeType::Offer, 5, 1700000000000ull};
   auto e = seal(sender, recipient.publicKey(), h, asBytes("v1"), rng);
