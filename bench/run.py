@@ -86,6 +86,10 @@ API_ROWS = [
     ("topic fan-out p99", "fanout", "p99_us", "us"),
     ("presence offline p99", "fanout", "presence_offline_p99_us", "us"),
     ("publish frame (32 B body)", "fanout", "publish_frame_bytes", "B"),
+    ("publish frame JSON, same message", "fanout", "publish_frame_bytes_json", "B"),
+    ("publish frame CBOR (rdv.cbor.1)", "fanout", "publish_frame_bytes_cbor", "B"),
+    ("publish frame v2 JSON", "fanout", "publish_frame_bytes_json_v2", "B"),
+    ("publish frame v2 CBOR", "fanout", "publish_frame_bytes_cbor_v2", "B"),
 ]
 # The hub's per-connection token bucket (signal-rate, 50 frames/s by default) would measure the limit,
 # not the hub: the benchmark node lifts it.

@@ -21,6 +21,7 @@
 #include "bench/api/tcp.h"
 #include "rendezvous/cli/hub_session.h"
 #include "signalling/hub/frames.h"
+#include "signalling/hub/frames_cbor.h"
 #include "signalling/hub/publication.h"
 
 namespace rdv::bench {
@@ -119,6 +120,17 @@ nlohmann::json runFanout(const FanoutOptions& o) {
   j["p50_us"] = percentileUs(latencies, 0.50);
   j["p99_us"] = percentileUs(latencies, 0.99);
   j["publish_frame_bytes"] = frameBytes;
+  {
+    // The same message in the other forms (docs/signalling.md "Compact wire", "Compact publications"):
+    // the frame a subscriber of each framing receives, WebSocket header not included.
+    sig::Publication p{pubKey.nodeId(), topic, 1'764'900'000'000'000ull, 1'764'900'000'000ull, Bytes(o.body, 'x'), {}};
+    j["publish_frame_bytes_json"] = sig::encodeFrame(sig::PublishFrame{*sig::signPublication(pubKey, p)}).size();
+    j["publish_frame_bytes_cbor"] = sig::encodeFrameCbor(sig::PublishFrame{*sig::signPublication(pubKey, p)}).size();
+    if (auto v2 = sig::signPublicationV2(pubKey, p)) {
+      j["publish_frame_bytes_json_v2"] = sig::encodeFrame(sig::PublishFrame{*v2}).size();
+      j["publish_frame_bytes_cbor_v2"] = sig::encodeFrameCbor(sig::PublishFrame{*v2}).size();
+    }
+  }
   j["body_bytes"] = o.body;
   subs.clear();
 

@@ -2,7 +2,9 @@
 // /v1/signal with the peer key; send seals one envelope to the recipient's public key (from its ENR)
 // and waits for the hub's ack; inbox prints what arrives (decrypted, verified, replays dropped) and
 // confirms it, so the hub deletes it from the mailbox. --compact speaks the CBOR framing (rdv.cbor.1)
-// instead of JSON text: the same envelopes, fewer bytes.
+// instead of JSON text, and rdv send --compact seals envelope version 2 (docs/signalling.md "Version 2:
+// compact envelopes": the recipient as an 8-byte prefix, sent again with the full id if the hub answers
+// unknown-recipient); inbox opens both versions.
 #include <CLI/CLI.hpp>
 
 #include <ctime>
@@ -15,6 +17,7 @@
 #include "rendezvous/cli/subcommands.h"
 #include "rendezvous/cli/hub_session.h"
 #include "signalling/envelope/envelope.h"
+#include "signalling/envelope/envelope_v2.h"
 #include "signalling/envelope/replay_guard.h"
 #include "signalling/hub/auth.h"
 #include "signalling/hub/frames.h"
@@ -80,7 +83,10 @@ int send(const SignalOptions& o) {
   const uint64_t now = unixMillisNow();
   sig::EnvelopeHeader h{key->nodeId(), recipient->nodeId(), *type, now * 1000, now};
   sig::CryptoRng rng;
-  auto envelope = sig::seal(*key, *recipient, h, asBytes(o.text), rng);
+  auto envelope = o.compact ? sig::sealV2(*key, *recipient, *type, h.seq, asBytes(o.text), rng, /*shortTo=*/true)
+                            : sig::seal(*key, *recipient, h, asBytes(o.text), rng);
+  if (!envelope && o.compact)  // the ~2^-128 case v2 cannot express: v1 always can
+    envelope = sig::seal(*key, *recipient, h, asBytes(o.text), rng);
   if (!envelope) return fail("send", "cannot seal the envelope");
   session->send(sig::EnvelopeFrame{*envelope});
   while (true) {
@@ -94,7 +100,16 @@ int send(const SignalOptions& o) {
       (*ws)->close();
       return 0;
     }
-    if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) return fail("send", "refused: " + e->code + ": " + e->message);
+    if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) {
+      // A short recipient the hub cannot resolve (never seen there): the same envelope with the full id.
+      if (e->code == "unknown-recipient" && e->seq == h.seq && envelope->shortTo) {
+        envelope = sig::sealV2(*key, *recipient, *type, h.seq, asBytes(o.text), rng, /*shortTo=*/false);
+        if (!envelope) return fail("send", "cannot seal the envelope");
+        session->send(sig::EnvelopeFrame{*envelope});
+        continue;
+      }
+      return fail("send", "refused: " + e->code + ": " + e->message);
+    }
   }
 }
 
@@ -153,7 +168,9 @@ void addSignalCommands(CLI::App& app) {
   s->add_option("--to", o->to, "the recipient's ENR (enr:...) or a file holding it")->required();
   s->add_option("--type", o->type, "offer, answer, candidate, end-of-candidates, bye or message (default)");
   s->add_option("--timeout", o->timeoutSeconds, "seconds to wait for the hub's acknowledgement (default 10)");
-  s->add_flag("--compact", o->compact, "use the compact CBOR framing (WebSocket subprotocol rdv.cbor.1) instead of JSON");
+  s->add_flag("--compact", o->compact,
+              "use the compact CBOR framing (WebSocket subprotocol rdv.cbor.1) instead of JSON, and envelope "
+              "version 2 (docs/signalling.md)");
   s->add_option("text", o->text, "the message")->required();
   s->callback([o] { exitCode() = send(*o); });
 

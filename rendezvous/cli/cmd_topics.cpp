@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rendezvous/cli/hub_session.h"
+#include "rendezvous/client/http_client.h"
+#include "rendezvous/identity/eth_address.h"
 #include "rendezvous/cli/subcommands.h"
 #include "rendezvous/enr/enr_record.h"
 #include "rendezvous/identity/private_key.h"
@@ -27,9 +29,11 @@ struct TopicOptions {
   std::string topic;
   std::string text;
   std::vector<std::string> watch;
+  std::vector<std::string> namespaces;  // rdv presence --namespace
   unsigned timeoutSeconds = 0;  // publish: 10 when 0; subscribe/presence: 0 listens until killed
   unsigned count = 0;
   bool presence = false;
+  bool compact = false;  // rdv.cbor.1
 };
 
 int fail(const std::string& cmd, const std::string& message) {
@@ -49,17 +53,19 @@ int publish(const TopicOptions& o) {
   if (!sig::validTopic(o.topic)) return fail("publish", "--topic must be 1 to 255 bytes");
   const unsigned timeout = o.timeoutSeconds == 0 ? 10 : o.timeoutSeconds;
   const auto deadline = deadlineAfter(timeout);
-  auto session = openHubSession(o.node, *key, std::chrono::seconds(timeout), deadline);
+  auto session = openHubSession(o.node, *key, std::chrono::seconds(timeout), deadline, false, o.compact);
   if (!session) return fail("publish", session.error());
   const uint64_t now = unixMillisNow();
   sig::Publication p{key->nodeId(), o.topic, now * 1000, now, Bytes(o.text.begin(), o.text.end()), {}};
-  auto signedPub = sig::signPublication(*key, p);
+  // --compact: the compact publication (v2, docs/signalling.md); v1 where v2 cannot express the signature.
+  auto signedPub = o.compact ? sig::signPublicationV2(*key, p) : sig::signPublication(*key, p);
+  if (!signedPub && o.compact) signedPub = sig::signPublication(*key, p);
   if (!signedPub) return fail("publish", "cannot sign the message");
-  session->ws->sendText(sig::encodeFrame(sig::PublishFrame{*signedPub}));
+  session->send(sig::PublishFrame{*signedPub});
   while (true) {
     auto text = session->ws->receive(deadline);
     if (!text) return fail("publish", "no answer from the hub before the deadline (" + session->ws->closeReason() + ")");
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     if (auto* a = std::get_if<sig::PublishedFrame>(&*frame); a && a->seq == p.seq) {
       std::cout << jsonLine({{"topic", a->topic}, {"seq", a->seq}, {"subscribers", a->subscribers}}) << std::endl;
@@ -75,10 +81,10 @@ int subscribe(const TopicOptions& o) {
   if (!key) return fail("subscribe", o.keyFile + ": " + std::string(identity::describe(key.error())));
   if (!sig::validTopic(o.topic)) return fail("subscribe", "--topic must be 1 to 255 bytes");
   const auto deadline = deadlineAfter(o.timeoutSeconds);
-  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence);
+  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence, o.compact);
   if (!session) return fail("subscribe", session.error());
   auto& ws = session->ws;
-  ws->sendText(sig::encodeFrame(sig::SubscribeFrame{o.topic}));
+  session->send(sig::SubscribeFrame{o.topic});
   unsigned printed = 0;
   while (o.count == 0 || printed < o.count) {
     auto text = ws->receive(deadline);
@@ -86,7 +92,7 @@ int subscribe(const TopicOptions& o) {
       if (ws->closed()) return fail("subscribe", "the hub closed the connection (" + ws->closeReason() + ")");
       break;  // the deadline: done listening
     }
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     if (auto* s = std::get_if<sig::SubscribedFrame>(&*frame)) {
       // Scripts wait for this line: from here on nothing published is missed.
@@ -94,8 +100,10 @@ int subscribe(const TopicOptions& o) {
     } else if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) {
       return fail("subscribe", "refused: " + e->code + ": " + e->message);
     } else if (auto* m = std::get_if<sig::PublishFrame>(&*frame)) {
-      const auto& p = m->publication;
-      if (p.topic != o.topic || !sig::verifyPublication(p)) continue;  // the hub checked it; so do we
+      auto& p = m->publication;
+      // The hub checked it; so do we (a v2 publication's publisher is recovered from its signature).
+      if (p.version != 1 && !sig::completePublicationV2(p)) continue;
+      if (p.topic != o.topic || !sig::verifyPublication(p)) continue;
       std::cout << jsonLine({{"from", p.from.hex()},
                              {"topic", p.topic},
                              {"seq", p.seq},
@@ -111,8 +119,32 @@ int subscribe(const TopicOptions& o) {
   return 0;
 }
 
-// A node id from 64 hex digits, an ENR (enr:...) or a file holding one.
-Result<identity::NodeId, std::string> watchedId(const std::string& what) {
+// The node id behind an Ethereum address, from the node's registry (GET /v1/registrations?address=): an
+// address is a hash of the key, so only a record registered under it names the identity.
+Result<identity::NodeId, std::string> idOfAddress(const std::string& node, const std::string& address) {
+  auto parsed = identity::EthAddress::parse(address);
+  if (!parsed)
+    return unexpected("--watch " + address + ": not an address (0x and 40 hex digits; mixed case must carry a valid "
+                      "EIP-55 checksum)");
+  auto url = parseHttpUrl(node);
+  if (!url) return unexpected(url.error());
+  HttpCall call{"GET", "/v1/registrations?address=" + parsed->checksummed(), ""};
+  call.timeout = std::chrono::seconds(10);
+  auto reply = httpRequest(*url, call);
+  if (!reply) return unexpected("--watch " + address + ": " + reply.error());
+  auto j = nlohmann::json::parse(reply->body, nullptr, false);
+  const auto* list = j.is_object() && j.contains("registrations") ? &j["registrations"] : nullptr;
+  if (reply->status != 200 || list == nullptr || !list->is_array() || list->empty() || !(*list)[0].is_object())
+    return unexpected("--watch " + address + ": the node has no record registered under this address");
+  auto id = identity::NodeId::fromHex((*list)[0].value("node_id", ""));
+  if (!id) return unexpected("--watch " + address + ": the node's answer names no node id");
+  return *id;
+}
+
+// A node id from 64 hex digits, an ENR (enr:...) or a file holding one, or a 0x address (through the
+// node's registry).
+Result<identity::NodeId, std::string> watchedId(const std::string& node, const std::string& what) {
+  if (identity::EthAddress::looksLikeAddress(what)) return idOfAddress(node, what);
   Bytes raw;
   if (what.size() == 64 && fromHex(what, raw) && raw.size() == 32) {
     identity::NodeId id;
@@ -124,7 +156,8 @@ Result<identity::NodeId, std::string> watchedId(const std::string& what) {
     std::ifstream f(what);
     if (f) std::getline(f, text);
   }
-  if (text.rfind("enr:", 0) != 0) return unexpected("--watch " + what + ": not a node id (64 hex digits) or an ENR");
+  if (text.rfind("enr:", 0) != 0)
+    return unexpected("--watch " + what + ": not a node id (64 hex digits), an ENR or a 0x address");
   auto record = enr::EnrRecord::fromText(text);
   if (!record) return unexpected("--watch " + what + ": not a valid ENR: " + enr::describe(record.error()));
   return record->publicKey().nodeId();
@@ -133,18 +166,23 @@ Result<identity::NodeId, std::string> watchedId(const std::string& what) {
 int presence(const TopicOptions& o) {
   auto key = identity::PrivateKey::load(o.keyFile);
   if (!key) return fail("presence", o.keyFile + ": " + std::string(identity::describe(key.error())));
+  if (o.watch.empty() && o.namespaces.empty()) return fail("presence", "give --watch, --namespace, or both");
+  for (const auto& ns : o.namespaces)
+    if (!sig::validTopic(ns)) return fail("presence", "--namespace must be 1 to 255 bytes");
   sig::WatchFrame watch;
   for (const auto& w : o.watch) {
-    auto id = watchedId(w);
+    auto id = watchedId(o.node, w);
     if (!id) return fail("presence", id.error());
     watch.nodes.push_back(*id);
   }
   const auto deadline = deadlineAfter(o.timeoutSeconds);
-  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence);
+  auto session = openHubSession(o.node, *key, std::chrono::seconds(10), deadline, o.presence, o.compact);
   if (!session) return fail("presence", session.error());
   auto& ws = session->ws;
-  ws->sendText(sig::encodeFrame(watch));
-  std::cerr << "rdv presence: watching " << watch.nodes.size() << " identities" << std::endl;
+  if (!watch.nodes.empty()) session->send(watch);
+  for (const auto& ns : o.namespaces) session->send(sig::WatchFrame{{}, ns});  // one namespace per frame
+  std::cerr << "rdv presence: watching " << watch.nodes.size() << " identities and " << o.namespaces.size()
+            << " namespaces" << std::endl;
   unsigned printed = 0;
   while (o.count == 0 || printed < o.count) {
     auto text = ws->receive(deadline);
@@ -152,7 +190,7 @@ int presence(const TopicOptions& o) {
       if (ws->closed()) return fail("presence", "the hub closed the connection (" + ws->closeReason() + ")");
       break;
     }
-    auto frame = sig::decodeFrame(*text);
+    auto frame = session->decode(*text);
     if (!frame) continue;
     if (auto* e = std::get_if<sig::ErrorFrame>(&*frame)) return fail("presence", "refused: " + e->code + ": " + e->message);
     auto* p = std::get_if<sig::PresenceFrame>(&*frame);
@@ -173,6 +211,7 @@ int presence(const TopicOptions& o) {
 void nodeAndKey(CLI::App& cmd, TopicOptions& o) {
   cmd.add_option("--node", o.node, "the node's HTTP API, e.g. http://127.0.0.1:8080")->required();
   cmd.add_option("--key", o.keyFile, "this peer's key file (rdv key new)")->required();
+  cmd.add_flag("--compact", o.compact, "use the compact CBOR framing (WebSocket subprotocol rdv.cbor.1) instead of JSON");
 }
 
 }  // namespace
@@ -199,8 +238,12 @@ void addTopicCommands(CLI::App& app) {
   auto* w = app.add_subcommand("presence", "watch identities: one JSON line per event ({event,node_id,last_seen}), "
                                            "their state at once, then every change; signed by the node");
   nodeAndKey(*w, *o);
-  w->add_option("--watch", o->watch, "a node id (64 hex digits), an ENR or a file holding one (repeatable)")
-      ->required();
+  w->add_option("--watch", o->watch,
+                "a node id (64 hex digits), an ENR or a file holding one, or an Ethereum address (0x..., looked up "
+                "in the node's registry) (repeatable)");
+  w->add_option("--namespace", o->namespaces,
+                "also watch the opted-in identities registered under this namespace: those online now, then "
+                "every change (repeatable)");
   w->add_option("--count", o->count, "exit after this many events (non-zero exit if fewer arrive in time)");
   w->add_option("--timeout", o->timeoutSeconds, "seconds to watch (default: until killed)");
   w->add_flag("--presence", o->presence, "opt this key in to presence too");

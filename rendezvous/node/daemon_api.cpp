@@ -72,6 +72,11 @@ std::optional<std::string> Daemon::startApi() {
     return admission->banned(id.hex(), id.hex(), static_cast<int64_t>(std::time(nullptr)));
   });
   signalApi_->setKnownCheck([api = registryApi_.get()](const identity::NodeId& id) { return api->isRegistered(id); });
+  signalApi_->setNamespaceLookup(  // presence by namespace (docs/signalling.md, "Presence")
+      [api = registryApi_.get()](const identity::NodeId& id) { return api->namespacesOf(id); },
+      [api = registryApi_.get()](const std::string& ns) {
+        return api->membersOf(ns, signalling::Presence::kMaxNamespaceMembers);
+      });
   IceServersConfig ice;
   ice.authSecrets = config_.authSecrets;
   ice.nodeId = registryApi_->nodeKey().nodeId();

@@ -1,5 +1,7 @@
 #include "signalling/envelope/envelope.h"
 
+#include "signalling/envelope/envelope_v2.h"
+
 #include <openssl/crypto.h>
 
 #include <cstring>
@@ -87,6 +89,7 @@ std::array<uint8_t, kHeaderSize> encodeHeader(const EnvelopeHeader& h) {
 }
 
 identity::Hash256 signingDigest(const Envelope& e) {
+  if (e.version == kEnvelopeVersion2) return signingDigestV2(e);
   identity::Keccak256 k;
   k.update(asBytes(kSignatureDomain));
   k.update(encodeHeader(e.header));
@@ -120,6 +123,18 @@ Result<Envelope, EnvelopeError> seal(const identity::PrivateKey& sender, const i
 }
 
 Result<VerifiedEnvelope, EnvelopeError> verify(Envelope e) {
+  if (e.version == kEnvelopeVersion2) {
+    if (!typeFromByte(static_cast<uint8_t>(e.header.type))) return unexpected(EnvelopeError::UnknownType);
+    auto signer = recoverV2(e);
+    if (!signer) return unexpected(signer.error());
+    // The sender is whoever signed; a sender already named (the hub's connection, a stored row) must
+    // be that one.
+    const NodeId recovered = signer->nodeId();
+    if (e.header.from != NodeId{} && e.header.from != recovered) return unexpected(EnvelopeError::SenderMismatch);
+    e.header.from = recovered;
+    return VerifiedEnvelope(std::move(e), *signer);
+  }
+  if (e.version != kEnvelopeVersion) return unexpected(EnvelopeError::UnsupportedVersion);
   if (!typeFromByte(static_cast<uint8_t>(e.header.type))) return unexpected(EnvelopeError::UnknownType);
   if (e.ciphertext.size() < kGcmTagSize) return unexpected(EnvelopeError::Malformed);
   if (e.ciphertext.size() > kMaxCiphertextSize) return unexpected(EnvelopeError::BodyTooLarge);
@@ -136,6 +151,7 @@ Result<VerifiedEnvelope, EnvelopeError> verify(Envelope e) {
 
 Result<Bytes, EnvelopeError> open(const VerifiedEnvelope& v, const identity::PrivateKey& recipient) {
   const Envelope& e = v.envelope();
+  if (e.version == kEnvelopeVersion2) return openV2(e, v.senderKey(), recipient);
   if (recipient.nodeId() != e.header.to) return unexpected(EnvelopeError::WrongRecipient);
   auto epk = identity::PublicKey::parse(e.ephemeralKey);
   if (!epk) return unexpected(EnvelopeError::BadEphemeralKey);

@@ -70,17 +70,24 @@ struct EnvelopeHeader {
 // AES-GCM additional data and the first part of the signed bytes.
 std::array<uint8_t, kHeaderSize> encodeHeader(const EnvelopeHeader& h);
 
+// Version 2 (envelope_v2.h, docs/signalling.md "Version 2: compact envelopes") uses the same struct:
+// header.from is the signer's id (zero until verify() recovered it), header.to the full recipient id
+// (with shortTo, only its first 8 bytes until the hub resolved it), timestampMs 0, ephemeralKey unused
+// (zero), nonce's first 8 bytes the v2 nonce (the rest zero), signature r || s || v with v 0 or 1.
 struct Envelope {
   EnvelopeHeader header;
   std::array<uint8_t, kEphemeralKeySize> ephemeralKey{};  // compressed secp256k1 point
   GcmNonce nonce{};
   Bytes ciphertext;  // encrypted body || 16-byte GCM tag
   identity::RecoverableSignature signature{};
+  uint8_t version = kEnvelopeVersion;  // 1, or 2 (compact)
+  bool shortTo = false;                // v2: `to` travels as its first 8 bytes
 
   bool operator==(const Envelope&) const = default;
 };
 
-// keccak256(kSignatureDomain || header || epk || nonce || ciphertext): what the sender signs.
+// keccak256(kSignatureDomain || header || epk || nonce || ciphertext): what the sender signs (v1; for
+// v2, keccak256(kSignatureDomainV2 || the v2 bytes before the signature), envelope_v2.h).
 identity::Hash256 signingDigest(const Envelope& e);
 
 // An envelope whose signature recovered to its "from" node id. Only verify() makes one.

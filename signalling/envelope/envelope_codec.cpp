@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "rendezvous/enr/base64url.h"
+#include "signalling/envelope/envelope_v2.h"
 
 namespace rdv::signalling {
 
@@ -56,7 +57,18 @@ std::optional<EnvelopeError> ciphertextSizeError(size_t n) {
 
 }  // namespace
 
+// v2 rows: 0x02 || from (32, recovered) || to (32, the full id) || the v2 bytes.
+constexpr size_t kV2RowPrefix = 1 + 32 + 32;
+
 Bytes encodeBinary(const Envelope& e) {
+  if (e.version == kEnvelopeVersion2) {
+    Bytes out{kEnvelopeVersion2};
+    out.insert(out.end(), e.header.from.bytes.begin(), e.header.from.bytes.end());
+    out.insert(out.end(), e.header.to.bytes.begin(), e.header.to.bytes.end());
+    const Bytes wire = encodeV2(e);
+    out.insert(out.end(), wire.begin(), wire.end());
+    return out;
+  }
   Bytes out;
   out.reserve(kBinaryFixedSize + e.ciphertext.size());
   const auto header = encodeHeader(e.header);
@@ -69,6 +81,17 @@ Bytes encodeBinary(const Envelope& e) {
 }
 
 Result<Envelope, EnvelopeError> decodeBinary(ByteSpan in) {
+  if (!in.empty() && in[0] == kEnvelopeVersion2) {
+    if (in.size() < kV2RowPrefix) return unexpected(EnvelopeError::Malformed);
+    auto e = decodeV2(in.subspan(kV2RowPrefix));
+    if (!e) return unexpected(e.error());
+    NodeId to;
+    std::memcpy(e->header.from.bytes.data(), in.data() + 1, 32);
+    std::memcpy(to.bytes.data(), in.data() + 33, 32);
+    if (!recipientMatches(*e, to)) return unexpected(EnvelopeError::Malformed);
+    e->header.to = to;
+    return e;
+  }
   if (in.size() < kHeaderSize) return unexpected(EnvelopeError::Malformed);
   auto header = decodeHeader(in.data());
   if (!header) return unexpected(header.error());
@@ -87,6 +110,7 @@ Result<Envelope, EnvelopeError> decodeBinary(ByteSpan in) {
 }
 
 nlohmann::json toJson(const Envelope& e) {
+  if (e.version == kEnvelopeVersion2) return enr::base64UrlEncode(encodeV2(e));
   return nlohmann::json{
       {"v", kEnvelopeVersion},
       {"from", e.header.from.hex()},
@@ -102,6 +126,13 @@ nlohmann::json toJson(const Envelope& e) {
 }
 
 Result<Envelope, EnvelopeError> fromJson(const nlohmann::json& j) {
+  if (j.is_string()) {  // version 2: its bytes in unpadded base64url
+    const auto& text = j.get_ref<const std::string&>();
+    if (text.size() > ((kMaxCiphertextSize + kV2FixedFull) / 3 + 1) * 4) return unexpected(EnvelopeError::BodyTooLarge);
+    auto raw = enr::base64UrlDecode(text);
+    if (!raw) return unexpected(EnvelopeError::Malformed);
+    return decodeV2(*raw);
+  }
   if (!j.is_object()) return unexpected(EnvelopeError::Malformed);
   auto field = [&j](const char* name) -> const nlohmann::json& {
     static const nlohmann::json kMissing;

@@ -3,6 +3,8 @@
 //           used by the SQLite mailbox; also what a non-JSON transport would carry.
 //   JSON:   {"v":1,"from":hex,"to":hex,"type":"offer","seq":n,"ts":n,"epk":hex,"nonce":hex,
 //            "ct":base64url (unpadded),"sig":hex}, used in the WebSocket frames.
+// Version 2 (envelope_v2.h): binary 0x02 || from (32) || to (32, full) || the v2 bytes; JSON the v2
+// bytes as one unpadded base64url string.
 // Decoding checks shapes only (sizes, version, type); verify() checks the signature.
 #pragma once
 

@@ -6,6 +6,7 @@
 
 #include "rendezvous/enr/base64url.h"
 #include "signalling/envelope/envelope_codec.h"
+#include "signalling/envelope/envelope_v2.h"
 
 namespace rdv::signalling {
 
@@ -75,6 +76,9 @@ struct Encoder {
   }
   json operator()(const PublishFrame& f) const {
     const auto& p = f.publication;
+    if (p.version != 1)  // v2: no from, no ts, a 64-byte signature
+      return {{"type", "publish"}, {"v", 2}, {"topic", p.topic}, {"seq", p.seq},
+              {"body", enr::base64UrlEncode(p.body)}, {"sig", toHex(compactSignature(p.signature))}};
     return {{"type", "publish"}, {"from", p.from.hex()}, {"topic", p.topic},  {"seq", p.seq},
             {"ts", p.timestampMs}, {"body", enr::base64UrlEncode(p.body)}, {"sig", toHex(p.signature)}};
   }
@@ -93,8 +97,13 @@ struct Encoder {
     return {{"type", "topic-members"}, {"topic", r.topic}, {"owner", r.owner.hex()}, {"members", members},
             {"seq", r.seq}, {"sig", toHex(r.signature)}};
   }
-  json operator()(const WatchFrame& f) const { return {{"type", "watch"}, {"nodes", nodeList(f.nodes)}}; }
-  json operator()(const UnwatchFrame& f) const { return {{"type", "unwatch"}, {"nodes", nodeList(f.nodes)}}; }
+  json operator()(const WatchFrame& f) const { return watchJson("watch", f.nodes, f.ns); }
+  json operator()(const UnwatchFrame& f) const { return watchJson("unwatch", f.nodes, f.ns); }
+  static json watchJson(const char* type, const std::vector<NodeId>& nodes, const std::optional<std::string>& ns) {
+    json j{{"type", type}, {"nodes", nodeList(nodes)}};
+    if (ns) j["namespace"] = *ns;
+    return j;
+  }
   json operator()(const PresenceFrame& f) const {
     const auto& e = f.event;
     return {{"type", "presence"}, {"event", e.event == PresenceState::Online ? "online" : "offline"},
@@ -171,6 +180,12 @@ void appendEnvelopeJson(std::string& out, const Envelope& e) {
 }
 
 std::string writeEnvelopeFrame(const Envelope& e) {
+  if (e.version != kEnvelopeVersion) {  // v2: {"envelope":"<base64url of its bytes>","type":"envelope"}
+    std::string out = "{\"envelope\":\"";
+    appendBase64Url(out, encodeV2(e));
+    out += "\",\"type\":\"envelope\"}";
+    return out;
+  }
   std::string out;
   out.reserve(620 + e.ciphertext.size() * 4 / 3);
   out += "{\"envelope\":";
@@ -288,9 +303,18 @@ bool topicField(const json& j, std::string& out) { return stringField(j, "topic"
 Decoded decodePublish(const json& j) {
   Publication p;
   std::string body;
-  if (!hexField(j, "from", p.from.bytes) || !topicField(j, p.topic) || !uintField(j, "seq", p.seq) ||
-      !uintField(j, "ts", p.timestampMs) || !stringField(j, "body", body) || !hexField(j, "sig", p.signature))
+  if (j.contains("v")) {  // {"type":"publish","v":2,"topic","seq","body","sig":hex128}
+    std::array<uint8_t, kCompactSignatureSize> sig64{};
+    uint64_t v = 0;
+    if (!uintField(j, "v", v) || v != 2 || !topicField(j, p.topic) || !uintField(j, "seq", p.seq) ||
+        !stringField(j, "body", body) || !hexField(j, "sig", sig64))
+      return malformed();
+    p.version = 2;
+    p.signature = expandSignature(sig64);
+  } else if (!hexField(j, "from", p.from.bytes) || !topicField(j, p.topic) || !uintField(j, "seq", p.seq) ||
+             !uintField(j, "ts", p.timestampMs) || !stringField(j, "body", body) || !hexField(j, "sig", p.signature)) {
     return malformed();
+  }
   if (body.size() > (kMaxTopicBodySize + 2) / 3 * 4) return malformed();  // bound the work before decoding
   auto raw = enr::base64UrlDecode(body);
   if (!raw || raw->size() > kMaxTopicBodySize) return malformed();
@@ -339,12 +363,15 @@ Decoded decodeTopicMembers(const json& j) {
   return Frame{TopicMembersFrame{std::move(r)}};
 }
 
-// Watch lists are bounded per frame as well as per connection (the hub's limit).
-inline constexpr size_t kMaxWatchPerFrame = 1024;
-
 template <class F>
 Decoded decodeNodes(const json& j) {
   F f;
+  if (j.contains("namespace")) {
+    std::string ns;
+    if (!stringField(j, "namespace", ns) || !validTopic(ns)) return malformed();  // the registry's rule: 1-255 bytes
+    f.ns = std::move(ns);
+    if (!j.contains("nodes")) return Frame{std::move(f)};
+  }
   if (!nodeListField(j, "nodes", kMaxWatchPerFrame, f.nodes)) return malformed();
   return Frame{std::move(f)};
 }

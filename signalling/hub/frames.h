@@ -125,13 +125,19 @@ struct TopicMembersFrame {
   MembersRecord record;
   bool operator==(const TopicMembersFrame&) const = default;
 };
-// {"type":"watch","nodes":[hex32...]} / {"type":"unwatch","nodes":[...]}: presence of these identities.
+// {"type":"watch","nodes":[hex32...][,"namespace":NS]} / {"type":"unwatch",...}: presence of these
+// identities, and of the opted-in identities registered under the namespace NS ("nodes" may then be
+// left out).
+// Watch lists are bounded per frame as well as per connection (the hub's limit).
+inline constexpr size_t kMaxWatchPerFrame = 1024;
 struct WatchFrame {
   std::vector<NodeId> nodes;
+  std::optional<std::string> ns;
   bool operator==(const WatchFrame&) const = default;
 };
 struct UnwatchFrame {
   std::vector<NodeId> nodes;
+  std::optional<std::string> ns;
   bool operator==(const UnwatchFrame&) const = default;
 };
 // {"type":"presence","event":"online"|"offline","node":hex32,"last_seen":ms,"sig":hex65}, signed by the

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "signalling/cbor/cbor.h"
+#include "signalling/envelope/envelope_v2.h"
+#include "signalling/hub/frames_cbor_fields.h"
 
 namespace rdv::signalling {
 
@@ -12,18 +14,20 @@ namespace {
 using cbor::Type;
 using cbor::Value;
 using cbor::Writer;
-
-constexpr size_t kMaxKey = 9;
+using namespace cbor_frames;
 
 // ---- encoding: keys written in increasing order by construction ----
 
-void begin(Writer& w, CborFrameType type, size_t pairs) {
-  w.map(pairs);
-  w.unsignedInt(0);
-  w.unsignedInt(static_cast<uint8_t>(type));
-}
-
 void writeEnvelope(std::string& out, const Envelope& e) {
+  if (e.version == kEnvelopeVersion2) {  // {0:18, 1:the v2 bytes}
+    const Bytes wire = encodeV2(e);
+    out.reserve(out.size() + 8 + wire.size());
+    Writer w(out);
+    begin(w, CborFrameType::EnvelopeV2, 2);
+    w.unsignedInt(1);
+    w.bytes(wire);
+    return;
+  }
   out.reserve(out.size() + 220 + e.ciphertext.size());
   Writer w(out);
   begin(w, CborFrameType::Envelope, 10);
@@ -49,14 +53,9 @@ void writeEnvelope(std::string& out, const Envelope& e) {
 
 struct Encoder {
   std::string& out;
-  // Topic and presence frames: no compact form yet (CborFrameType::Json).
+  // Topic and presence frames: written by writePubSub before this visitor runs.
   template <class F>
-  void operator()(const F& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::Json, 2);
-    w.unsignedInt(1);
-    w.text(encodeFrame(Frame{f}));
-  }
+  void operator()(const F&) const {}
   void operator()(const ChallengeFrame& f) const {
     Writer w(out);
     begin(w, CborFrameType::Challenge, 4);
@@ -69,11 +68,15 @@ struct Encoder {
   }
   void operator()(const AuthFrame& f) const {
     Writer w(out);
-    begin(w, CborFrameType::Auth, 3);
+    begin(w, CborFrameType::Auth, f.presence ? 4 : 3);
     w.unsignedInt(1);
     w.bytes(f.node.bytes);
     w.unsignedInt(2);
     w.bytes(f.signature);
+    if (f.presence) {  // present only when true: one encoding per frame
+      w.unsignedInt(3);
+      w.boolean(true);
+    }
   }
   void operator()(const WelcomeFrame& f) const {
     Writer w(out);
@@ -96,7 +99,7 @@ struct Encoder {
   }
   void operator()(const ErrorFrame& f) const {
     Writer w(out);
-    begin(w, CborFrameType::Error, 3 + (f.to ? 1 : 0) + (f.seq ? 1 : 0));
+    begin(w, CborFrameType::Error, 3 + (f.to ? 1 : 0) + (f.seq ? 1 : 0) + (f.topic ? 1 : 0));
     w.unsignedInt(1);
     w.text(f.code);
     w.unsignedInt(2);
@@ -108,6 +111,10 @@ struct Encoder {
     if (f.seq) {
       w.unsignedInt(4);
       w.unsignedInt(*f.seq);
+    }
+    if (f.topic) {
+      w.unsignedInt(5);
+      w.text(*f.topic);
     }
   }
   void operator()(const ReceivedFrame& f) const {
@@ -131,50 +138,6 @@ struct Encoder {
 };
 
 // ---- decoding ----
-
-using Decoded = Result<Frame, FrameError>;
-Decoded malformed() { return unexpected(FrameError{FrameErrorKind::Malformed}); }
-
-// The frame's values by key (1..kMaxKey). Keys are unsigned and increasing (the CBOR decoder checked
-// the order); `allowed` is a bit mask of the keys the frame type defines.
-struct Fields {
-  std::array<const Value*, kMaxKey + 1> at{};
-
-  template <size_t N>
-  bool bytes(size_t key, std::array<uint8_t, N>& out) const {
-    const Value* v = at[key];
-    if (!v || v->type != Type::Bytes || v->bytes.size() != N) return false;
-    std::memcpy(out.data(), v->bytes.data(), N);
-    return true;
-  }
-  bool uint(size_t key, uint64_t& out) const {
-    const Value* v = at[key];
-    if (!v || v->type != Type::Unsigned) return false;
-    out = v->number;
-    return true;
-  }
-  bool text(size_t key, std::string& out) const {
-    const Value* v = at[key];
-    if (!v || v->type != Type::Text) return false;
-    out.assign(v->text());
-    return true;
-  }
-};
-
-bool collect(const Value& map, uint32_t allowed, Fields& f) {
-  for (size_t i = 2; i + 1 < map.items.size(); i += 2) {  // items[0..1] is key 0, the type
-    const Value& key = map.items[i];
-    if (key.type != Type::Unsigned || key.number > kMaxKey || !(allowed & (1u << key.number))) return false;
-    f.at[key.number] = &map.items[i + 1];
-  }
-  return true;
-}
-
-constexpr uint32_t keys(std::initializer_list<unsigned> ks) {
-  uint32_t m = 0;
-  for (unsigned k : ks) m |= 1u << k;
-  return m;
-}
 
 Decoded decodeEnvelope(const Fields& f) {
   uint64_t type = 0;
@@ -217,6 +180,11 @@ Decoded decodeError(const Fields& f) {
     if (!f.uint(4, seq)) return malformed();
     e.seq = seq;
   }
+  if (f.at[5]) {
+    std::string topic;
+    if (!f.text(5, topic)) return malformed();
+    e.topic = std::move(topic);
+  }
   return Frame{e};
 }
 
@@ -234,7 +202,8 @@ Decoded decodePathReport(const Fields& f) {
 
 std::string encodeFrameCbor(const Frame& f) {
   std::string out;
-  std::visit(Encoder{out}, f);
+  Writer w(out);
+  if (!writePubSub(w, f)) std::visit(Encoder{out}, f);
   return out;
 }
 
@@ -247,7 +216,7 @@ std::string encodeEnvelopeFrameCbor(const Envelope& e) {
 Result<Frame, FrameError> decodeFrameCbor(std::string_view bytes) {
   cbor::Limits limits;
   limits.maxDepth = 1;  // one flat map
-  limits.maxItems = 1 + 2 * (kMaxKey + 1);
+  limits.maxItems = 1 + 2 * (cbor_frames::kMaxKey + 1);
   auto doc = cbor::decode(asBytes(bytes), limits);
   if (!doc || doc->type != Type::Map) return unexpected(FrameError{FrameErrorKind::NotJson});
   const Value* type = doc->find(0);
@@ -265,7 +234,11 @@ Result<Frame, FrameError> decodeFrameCbor(std::string_view bytes) {
     }
     case static_cast<uint8_t>(CborFrameType::Auth): {
       AuthFrame a;
-      if (!collect(*doc, keys({1, 2}), f) || !f.bytes(1, a.node.bytes) || !f.bytes(2, a.signature)) return malformed();
+      if (!collect(*doc, keys({1, 2, 3}), f) || !f.bytes(1, a.node.bytes) || !f.bytes(2, a.signature)) return malformed();
+      if (f.at[3]) {  // present only as true
+        if (f.at[3]->type != Type::True) return malformed();
+        a.presence = true;
+      }
       return Frame{a};
     }
     case static_cast<uint8_t>(CborFrameType::Welcome): {
@@ -276,11 +249,18 @@ Result<Frame, FrameError> decodeFrameCbor(std::string_view bytes) {
     case static_cast<uint8_t>(CborFrameType::Envelope):
       if (!collect(*doc, keys({1, 2, 3, 4, 5, 6, 7, 8, 9}), f)) return malformed();
       return decodeEnvelope(f);
+    case static_cast<uint8_t>(CborFrameType::EnvelopeV2): {
+      const Value* wire = nullptr;
+      if (!collect(*doc, keys({1}), f) || !(wire = f.at[1]) || wire->type != Type::Bytes) return malformed();
+      auto e = decodeV2(wire->bytes);
+      if (!e) return unexpected(FrameError{FrameErrorKind::Envelope, e.error()});
+      return Frame{EnvelopeFrame{std::move(*e)}};
+    }
     case static_cast<uint8_t>(CborFrameType::Ack):
       if (!collect(*doc, keys({1, 2, 3}), f)) return malformed();
       return decodeAck(f);
     case static_cast<uint8_t>(CborFrameType::Error):
-      if (!collect(*doc, keys({1, 2, 3, 4}), f)) return malformed();
+      if (!collect(*doc, keys({1, 2, 3, 4, 5}), f)) return malformed();
       return decodeError(f);
     case static_cast<uint8_t>(CborFrameType::Received): {
       ReceivedFrame r;
@@ -290,16 +270,9 @@ Result<Frame, FrameError> decodeFrameCbor(std::string_view bytes) {
     case static_cast<uint8_t>(CborFrameType::PathReport):
       if (!collect(*doc, keys({1, 2, 3}), f)) return malformed();
       return decodePathReport(f);
-    case static_cast<uint8_t>(CborFrameType::Json): {
-      std::string text;
-      if (!collect(*doc, keys({1}), f) || !f.text(1, text)) return malformed();
-      auto inner = decodeFrame(text);
-      if (!inner) return unexpected(inner.error());
-      // One form per frame: those with a compact form must use it.
-      if (inner->index() <= Frame(PathReportFrame{}).index()) return malformed();
-      return inner;
-    }
-    default: return unexpected(FrameError{FrameErrorKind::UnknownType});
+    default:
+      if (auto pubsub = decodePubSub(type->number, *doc)) return std::move(*pubsub);
+      return unexpected(FrameError{FrameErrorKind::UnknownType});
   }
 }
 

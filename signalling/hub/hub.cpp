@@ -288,6 +288,10 @@ void Hub::submitChecked(ConnId conn, Envelope envelope, const CheckedFrame* chec
     refuseEnvelope(conn, envelope.header, "not-authenticated", "authenticate before sending envelopes");
     return;
   }
+  // A v2 envelope's sender is its signature's: recovered before anything else (by checkFrame when the
+  // frame came through it), and its short recipient resolved (hub_compact.cpp).
+  const bool v2 = envelope.version != kEnvelopeVersion;
+  if (v2 && !admitV2(conn, envelope, checked)) return;
   if (envelope.header.from != *c.identity) {
     refuseEnvelope(conn, envelope.header, "spoofed-sender", "the envelope's sender is not this connection's identity");
     return;
@@ -297,7 +301,7 @@ void Hub::submitChecked(ConnId conn, Envelope envelope, const CheckedFrame* chec
                    "ciphertext larger than " + std::to_string(config_.maxCiphertextBytes) + " bytes");
     return;
   }
-  if (config_.verifySignatures) {
+  if (config_.verifySignatures && !v2) {
     std::optional<EnvelopeError> bad;
     if (checked != nullptr && checked->envelopeChecked) {
       bad = checked->envelopeError;
@@ -329,7 +333,7 @@ bool Hub::deliverRemote(Envelope envelope, uint64_t ref) {
   auto recipient = byIdentity_.find(envelope.header.to);
   if (recipient == byIdentity_.end()) return false;
   const uint64_t ticket = nextTicket_++;
-  commands_.push_back(SendFrame{recipient->second, encodeEnvelopeFrame(envelope), ticket});
+  commands_.push_back(SendFrame{recipient->second, encodeEnvelopeFrameAs(framingOf(recipient->second), envelope), ticket});
   forwards_.emplace(ticket, PendingForward{0, std::move(envelope), ref});
   return true;
 }
@@ -375,7 +379,9 @@ bool Hub::isKnown(const NodeId& id) const {
 void Hub::noteKnown(const NodeId& id) {
   if (!known_.insert(id).second) return;
   knownOrder_.push_back(id);
+  knownByPrefix_.emplace(shortIdKey(id), id);
   while (known_.size() > config_.maxKnownIdentities) {
+    forgetPrefix(knownOrder_.front());
     known_.erase(knownOrder_.front());
     knownOrder_.pop_front();
   }

@@ -175,6 +175,10 @@ class Hub {
   void disconnected(ConnId conn, std::optional<TimePoint> now = std::nullopt);
   // Presence events are signed with the node's key through this (presence.h); without it none are sent.
   void setPresenceSigner(Presence::Signer signer) { presence_.setSigner(std::move(signer)); }
+  // Presence by namespace: the registry's answers (presence.h); without them a namespace watch sees nothing.
+  void setNamespaceLookup(Presence::NamespacesOf namespacesOf, Presence::MembersOf membersOf) {
+    presence_.setNamespaceLookup(std::move(namespacesOf), std::move(membersOf));
+  }
 
   std::optional<TimePoint> nextDeadline() const;
   void handleTimeout(TimePoint now);
@@ -227,6 +231,12 @@ class Hub {
   void store(ConnId conn, const Envelope& e, TimePoint now);
   void tellEvicted(const std::vector<StoredEnvelope>& evicted);
   void noteKnown(const NodeId& id);
+  // Envelope v2 (hub_compact.cpp): recovers the sender (unless checkFrame did) and resolves a short
+  // recipient; false when the envelope was refused (an error frame is queued).
+  bool admitV2(ConnId conn, Envelope& envelope, const CheckedFrame* checked);
+  std::optional<NodeId> resolveShortRecipient(const NodeId& prefix) const;
+  static uint64_t shortIdKey(const NodeId& id);
+  void forgetPrefix(const NodeId& id);
 
   HubConfig config_;
   MailboxStore* store_;
@@ -242,6 +252,8 @@ class Hub {
   uint64_t nextTicket_ = 1;
   // Identities seen authenticated here, oldest first in knownOrder_ (bounded by maxKnownIdentities).
   std::unordered_set<NodeId, identity::NodeIdHash> known_;
+  // known_ by the first 8 bytes of each id: where a v2 envelope's short recipient is looked up.
+  std::unordered_multimap<uint64_t, NodeId> knownByPrefix_;
   std::deque<NodeId> knownOrder_;
   std::function<bool(const NodeId&)> knownCheck_;
   PeerRouter* router_ = nullptr;
@@ -249,8 +261,8 @@ class Hub {
   std::deque<HubCommand> commands_;
   HubStats stats_;
   TimePoint latest_{};  // the latest `now` the hub was given (dates closes that come without one)
-  Topics topics_{config_.topics, commands_};
-  Presence presence_{config_.hubId, config_.presence, commands_};
+  Topics topics_{config_.topics, commands_, [this](ConnId c) { return framingOf(c); }};
+  Presence presence_{config_.hubId, config_.presence, commands_, [this](ConnId c) { return framingOf(c); }};
 };
 
 }  // namespace rdv::signalling

@@ -2,12 +2,15 @@
 // count a reported ICE path. Plain structs, shared by the hub and its parts (topics.h, presence.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
 
 #include "signalling/hub/frames.h"
+#include "signalling/hub/framing.h"
 
 namespace rdv::signalling {
 
@@ -49,5 +52,24 @@ struct PathReported {
   PathReportFrame report;
 };
 using HubCommand = std::variant<SendFrame, CloseConnection, PathReported>;
+
+// The framing a connection negotiated (the Hub's record; Topics and Presence ask it per recipient).
+using FramingLookup = std::function<Framing(ConnId)>;
+
+// One frame, encoded at most once per framing: a fan-out to many connections encodes it once for the
+// JSON ones and once for the CBOR ones, never once per recipient.
+class EncodedOnce {
+ public:
+  explicit EncodedOnce(const Frame& frame) : frame_(&frame) {}
+  const std::string& as(Framing framing) {
+    auto& slot = encoded_[framing == Framing::Cbor ? 1 : 0];
+    if (!slot) slot = encodeFrameAs(framing, *frame_);
+    return *slot;
+  }
+
+ private:
+  const Frame* frame_;
+  std::array<std::optional<std::string>, 2> encoded_;
+};
 
 }  // namespace rdv::signalling

@@ -13,17 +13,22 @@ bool isClientPubSubFrame(const Frame& f) {
 
 bool Hub::handlePubSub(ConnId conn, const NodeId& who, Frame& frame, const CheckedFrame& checked, TimePoint now) {
   auto topicError = [&](std::string code, std::string message, const std::string& topic, uint64_t seq) {
-    commands_.push_back(SendFrame{conn, encodeFrame(ErrorFrame{std::move(code), std::move(message), std::nullopt,
-                                                               seq, topic})});
+    send(conn, ErrorFrame{std::move(code), std::move(message), std::nullopt, seq, topic});
   };
   if (auto* pub = std::get_if<PublishFrame>(&frame)) {
-    const Publication& p = pub->publication;
+    Publication& p = pub->publication;
+    // A v2 publication's publisher is its signature's (recovered by checkFrame, or here).
+    if (p.version != 1 && !(checked.signedChecked ? checked.signedValid : completePublicationV2(p))) {
+      topicError("bad-signature", "the publication's signature recovers no key", p.topic, p.seq);
+      return true;
+    }
     if (p.from != who) {
       topicError("spoofed-sender", "the publication's sender is not this connection's identity", p.topic, p.seq);
       return true;
     }
     // Checked once here (on the verifier pool when the daemon has one); subscribers can check again.
-    if (config_.verifySignatures && !(checked.signedChecked ? checked.signedValid : verifyPublication(p))) {
+    if (p.version == 1 && config_.verifySignatures &&
+        !(checked.signedChecked ? checked.signedValid : verifyPublication(p))) {
       topicError("bad-signature", "the publication's signature does not recover to its sender", p.topic, p.seq);
       return true;
     }
@@ -43,8 +48,10 @@ bool Hub::handlePubSub(ConnId conn, const NodeId& who, Frame& frame, const Check
     topics_.setMembers(conn, r);
   } else if (auto* watch = std::get_if<WatchFrame>(&frame)) {
     presence_.watch(conn, watch->nodes, now);
+    if (watch->ns) presence_.watchNamespace(conn, *watch->ns, now);
   } else if (auto* unwatch = std::get_if<UnwatchFrame>(&frame)) {
     presence_.unwatch(conn, unwatch->nodes);
+    if (unwatch->ns) presence_.unwatchNamespace(conn, *unwatch->ns);
   } else {
     return false;
   }

@@ -10,7 +10,8 @@
 // layer's: a peer that dies without closing is dropped by the WebSocket ping (signal-ping-interval).
 //
 // Hostile by default: watches per connection are bounded, and so is the rate of new watches (each
-// costs a signature): watchesPerConnection per minute, as a burst.
+// costs a signature): watchesPerConnection per minute, as a burst. A namespace watch counts as one watch,
+// and each online event it answers with takes from the same rate.
 #pragma once
 
 #include <chrono>
@@ -45,10 +46,21 @@ struct PresenceStats {
 
 class Presence {
  public:
+  // Namespaces (watch a namespace: its opted-in registered identities): the namespaces an identity is
+  // registered under, and the identities registered under a namespace (at most kMaxNamespaceMembers).
+  // The daemon answers from its registry; without them a namespace watch sees nothing.
+  using NamespacesOf = std::function<std::vector<std::string>(const NodeId&)>;
+  using MembersOf = std::function<std::vector<NodeId>(const std::string&)>;
+  static constexpr size_t kMaxNamespaceMembers = 1024;
+  void setNamespaceLookup(NamespacesOf namespacesOf, MembersOf membersOf) {
+    namespacesOf_ = std::move(namespacesOf);
+    membersOf_ = std::move(membersOf);
+  }
   // Signs a presence digest with the node's key (the daemon's node key; tests a test key).
   using Signer = std::function<std::optional<identity::RecoverableSignature>(const identity::Hash256&)>;
 
-  Presence(const NodeId& hubId, const PresenceLimits& limits, std::deque<HubCommand>& out);
+  // `framingOf` names each connection's framing: every event is sent in its watcher's.
+  Presence(const NodeId& hubId, const PresenceLimits& limits, std::deque<HubCommand>& out, FramingLookup framingOf);
   void setSigner(Signer signer) { signer_ = std::move(signer); }
 
   // An opted-in identity authenticated / its connection closed.
@@ -56,6 +68,12 @@ class Presence {
   void offline(const NodeId& id, TimePoint now);
   void watch(ConnId conn, const std::vector<NodeId>& ids, TimePoint now);
   void unwatch(ConnId conn, const std::vector<NodeId>& ids);
+  // A namespace watch counts as one watch against the connection's limit and rate; it answers with an
+  // online event for each opted-in identity registered there and online now (nothing for the others:
+  // opted-out, offline or absent look alike), then every change of an opted-in identity registered
+  // there.
+  void watchNamespace(ConnId conn, const std::string& ns, TimePoint now);
+  void unwatchNamespace(ConnId conn, const std::string& ns);
   void dropConnection(ConnId conn);
 
   bool isOnline(const NodeId& id) const { return online_.contains(id); }
@@ -65,21 +83,29 @@ class Presence {
  private:
   struct Watcher {
     std::unordered_set<NodeId, identity::NodeIdHash> ids;
+    std::set<std::string> namespaces;
     TokenBucket newWatches;
   };
-  // The current signed frame of `id` (online, offline with its last-seen time, or offline 0).
-  std::optional<std::string> eventFrame(const NodeId& id, TimePoint now);
+  // The current signed event frame of `id` (online, offline with its last-seen time, or offline 0).
+  std::optional<Frame> eventFrame(const NodeId& id, TimePoint now);
   void tellWatchers(const NodeId& id, TimePoint now);
+  Watcher& watcherOf(ConnId conn);
+  bool admitWatch(Watcher& w, TimePoint now);
+  void refuseWatches(ConnId conn, size_t refused, const char* what);
   void forgetOldest();
 
   NodeId hubId_;
   PresenceLimits limits_;
   std::deque<HubCommand>* out_;
+  FramingLookup framingOf_;
   Signer signer_;
   std::unordered_set<NodeId, identity::NodeIdHash> online_;
   // watched id -> the connections watching it (ordered: stable event order); conn -> what it watches.
   std::unordered_map<NodeId, std::set<ConnId>, identity::NodeIdHash> watchers_;
   std::unordered_map<ConnId, Watcher> watching_;
+  std::unordered_map<std::string, std::set<ConnId>> namespaceWatchers_;
+  NamespacesOf namespacesOf_;
+  MembersOf membersOf_;
   size_t watchCount_ = 0;
   // Opted-in identities that left: their disconnect time, oldest first in leftOrder_ (bounded).
   std::unordered_map<NodeId, uint64_t, identity::NodeIdHash> lastSeen_;

@@ -42,6 +42,13 @@ std::optional<identity::NodeId> topicOwner(std::string_view topic) {
 
 identity::Hash256 publicationDigest(const Publication& p) {
   identity::Keccak256 k;
+  if (p.version != 1) {
+    k.update(asBytes(kPublishDomainV2));
+    updateTopic(k, p.topic);
+    updateU64(k, p.seq);
+    k.update(p.body);
+    return k.finish();
+  }
   k.update(asBytes(kPublishDomain));
   k.update(p.from.bytes);
   updateTopic(k, p.topic);
@@ -57,6 +64,27 @@ Result<Publication, identity::IdentityError> signPublication(const identity::Pri
   if (!sig) return unexpected(sig.error());
   p.signature = *sig;
   return p;
+}
+
+Result<Publication, identity::IdentityError> signPublicationV2(const identity::PrivateKey& key, Publication p) {
+  p.version = 2;
+  p.from = key.nodeId();
+  p.timestampMs = 0;
+  auto sig = key.signRecoverable(publicationDigest(p));
+  if (!sig) return unexpected(sig.error());
+  if ((*sig)[64] > 1) return unexpected(identity::IdentityError::InvalidSignature);
+  p.signature = *sig;
+  return p;
+}
+
+bool completePublicationV2(Publication& p) {
+  if (p.version != 2 || p.signature[64] > 1 || !validTopic(p.topic) || p.body.size() > kMaxTopicBodySize) return false;
+  auto key = identity::PublicKey::recover(publicationDigest(p), p.signature);
+  if (!key) return false;
+  const identity::NodeId id = key->nodeId();
+  if (p.from != identity::NodeId{} && p.from != id) return false;
+  p.from = id;
+  return true;
 }
 
 bool verifyPublication(const Publication& p) {

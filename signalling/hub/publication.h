@@ -29,6 +29,7 @@
 namespace rdv::signalling {
 
 inline constexpr std::string_view kPublishDomain = "rdv-topic-publish-v1";
+inline constexpr std::string_view kPublishDomainV2 = "rdv-topic-publish-v2";
 inline constexpr std::string_view kMembersDomain = "rdv-topic-members-v1";
 inline constexpr std::string_view kPresenceDomain = "rdv-presence-v1";
 inline constexpr size_t kMaxTopicSize = 255;        // the registry's namespace rule: 1 to 255 bytes
@@ -48,11 +49,23 @@ struct Publication {
   uint64_t timestampMs = 0;  // publisher's wall clock, unix ms
   Bytes body;
   identity::RecoverableSignature signature{};
+  // 1, or 2: the compact publication (docs/signalling.md "Compact publications"): the publisher is not
+  // carried but recovered from the signature (from is zero until completePublicationV2()), there is no
+  // timestamp (0), and the signature travels in 64 bytes (recovery id 0 or 1).
+  //   v2 digest: keccak256("rdv-topic-publish-v2" || len(topic) (1) || topic || seq (8, BE) || body)
+  uint8_t version = 1;
   bool operator==(const Publication&) const = default;
 };
 identity::Hash256 publicationDigest(const Publication& p);
+// Signs `p` as a v2 publication (from set to the key's id, timestampMs 0). Fails in the ~2^-128 case of
+// a recovery id above 1.
+Result<Publication, identity::IdentityError> signPublicationV2(const identity::PrivateKey& key, Publication p);
+// A v2 publication: recovers its publisher and sets `from` (a from already set must be that one);
+// false when the signature recovers no key or another one.
+bool completePublicationV2(Publication& p);
 // Signs `p` (its from is set to the key's node id).
 Result<Publication, identity::IdentityError> signPublication(const identity::PrivateKey& key, Publication p);
+// Either version: the signature recovers to `from` (for v2, `from` must have been completed).
 bool verifyPublication(const Publication& p);
 
 struct MembersRecord {

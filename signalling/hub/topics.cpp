@@ -4,9 +4,10 @@
 
 namespace rdv::signalling {
 
-Topics::Topics(const TopicLimits& limits, std::deque<HubCommand>& out) : limits_(limits), out_(&out) {}
+Topics::Topics(const TopicLimits& limits, std::deque<HubCommand>& out, FramingLookup framingOf)
+    : limits_(limits), out_(&out), framingOf_(std::move(framingOf)) {}
 
-void Topics::send(ConnId conn, const Frame& f) { out_->push_back(SendFrame{conn, encodeFrame(f)}); }
+void Topics::send(ConnId conn, const Frame& f) { out_->push_back(SendFrame{conn, encodeFrameAs(framingOf_(conn), f)}); }
 
 void Topics::refuse(ConnId conn, std::string code, std::string message, const std::string& topic,
                     std::optional<uint64_t> seq) {
@@ -30,7 +31,7 @@ Topics::Topic* Topics::findOrCreate(const std::string& name) {
       auto it = topics_.find(ref.topic);
       if (it == topics_.end() || !it->second.subscribers.empty() || it->second.members) continue;
       for (const auto& r : it->second.history) {
-        historyBytes_ -= r.frame.size();
+        historyBytes_ -= r.bytes();
         --retainedCount_;
         ++stats_.historyEvicted;
       }
@@ -82,9 +83,10 @@ void Topics::subscribe(ConnId conn, const NodeId& who, const std::string& name, 
   uint64_t retained = 0;
   for (const auto& r : topic->history) retained += r.expiresAt > now ? 1 : 0;
   send(conn, SubscribedFrame{name, retained});
+  const Framing framing = framingOf_(conn);
   for (const auto& r : topic->history) {
     if (r.expiresAt <= now) continue;  // expired, not yet swept
-    out_->push_back(SendFrame{conn, r.frame, std::nullopt, true});
+    out_->push_back(SendFrame{conn, r.as(framing), std::nullopt, true});
     ++stats_.fannedOut;
   }
 }
@@ -143,8 +145,10 @@ void Topics::publish(ConnId conn, const NodeId& who, const Publication& p, TimeP
     return;
   }
   ++stats_.published;
-  std::string frame = encodeFrame(PublishFrame{p});
-  for (ConnId s : topic->subscribers) out_->push_back(SendFrame{s, frame, std::nullopt, true});
+  // Encoded once per framing, not per subscriber.
+  const Frame publish{PublishFrame{p}};
+  EncodedOnce encoded(publish);
+  for (ConnId s : topic->subscribers) out_->push_back(SendFrame{s, encoded.as(framingOf_(s)), std::nullopt, true});
   stats_.fannedOut += topic->subscribers.size();
   send(conn, PublishedFrame{name, p.seq, topic->subscribers.size()});
   if (limits_.historyMessages == 0) {
@@ -153,12 +157,13 @@ void Topics::publish(ConnId conn, const NodeId& who, const Publication& p, TimeP
   }
   const uint64_t id = nextId_++;
   const TimePoint expiresAt = now + limits_.historyTtl;
-  historyBytes_ += frame.size();
+  Retained kept{id, expiresAt, {encoded.as(Framing::Json), encoded.as(Framing::Cbor)}};
+  historyBytes_ += kept.bytes();
   ++retainedCount_;
-  topic->history.push_back(Retained{id, expiresAt, std::move(frame)});
+  topic->history.push_back(std::move(kept));
   retainedOrder_.push_back(RetainedRef{expiresAt, name, id});
   while (topic->history.size() > limits_.historyMessages) {
-    historyBytes_ -= topic->history.front().frame.size();
+    historyBytes_ -= topic->history.front().bytes();
     --retainedCount_;
     topic->history.pop_front();
   }
@@ -178,7 +183,7 @@ void Topics::dropOldestRetained() {
     retainedOrder_.pop_front();
     if (!isLive(ref)) continue;
     Topic& t = topics_.at(ref.topic);
-    historyBytes_ -= t.history.front().frame.size();
+    historyBytes_ -= t.history.front().bytes();
     --retainedCount_;
     t.history.pop_front();
     ++stats_.historyEvicted;
@@ -249,7 +254,7 @@ void Topics::expire(TimePoint now) {
     retainedOrder_.pop_front();
     if (!isLive(ref)) continue;
     Topic& t = topics_.at(ref.topic);
-    historyBytes_ -= t.history.front().frame.size();
+    historyBytes_ -= t.history.front().bytes();
     --retainedCount_;
     t.history.pop_front();
     ++stats_.historyExpired;

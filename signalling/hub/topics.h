@@ -10,6 +10,7 @@
 // of the owner's latest signed MembersRecord, for subscribing and publishing alike.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -53,7 +54,8 @@ struct TopicStats {
 
 class Topics {
  public:
-  Topics(const TopicLimits& limits, std::deque<HubCommand>& out);
+  // `framingOf` names each connection's framing: every frame is sent in its recipient's.
+  Topics(const TopicLimits& limits, std::deque<HubCommand>& out, FramingLookup framingOf);
 
   // `who` is the connection's authenticated identity.
   void subscribe(ConnId conn, const NodeId& who, const std::string& topic, TimePoint now);
@@ -77,7 +79,11 @@ class Topics {
   struct Retained {
     uint64_t id = 0;
     TimePoint expiresAt;
-    std::string frame;  // the encoded publish frame, sent as is
+    // The publish frame in both framings (Framing::Json, Framing::Cbor), sent as is; both count
+    // against historyBytes.
+    std::array<std::string, 2> frames;
+    size_t bytes() const { return frames[0].size() + frames[1].size(); }
+    const std::string& as(Framing f) const { return frames[f == Framing::Cbor ? 1 : 0]; }
   };
   struct Topic {
     std::set<ConnId> subscribers;  // ordered, so fan-out order is stable
@@ -109,6 +115,7 @@ class Topics {
 
   TopicLimits limits_;
   std::deque<HubCommand>* out_;
+  FramingLookup framingOf_;
   std::unordered_map<std::string, Topic> topics_;
   std::unordered_map<ConnId, ConnState> conns_;
   // Publications per second, per publisher identity. A full bucket is the same as none, so those are

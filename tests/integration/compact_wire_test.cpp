@@ -4,6 +4,7 @@
 // /v1/registrations?address=, rdv discover --id 0x...), with a key imported from the published keystore.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -111,6 +112,57 @@ TEST(CompactWire, JsonAndCborClientsExchangeThroughTheMailbox) {
   }
 }
 
+// Topics and presence with JSON and CBOR clients mixed (rdv publish/subscribe/presence --compact): every
+// subscriber prints the same lines whatever its framing or the publisher's; a CBOR watcher sees a CBOR
+// peer that opted in come online.
+TEST(CompactWire, TopicsAndPresenceWithJsonAndCborClientsMixed) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  Peer pubJson = makePeer(dir, "pubjson"), pubCbor = makePeer(dir, "pubcbor");
+  Peer subJson = makePeer(dir, "subjson"), subCbor = makePeer(dir, "subcbor");
+  const std::string url = "http://" + node.http();
+  auto subscribe = [&](const Peer& p, bool cbor, const std::string& name) {
+    std::vector<std::string> argv = {binary("rdv"), "subscribe", "--node", url, "--key", p.key, "--topic", "mixed",
+                                     "--count", "2", "--timeout", "30"};
+    for (auto& a : compact(cbor)) argv.push_back(a);
+    return std::make_unique<Process>(argv, dir.file(name + ".log"));
+  };
+  auto a = subscribe(subJson, false, "sub-json");
+  auto b = subscribe(subCbor, true, "sub-cbor");
+  for (auto* p : {a.get(), b.get()})
+    ASSERT_TRUE(waitUntil([&] { return p->log().find("subscribed to mixed") != std::string::npos; }, 20s)) << p->log();
+  for (const auto& [from, cbor, text] : {std::tuple{pubJson, false, std::string("from-json")},
+                                          std::tuple{pubCbor, true, std::string("from-cbor")}}) {
+    std::vector<std::string> argv = {binary("rdv"), "publish", "--node", url, "--key", from.key, "--topic", "mixed"};
+    for (auto& x : compact(cbor)) argv.push_back(x);
+    argv.push_back(text);
+    auto sent = run(argv);
+    ASSERT_EQ(sent.exitCode, 0) << sent.err;
+    EXPECT_EQ(jsonLines(sent.out).at(0)["subscribers"], 2) << sent.out;
+  }
+  for (auto* p : {a.get(), b.get()}) ASSERT_TRUE(waitUntil([&] { return !p->running(); }, 30s)) << p->log();
+  auto linesA = jsonLines(a->log()), linesB = jsonLines(b->log());
+  ASSERT_EQ(linesA.size(), 2u) << a->log();
+  EXPECT_EQ(linesA, linesB);  // the same from, topic, seq, ts and body, whatever the framing
+  EXPECT_EQ(linesA[0]["body"], "from-json");
+  EXPECT_EQ(linesA[1]["body"], "from-cbor");
+
+  // Presence on a CBOR connection: the watched peer opts in over CBOR too.
+  Peer watcher = makePeer(dir, "watcher"), peer = makePeer(dir, "peer");
+  Process watch({binary("rdv"), "presence", "--compact", "--node", url, "--key", watcher.key, "--watch", peer.enr,
+                 "--count", "2", "--timeout", "30"},
+                dir.file("watch.log"));
+  ASSERT_TRUE(waitUntil([&] { return jsonLines(watch.log()).size() >= 1; }, 20s)) << watch.log();
+  Process inbox({binary("rdv"), "inbox", "--presence", "--compact", "--node", url, "--key", peer.key, "--timeout", "30"},
+                dir.file("peer.log"));
+  ASSERT_TRUE(waitUntil([&] { return !watch.running(); }, 20s)) << watch.log();
+  auto events = jsonLines(watch.log());
+  ASSERT_EQ(events.size(), 2u) << watch.log();
+  EXPECT_EQ(events[0]["event"], "offline");
+  EXPECT_EQ(events[1]["event"], "online");
+}
+
 TEST(CompactWire, SubprotocolNegotiation) {
   Node node({"--listen", "127.0.0.1:0"});
   ASSERT_TRUE(node.started()) << node.log();
@@ -151,6 +203,56 @@ TEST(CompactWire, SubprotocolNegotiation) {
   auto unknown = cli::WebSocketClient::connect(url, "/v1/signal", 10s, "rdv.cbor.9");
   ASSERT_FALSE(unknown);
   EXPECT_FALSE(unknown.error().empty());
+}
+
+// Presence by namespace and by Ethereum address (issue 17): a watcher of the namespace "raiden/transport"
+// (CBOR) and a watcher of the peer's 0x address (JSON) both see the registered, opted-in peer come online
+// and go offline; an address nobody registered is refused.
+TEST(EthereumIdentities, PresenceByNamespaceAndByAddress) {
+  TempDir dir;
+  Node node({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(node.started()) << node.log();
+  const std::string url = "http://" + node.http();
+  Peer peer = makePeer(dir, "peer"), watcher = makePeer(dir, "watcher"), other = makePeer(dir, "other");
+  ASSERT_EQ(run({binary("rdv"), "register", "--node", url, "--namespace", "raiden/transport", "--key", peer.key, "--ip",
+                 "192.0.2.7", "--udp", "4000"})
+                .exitCode,
+            0);
+  auto shown = run({binary("rdv"), "key", "address", "--key", peer.key});
+  ASSERT_EQ(shown.exitCode, 0) << shown.err;
+  const std::string address = shown.out.substr(0, 42);
+
+  Process byNamespace({binary("rdv"), "presence", "--compact", "--node", url, "--key", watcher.key, "--namespace",
+                       "raiden/transport", "--count", "2", "--timeout", "30"},
+                      dir.file("ns.log"));
+  Process byAddress({binary("rdv"), "presence", "--node", url, "--key", other.key, "--watch", address, "--count", "3",
+                     "--timeout", "30"},
+                    dir.file("addr.log"));
+  ASSERT_TRUE(waitUntil([&] { return byNamespace.log().find("watching") != std::string::npos; }, 20s)) << byNamespace.log();
+  ASSERT_TRUE(waitUntil([&] { return jsonLines(byAddress.log()).size() >= 1; }, 20s)) << byAddress.log();
+  {
+    Process inbox({binary("rdv"), "inbox", "--presence", "--node", url, "--key", peer.key, "--timeout", "30"},
+                  dir.file("peer.log"));
+    ASSERT_TRUE(waitUntil([&] { return jsonLines(byNamespace.log()).size() >= 1; }, 20s)) << byNamespace.log();
+    ASSERT_TRUE(waitUntil([&] { return jsonLines(byAddress.log()).size() >= 2; }, 20s)) << byAddress.log();
+    ASSERT_TRUE(inbox.stop(SIGKILL).has_value());
+  }
+  ASSERT_TRUE(waitUntil([&] { return !byNamespace.running() && !byAddress.running(); }, 20s))
+      << byNamespace.log() << byAddress.log();
+  auto ns = jsonLines(byNamespace.log()), addr = jsonLines(byAddress.log());
+  ASSERT_EQ(ns.size(), 2u) << byNamespace.log();
+  EXPECT_EQ(ns[0]["event"], "online");
+  EXPECT_EQ(ns[1]["event"], "offline");
+  ASSERT_EQ(addr.size(), 3u) << byAddress.log();
+  EXPECT_EQ(addr[0]["event"], "offline");  // at once: not online yet
+  EXPECT_EQ(addr[1]["event"], "online");
+  EXPECT_EQ(addr[2]["event"], "offline");
+  EXPECT_EQ(ns[0]["node_id"], addr[1]["node_id"]);  // the peer, found through its namespace and its address
+
+  auto unknown = run({binary("rdv"), "presence", "--node", url, "--key", other.key, "--watch",
+                      "0x0000000000000000000000000000000000000001", "--count", "1", "--timeout", "5"});
+  EXPECT_EQ(unknown.exitCode, 1);
+  EXPECT_NE(unknown.err.find("no record registered"), std::string::npos) << unknown.err;
 }
 
 TEST(EthereumIdentities, RegistryAnswersByAddressAndDiscoverTakesIt) {

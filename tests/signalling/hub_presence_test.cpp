@@ -3,6 +3,9 @@
 // watch limits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "tests/signalling/hub_harness.h"
 
 namespace rdv::signalling {
@@ -152,6 +155,48 @@ TEST_F(HubPresenceTest, NewWatchesAreRateLimitedAcrossUnwatch) {
   EXPECT_EQ(answered, 3u);  // the burst: each watch costs the node a signature
   h_.advance(20s);          // 3 per minute: one more
   EXPECT_EQ(churn(100), 1u);
+}
+
+// Watching a namespace: events for the opted-in identities registered under it (the registry's answer,
+// here a map), nothing for the others; a watcher of the identity and of its namespace gets one event.
+TEST_F(HubPresenceTest, ANamespaceWatchSeesItsOptedInRegisteredIdentities) {
+  std::map<std::string, std::vector<NodeId>> registered{{"raiden", {peer_.key.nodeId(), shy_.key.nodeId()}}};
+  h_.hub().setNamespaceLookup(
+      [&](const NodeId& id) {
+        std::vector<std::string> out;
+        for (const auto& [ns, ids] : registered)
+          if (std::find(ids.begin(), ids.end(), id) != ids.end()) out.push_back(ns);
+        return out;
+      },
+      [&](const std::string& ns) { return registered.count(ns) ? registered[ns] : std::vector<NodeId>{}; });
+  login(peer_, true);
+  login(shy_, false);  // registered and online, not opted in
+  login(watcher_, false);
+  h_.hub().handleFrame(watcher_.conn, encodeFrame(WatchFrame{{}, std::string("raiden")}), h_.now);
+  auto ev = events(h_.drain(), watcher_);
+  ASSERT_EQ(ev.size(), 1u);  // peer online; nothing about shy
+  EXPECT_EQ(ev[0].node, peer_.key.nodeId());
+  EXPECT_EQ(ev[0].event, PresenceState::Online);
+  h_.now += std::chrono::seconds(3);
+  h_.hub().disconnected(peer_.conn, h_.now);
+  ev = events(h_.drain(), watcher_);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].event, PresenceState::Offline);
+  EXPECT_EQ(ev[0].lastSeenMs, nowMs());
+  h_.hub().disconnected(shy_.conn, h_.now);
+  EXPECT_TRUE(events(h_.drain(), watcher_).empty());
+  // Watching the identity too: still one event per change.
+  watch(watcher_, {peer_.key.nodeId()});
+  auto cmds = login(peer_, true);
+  ev = events(cmds, watcher_);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].event, PresenceState::Online);
+  // Unwatching the namespace and the id: silence.
+  h_.hub().handleFrame(watcher_.conn, encodeFrame(UnwatchFrame{{peer_.key.nodeId()}, std::string("raiden")}), h_.now);
+  h_.drain();
+  EXPECT_EQ(h_.hub().presence().watches(), 0u);
+  h_.hub().disconnected(peer_.conn, h_.now);
+  EXPECT_TRUE(events(h_.drain(), watcher_).empty());
 }
 
 TEST(PresenceEvent, SignatureBindsHubNodeEventAndTime) {

@@ -60,6 +60,21 @@ class RegistryApi {
   uint64_t replaysRefused() const { return replaysRefused_; }
   // Bans (admin API, issue 18): a record whose node id (hex) `banned` names gets 403 on POST.
   void setBanCheck(std::function<bool(const std::string& nodeIdHex)> banned) { banned_ = std::move(banned); }
+  // Presence by namespace (API thread only): the namespaces `id` is registered under, and up to `limit`
+  // identities registered under `ns`.
+  std::vector<std::string> namespacesOf(const identity::NodeId& id) const {
+    std::vector<std::string> out;
+    if (!registry_) return out;
+    for (const auto& r : registry_->core().registrationsOf(id, clock_())) out.push_back(r.ns);
+    return out;
+  }
+  std::vector<identity::NodeId> membersOf(const std::string& ns, size_t limit) const {
+    std::vector<identity::NodeId> out;
+    if (!registry_) return out;
+    auto page = registry_->core().discover(ns, limit, "", clock_());
+    if (page) for (const auto& r : page->registrations) out.push_back(r.nodeId());
+    return out;
+  }
   // Whether `id` has a registration (API thread only).
   bool isRegistered(const identity::NodeId& id) const { return registry_ && registry_->hasIdentity(id); }
   // Replaces the node's own registry with a fleet's shared one (docs/fleet.md); before the server starts.

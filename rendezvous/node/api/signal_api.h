@@ -48,6 +48,10 @@ class SignalApi {
   void attach(HttpServer& server, unsigned verifyThreads = 0);
   // Recipients this predicate accepts count as known (the long mailbox TTL) even before they connect.
   void setKnownCheck(std::function<bool(const identity::NodeId&)> check) { hub_->setKnownCheck(std::move(check)); }
+  // Presence by namespace (the registry's view; API thread only).
+  void setNamespaceLookup(signalling::Presence::NamespacesOf namespacesOf, signalling::Presence::MembersOf membersOf) {
+    hub_->setNamespaceLookup(std::move(namespacesOf), std::move(membersOf));
+  }
   // Admin API bans: a banned identity's hub login is refused (Hub::setBanCheck).
   void setBanCheck(std::function<bool(const identity::NodeId&)> banned) { hub_->setBanCheck(std::move(banned)); }
   // Presence events (docs/signalling.md, "Presence") are signed with this key, the node's; without it

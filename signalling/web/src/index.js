@@ -7,6 +7,7 @@ export { HubError } from './hub.js';
 export { EnvelopeError } from './envelope.js';
 export * as envelope from './envelope.js';
 export * as frames from './frames.js';
+export * as envelopeV2 from './envelope_v2.js';
 export * as rlp from './rlp.js';
 export * as bytes from './bytes.js';
 export * as crypto from './crypto.js';
