@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "rendezvous/fleet/fleet.h"
+#include "rendezvous/fleet/quota_sync.h"
 #include "rendezvous/fleet/redis_mailbox_store.h"
 #include "rendezvous/fleet/redis_registry.h"
 #include "rendezvous/fleet/router.h"
@@ -108,9 +109,36 @@ void Daemon::runFleet() {
     logEvent(warn ? Level::Warn : Level::Info, event, fields);
   };
   fleet_->start(std::move(hooks));
+  startFleetQuotas();
+}
+
+// Fleet-wide quotas (docs/fleet.md, "Quotas"): the QuotaBook's per-identity usage goes to Redis every
+// tick and the other nodes' comes back into it, on a thread of its own; the workers only read it.
+void Daemon::startFleetQuotas() {
+  std::shared_ptr<relay::QuotaBook> book = quota_;
+  fleet::QuotaSync::Hooks hooks;
+  hooks.local = [book](int64_t unixNow) {
+    std::vector<fleet::QuotaLocal> out;
+    for (auto& u : book->localUsage(unixNow)) out.push_back({std::move(u.key), u.allocations, u.bytesToday});
+    return out;
+  };
+  hooks.apply = [book](const std::vector<fleet::QuotaOthers>& others, int64_t unixNow) {
+    std::vector<relay::FleetQuotaUsage> usage;
+    usage.reserve(others.size());
+    for (const auto& o : others) usage.push_back({o.key, o.allocations, o.bytesToday});
+    book->setFleetUsage(usage, unixNow);
+  };
+  hooks.localOnly = [book] { book->clearFleetUsage(); };
+  hooks.log = [](bool warn, const char* event, nlohmann::json fields) {
+    logEvent(warn ? Level::Warn : Level::Info, event, fields);
+  };
+  const auto& o = fleet_->options();
+  quotaSync_ = std::make_unique<fleet::QuotaSync>(o.url, o.timeout, fleet_->keys(), o.nodeHex, std::move(hooks));
+  quotaSync_->start();
 }
 
 void Daemon::stopFleet() {
+  if (quotaSync_) quotaSync_->stop();
   if (fleet_) fleet_->stop();
 }
 
@@ -127,6 +155,9 @@ HttpResponse Daemon::fleetUsage(const HttpRequest& request, const std::string& s
   return jsonResponse(200, fleetUsageDocument(*query, now, prices, config_.fleet, *entries));
 }
 
-std::string Daemon::fleetMetrics() const { return fleet_ ? fleet_->metricsText() : std::string(); }
+std::string Daemon::fleetMetrics() const {
+  if (!fleet_) return {};
+  return fleet_->metricsText() + (quotaSync_ ? quotaSync_->metricsText() : std::string());
+}
 
 }  // namespace rdv::node
