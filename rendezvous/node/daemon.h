@@ -89,6 +89,7 @@ class Daemon {
   void attachFleet();  // before the API starts
   void runFleet();     // once it is bound and advertised: the fleet's threads
   void startFleetQuotas();  // runFleet(): the quota tick (fleet-wide quotas)
+  nlohmann::json advertised(const std::vector<Endpoint>& bound) const;  // TURN addresses for the directory
   void stopFleet();
   std::string fleetMetrics() const;  // "" without a fleet
   // GET /v1/usage with scope= (admin thread): scope=fleet sums the fleet's usage stream.
