@@ -26,6 +26,9 @@ void addCommonOptions(CLI::App& cmd, AgentCliOptions& o) {
                  "(a fleet's other nodes are also learnt from GET /v1/nodes)")
       ->required();
   cmd.add_option("--key", o.agent.keyFile, "this peer's key file (rdv key new)")->required();
+  cmd.add_option("--ice-node", o.agent.iceNode,
+                 "take the ICE servers (STUN, TURN credentials) from this node's HTTP API instead of --node's, e.g. "
+                 "another node of the fleet that relays");
   cmd.add_option("--namespace", o.agent.ns, "registry namespace (default rdv)");
   cmd.add_flag("--relay-only", o.agent.relayOnly, "ICE transport policy relay: only TURN-relayed candidates");
   cmd.add_flag("--no-tcp", o.noTcp, "UDP only: no ICE-TCP candidates and no TURN over TCP or TLS");

@@ -99,6 +99,8 @@ class Agent final : public SessionHost {
   Clock::time_point start_;
   std::optional<identity::PrivateKey> key_;
   cli::HttpUrl url_;
+  std::optional<cli::HttpUrl> iceUrl_;  // --ice-node: the ICE servers' node, if not url_
+  const cli::HttpUrl& iceUrl() const { return iceUrl_ ? *iceUrl_ : url_; }
   std::unique_ptr<NodeList> nodes_;
   IceConfig ice_;
   std::unique_ptr<cli::WebSocketClient> ws_;
@@ -187,7 +189,7 @@ Result<identity::PublicKey, std::string> Agent::resolvePeer() {
 }
 
 Result<IceConfig, std::string> Agent::fetchIceServers() {
-  auto info = cli::httpRequest(url_, {"GET", "/v1/node", "", std::chrono::milliseconds(10000), nullptr, ""});
+  auto info = cli::httpRequest(iceUrl(), {"GET", "/v1/node", "", std::chrono::milliseconds(10000), nullptr, ""});
   if (!info) return unexpected(info.error());
   auto j = Json::parse(info->body, nullptr, false);
   auto nodeId = j.is_object() && j.contains("node_id") && j["node_id"].is_string()
@@ -198,7 +200,7 @@ Result<IceConfig, std::string> Agent::fetchIceServers() {
   auto s = key_->signRecoverable(identity::apiRequestDigest(identity::kIceServersDomain, *nodeId, now));
   if (!s) return unexpected(std::string("cannot sign the ice-servers request"));
   const std::string auth = "RDV-Sig " + key_->nodeId().hex() + ":" + std::to_string(now) + ":" + toHex(*s);
-  auto reply = cli::httpRequest(url_, {"GET", "/v1/ice-servers", "", std::chrono::milliseconds(10000), nullptr, auth});
+  auto reply = cli::httpRequest(iceUrl(), {"GET", "/v1/ice-servers", "", std::chrono::milliseconds(10000), nullptr, auth});
   if (!reply) return unexpected(reply.error());
   if (reply->status == 503) {
     std::cerr << "rdv: the node issues no TURN credentials (no auth-secret): host and STUN candidates only\n";
@@ -518,7 +520,7 @@ void Agent::refreshIceServers(Clock::time_point now) {
     if (iceRefresh_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
     auto r = iceRefresh_.get();
     if (r) {
-      ice_ = synthesizeNat64(*r, url_.host);
+      ice_ = synthesizeNat64(*r, iceUrl().host);
       iceFetchedAt_ = now;
     } else {
       std::cerr << "rdv listen: fetching the ICE servers again failed (retry in 30 s): " << r.error() << "\n";
@@ -618,6 +620,11 @@ int Agent::run() {
   }
   o_.node = nodes_->current();
   url_ = *cli::parseHttpUrl(o_.node);
+  if (!o_.iceNode.empty()) {
+    auto ice = cli::parseHttpUrl(o_.iceNode);
+    if (!ice) return error("usage", "--ice-node: " + ice.error(), 2);
+    iceUrl_ = *ice;
+  }
   // One node given: the fleet's others (if it is in one) come from its directory, fetched meanwhile.
   std::future<Json> directory;
   if (nodes_->all().size() == 1)
@@ -656,7 +663,7 @@ int Agent::run() {
   }
   auto servers = ice.get();
   if (!servers) return error("ice-servers", servers.error());
-  ice_ = synthesizeNat64(*servers, url_.host);  // an IPv6-only host reaching the node through NAT64
+  ice_ = synthesizeNat64(*servers, iceUrl().host);  // an IPv6-only host reaching the node through NAT64
   iceFetchedAt_ = Clock::now();
   if (listen) {
     auto r = registration.get();

@@ -84,3 +84,48 @@ TEST(FleetFailover, AKilledNodesPeerMovesToAnotherNodeAndClientsSkipTheDeadOne) 
 
 }  // namespace
 }  // namespace rdv::test
+
+namespace rdv::test {
+namespace {
+
+// Peers signalling through two nodes of a fleet (bob at A, alice at B), relayed by a third (C): both take
+// their ICE servers (TURN credentials) from C with --ice-node, relay-only.
+TEST(FleetRelay, PeersOnTwoNodesAreRelayedThroughAThird) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.started()) << redis.log();
+  auto a = failoverNode(redis), b = failoverNode(redis), c = failoverNode(redis);
+  ASSERT_TRUE(a->started() && b->started() && c->started()) << a->log() << b->log() << c->log();
+  const std::string urlC = "http://" + c->http();
+  TempDir dir;
+  std::string bobId, aliceId;
+  const std::string bob = newKey(dir, "bob", bobId), alice = newKey(dir, "alice", aliceId);
+  Process listener({binary("rdv"), "listen", "--node", "http://" + a->http(), "--ice-node", urlC, "--relay-only",
+                    "--key", bob, "--local-address", "127.0.0.1", "--timeout", "60"},
+                   dir.file("listen.log"));
+  ASSERT_TRUE(waitUntil([&] { return eventIn(listener.log(), "listening").has_value() || !listener.running(); }, 20s))
+      << listener.log();
+  auto r = run({binary("rdv"), "connect", "--node", "http://" + b->http(), "--ice-node", urlC, "--relay-only", "--key",
+                alice, "--to", bobId, "--local-address", "127.0.0.1", "--count", "10", "--interval-ms", "20",
+                "--timeout", "30"},
+               45s);
+  ASSERT_EQ(r.exitCode, 0) << r.out << r.err << "\nlistener:\n" << listener.log();
+  auto connected = eventIn(r.out, "connected");
+  ASSERT_TRUE(connected) << r.out;
+  EXPECT_EQ((*connected)["path"], "relayed") << *connected;
+  auto done = eventIn(r.out, "done");
+  ASSERT_TRUE(done) << r.out;
+  EXPECT_EQ((*done)["received"], 10);
+  // The allocations are C's: neither A nor B relayed anything.
+  auto allocatedAt = [](const Node& n, const std::string& id) {
+    std::istringstream in(n.log());
+    for (std::string line; std::getline(in, line);)
+      if (line.find("allocation-started") != std::string::npos && line.find(id) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(waitUntil([&] { return allocatedAt(*c, aliceId) && allocatedAt(*c, bobId); }, 5s)) << c->log();
+  EXPECT_FALSE(allocatedAt(*a, aliceId) || allocatedAt(*a, bobId));
+  EXPECT_FALSE(allocatedAt(*b, aliceId) || allocatedAt(*b, bobId));
+}
+
+}  // namespace
+}  // namespace rdv::test
