@@ -34,12 +34,15 @@ inline constexpr std::chrono::milliseconds kQuotaNodeTimeout{5000};
 inline constexpr std::chrono::milliseconds kQuotaRefresh{5000};
 inline constexpr size_t kQuotaBatch = 4096;  // identities sent, or read back, per round trip at most
 
-// This node's usage of one identity ("<kind>/<identity>").
-struct QuotaLocal {
+// Usage of one identity ("<kind>/<identity>"): this node's (QuotaLocal, from the QuotaBook) or the other
+// nodes' (QuotaOthers, into it).
+struct QuotaUsage {
   std::string key;
   uint32_t allocations = 0;
   uint64_t bytesToday = 0;
 };
+using QuotaLocal = QuotaUsage;
+using QuotaOthers = QuotaUsage;
 // An increment for Redis: the allocations now (-1: unchanged) and the bytes since the last push.
 struct QuotaPush {
   std::string key;
@@ -51,12 +54,6 @@ struct QuotaTotals {
   std::string key;
   uint32_t othersAllocations = 0;
   uint64_t fleetBytes = 0;
-};
-// What the other nodes use of one identity.
-struct QuotaOthers {
-  std::string key;
-  uint32_t allocations = 0;
-  uint64_t bytesToday = 0;
 };
 
 // Pure bookkeeping of what this node has told Redis.

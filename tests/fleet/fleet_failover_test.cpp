@@ -28,13 +28,11 @@ std::string newKey(const TempDir& dir, const std::string& name, std::string& nod
   return key;
 }
 
+// The first of the agent's JSON event lines named `name`.
 std::optional<nlohmann::json> eventIn(const std::string& text, const std::string& name) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("event", "") == name) return j;
-  }
-  return std::nullopt;
+  auto found = events(text, name);
+  if (found.empty()) return std::nullopt;
+  return found.front();
 }
 
 TEST(FleetFailover, AKilledNodesPeerMovesToAnotherNodeAndClientsSkipTheDeadOne) {
