@@ -82,6 +82,12 @@ API_ROWS = [
     ("signal latency p50", "signal-latency", "p50_us", "us"),
     ("signal latency p99", "signal-latency", "p99_us", "us"),
     ("signal bytes/idle conn", "signal", "bytes_per_connection", "B"),
+    # --nodes 2 or more (docs/fleet.md): a fleet of two nodes on one redis-server, latency at the same rate
+    # with both clients of each pair at node A, then with the second one at node B (the envelope crosses).
+    ("signal fleet same-node p50", "signal-fleet-same", "p50_us", "us"),
+    ("signal fleet same-node p99", "signal-fleet-same", "p99_us", "us"),
+    ("signal fleet cross-node p50", "signal-fleet-cross", "p50_us", "us"),
+    ("signal fleet cross-node p99", "signal-fleet-cross", "p99_us", "us"),
     ("topic fan-out deliveries", "fanout", "deliveries_per_s", "msg/s"),
     ("topic fan-out p99", "fanout", "p99_us", "us"),
     ("presence offline p99", "fanout", "presence_offline_p99_us", "us"),
@@ -540,6 +546,12 @@ class Bench:
                 results.setdefault(("signal-latency", "rendezvousd"), []).append(self.apibench(
                     http, common + ["--rate", str(a.signal_rate), "--key-offset", str(rnd * 100000 + 50000),
                                     "--server-pid", str(p.pid)], timeout))
+            if "signal" in todo and a.nodes > 1:
+                same, cross = self.signal_fleet(rnd, timeout)
+                results.setdefault(("signal-fleet-same", "rendezvousd"), []).append(same)
+                results.setdefault(("signal-fleet-cross", "rendezvousd"), []).append(cross)
+                for k in ("signal-fleet-same", "signal-fleet-cross"):
+                    results.setdefault((k, "coturn"), []).append({"ok": False, "na": True, "na_text": "n/a (no equivalent)"})
             if "registry" in todo and a.nodes > 1:
                 results.setdefault(("registry", "rendezvousd"), []).append(self.registry_fleet(rnd, timeout))
             elif "registry" in todo:
@@ -582,27 +594,58 @@ class Bench:
                 stop(p)
             results.setdefault((key, "coturn"), []).append({"ok": False, "na": True, "na_text": "n/a (no equivalent)"})
 
+    def start_redis(self):
+        """A redis-server of our own on a free loopback port (appendonly yes): (process, port)."""
+        port = free_port(tcp_too=True)
+        rdir = tempfile.mkdtemp(dir=self.tmp)
+        redis = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", rdir, "--appendonly", "yes",
+                       "--save", ""], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                time.sleep(0.05)
+        return redis, port
+
+    def signal_fleet(self, rnd, timeout):
+        """The added latency of a cross-node envelope (docs/fleet.md): two nodes on one redis-server, the
+        signal scenario at --signal-rate with every pair at node A, then with each pair's second client at
+        node B (rdv-apibench --server2), so every envelope goes A -> Redis pub/sub -> B and its ack back."""
+        a = self.args
+        if not shutil.which("redis-server") or "--redis" not in self.ours_flags:
+            na = {"ok": False, "na": True, "na_text": "n/a (no redis-server or no fleet support)"}
+            return na, na
+        redis, port = self.start_redis()
+        nodes = []
+        try:
+            for i in range(2):
+                nodes.append(self.start_ours("user", api=True, extra=["--redis", "redis://127.0.0.1:%d" % port],
+                                             cores=str(i % max(1, os.cpu_count() or 1))))
+            (pa, http_a), (_, http_b) = nodes
+            common = ["--scenario", "signal", "--clients", str(min(a.signal_clients, 200)), "--duration",
+                      str(a.duration), "--rate", str(a.signal_rate), "--server-pid", str(pa.pid)]
+            same = self.apibench(http_a, common + ["--key-offset", str(rnd * 100000 + 70000)], timeout)
+            cross = self.apibench(http_a, common + ["--server2", http_b, "--key-offset", str(rnd * 100000 + 80000)],
+                                  timeout)
+            return same, cross
+        finally:
+            for p, _ in nodes:
+                stop(p)
+            stop(redis)
+
     def registry_fleet(self, rnd, timeout):
         """Registry writes/s of a fleet (docs/fleet.md): a redis-server of our own (appendonly yes), --nodes
         rendezvousd nodes on it, one rdv-apibench per node at once; registrations/s summed."""
         a = self.args
         if not shutil.which("redis-server") or "--redis" not in self.ours_flags:
             return {"ok": False, "na": True, "na_text": "n/a (no redis-server or no fleet support)"}
-        port = free_port(tcp_too=True)
-        rdir = tempfile.mkdtemp(dir=self.tmp)
-        redis = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", rdir, "--appendonly", "yes",
-                       "--save", ""], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        redis, port = self.start_redis()
         nodes = []
         try:
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
-                        c.sendall(b"PING\r\n")
-                        if c.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    time.sleep(0.05)
             for _ in range(a.nodes):
                 nodes.append(self.start_ours("user", api=True, extra=["--redis", "redis://127.0.0.1:%d" % port]))
             with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
@@ -699,7 +742,8 @@ def parse_args(argv):
     ap.add_argument("--signal-rate", type=int, default=None, help="envelopes/s for signal latency (default 1000)")
     ap.add_argument("--registry-records", type=int, default=None, help="distinct signed records (default 5000)")
     ap.add_argument("--nodes", type=int, default=1,
-                    help="scenario 6's registry on a fleet of this many nodes on one redis-server (docs/fleet.md)")
+                    help="scenario 6's registry on a fleet of this many nodes on one redis-server, and (2 or more) the "
+                         "signal latency with envelopes between two nodes of a fleet (docs/fleet.md)")
     ap.add_argument("--discover-requests", type=int, default=None, help="discover GETs (default 2000)")
     ap.add_argument("--bin-dir", default=os.environ.get("RDV_BIN_DIR", os.path.join(root, "build-bench", "bin")))
     ap.add_argument("--rendezvousd", default=None, help="default: BIN_DIR/rendezvousd")

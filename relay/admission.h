@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "rendezvous/base/address.h"
 
@@ -29,6 +30,14 @@ using BanMap = std::unordered_map<std::string, Ban>;  // identity -> ban
 struct AlternateServer {
   Endpoint server;     // ALTERNATE-SERVER (a transport address)
   std::string domain;  // ALTERNATE-DOMAIN for requests over TLS (RFC 8489 §14.16); empty: none
+};
+
+// Another node of the fleet for clients this node sends away (docs/fleet.md, "Balancing"): the least
+// loaded live node of the directory, its TURN addresses as clients reach them.
+struct FleetAlternate {
+  std::string nodeId;
+  std::vector<Endpoint> servers;     // UDP/TCP
+  std::vector<Endpoint> tlsServers;  // TLS
 };
 
 class AdmissionControl {
@@ -55,10 +64,29 @@ class AdmissionControl {
   void setAlternate(std::optional<AlternateServer> alternate) { alternate_ = std::move(alternate); }
   const std::optional<AlternateServer>& alternate() const { return alternate_; }
 
+  // The fleet (docs/fleet.md, "Balancing"), written by its thread every directory read: the node to send
+  // clients to (null: none), and whether this node is over its relayed byte capacity (new Allocates then
+  // go to that node, when there is one).
+  void setFleetAlternate(std::shared_ptr<const FleetAlternate> a) { fleetAlternate_.store(std::move(a)); }
+  std::shared_ptr<const FleetAlternate> fleetAlternate() const { return fleetAlternate_.load(); }
+  void setBusy(bool on) { busy_.store(on, std::memory_order_relaxed); }
+  bool busy() const { return busy_.load(std::memory_order_relaxed); }
+  // Where to send a client of `family` that came over TLS or not: the fleet's alternate with an address of
+  // the client's family (RFC 8489 §14.15), else the configured alternate-server, else none.
+  std::optional<AlternateServer> alternateFor(bool v4, bool tls) const {
+    if (const auto fleet = fleetAlternate_.load()) {
+      for (const Endpoint& e : tls && !fleet->tlsServers.empty() ? fleet->tlsServers : fleet->servers)
+        if (e.ip().isV4() == v4) return AlternateServer{e, {}};
+    }
+    return alternate_;
+  }
+
  private:
   std::atomic<std::shared_ptr<const BanMap>> bans_;
   std::atomic<bool> draining_{false};
   std::optional<AlternateServer> alternate_;
+  std::atomic<std::shared_ptr<const FleetAlternate>> fleetAlternate_;
+  std::atomic<bool> busy_{false};
 };
 
 }  // namespace rdv::relay

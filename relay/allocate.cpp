@@ -95,7 +95,8 @@ uint16_t Server::checkAllocate(const Request& r, AllocatePlan& plan) const {
 
 // The operator's controls (relay/admission.h), right after authentication (step 1): a banned identity
 // gets 403 (local policy, RFC 8656 §7.2 and §9.2's use of 403); a draining node sends the client to its
-// alternate with 300 (RFC 8489 §10; the answer is authenticated like any other), or 508 without one.
+// alternate with 300 (RFC 8489 §10; the answer is authenticated like any other), or 508 without one. A
+// node of a fleet over its byte capacity sends new clients to a less loaded node when it knows one.
 Bytes Server::admissionReply(const Request& r) {
   const AdmissionControl* admission = config_->admission.get();
   if (!admission) return {};
@@ -104,9 +105,16 @@ Bytes Server::admissionReply(const Request& r) {
     log(LogLevel::Info, "allocation for " + r.credentials.identity + " refused: banned");
     return errorReply(r, stun::error::Forbidden);
   }
-  if (!admission->draining()) return {};
-  ++stats_.allocateDraining;
-  const auto& alternate = admission->alternate();
+  const bool draining = admission->draining();
+  if (!draining && !admission->busy()) return {};
+  const auto alternate = admission->alternateFor(r.tuple.client.ip().isV4(), r.tuple.transport == Transport::Tls);
+  if (!draining && !alternate) return {};  // busy, and nowhere to send it: serve
+  ++(draining ? stats_.allocateDraining : stats_.allocateRedirected);
+  return tryAlternateReply(r, alternate);
+}
+
+// 300 Try Alternate with ALTERNATE-SERVER (and ALTERNATE-DOMAIN over TLS), or 508 without an alternate.
+Bytes Server::tryAlternateReply(const Request& r, const std::optional<AlternateServer>& alternate) {
   if (!alternate) return errorReply(r, stun::error::InsufficientCapacity);
   stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Error);
   b.addErrorCode(stun::error::TryAlternate);
@@ -116,11 +124,22 @@ Bytes Server::admissionReply(const Request& r) {
   return finish(b, r.msg, &r.credentials);
 }
 
+// The node is full (its allocation total): 300 to another node of the fleet (or the alternate-server),
+// else 508 (docs/fleet.md, "Balancing").
+Bytes Server::capacityReply(const Request& r) {
+  const AdmissionControl* admission = config_->admission.get();
+  const auto alternate = admission ? admission->alternateFor(r.tuple.client.ip().isV4(), r.tuple.transport == Transport::Tls)
+                                   : std::nullopt;
+  if (alternate) ++stats_.allocateRedirected;
+  return tryAlternateReply(r, alternate);
+}
+
 Bytes Server::onAllocate(const Request& r) {
   const Config& c = *config_;
   if (Bytes refused = admissionReply(r); !refused.empty()) return refused;
   AllocatePlan plan;
-  if (const uint16_t code = checkAllocate(r, plan); code != 0) return errorReply(r, code);
+  if (const uint16_t code = checkAllocate(r, plan); code != 0)
+    return code == stun::error::InsufficientCapacity ? capacityReply(r) : errorReply(r, code);
   // Step 10, per source IP (issue 12, relay hoarding): identities are free, addresses are not. Over the
   // source's Allocate rate: 486, a quota on the requester (RFC 8656 §7.3: the client may try later).
   if (!allocateLimiter_.allow(r.tuple.client.ip(), r.now.mono)) {
@@ -137,7 +156,7 @@ Bytes Server::onAllocate(const Request& r) {
     if (l.limitedShare) ++stats_.limitedShareRejected;
     log(LogLevel::Info, "allocation for " + r.credentials.identity + " refused by quota (" +
                             std::to_string(l.error) + (l.limitedShare ? ", limited share" : "") + ")");
-    return errorReply(r, l.error);
+    return l.error == stun::error::InsufficientCapacity ? capacityReply(r) : errorReply(r, l.error);
   };
   if (lease.error != 0) return refused(lease);
   struct LeaseGuard {

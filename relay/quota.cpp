@@ -120,6 +120,7 @@ void QuotaBook::rollDay(IdentityQuota& q, int64_t unixNow) {
   // the old day may be lost or counted today: at most a packet per worker, at midnight UTC).
   if (seen != today && q.day.compare_exchange_strong(seen, today, std::memory_order_relaxed)) {
     q.bytesToday.store(0, std::memory_order_relaxed);
+    q.fleetBytesToday.store(0, std::memory_order_relaxed);
   }
 }
 
@@ -128,6 +129,9 @@ void QuotaBook::sweepIdle(int64_t unixNow) {
   std::erase_if(identities_, [&](const auto& entry) {
     const IdentityQuota& q = *entry.second;
     if (q.allocations.load(std::memory_order_relaxed) != 0) return false;
+    if (q.fleetAllocations.load(std::memory_order_relaxed) != 0) return false;
+    if (q.fleetBytesToday.load(std::memory_order_relaxed) != 0 && q.day.load(std::memory_order_relaxed) == today)
+      return false;
     const bool countsToday = q.day.load(std::memory_order_relaxed) == today && q.bytesToday.load() != 0;
     return !countsToday;
   });
@@ -146,8 +150,13 @@ QuotaBook::Lease QuotaBook::acquire(const std::string& identity, const std::stri
   q.username = username;
   q.staticUser = staticUser;
   rollDay(q, unixNow);
-  if (cls.allocations != 0 && q.allocations.load(std::memory_order_relaxed) >= cls.allocations) return {&q, 486};
-  if (cls.bytesPerDay != 0 && q.bytesToday.load(std::memory_order_relaxed) >= cls.bytesPerDay) return {&q, 486};
+  // Counted fleet-wide: this node's and (with a fleet) the other nodes' as of the last fleet tick.
+  if (cls.allocations != 0 && q.allocations.load(std::memory_order_relaxed) +
+                                      q.fleetAllocations.load(std::memory_order_relaxed) >= cls.allocations)
+    return {&q, 486};
+  if (cls.bytesPerDay != 0 && q.bytesToday.load(std::memory_order_relaxed) +
+                                      q.fleetBytesToday.load(std::memory_order_relaxed) >= cls.bytesPerDay)
+    return {&q, 486};
   if (policy_.maxAllocations != 0 && allocations_ >= policy_.maxAllocations) return {&q, 508};
   // The limited class's node-wide share: 486, a quota on the requester's class (RFC 8656 §7.2 step 10),
   // not 508: the node still has ports for its known identities, and 508 tells a client to stay away for
@@ -179,7 +188,8 @@ Admission QuotaBook::admit(IdentityQuota& q, uint64_t allocationBytes, uint64_t 
   if (c.bytesPerAllocation != 0 && allocationBytes + bytes > c.bytesPerAllocation) return Admission::DataCap;
   rollDay(q, unixNow);
   // Check, then add: workers racing on one identity may overshoot the budget by a packet each.
-  if (c.bytesPerDay != 0 && q.bytesToday.load(std::memory_order_relaxed) + bytes > c.bytesPerDay) {
+  if (c.bytesPerDay != 0 && q.bytesToday.load(std::memory_order_relaxed) +
+                                    q.fleetBytesToday.load(std::memory_order_relaxed) + bytes > c.bytesPerDay) {
     return Admission::DailyBudget;
   }
   const int64_t ns = nanos(now);
@@ -201,7 +211,8 @@ Admission QuotaBook::admit(IdentityQuota& q, uint64_t allocationBytes, uint64_t 
 Admission QuotaBook::charge(IdentityQuota& q, uint64_t bytes, Instant now, int64_t unixNow) {
   const QuotaClass& c = *q.cls.load(std::memory_order_acquire);
   rollDay(q, unixNow);
-  const uint64_t today = q.bytesToday.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  const uint64_t today = q.bytesToday.fetch_add(bytes, std::memory_order_relaxed) + bytes +
+                         q.fleetBytesToday.load(std::memory_order_relaxed);
   const int64_t ns = nanos(now);
   const bool identityOk = q.bucket.charge(static_cast<double>(bytes), ns);
   const bool nodeOk = capacity_.charge(static_cast<double>(bytes), ns);
@@ -214,7 +225,8 @@ Admission QuotaBook::charge(IdentityQuota& q, uint64_t bytes, Instant now, int64
 bool QuotaBook::dailyBudgetSpent(IdentityQuota& q, int64_t unixNow) {
   const QuotaClass& c = *q.cls.load(std::memory_order_acquire);
   rollDay(q, unixNow);
-  return c.bytesPerDay != 0 && q.bytesToday.load(std::memory_order_relaxed) >= c.bytesPerDay;
+  return c.bytesPerDay != 0 && q.bytesToday.load(std::memory_order_relaxed) +
+                                       q.fleetBytesToday.load(std::memory_order_relaxed) >= c.bytesPerDay;
 }
 
 void QuotaBook::apply(QuotaPolicy policy) {

@@ -91,6 +91,24 @@ struct IdentityQuota {
   std::atomic<bool> sharesLimited{false};         // its class is the limited one: it draws from the limited share
   uint32_t limitedHeld = 0;                      // of `allocations`, those counted in the limited share (mutex)
   Gcra bucket;
+  // The rest of the fleet (docs/fleet.md, "Quotas"): the identity's allocations at the other nodes and
+  // their bytes today, as of the last fleet tick (written by the fleet's quota thread, 0 without a fleet
+  // or while Redis is away). The class's allocation cap and daily budget count local + these.
+  std::atomic<uint32_t> fleetAllocations{0};
+  std::atomic<uint64_t> fleetBytesToday{0};  // for the UTC day in `day` (rollDay zeroes it)
+};
+
+// One identity's usage at this node, for the fleet's quota tick (quota_fleet.cpp).
+struct LocalQuotaUsage {
+  std::string key;  // "<kind>/<identity>" (QuotaBook::keyOf)
+  uint32_t allocations = 0;
+  uint64_t bytesToday = 0;  // of the day the snapshot was taken for
+};
+// The rest of the fleet's usage of one identity, from the fleet's quota tick.
+struct FleetQuotaUsage {
+  std::string key;
+  uint32_t allocations = 0;  // at the other nodes
+  uint64_t bytesToday = 0;   // at the other nodes, today
 };
 
 // Why admit() refused a packet.
@@ -142,6 +160,18 @@ class QuotaBook {
   // Leases held by identities of the limited class, and the most it may hold (nullopt: no cap).
   uint32_t limitedAllocations() const;
   std::optional<uint32_t> limitedCap() const;
+
+  // The fleet's quota tick (quota_fleet.cpp; never on the packet path). Every identity this node holds
+  // state for, with its allocations and bytes of the UTC day of unixNow.
+  std::vector<LocalQuotaUsage> localUsage(int64_t unixNow) const;
+  // Sets what the other nodes use of each identity (creating the identity's state when this node has
+  // none yet, so its first Allocate here already counts them). An identity absent from `usage` keeps
+  // what it had.
+  void setFleetUsage(const std::vector<FleetQuotaUsage>& usage, int64_t unixNow);
+  // Redis is away: local-only until the next tick that reaches it.
+  void clearFleetUsage();
+  // Identities with usage at other nodes (a gauge for /metrics).
+  size_t fleetIdentities() const;
 
  private:
   static void rollDay(IdentityQuota& q, int64_t unixNow);

@@ -20,6 +20,7 @@
 #include "relay/allocation.h"
 #include "relay/auth.h"
 #include "relay/commands.h"
+#include "relay/admission.h"
 #include "relay/config.h"
 #include "relay/forward.h"
 #include "relay/quota.h"
@@ -181,6 +182,8 @@ class Server {
   };
   uint16_t checkAllocate(const Request& r, AllocatePlan& plan) const;
   Bytes admissionReply(const Request& r);  // bans (403) and drain (300/508); empty: go on
+  Bytes capacityReply(const Request& r);   // the node is full: 300 to another node, else 508
+  Bytes tryAlternateReply(const Request& r, const std::optional<AlternateServer>& alternate);
   // The lifetime to grant at `now`, capped by the class's maximum life from the allocation's start.
   Seconds grantedLifetime(const stun::MessageView& m, const QuotaClass& cls, Instant started, Instant now) const;
   Allocation& createAllocation(const Request& r, const RelayPort* relays, uint8_t count);

@@ -45,6 +45,7 @@ enum class StatKind : uint8_t { Counter, Gauge };
   X(policyRejected, Counter, "403 answers sent (peer address denied by policy)")                        \
   X(allocateBanned, Counter, "Allocate requests refused with 403: the identity is banned (admin API)")    \
   X(allocateDraining, Counter, "Allocate requests refused while draining: 300 to the alternate, or 508") \
+  X(allocateRedirected, Counter, "Allocate requests sent to another node with 300 because this one is full or busy") \
   X(sendIndications, Counter, "Send indications relayed to a peer")                                     \
   X(dataIndications, Counter, "Data indications sent to a client")                                      \
   X(dropMalformed, Counter, "client packets dropped: not STUN/ChannelData, or unparseable")             \

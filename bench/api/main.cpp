@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", scenario, "signal | registry | fanout")
       ->check(CLI::IsMember({"signal", "registry", "fanout"}));
   app.add_option("--server", server, "the node's http-listen ADDR:PORT")->required();
+  std::string server2;
+  app.add_option("--server2", server2,
+                 "signal: a second node of the same fleet; each pair's second client logs in there (cross-node envelopes)");
   app.add_option("--label", label, "echoed in the result");
   app.add_option("--cpu", cpu, "pin to this core");
   app.add_option("--duration", duration, "seconds of load");
@@ -57,6 +60,13 @@ int main(int argc, char** argv) {
   nlohmann::json result;
   if (scenario == "signal") {
     so.server = *endpoint;
+    if (!server2.empty()) {
+      so.server2 = rdv::Endpoint::parse(server2);
+      if (!so.server2) {
+        std::cerr << "rdv-apibench: --server2 '" << server2 << "' is not ADDR:PORT\n";
+        return 2;
+      }
+    }
     so.label = label;
     so.duration = duration;
     so.count = count;

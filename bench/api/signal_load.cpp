@@ -135,9 +135,12 @@ struct Run {
     return true;
   }
 
+  // Client 2k+1 at the second node when there is one: every envelope then crosses the fleet.
+  const Endpoint& serverOf(const Client& c) const { return o.server2 && c.index % 2 == 1 ? *o.server2 : o.server; }
+
   void startConnect(Client& c) {
     std::string error;
-    if (!c.tcp.connect(o.server, error)) {
+    if (!c.tcp.connect(serverOf(c), error)) {
       fail(c, error);
       return;
     }
@@ -269,7 +272,7 @@ struct Run {
       if (int err = c.tcp.connectResult(); err != 0) return fail(c, std::string("connect: ") + std::strerror(err));
       c.state = State::Upgrading;
       c.tcp.writeArmed = true;
-      if (!c.tcp.send(loop, webSocketUpgrade(o.server, "/v1/signal", c.expectedAccept))) return fail(c, "send failed");
+      if (!c.tcp.send(loop, webSocketUpgrade(serverOf(c), "/v1/signal", c.expectedAccept))) return fail(c, "send failed");
       if (!c.tcp.flush(loop)) return fail(c, "send failed");
       return;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,9 @@ namespace rdv::bench {
 
 struct SignalOptions {
   Endpoint server;          // the node's http-listen endpoint
+  // A second node of the same fleet (docs/fleet.md): each pair's second client logs in there, so every
+  // envelope crosses the fleet (Redis pub/sub). Unset: every client at `server`.
+  std::optional<Endpoint> server2;
   std::string label = "rendezvousd";
   size_t clients = 1000;    // WebSocket clients, in pairs
   size_t pool = 8;          // envelopes each client seals before the timed phase

@@ -20,8 +20,15 @@ struct AgentCliOptions {
 };
 
 void addCommonOptions(CLI::App& cmd, AgentCliOptions& o) {
-  cmd.add_option("--node", o.agent.node, "the node's HTTP API, e.g. http://127.0.0.1:8080")->required();
+  cmd.add_option("--node", o.agent.nodes,
+                 "the node's HTTP API, e.g. http://127.0.0.1:8080; repeatable: nodes of a fleet in order of "
+                 "preference, the first that answers is used and the hub session moves to the next when it dies "
+                 "(a fleet's other nodes are also learnt from GET /v1/nodes)")
+      ->required();
   cmd.add_option("--key", o.agent.keyFile, "this peer's key file (rdv key new)")->required();
+  cmd.add_option("--ice-node", o.agent.iceNode,
+                 "take the ICE servers (STUN, TURN credentials) from this node's HTTP API instead of --node's, e.g. "
+                 "another node of the fleet that relays");
   cmd.add_option("--namespace", o.agent.ns, "registry namespace (default rdv)");
   cmd.add_flag("--relay-only", o.agent.relayOnly, "ICE transport policy relay: only TURN-relayed candidates");
   cmd.add_flag("--no-tcp", o.noTcp, "UDP only: no ICE-TCP candidates and no TURN over TCP or TLS");

@@ -202,13 +202,18 @@ Bytes Stream::read(Clock::time_point deadline) {
       n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
       if (n <= 0) {
         const int e = SSL_get_error(ssl_, static_cast<int>(n));
-        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return {};
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+          ended_ = true;
+          return {};
+        }
         wait = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
       }
     } else {
       n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
-      if (n == 0) return {};
-      if (n < 0 && errno != EAGAIN && errno != EINTR) return {};
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        ended_ = true;
+        return {};
+      }
     }
     if (n > 0) {
       buf.resize(static_cast<size_t>(n));

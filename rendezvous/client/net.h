@@ -51,6 +51,8 @@ class Stream {
   bool write(ByteSpan bytes);
   // Reads what is available (at least one byte) before the deadline; empty on timeout or close.
   Bytes read(std::chrono::steady_clock::time_point deadline);
+  // The peer closed the stream or it broke (an empty read() was not a timeout), also with a past deadline.
+  bool ended() const { return ended_; }
   Endpoint localEndpoint() const;
   // The socket, for callers that wait on it in their own event loop (then read with a past deadline).
   int fd() const { return fd_.get(); }
@@ -60,6 +62,7 @@ class Stream {
   Fd fd_;
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
+  bool ended_ = false;
 };
 
 }  // namespace rdv::cli

@@ -172,7 +172,7 @@ std::optional<std::string> WebSocketClient::receive(Clock::time_point deadline) 
     }
     Bytes chunk = stream_->read(deadline);
     if (chunk.empty()) {
-      if (Clock::now() >= deadline) return std::nullopt;
+      if (!stream_->ended() && Clock::now() >= deadline) return std::nullopt;
       closed_ = true;  // the connection broke or closed without a close frame
       return std::nullopt;
     }

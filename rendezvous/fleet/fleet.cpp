@@ -74,6 +74,8 @@ void Fleet::healthLoop() {
                           {"ZADD", keys_.nodeList(), std::to_string(now), options_.nodeHex},
                           {"ZREMRANGEBYSCORE", keys_.nodeList(), "-inf", std::to_string(now - 6 * kEntryTtl.count())}}))
         ++announces_;
+      if (hooks_.directory)
+        if (auto nodes = listNodes(redis, keys_, now)) hooks_.directory(*nodes);
     }
   } while (waitFor(std::chrono::milliseconds(1000)));
   // Leaving: take this node out of the directory at once (its TTL would do it within kEntryTtl).

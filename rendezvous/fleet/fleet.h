@@ -41,6 +41,8 @@ struct FleetHooks {
   std::function<void(std::string)> onMessage;
   // This node's directory entry (enr, http, load...): called on the fleet thread.
   std::function<nlohmann::json()> announce;
+  // The live nodes (listNodes' body) after each announcement, on the fleet thread: for balancing.
+  std::function<void(const nlohmann::json&)> directory;
   // Health transitions and errors, for the node's log: (warn?, event, fields).
   std::function<void(bool, const char*, nlohmann::json)> log;
 };

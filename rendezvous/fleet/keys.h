@@ -31,6 +31,14 @@ class Keys {
   // Usage (usage_stream.cpp): every node's ledger flushes, per (day, identity, class).
   std::string usageStream() const { return prefix_ + "usage"; }
 
+  // Quotas (quota_sync.cpp): per identity key "<kind>/<identity>".
+  std::string quotaAllocations(std::string_view key) const { return prefix_ + "qa:" + std::string(key); }  // hash node -> n
+  std::string quotaBytes(int64_t day, std::string_view key) const {  // string: the fleet's bytes that UTC day
+    return prefix_ + "qb:" + std::to_string(day) + ":" + std::string(key);
+  }
+  std::string quotaChanges() const { return prefix_ + "qchg"; }  // zset key -> Redis ms of its last change
+  std::string quotaLive() const { return prefix_ + "qlive"; }    // zset node id -> Redis ms of its last tick
+
   // Node directory (fleet.cpp).
   std::string nodeEntry(std::string_view nodeHex) const { return prefix_ + "nodes:" + std::string(nodeHex); }
   std::string nodeList() const { return prefix_ + "nodes"; }  // zset last-announce-ms -> node id

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "rendezvous/fleet/fleet.h"
+#include "rendezvous/fleet/quota_sync.h"
 #include "rendezvous/fleet/router.h"
 #include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/fastpath/kernel_channels.h"

@@ -19,6 +19,7 @@
 namespace rdv::fleet {
 class Fleet;
 class FleetRouter;
+class QuotaSync;
 class RedisClient;
 }  // namespace rdv::fleet
 namespace rdv::signalling {
@@ -91,6 +92,8 @@ class Daemon {
   std::unique_ptr<signalling::MailboxStore> fleetMailbox();
   void attachFleet();  // before the API starts
   void runFleet();     // once it is bound and advertised: the fleet's threads
+  void startFleetQuotas();  // runFleet(): the quota tick (fleet-wide quotas)
+  nlohmann::json advertised(const std::vector<Endpoint>& bound) const;  // TURN addresses for the directory
   void stopFleet();
   std::string fleetMetrics() const;  // "" without a fleet
   // GET /v1/usage with scope= (admin thread): scope=fleet sums the fleet's usage stream.
@@ -119,6 +122,7 @@ class Daemon {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<fleet::Fleet> fleet_;                // its threads stop before http_ does
   std::unique_ptr<fleet::FleetRouter> fleetRouter_;  // used by http_'s thread (the hub's router)
+  std::unique_ptr<fleet::QuotaSync> quotaSync_;      // its thread reads and writes quota_
   std::shared_ptr<fleet::RedisClient> adminRedis_;   // admin_'s thread: /v1/usage?scope=fleet
   std::unique_ptr<RegistryApi> registryApi_;  // used by http_'s thread: declared first, destroyed last
   std::unique_ptr<HttpServer> http_;

@@ -3,10 +3,13 @@
 // The daemon's fleet side (docs/fleet.md): with `redis` set, the registry and the mailbox live in Redis,
 // the hub routes envelopes to other nodes, and the node announces itself in the node directory.
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 
+#include "rendezvous/fleet/balance.h"
 #include "rendezvous/fleet/fleet.h"
+#include "rendezvous/fleet/quota_sync.h"
 #include "rendezvous/fleet/redis_mailbox_store.h"
 #include "rendezvous/fleet/redis_registry.h"
 #include "rendezvous/fleet/router.h"
@@ -26,6 +29,20 @@ int64_t unixMillisNow() {
 }
 
 }  // namespace
+
+// The TURN addresses as clients reach them: the bound ones, with the external address of the family
+// instead of the bound one (as /v1/ice-servers says); a wildcard bind without one tells a client nothing.
+nlohmann::json Daemon::advertised(const std::vector<Endpoint>& bound) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& ep : bound) {
+    IpAddress ip = ep.ip();
+    for (const auto& e : config_.externalAddresses)
+      if (e.family() == ip.family()) ip = e;
+    if (std::all_of(ip.data(), ip.data() + ip.size(), [](uint8_t b) { return b == 0; })) continue;
+    out.push_back(Endpoint(ip, ep.port()).toString());
+  }
+  return out;
+}
 
 std::optional<std::string> Daemon::startFleet() {
   if (config_.redisUrl.empty()) return std::nullopt;
@@ -96,21 +113,69 @@ void Daemon::runFleet() {
     const uint64_t bps = seconds > 0 && bytes >= lastBytes ? static_cast<uint64_t>((bytes - lastBytes) / seconds) : 0;
     lastBytes = bytes;
     lastAt = now;
-    nlohmann::json j{{"fleet", config_.fleet}, {"load", {{"allocations", allocations}, {"bps", bps}}}};
+    const relay::QuotaPolicy policy = quota_->policy();
+    const bool full = fleet::fullAt(allocations, policy.maxAllocations);
+    const bool busy = fleet::busyAt(bps, policy.bpsCapacity);
+    admission_->setBusy(busy);  // over its byte capacity: new clients go to the fleet's alternate
+    nlohmann::json j{{"fleet", config_.fleet},
+                     {"load", {{"allocations", allocations}, {"bps", bps}, {"max_allocations", policy.maxAllocations},
+                               {"bps_capacity", policy.bpsCapacity}}},
+                     {"draining", admission_->draining()},
+                     {"full", full || busy}};
     if (auto record = registryApi_->nodeRecord()) j["enr"] = record->toText();
     if (bound_.http) j["http"] = bound_.http->toString();
     nlohmann::json udp = nlohmann::json::array();
     for (const auto& ep : bound_.udp) udp.push_back(ep.toString());
     j["udp"] = udp;
+    j["turn"] = advertised(bound_.udp);
+    j["turns"] = advertised(bound_.tls);
     return j;
+  };
+  // Balancing (docs/fleet.md): the least loaded other node is where a full, busy or draining node sends
+  // new TURN clients (300 ALTERNATE-SERVER); none: the alternate-server key, then 508.
+  hooks.directory = [this, self = fleet_->options().nodeHex](const nlohmann::json& nodes) {
+    auto choice = fleet::leastLoadedOther(nodes, self);
+    if (!choice) {
+      admission_->setFleetAlternate(nullptr);
+      return;
+    }
+    admission_->setFleetAlternate(std::make_shared<const relay::FleetAlternate>(
+        relay::FleetAlternate{choice->nodeId, std::move(choice->turn), std::move(choice->turns)}));
   };
   hooks.log = [](bool warn, const char* event, nlohmann::json fields) {
     logEvent(warn ? Level::Warn : Level::Info, event, fields);
   };
   fleet_->start(std::move(hooks));
+  startFleetQuotas();
+}
+
+// Fleet-wide quotas (docs/fleet.md, "Quotas"): the QuotaBook's per-identity usage goes to Redis every
+// tick and the other nodes' comes back into it, on a thread of its own; the workers only read it.
+void Daemon::startFleetQuotas() {
+  std::shared_ptr<relay::QuotaBook> book = quota_;
+  fleet::QuotaSync::Hooks hooks;
+  hooks.local = [book](int64_t unixNow) {
+    std::vector<fleet::QuotaLocal> out;
+    for (auto& u : book->localUsage(unixNow)) out.push_back({std::move(u.key), u.allocations, u.bytesToday});
+    return out;
+  };
+  hooks.apply = [book](const std::vector<fleet::QuotaOthers>& others, int64_t unixNow) {
+    std::vector<relay::FleetQuotaUsage> usage;
+    usage.reserve(others.size());
+    for (const auto& o : others) usage.push_back({o.key, o.allocations, o.bytesToday});
+    book->setFleetUsage(usage, unixNow);
+  };
+  hooks.localOnly = [book] { book->clearFleetUsage(); };
+  hooks.log = [](bool warn, const char* event, nlohmann::json fields) {
+    logEvent(warn ? Level::Warn : Level::Info, event, fields);
+  };
+  const auto& o = fleet_->options();
+  quotaSync_ = std::make_unique<fleet::QuotaSync>(o.url, o.timeout, fleet_->keys(), o.nodeHex, std::move(hooks));
+  quotaSync_->start();
 }
 
 void Daemon::stopFleet() {
+  if (quotaSync_) quotaSync_->stop();
   if (fleet_) fleet_->stop();
 }
 
@@ -127,6 +192,16 @@ HttpResponse Daemon::fleetUsage(const HttpRequest& request, const std::string& s
   return jsonResponse(200, fleetUsageDocument(*query, now, prices, config_.fleet, *entries));
 }
 
-std::string Daemon::fleetMetrics() const { return fleet_ ? fleet_->metricsText() : std::string(); }
+std::string Daemon::fleetMetrics() const {
+  if (!fleet_) return {};
+  const auto alternate = admission_->fleetAlternate();
+  return fleet_->metricsText() + (quotaSync_ ? quotaSync_->metricsText() : std::string()) +
+         "# HELP rendezvous_fleet_alternate_known 1 when the directory names a node to send new TURN clients to "
+         "(300) when this one is full, busy or draining\n# TYPE rendezvous_fleet_alternate_known gauge\n"
+         "rendezvous_fleet_alternate_known " + (alternate ? "1" : "0") + "\n" +
+         "# HELP rendezvous_fleet_busy 1 while relayed bytes/s are at 90% of bps-capacity or more (new clients go "
+         "to the alternate)\n# TYPE rendezvous_fleet_busy gauge\nrendezvous_fleet_busy " +
+         (admission_->busy() ? "1" : "0") + "\n";
+}
 
 }  // namespace rdv::node

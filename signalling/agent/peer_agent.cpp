@@ -1,4 +1,5 @@
 #include "signalling/agent/peer_agent.h"
+#include "signalling/agent/node_list.h"
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -80,6 +81,7 @@ class Agent final : public SessionHost {
   Result<bool, std::string> registerRecord();
   Result<bool, std::string> connectHub();
   void drainHub();
+  bool failover();  // the hub connection dropped: log in at the next node of the fleet
   void handleFrame(const std::string& text);
   void handleEnvelope(const sig::Envelope& e);
   void tick();
@@ -97,6 +99,9 @@ class Agent final : public SessionHost {
   Clock::time_point start_;
   std::optional<identity::PrivateKey> key_;
   cli::HttpUrl url_;
+  std::optional<cli::HttpUrl> iceUrl_;  // --ice-node: the ICE servers' node, if not url_
+  const cli::HttpUrl& iceUrl() const { return iceUrl_ ? *iceUrl_ : url_; }
+  std::unique_ptr<NodeList> nodes_;
   IceConfig ice_;
   std::unique_ptr<cli::WebSocketClient> ws_;
   uint64_t storedToConfirm_ = 0;
@@ -184,7 +189,7 @@ Result<identity::PublicKey, std::string> Agent::resolvePeer() {
 }
 
 Result<IceConfig, std::string> Agent::fetchIceServers() {
-  auto info = cli::httpRequest(url_, {"GET", "/v1/node", "", std::chrono::milliseconds(10000), nullptr, ""});
+  auto info = cli::httpRequest(iceUrl(), {"GET", "/v1/node", "", std::chrono::milliseconds(10000), nullptr, ""});
   if (!info) return unexpected(info.error());
   auto j = Json::parse(info->body, nullptr, false);
   auto nodeId = j.is_object() && j.contains("node_id") && j["node_id"].is_string()
@@ -195,7 +200,7 @@ Result<IceConfig, std::string> Agent::fetchIceServers() {
   auto s = key_->signRecoverable(identity::apiRequestDigest(identity::kIceServersDomain, *nodeId, now));
   if (!s) return unexpected(std::string("cannot sign the ice-servers request"));
   const std::string auth = "RDV-Sig " + key_->nodeId().hex() + ":" + std::to_string(now) + ":" + toHex(*s);
-  auto reply = cli::httpRequest(url_, {"GET", "/v1/ice-servers", "", std::chrono::milliseconds(10000), nullptr, auth});
+  auto reply = cli::httpRequest(iceUrl(), {"GET", "/v1/ice-servers", "", std::chrono::milliseconds(10000), nullptr, auth});
   if (!reply) return unexpected(reply.error());
   if (reply->status == 503) {
     std::cerr << "rdv: the node issues no TURN credentials (no auth-secret): host and STUN candidates only\n";
@@ -266,9 +271,45 @@ void Agent::drainHub() {
     if (finished_) return;
   }
   if (ws_ && ws_->closed() && !finished_) {
-    error("hub-closed", "the signalling connection closed: " + std::to_string(ws_->closeCode()) + " " + ws_->closeReason());
+    const std::string why = std::to_string(ws_->closeCode()) + " " + ws_->closeReason();
+    if (failover()) return;
+    error("hub-closed", "the signalling connection closed: " + why);
     finish(1);
   }
+}
+
+// The node died or closed the hub connection: log in at the next node of the fleet that answers, in the
+// order of --node and the directory. The registry and the mailbox are the fleet's, so the session goes
+// on: envelopes for this peer are routed to the new node. A listener registers again there at once and
+// fetches that node's TURN credentials.
+bool Agent::failover() {
+  if (!nodes_) return false;
+  const std::string from = o_.node;
+  const cli::HttpUrl fromUrl = url_;
+  if (iceRefresh_.valid()) iceRefresh_.wait();  // it reads url_
+  for (const std::string& next : nodes_->others()) {
+    auto url = cli::parseHttpUrl(next);
+    if (!url) continue;
+    o_.node = next;
+    url_ = *url;
+    auto hub = connectHub();
+    if (!hub) {
+      std::cerr << "rdv: failover to " << next << ": " << hub.error() << "\n";
+      continue;
+    }
+    nodes_->setCurrent(next);
+    GSource* source = g_unix_fd_source_new(ws_->fd(), static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR));
+    g_source_set_callback(source, G_SOURCE_FUNC(onHubReadable), this, nullptr);
+    g_source_attach(source, context_);
+    sources_.push_back(source);
+    emit({{"event", "node-changed"}, {"from", from}, {"node", next}, {"reason", "hub connection lost"}});
+    registeredAt_ = Clock::time_point{};  // tick(): register again (a node outside the fleet needs it)
+    iceFetchedAt_ = Clock::time_point{};  // and that node's TURN credentials
+    return true;
+  }
+  o_.node = from;
+  url_ = fromUrl;
+  return false;
 }
 
 void Agent::handleFrame(const std::string& text) {
@@ -479,7 +520,7 @@ void Agent::refreshIceServers(Clock::time_point now) {
     if (iceRefresh_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
     auto r = iceRefresh_.get();
     if (r) {
-      ice_ = synthesizeNat64(*r, url_.host);
+      ice_ = synthesizeNat64(*r, iceUrl().host);
       iceFetchedAt_ = now;
     } else {
       std::cerr << "rdv listen: fetching the ICE servers again failed (retry in 30 s): " << r.error() << "\n";
@@ -538,9 +579,11 @@ void Agent::finish(int code) {
   if (loop_) g_main_loop_quit(loop_);
 }
 
-gboolean Agent::onHubReadable(gint, GIOCondition, gpointer data) {
-  static_cast<Agent*>(data)->drainHub();
-  return G_SOURCE_CONTINUE;
+gboolean Agent::onHubReadable(gint fd, GIOCondition, gpointer data) {
+  auto* a = static_cast<Agent*>(data);
+  if (!a->ws_ || a->ws_->fd() != fd) return G_SOURCE_REMOVE;  // the connection of a node left behind
+  a->drainHub();
+  return a->ws_ && a->ws_->fd() == fd ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 gboolean Agent::onTick(gpointer data) {
@@ -567,9 +610,28 @@ int Agent::run() {
   auto key = identity::PrivateKey::load(o_.keyFile);
   if (!key) return error("usage", "--key " + o_.keyFile + ": " + std::string(identity::describe(key.error())), 2);
   key_ = *key;
-  auto url = cli::parseHttpUrl(o_.node);
-  if (!url) return error("usage", "--node: " + url.error(), 2);
-  url_ = *url;
+  // Several --node: the first that answers (docs/fleet.md, "Clients").
+  nodes_ = std::make_unique<NodeList>(o_.nodes.empty() ? std::vector<std::string>{o_.node} : o_.nodes);
+  for (const auto& n : nodes_->all())
+    if (auto u = cli::parseHttpUrl(n); !u) return error("usage", "--node " + n + ": " + u.error(), 2);
+  if (nodes_->all().size() > 1) {
+    auto picked = nodes_->pickReachable(std::chrono::seconds(3));
+    if (!picked) return error("node", picked.error());
+  }
+  o_.node = nodes_->current();
+  url_ = *cli::parseHttpUrl(o_.node);
+  if (!o_.iceNode.empty()) {
+    auto ice = cli::parseHttpUrl(o_.iceNode);
+    if (!ice) return error("usage", "--ice-node: " + ice.error(), 2);
+    iceUrl_ = *ice;
+  }
+  // One node given: the fleet's others (if it is in one) come from its directory, fetched meanwhile.
+  std::future<Json> directory;
+  if (nodes_->all().size() == 1)
+    directory = std::async(std::launch::async, [this] {
+      auto r = cli::httpRequest(url_, {"GET", "/v1/nodes", "", std::chrono::milliseconds(3000), nullptr, ""});
+      return r && r->status == 200 ? Json::parse(r->body, nullptr, false) : Json();
+    });
 
   // The set-up steps are independent: the peer lookup (connect), the ICE servers, the registration
   // (listen) run on their own threads while this one logs in to the hub. Each step is a blocking HTTP
@@ -601,7 +663,7 @@ int Agent::run() {
   }
   auto servers = ice.get();
   if (!servers) return error("ice-servers", servers.error());
-  ice_ = synthesizeNat64(*servers, url_.host);  // an IPv6-only host reaching the node through NAT64
+  ice_ = synthesizeNat64(*servers, iceUrl().host);  // an IPv6-only host reaching the node through NAT64
   iceFetchedAt_ = Clock::now();
   if (listen) {
     auto r = registration.get();
@@ -609,6 +671,7 @@ int Agent::run() {
     registeredAt_ = Clock::now();
   }
   if (!hub) return error("hub", hub.error());
+  if (directory.valid()) nodes_->addFromDirectory(directory.get());
 
   context_ = g_main_context_new();
   loop_ = g_main_loop_new(context_, FALSE);

@@ -12,6 +12,13 @@ namespace rdv::agent {
 struct AgentOptions {
   enum class Mode { Listen, Connect, Call } mode = Mode::Connect;
   std::string node;      // the node's HTTP API URL
+  // --node given several times (docs/fleet.md, "Clients"): the nodes of a fleet in order of preference;
+  // the first that answers is used, and the agent moves its hub session to the next when its node dies.
+  // Empty: `node` alone (plus the fleet's other nodes from its GET /v1/nodes, if it has any).
+  std::vector<std::string> nodes;
+  // The node whose ICE servers (STUN, TURN credentials) to use, if not the signalling node: e.g. another
+  // node of the fleet that relays. Empty: the current node.
+  std::string iceNode;
   std::string keyFile;   // the peer's secp256k1 key
   std::string ns = "rdv";  // registry namespace (listen registers there; connect looks NODEID up there)
   std::string enr;       // listen: our signed record (enr:...) to register

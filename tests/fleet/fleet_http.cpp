@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include "rendezvous/base/address.h"
 
 namespace rdv::test {
@@ -33,6 +35,14 @@ HttpReply httpGet(const std::string& hostPort, const std::string& target, const 
   const auto end = in.find("\r\n\r\n");
   if (end != std::string::npos) r.body = in.substr(end + 4);
   return r;
+}
+
+std::string metricOf(const std::string& adminHostPort, const std::string& token, const std::string& name) {
+  auto r = httpGet(adminHostPort, "/metrics", "Bearer " + token);
+  std::istringstream in(r.body);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(name + " ", 0) == 0) return line.substr(name.size() + 1);
+  return "";
 }
 
 }  // namespace rdv::test

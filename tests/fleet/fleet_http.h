@@ -10,5 +10,7 @@ struct HttpReply {
   std::string body;
 };
 HttpReply httpGet(const std::string& hostPort, const std::string& target, const std::string& authorization = {});
+// One sample's value from an admin listener's /metrics ("" when absent).
+std::string metricOf(const std::string& adminHostPort, const std::string& token, const std::string& name);
 
 }  // namespace rdv::test

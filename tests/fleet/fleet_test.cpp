@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <sstream>
 
 #include "tests/fleet/fleet_http.h"
 #include "tests/fleet/redis_server.h"
@@ -51,11 +50,7 @@ CommandResult send(const Node& node, const Peer& from, const Peer& to, const std
 }
 
 std::string metric(const Node& node, const std::string& name) {
-  auto r = httpGet(node.ready()["admin"].get<std::string>(), "/metrics", "Bearer " + kAdminToken);
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(name + " ", 0) == 0) return line.substr(name.size() + 1);
-  return "";
+  return metricOf(node.ready()["admin"].get<std::string>(), kAdminToken, name);
 }
 
 TEST(Fleet, UnreachableRedisAtStartExitsTwoNamingTheUrl) {

@@ -188,6 +188,44 @@ TEST(QuotaBook, DailyBudgetSeedingAndTheNextUtcDay) {
   EXPECT_EQ(book.bytesToday("node-a", day + 86400), 1000u);
 }
 
+// Fleet-wide quotas (docs/fleet.md, "Quotas"): what the other nodes use, as the fleet's tick hands it
+// in, counts against the class's concurrent allocations and daily budget, also for an identity this
+// node has not seen yet; local-only once cleared (Redis away).
+TEST(QuotaBook, TheOtherNodesUsageCountsAgainstAllocationsAndTheDailyBudget) {
+  QuotaPolicy p;
+  p.classes["gold"] = gold();  // 2 allocations, 10,000,000 bytes a day
+  p.members["node-a"] = "gold";
+  p.limitedMaxShare = 1;
+  QuotaBook book(p);
+  const int64_t day = 1'700'006'400;
+  // node-a has one allocation and 9,998,000 bytes today elsewhere; this node never saw it.
+  book.setFleetUsage({{"rest/node-a", 1, 9'998'000}}, day + 1);
+  EXPECT_EQ(book.fleetIdentities(), 1u);
+  auto lease = book.acquire("node-a", "x:node-a", false, day + 2);
+  ASSERT_EQ(lease.error, 0);
+  EXPECT_EQ(book.acquire("node-a", "x:node-a", false, day + 2).error, 486);  // 1 here + 1 elsewhere
+  const Instant t{std::chrono::hours(1)};
+  EXPECT_EQ(book.admit(*lease.quota, 0, 1500, t, day + 3), Admission::Ok);
+  EXPECT_EQ(book.admit(*lease.quota, 1500, 1000, t, day + 3), Admission::DailyBudget);
+  // This node's snapshot for the tick: its own usage only.
+  auto local = book.localUsage(day + 4);
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_EQ(local[0].key, "rest/node-a");
+  EXPECT_EQ(local[0].allocations, 1u);
+  EXPECT_EQ(local[0].bytesToday, 1500u);
+  // Redis away: local-only.
+  book.clearFleetUsage();
+  EXPECT_EQ(book.fleetIdentities(), 0u);
+  EXPECT_EQ(book.admit(*lease.quota, 1500, 1000, t, day + 5), Admission::Ok);
+  EXPECT_EQ(book.acquire("node-a", "x:node-a", false, day + 5).error, 0);
+  // The other nodes' bytes are of one UTC day: the next day starts from zero everywhere.
+  book.setFleetUsage({{"rest/node-a", 0, 9'999'999}}, day + 6);
+  EXPECT_EQ(book.admit(*lease.quota, 2500, 1000, t + std::chrono::hours(24), day + 86400), Admission::Ok);
+  // Keys that name no identity kind are ignored.
+  book.setFleetUsage({{"bogus", 3, 3}, {"what/x", 1, 1}}, day + 86400);
+  EXPECT_EQ(book.fleetIdentities(), 0u);
+}
+
 TEST(QuotaBook, ReloadMovesIdentitiesToTheirNewClass) {
   QuotaBook book;
   auto lease = book.acquire("node-a", "x:node-a", false, 1'700'000'000);
