@@ -8,7 +8,7 @@ std::vector<AllocationInfo> Server::allocations() const {
   out.reserve(allocations_.size());
   for (const auto& [tuple, a] : allocations_) {
     AllocationInfo info = totalsOf(a);
-    if (a.meter && a.meter->quota) info.quotaClass = a.meter->quota->cls.load(std::memory_order_acquire)->name;
+    if (a.meter.quota) info.quotaClass = a.meter.quota->cls.load(std::memory_order_acquire)->name;
     out.push_back(std::move(info));
   }
   return out;

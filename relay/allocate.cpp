@@ -193,9 +193,9 @@ Bytes Server::onAllocate(const Request& r) {
   }
 
   Allocation& a = createAllocation(r, relays, count);
-  a.meter->quota = guard.quota;  // the allocation holds the lease now (released in endAllocation)
+  a.meter.quota = guard.quota;  // the allocation holds the lease now (released in endAllocation)
   guard.quota = nullptr;
-  const QuotaClass& cls = *a.meter->quota->cls.load(std::memory_order_acquire);
+  const QuotaClass& cls = *a.meter.quota->cls.load(std::memory_order_acquire);
   a.info.quotaClass = cls.name;
   a.expires = r.now.mono + grantedLifetime(r.msg, cls, r.now.mono, r.now.mono);
   schedule(a, a.expires);

@@ -12,6 +12,7 @@
 #include "relay/types.h"
 #include "rendezvous/base/address.h"
 #include "rendezvous/base/bytes.h"
+#include "rendezvous/base/small_vector.h"
 #include "stun/message.h"
 
 namespace rdv::relay {
@@ -63,9 +64,12 @@ struct ChannelBinding {
 struct Allocation {
   AllocationInfo info;  // tuple, username, identity, relays, start; counters for the indication path
   Instant expires{};
-  std::unique_ptr<AllocationMeter> meter = std::make_unique<AllocationMeter>();
-  std::vector<Permission> permissions;  // small; scanned linearly (capped by Config)
-  std::vector<uint16_t> channels;       // channel numbers bound on this allocation (keys into channels_)
+  // At a fixed address for the allocation's life (channel records point at it): the Allocation lives in a
+  // node of Server::allocations_, which never moves it.
+  AllocationMeter meter;
+  // Small inline lists (1-4 entries almost always, no heap block then); scanned linearly, capped by Config.
+  SmallVector<Permission, 1> permissions;
+  SmallVector<uint16_t, 4> channels;  // channel numbers bound on this allocation (keys into channels_)
   TrafficCounters closedChannelsToPeer;    // counters folded in from channel bindings that expired
   TrafficCounters closedChannelsToClient;
   // Metering: the totals already reported in AllocationUsage events (the next delta starts from these).
@@ -74,7 +78,7 @@ struct Allocation {
   // Distinct peer IPs that got a permission (info.peers counts them). Scanned linearly; past
   // kMaxPeersRemembered new IPs are counted without being remembered (the count may then over-count).
   static constexpr size_t kMaxPeersRemembered = 1024;
-  std::vector<IpAddress> peersSeen;
+  SmallVector<IpAddress, 1> peersSeen;
   // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmitted request (same transaction id, same 5-tuple) gets the
   // same answer. The last request's transaction id and response bytes.
   stun::TransactionId lastTransaction;

@@ -53,7 +53,7 @@ void Server::emitUsage(const Now& now) {
     if (toPeer.empty() && toClient.empty()) continue;
     a.reportedToPeer = totals.toPeer;
     a.reportedToClient = totals.toClient;
-    const std::string& cls = a.meter->quota->cls.load(std::memory_order_acquire)->name;
+    const std::string& cls = a.meter.quota->cls.load(std::memory_order_acquire)->name;
     if (a.info.quotaClass != cls) a.info.quotaClass = cls;  // moved by a policy reload
     push(AllocationUsage{a.info.id, a.info.identity, a.info.quotaClass, toPeer, toClient, now.unixSeconds});
   }
@@ -99,11 +99,11 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
   }
   // RFC 8656 §9: permissions last 300 s unless refreshed; §11: channels 600 s.
   const size_t before = a.permissions.size();
-  std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now.mono; });
+  a.permissions.eraseIf([&](const Permission& p) { return p.expires <= now.mono; });
   stats_.permissionsActive -= before - a.permissions.size();
   Instant next = a.expires;
   for (const Permission& p : a.permissions) next = std::min(next, p.expires);
-  for (const uint16_t number : std::vector<uint16_t>(a.channels)) {
+  for (const uint16_t number : SmallVector<uint16_t, 4>(a.channels)) {
     const auto ch = channels_.find(ChannelKey{a.tuple(), number});
     if (ch == channels_.end()) continue;
     if (ch->second.expires <= now.mono) {
@@ -140,18 +140,18 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   const auto it = allocations_.find(tuple);
   if (it == allocations_.end()) return;
   Allocation& a = it->second;
-  if (a.meter->quota) a.info.quotaClass = a.meter->quota->cls.load(std::memory_order_acquire)->name;
-  if (a.meter->kernelChannels != 0) kernelSettle(tuple, now, false);  // the kernel's last counts, first
+  if (a.meter.quota) a.info.quotaClass = a.meter.quota->cls.load(std::memory_order_acquire)->name;
+  if (a.meter.kernelChannels != 0) kernelSettle(tuple, now, false);  // the kernel's last counts, first
   AllocationEnded ended{totalsOf(a), reason, now.mono};
-  for (const uint16_t number : std::vector<uint16_t>(a.channels)) removeChannel(a, number, now);
+  for (const uint16_t number : SmallVector<uint16_t, 4>(a.channels)) removeChannel(a, number, now);
   stats_.permissionsActive -= a.permissions.size();
   for (uint8_t i = 0; i < a.info.relayCount; ++i) {
     allocationByRelay_.erase(a.info.relays[i]);
     live_->remove(a.info.relays[i]);  // before the socket is released: another worker may bind it next
     releasePort(a.info.relays[i]);
   }
-  quota_->release(a.meter->quota);
-  a.meter->quota = nullptr;
+  quota_->release(a.meter.quota);
+  a.meter.quota = nullptr;
   if (auto user = allocationsPerUser_.find(a.info.username); user != allocationsPerUser_.end()) {
     if (--user->second == 0) allocationsPerUser_.erase(user);
   }

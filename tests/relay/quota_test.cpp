@@ -293,8 +293,8 @@ TEST(QuotaEngine, CapIsPerDirection) {
   EXPECT_TRUE(Harness::only<AllocationEnded>(h.log).empty());  // 100 KB each way: under the cap
   const auto* a = h.server->findAllocation(c.tuple);
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->meter->toPeer, 100'000u);
-  EXPECT_EQ(a->meter->toClient, 100'000u);
+  EXPECT_EQ(a->meter.toPeer, 100'000u);
+  EXPECT_EQ(a->meter.toClient, 100'000u);
 }
 
 TEST(QuotaEngine, LimitedLifetimeIsTwoMinutesFromTheStart) {
