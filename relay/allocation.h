@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "relay/commands.h"
+#include "relay/quota.h"
 #include "relay/types.h"
 #include "rendezvous/base/address.h"
 #include "rendezvous/base/bytes.h"
@@ -16,8 +17,6 @@
 #include "stun/message.h"
 
 namespace rdv::relay {
-
-struct IdentityQuota;  // quota.h
 
 // An allocation's quota state, at a fixed address for the allocation's life: its identity's shared state
 // in the QuotaBook (class, buckets, bytes today) and what it relayed per direction (the per-allocation cap).
@@ -61,8 +60,24 @@ struct ChannelBinding {
   bool overRate = false;
 };
 
+// What an allocation keeps of its AllocationInfo. The identity and the quota class are not copied: they
+// are its lease's (meter.quota: IdentityQuota::identity and ::cls, which a reload may move), and
+// Server::totalsOf() puts them into the AllocationInfo of events and the admin view.
+struct AllocationFacts {
+  uint64_t id = 0;  // unique within the node run: from Config::firstAllocationId, increasing
+  ClientTuple tuple;
+  std::string username;
+  uint32_t peers = 0;  // distinct peer IPs that got a permission during the allocation
+  RelayPort relays[2];
+  uint8_t relayCount = 0;
+  Instant started{};
+  int64_t startedUnix = 0;
+  TrafficCounters toPeer;    // client -> peer payload over the indication path
+  TrafficCounters toClient;  // peer -> client payload over the indication path
+};
+
 struct Allocation {
-  AllocationInfo info;  // tuple, username, identity, relays, start; counters for the indication path
+  AllocationFacts info;  // tuple, username, relays, start; counters for the indication path
   Instant expires{};
   // At a fixed address for the allocation's life (channel records point at it): the Allocation lives in a
   // node of Server::allocations_, which never moves it.
@@ -87,6 +102,9 @@ struct Allocation {
   Instant scheduledAt = Instant::max();
 
   const ClientTuple& tuple() const { return info.tuple; }
+  // The identity it is metered under and its current quota class (its lease; set from Allocate to the end).
+  const std::string& identity() const { return meter.quota->identity; }
+  const std::string& quotaClass() const { return meter.quota->cls.load(std::memory_order_acquire)->name; }
   bool hasFamily(Family f) const {
     for (uint8_t i = 0; i < info.relayCount; ++i) {
       if (info.relays[i].family == f) return true;

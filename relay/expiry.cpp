@@ -53,9 +53,8 @@ void Server::emitUsage(const Now& now) {
     if (toPeer.empty() && toClient.empty()) continue;
     a.reportedToPeer = totals.toPeer;
     a.reportedToClient = totals.toClient;
-    const std::string& cls = a.meter.quota->cls.load(std::memory_order_acquire)->name;
-    if (a.info.quotaClass != cls) a.info.quotaClass = cls;  // moved by a policy reload
-    push(AllocationUsage{a.info.id, a.info.identity, a.info.quotaClass, toPeer, toClient, now.unixSeconds});
+    // The class is the lease's current one (a policy reload may have moved it).
+    push(AllocationUsage{a.info.id, a.identity(), a.quotaClass(), toPeer, toClient, now.unixSeconds});
   }
 }
 
@@ -129,7 +128,19 @@ Server::Traffic Server::trafficOf(const Allocation& a) const {
 }
 
 AllocationInfo Server::totalsOf(const Allocation& a) const {
-  AllocationInfo info = a.info;
+  AllocationInfo info;
+  info.id = a.info.id;
+  info.tuple = a.info.tuple;
+  info.username = a.info.username;
+  if (a.meter.quota) {  // held from Allocate until endAllocation() releases it, after its last totalsOf()
+    info.identity = a.identity();
+    info.quotaClass = a.quotaClass();
+  }
+  info.peers = a.info.peers;
+  for (uint8_t i = 0; i < a.info.relayCount; ++i) info.relays[i] = a.info.relays[i];
+  info.relayCount = a.info.relayCount;
+  info.started = a.info.started;
+  info.startedUnix = a.info.startedUnix;
   const Traffic t = trafficOf(a);
   info.toPeer = t.toPeer;
   info.toClient = t.toClient;
@@ -140,7 +151,6 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   const auto it = allocations_.find(tuple);
   if (it == allocations_.end()) return;
   Allocation& a = it->second;
-  if (a.meter.quota) a.info.quotaClass = a.meter.quota->cls.load(std::memory_order_acquire)->name;
   if (a.meter.kernelChannels != 0) kernelSettle(tuple, now, false);  // the kernel's last counts, first
   AllocationEnded ended{totalsOf(a), reason, now.mono};
   for (const uint16_t number : SmallVector<uint16_t, 4>(a.channels)) removeChannel(a, number, now);

@@ -237,7 +237,7 @@ TEST(QuotaEngine, LimitedClassCutsAtTheDataCapOnChannelData) {
   Harness h;
   TurnClient c = restClient(h, udpTuple(), "node-x");
   ASSERT_TRUE(isSuccess(c.allocate()));
-  EXPECT_EQ(h.server->findAllocation(c.tuple)->info.quotaClass, "limited");
+  EXPECT_EQ(h.server->findAllocation(c.tuple)->quotaClass(), "limited");
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, ep("8.8.8.8:9"))));
   size_t relayed = 0;
   for (int i = 0; i < 200; ++i) {
@@ -324,7 +324,7 @@ TEST(QuotaEngine, StaticUsersAreUnlimitedUnlessListed) {
   Harness h;
   TurnClient c(h, udpTuple());  // alice, a static user
   ASSERT_TRUE(isSuccess(c.allocate()));
-  EXPECT_EQ(h.server->findAllocation(c.tuple)->info.quotaClass, "unlimited");
+  EXPECT_EQ(h.server->findAllocation(c.tuple)->quotaClass(), "unlimited");
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, ep("8.8.8.8:9"))));
   for (int i = 0; i < 300; ++i) h.server->handleClientInput(channelData(0x4000, 1000), c.tuple, h.now);
   EXPECT_EQ(relayedToPeer(h.drain()), 300'000u);
@@ -349,7 +349,7 @@ TEST(QuotaEngine, RateCapDropsOverRatePacketsBothDirectionsBothFramings) {
   ASSERT_TRUE(isSuccess(c.allocate([](MessageBuilder& b) {
     b.addRequestedTransport(stun::kTransportUdp).addU32(stun::attr::Lifetime, 3600);
   })));
-  EXPECT_EQ(h.server->findAllocation(c.tuple)->info.quotaClass, "slow");
+  EXPECT_EQ(h.server->findAllocation(c.tuple)->quotaClass(), "slow");
   const Endpoint chPeer = ep("8.8.8.8:9"), indPeer = ep("9.9.9.9:9");
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, chPeer)));
   ASSERT_TRUE(isSuccess(c.permit(indPeer)));
