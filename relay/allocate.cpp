@@ -199,7 +199,8 @@ Bytes Server::onAllocate(const Request& r) {
   a.expires = r.now.mono + grantedLifetime(r.msg, cls, r.now.mono, r.now.mono);
   schedule(a, a.expires);
   push(AllocationStarted{totalsOf(a)});
-  log(LogLevel::Info, "allocation " + std::to_string(a.info.id) + " for " + r.credentials.identity + " (" + cls.name +
+  if (logs(LogLevel::Info))
+    log(LogLevel::Info, "allocation " + std::to_string(a.info.id) + " for " + r.credentials.identity + " (" + cls.name +
                           ") from " + r.tuple.client.toString() + " relayed on port " + std::to_string(relays[0].port));
   stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Success);
   for (uint8_t i = 0; i < count; ++i) {

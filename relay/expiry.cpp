@@ -177,7 +177,8 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   allocations_.erase(it);
   stats_.allocationsActive = allocations_.size();
   if (allocations_.empty()) nextUsage_.reset();  // the last one's traffic is in its AllocationEnded
-  log(LogLevel::Info, "allocation " + std::to_string(ended.info.id) + " " + std::string(toString(reason)) + " after " +
+  if (logs(LogLevel::Info))
+    log(LogLevel::Info, "allocation " + std::to_string(ended.info.id) + " " + std::string(toString(reason)) + " after " +
                           std::to_string(ended.info.toPeer.bytes) + " bytes out, " +
                           std::to_string(ended.info.toClient.bytes) + " bytes in");
   push(std::move(ended));
