@@ -7,9 +7,7 @@ std::vector<AllocationInfo> Server::allocations() const {
   std::vector<AllocationInfo> out;
   out.reserve(allocations_.size());
   for (const auto& [tuple, a] : allocations_) {
-    AllocationInfo info = totalsOf(a);
-    if (a.meter && a.meter->quota) info.quotaClass = a.meter->quota->cls.load(std::memory_order_acquire)->name;
-    out.push_back(std::move(info));
+    out.push_back(totalsOf(a));  // with its current class
   }
   return out;
 }

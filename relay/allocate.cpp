@@ -212,14 +212,14 @@ Bytes Server::onAllocate(const Request& r) {
   }
 
   Allocation& a = createAllocation(r, relays, count);
-  a.meter->quota = guard.quota;  // the allocation holds the lease now (released in endAllocation)
+  a.meter.quota = guard.quota;  // the allocation holds the lease now (released in endAllocation)
   guard.quota = nullptr;
-  const QuotaClass& cls = *a.meter->quota->cls.load(std::memory_order_acquire);
-  a.info.quotaClass = cls.name;
+  const QuotaClass& cls = *a.meter.quota->cls.load(std::memory_order_acquire);
   a.expires = r.now.mono + grantedLifetime(r.msg, cls, r.now.mono, r.now.mono);
   schedule(a, a.expires);
-  push(AllocationStarted{a.info});
-  log(LogLevel::Info, "allocation " + std::to_string(a.info.id) + " for " + a.info.identity + " (" + cls.name +
+  push(AllocationStarted{totalsOf(a)});
+  if (logs(LogLevel::Info))
+    log(LogLevel::Info, "allocation " + std::to_string(a.info.id) + " for " + r.credentials.identity + " (" + cls.name +
                           ") from " + r.tuple.client.toString() + " relayed on port " + std::to_string(relays[0].port));
   stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Success);
   for (uint8_t i = 0; i < count; ++i) {
@@ -239,7 +239,6 @@ Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, 
   a.info.id = nextAllocationId_++;
   a.info.tuple = r.tuple;
   a.info.username = r.credentials.username;
-  a.info.identity = r.credentials.identity;
   a.info.started = r.now.mono;
   a.info.startedUnix = r.now.unixSeconds;
   for (uint8_t i = 0; i < count; ++i) a.info.relays[i] = relays[i];

@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "relay/commands.h"
+#include "relay/quota.h"
 #include "relay/types.h"
 #include "rendezvous/base/address.h"
 #include "rendezvous/base/bytes.h"
+#include "rendezvous/base/small_vector.h"
 #include "stun/message.h"
 
 namespace rdv::relay {
-
-struct IdentityQuota;  // quota.h
 
 // An allocation's quota state, at a fixed address for the allocation's life: its identity's shared state
 // in the QuotaBook (class, buckets, bytes today) and what it relayed per direction (the per-allocation cap).
@@ -60,12 +60,31 @@ struct ChannelBinding {
   bool overRate = false;
 };
 
+// What an allocation keeps of its AllocationInfo. The identity and the quota class are not copied: they
+// are its lease's (meter.quota: IdentityQuota::identity and ::cls, which a reload may move), and
+// Server::totalsOf() puts them into the AllocationInfo of events and the admin view.
+struct AllocationFacts {
+  uint64_t id = 0;  // unique within the node run: from Config::firstAllocationId, increasing
+  ClientTuple tuple;
+  std::string username;
+  uint32_t peers = 0;  // distinct peer IPs that got a permission during the allocation
+  RelayPort relays[2];
+  uint8_t relayCount = 0;
+  Instant started{};
+  int64_t startedUnix = 0;
+  TrafficCounters toPeer;    // client -> peer payload over the indication path
+  TrafficCounters toClient;  // peer -> client payload over the indication path
+};
+
 struct Allocation {
-  AllocationInfo info;  // tuple, username, identity, relays, start; counters for the indication path
+  AllocationFacts info;  // tuple, username, relays, start; counters for the indication path
   Instant expires{};
-  std::unique_ptr<AllocationMeter> meter = std::make_unique<AllocationMeter>();
-  std::vector<Permission> permissions;  // small; scanned linearly (capped by Config)
-  std::vector<uint16_t> channels;       // channel numbers bound on this allocation (keys into channels_)
+  // At a fixed address for the allocation's life (channel records point at it): the Allocation lives in a
+  // node of Server::allocations_, which never moves it.
+  AllocationMeter meter;
+  // Small inline lists (1-4 entries almost always, no heap block then); scanned linearly, capped by Config.
+  SmallVector<Permission, 1> permissions;
+  SmallVector<uint16_t, 4> channels;  // channel numbers bound on this allocation (keys into channels_)
   TrafficCounters closedChannelsToPeer;    // counters folded in from channel bindings that expired
   TrafficCounters closedChannelsToClient;
   // Metering: the totals already reported in AllocationUsage events (the next delta starts from these).
@@ -74,7 +93,7 @@ struct Allocation {
   // Distinct peer IPs that got a permission (info.peers counts them). Scanned linearly; past
   // kMaxPeersRemembered new IPs are counted without being remembered (the count may then over-count).
   static constexpr size_t kMaxPeersRemembered = 1024;
-  std::vector<IpAddress> peersSeen;
+  SmallVector<IpAddress, 1> peersSeen;
   // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmitted request (same transaction id, same 5-tuple) gets the
   // same answer. The last request's transaction id and response bytes.
   stun::TransactionId lastTransaction;
@@ -83,6 +102,9 @@ struct Allocation {
   Instant scheduledAt = Instant::max();
 
   const ClientTuple& tuple() const { return info.tuple; }
+  // The identity it is metered under and its current quota class (its lease; set from Allocate to the end).
+  const std::string& identity() const { return meter.quota->identity; }
+  const std::string& quotaClass() const { return meter.quota->cls.load(std::memory_order_acquire)->name; }
   bool hasFamily(Family f) const {
     for (uint8_t i = 0; i < info.relayCount; ++i) {
       if (info.relays[i].family == f) return true;

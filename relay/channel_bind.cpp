@@ -62,7 +62,7 @@ void Server::bindChannel(Allocation& a, uint16_t channel, RelayPort relay, const
     c.channel = channel;
     c.relay = relay;
     c.peer = peer;
-    c.meter = a.meter.get();
+    c.meter = &a.meter;
     a.channels.push_back(channel);
     channelByPeer_[PeerKey{relay, peer}] = &c;
     ++stats_.channelsActive;
@@ -88,7 +88,7 @@ void Server::removeChannel(Allocation& a, uint16_t channel, const Now& now) {
   a.closedChannelsToClient += it->second.toClient;
   channelByPeer_.erase(PeerKey{it->second.relay, it->second.peer});
   channels_.erase(it);
-  std::erase(a.channels, channel);
+  a.channels.eraseIf([&](uint16_t n) { return n == channel; });
   --stats_.channelsActive;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "relay/commands.h"
 #include "relay/live_relays.h"
 #include "relay/peer_policy.h"
 #include "relay/types.h"
@@ -44,6 +45,10 @@ struct RateLimit {
 };
 
 struct Config {
+  // LogEvents below this level are not built at all (the daemon passes its --log-level): the per-Allocate
+  // lines cost string building on the request path that a node logging at "warn" would throw away.
+  LogLevel logLevel = LogLevel::Debug;
+
   std::string realm = "rendezvous";
   std::string software = "rendezvous";  // SOFTWARE in responses; empty: none
 

@@ -143,7 +143,7 @@ void Server::onSendIndication(const stun::MessageView& m, const ClientTuple& tup
   f.dontFragment = m.has(stun::attr::DontFragment);
   f.offset = offsetIn(currentInput_, *data);
   f.length = static_cast<uint32_t>(data->size());
-  if (!admit(*a.meter, true, data->size(), tuple, now)) return;  // a may be gone (quota ended it)
+  if (!admit(a.meter, true, data->size(), tuple, now)) return;  // a may be gone (quota ended it)
   a.info.toPeer.add(data->size());
   stats_.bytesClientToPeer += data->size();
   ++stats_.packetsClientToPeer;
@@ -247,7 +247,7 @@ void Server::sendDataIndication(Allocation& a, const Endpoint& peer, ByteSpan pa
     ++stats_.dropOversize;
     return;
   }
-  if (!admit(*a.meter, false, packet.size(), f.client, now)) return;  // a may be gone (quota ended it)
+  if (!admit(a.meter, false, packet.size(), f.client, now)) return;  // a may be gone (quota ended it)
   // The allocation's own counters carry the indication path; channel records carry their own.
   a.info.toClient.add(packet.size());
   stats_.bytesPeerToClient += packet.size();

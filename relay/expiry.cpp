@@ -53,9 +53,8 @@ void Server::emitUsage(const Now& now) {
     if (toPeer.empty() && toClient.empty()) continue;
     a.reportedToPeer = totals.toPeer;
     a.reportedToClient = totals.toClient;
-    const std::string& cls = a.meter->quota->cls.load(std::memory_order_acquire)->name;
-    if (a.info.quotaClass != cls) a.info.quotaClass = cls;  // moved by a policy reload
-    push(AllocationUsage{a.info.id, a.info.identity, a.info.quotaClass, toPeer, toClient, now.unixSeconds});
+    // The class is the lease's current one (a policy reload may have moved it).
+    push(AllocationUsage{a.info.id, a.identity(), a.quotaClass(), toPeer, toClient, now.unixSeconds});
   }
 }
 
@@ -99,11 +98,11 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
   }
   // RFC 8656 §9: permissions last 300 s unless refreshed; §11: channels 600 s.
   const size_t before = a.permissions.size();
-  std::erase_if(a.permissions, [&](const Permission& p) { return p.expires <= now.mono; });
+  a.permissions.eraseIf([&](const Permission& p) { return p.expires <= now.mono; });
   stats_.permissionsActive -= before - a.permissions.size();
   Instant next = a.expires;
   for (const Permission& p : a.permissions) next = std::min(next, p.expires);
-  for (const uint16_t number : std::vector<uint16_t>(a.channels)) {
+  for (const uint16_t number : SmallVector<uint16_t, 4>(a.channels)) {
     const auto ch = channels_.find(ChannelKey{a.tuple(), number});
     if (ch == channels_.end()) continue;
     if (ch->second.expires <= now.mono) {
@@ -129,7 +128,19 @@ Server::Traffic Server::trafficOf(const Allocation& a) const {
 }
 
 AllocationInfo Server::totalsOf(const Allocation& a) const {
-  AllocationInfo info = a.info;
+  AllocationInfo info;
+  info.id = a.info.id;
+  info.tuple = a.info.tuple;
+  info.username = a.info.username;
+  if (a.meter.quota) {  // held from Allocate until endAllocation() releases it, after its last totalsOf()
+    info.identity = a.identity();
+    info.quotaClass = a.quotaClass();
+  }
+  info.peers = a.info.peers;
+  for (uint8_t i = 0; i < a.info.relayCount; ++i) info.relays[i] = a.info.relays[i];
+  info.relayCount = a.info.relayCount;
+  info.started = a.info.started;
+  info.startedUnix = a.info.startedUnix;
   const Traffic t = trafficOf(a);
   info.toPeer = t.toPeer;
   info.toClient = t.toClient;
@@ -140,18 +151,17 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   const auto it = allocations_.find(tuple);
   if (it == allocations_.end()) return;
   Allocation& a = it->second;
-  if (a.meter->quota) a.info.quotaClass = a.meter->quota->cls.load(std::memory_order_acquire)->name;
-  if (a.meter->kernelChannels != 0) kernelSettle(tuple, now, false);  // the kernel's last counts, first
+  if (a.meter.kernelChannels != 0) kernelSettle(tuple, now, false);  // the kernel's last counts, first
   AllocationEnded ended{totalsOf(a), reason, now.mono};
-  for (const uint16_t number : std::vector<uint16_t>(a.channels)) removeChannel(a, number, now);
+  for (const uint16_t number : SmallVector<uint16_t, 4>(a.channels)) removeChannel(a, number, now);
   stats_.permissionsActive -= a.permissions.size();
   for (uint8_t i = 0; i < a.info.relayCount; ++i) {
     allocationByRelay_.erase(a.info.relays[i]);
     live_->remove(a.info.relays[i]);  // before the socket is released: another worker may bind it next
     releasePort(a.info.relays[i]);
   }
-  quota_->release(a.meter->quota);
-  a.meter->quota = nullptr;
+  quota_->release(a.meter.quota);
+  a.meter.quota = nullptr;
   if (auto user = allocationsPerUser_.find(a.info.username); user != allocationsPerUser_.end()) {
     if (--user->second == 0) allocationsPerUser_.erase(user);
   }
@@ -167,7 +177,8 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
   allocations_.erase(it);
   stats_.allocationsActive = allocations_.size();
   if (allocations_.empty()) nextUsage_.reset();  // the last one's traffic is in its AllocationEnded
-  log(LogLevel::Info, "allocation " + std::to_string(ended.info.id) + " " + std::string(toString(reason)) + " after " +
+  if (logs(LogLevel::Info))
+    log(LogLevel::Info, "allocation " + std::to_string(ended.info.id) + " " + std::string(toString(reason)) + " after " +
                           std::to_string(ended.info.toPeer.bytes) + " bytes out, " +
                           std::to_string(ended.info.toClient.bytes) + " bytes in");
   push(std::move(ended));

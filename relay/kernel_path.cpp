@@ -49,7 +49,7 @@ void Server::syncKernel(ChannelBinding& c, const Allocation& a, const Now& now) 
 bool Server::kernelSettle(const ClientTuple& tuple, const Now& now, bool mayEnd) {
   const auto found = allocations_.find(tuple);
   if (found == allocations_.end()) return false;
-  for (const uint16_t number : std::vector<uint16_t>(found->second.channels)) {
+  for (const uint16_t number : SmallVector<uint16_t, 4>(found->second.channels)) {
     const auto it = channels_.find(ChannelKey{tuple, number});
     if (it == channels_.end() || !it->second.inKernel) continue;
     if (!foldKernel(it->second, kernel_->collect(kernelChannel(it->second)), now, mayEnd)) return false;
@@ -71,7 +71,7 @@ void Server::kernelReallow(const ClientTuple& tuple, const Now& now) {
 // directions).
 void Server::allowKernel(const ChannelBinding& c, const Allocation& a, int64_t unixNow) {
   constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max() / 4;
-  const IdentityQuota& q = *a.meter->quota;
+  const IdentityQuota& q = *a.meter.quota;
   const QuotaClass& cls = *q.cls.load(std::memory_order_acquire);
   uint64_t shares = 0;
   for (uint16_t number : a.channels) {
@@ -85,8 +85,8 @@ void Server::allowKernel(const ChannelBinding& c, const Allocation& a, int64_t u
     const uint64_t holders = std::max<uint32_t>(q.allocations.load(std::memory_order_relaxed), 1);
     day = left(cls.bytesPerDay, quota_->bytesToday(q.identity, unixNow)) / (2 * holders);
   }
-  kernel_->allow(kernelChannel(c), std::min(left(cls.bytesPerAllocation, a.meter->toPeer), day) / shares,
-                 std::min(left(cls.bytesPerAllocation, a.meter->toClient), day) / shares);
+  kernel_->allow(kernelChannel(c), std::min(left(cls.bytesPerAllocation, a.meter.toPeer), day) / shares,
+                 std::min(left(cls.bytesPerAllocation, a.meter.toClient), day) / shares);
 }
 
 bool Server::foldKernel(ChannelBinding& c, const KernelTraffic& t, const Now& now, bool mayEnd) {

@@ -28,12 +28,12 @@ Bytes Server::onRefresh(const Request& r) {
   // Issue 7: an identity whose daily budget is spent loses the allocation (486); the class's maximum
   // lifetime caps the new expiry, and once it is reached the Refresh is refused (486) and the allocation
   // runs out.
-  if (quota_->dailyBudgetSpent(*a.meter->quota, r.now.unixSeconds)) {
+  if (quota_->dailyBudgetSpent(*a.meter.quota, r.now.unixSeconds)) {
     Bytes response = errorReply(r, stun::error::AllocationQuotaReached);
     endByQuota(r.tuple, EndReason::DailyBudget, r.now);
     return response;
   }
-  const QuotaClass& cls = *a.meter->quota->cls.load(std::memory_order_acquire);
+  const QuotaClass& cls = *a.meter.quota->cls.load(std::memory_order_acquire);
   const Seconds lifetime = grantedLifetime(m, cls, a.info.started, r.now.mono);
   if (lifetime.count() == 0) return errorReply(r, stun::error::AllocationQuotaReached);
   a.expires = r.now.mono + lifetime;

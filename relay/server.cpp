@@ -213,7 +213,9 @@ void Server::sendToClient(const ClientTuple& tuple, Bytes bytes) { push(SendToCl
 
 void Server::push(Command c) { commands_.push_back(std::move(c)); }
 
-void Server::log(LogLevel level, std::string message) { push(LogEvent{level, std::move(message)}); }
+void Server::log(LogLevel level, std::string message) {
+  if (logs(level)) push(LogEvent{level, std::move(message)});
+}
 
 std::optional<Command> Server::nextCommand() {
   if (commandHead_ >= commands_.size()) {

@@ -159,6 +159,7 @@ class Server {
   void sendToClient(const ClientTuple& tuple, Bytes bytes);
   void push(Command c);
   void log(LogLevel level, std::string message);
+  bool logs(LogLevel level) const { return level >= config_->logLevel; }  // build the message only then
   Bytes takeBuffer();
 
   // response.cpp

@@ -82,6 +82,9 @@ std::optional<std::string> Daemon::bindAlternates(std::vector<WorkerSockets>& pe
 
 std::shared_ptr<const relay::Config> Daemon::relayConfig() const {
   auto rc = std::make_shared<relay::Config>();
+  rc->logLevel = logEnabled(Level::Debug)  ? relay::LogLevel::Debug
+                 : logEnabled(Level::Info) ? relay::LogLevel::Info
+                                           : relay::LogLevel::Warning;
   rc->realm = config_.realm;
   rc->software = config_.software;
   rc->users = config_.users;

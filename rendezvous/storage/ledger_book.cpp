@@ -112,9 +112,9 @@ LedgerBook::Live& LedgerBook::start(const LedgerAllocationFacts& facts) {
   return l;
 }
 
-void LedgerBook::touch(const Live& l) {
-  pending_.allocations[l.rowId] = LedgerAllocationRow{l.rowId, l.facts, l.booked, 0, std::nullopt, {}};
-}
+// The live allocation's row is built when the batch is taken, not here: a copy per event would sit
+// between the long-lived Live records of a burst and leave holes the allocator cannot give back.
+void LedgerBook::touch(Live& l) { l.dirty = true; }
 
 void LedgerBook::book(const std::string& identity, const std::string& quotaClass, const LedgerCounters& delta,
                       int64_t unix) {
@@ -138,6 +138,9 @@ void LedgerBook::accrue(Live& l, int64_t toUnix) {
 LedgerBatch LedgerBook::takeBatch(int64_t nowUnix) {
   for (auto& [id, l] : live_) {
     if (l.accruedTo < nowUnix) accrue(l, nowUnix);
+    if (!l.dirty) continue;
+    pending_.allocations[l.rowId] = LedgerAllocationRow{l.rowId, l.facts, l.booked, 0, std::nullopt, {}};
+    l.dirty = false;
   }
   LedgerBatch out = std::move(pending_);
   pending_ = LedgerBatch{};

@@ -137,12 +137,13 @@ class LedgerBook {
     LedgerAllocationFacts facts;
     LedgerCounters booked;
     int64_t accruedTo = 0;  // allocation seconds are booked up to here
+    bool dirty = false;     // its row changed since the last takeBatch (written then)
   };
 
   Live& start(const LedgerAllocationFacts& facts);
   void book(const std::string& identity, const std::string& quotaClass, const LedgerCounters& delta, int64_t unix);
   void accrue(Live& live, int64_t toUnix);
-  void touch(const Live& live);
+  void touch(Live& live);
 
   int64_t nextRowId_;
   std::unordered_map<uint64_t, Live> live_;  // by runId

@@ -41,7 +41,7 @@ TEST(Allocate, ChallengeThenAuthenticatedMd5) {
   const Allocation* a = h.server->findAllocation(c.tuple);
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->info.username, "alice");
-  EXPECT_EQ(a->info.identity, "alice");
+  EXPECT_EQ(a->identity(), "alice");
   EXPECT_EQ(Harness::only<AllocationStarted>(h.log).size(), 1u);
 }
 
@@ -131,7 +131,7 @@ TEST(Allocate, RestCredentialsValidExpiredAndRotated) {
   const std::string user = std::to_string(h.now.unixSeconds + 3600) + ":node-abc";
   TurnClient current(h, udpTuple(), user, restPassword("new-secret", user));
   ASSERT_TRUE(isSuccess(current.allocate()));
-  EXPECT_EQ(h.server->findAllocation(current.tuple)->info.identity, "node-abc");
+  EXPECT_EQ(h.server->findAllocation(current.tuple)->identity(), "node-abc");
 
   TurnClient rotated(h, udpTuple("198.51.100.7:40010"), user, restPassword("old-secret", user));
   EXPECT_TRUE(isSuccess(rotated.allocate()));
@@ -146,7 +146,7 @@ TEST(Allocate, RestCredentialsValidExpiredAndRotated) {
   const std::string bare = std::to_string(h.now.unixSeconds + 60);
   TurnClient noId(h, udpTuple("198.51.100.7:40013"), bare, restPassword("new-secret", bare));
   ASSERT_TRUE(isSuccess(noId.allocate()));
-  EXPECT_EQ(h.server->findAllocation(noId.tuple)->info.identity, bare);
+  EXPECT_EQ(h.server->findAllocation(noId.tuple)->identity(), bare);
 }
 
 TEST(Allocate, StaleNonceGets438WithFreshNonce) {

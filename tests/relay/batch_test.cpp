@@ -124,7 +124,7 @@ TEST(Batch, DataCapReachedMidBatchStopsAtThatPacket) {
   const std::string user = std::to_string(h.now.unixSeconds + 3600) + ":node-x";
   TurnClient c(h, udpTuple(), user, restPassword("new-secret", user));
   ASSERT_TRUE(isSuccess(c.allocate()));
-  ASSERT_EQ(h.server->findAllocation(c.tuple)->info.quotaClass, "limited");
+  ASSERT_EQ(h.server->findAllocation(c.tuple)->quotaClass(), "limited");
   const Endpoint peer = ep("8.8.8.8:9000");
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4001, peer)));
   h.drain();

@@ -60,7 +60,7 @@ TEST(Credentials, StaticUserGivenByItsMd5KeyAuthenticatesWithMd5Only) {
   Harness h(cfg);
   TurnClient md5(h, udpTuple("198.51.100.7:40000"), "carol", "carol-pw");
   ASSERT_TRUE(isSuccess(md5.allocate()));
-  EXPECT_EQ(h.server->findAllocation(md5.tuple)->info.quotaClass, "unlimited");  // a static user
+  EXPECT_EQ(h.server->findAllocation(md5.tuple)->quotaClass(), "unlimited");  // a static user
   TurnClient wrong(h, udpTuple("198.51.100.7:40001"), "carol", "not-carols-pw");
   EXPECT_EQ(errorOf(wrong.allocate()), 401);
   // SHA-256 needs the password, which the node does not have: 401.

@@ -216,7 +216,7 @@ TEST(QuotaKeys, StaticUsersRestIdsAndNodeIdsAreSeparateIdentities) {
   // The peer, with its node-bound credential: its one limited allocation.
   TurnClient peer(h, from(7, 40000), user, restPassword(nodeCredentialSecret("new-secret"), user));
   ASSERT_TRUE(isSuccess(peer.allocate()));
-  EXPECT_EQ(h.server->findAllocation(peer.tuple)->info.identity, nodeId);
+  EXPECT_EQ(h.server->findAllocation(peer.tuple)->identity(), nodeId);
   // An app (or anyone holding the shared secret) making a REST username with the peer's id: its own
   // bucket, so the peer's quota is not spent by it, and it does not find the peer's quota spent.
   TurnClient impostor(h, from(8, 40000), user, restPassword("new-secret", user));

@@ -275,7 +275,7 @@ TEST(QuotaEngine, LimitedClassCutsAtTheDataCapOnChannelData) {
   Harness h;
   TurnClient c = restClient(h, udpTuple(), "node-x");
   ASSERT_TRUE(isSuccess(c.allocate()));
-  EXPECT_EQ(h.server->findAllocation(c.tuple)->info.quotaClass, "limited");
+  EXPECT_EQ(h.server->findAllocation(c.tuple)->quotaClass(), "limited");
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, ep("8.8.8.8:9"))));
   size_t relayed = 0;
   for (int i = 0; i < 200; ++i) {
@@ -331,8 +331,8 @@ TEST(QuotaEngine, CapIsPerDirection) {
   EXPECT_TRUE(Harness::only<AllocationEnded>(h.log).empty());  // 100 KB each way: under the cap
   const auto* a = h.server->findAllocation(c.tuple);
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->meter->toPeer, 100'000u);
-  EXPECT_EQ(a->meter->toClient, 100'000u);
+  EXPECT_EQ(a->meter.toPeer, 100'000u);
+  EXPECT_EQ(a->meter.toClient, 100'000u);
 }
 
 TEST(QuotaEngine, LimitedLifetimeIsTwoMinutesFromTheStart) {
@@ -362,7 +362,7 @@ TEST(QuotaEngine, StaticUsersAreUnlimitedUnlessListed) {
   Harness h;
   TurnClient c(h, udpTuple());  // alice, a static user
   ASSERT_TRUE(isSuccess(c.allocate()));
-  EXPECT_EQ(h.server->findAllocation(c.tuple)->info.quotaClass, "unlimited");
+  EXPECT_EQ(h.server->findAllocation(c.tuple)->quotaClass(), "unlimited");
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, ep("8.8.8.8:9"))));
   for (int i = 0; i < 300; ++i) h.server->handleClientInput(channelData(0x4000, 1000), c.tuple, h.now);
   EXPECT_EQ(relayedToPeer(h.drain()), 300'000u);
@@ -387,7 +387,7 @@ TEST(QuotaEngine, RateCapDropsOverRatePacketsBothDirectionsBothFramings) {
   ASSERT_TRUE(isSuccess(c.allocate([](MessageBuilder& b) {
     b.addRequestedTransport(stun::kTransportUdp).addU32(stun::attr::Lifetime, 3600);
   })));
-  EXPECT_EQ(h.server->findAllocation(c.tuple)->info.quotaClass, "slow");
+  EXPECT_EQ(h.server->findAllocation(c.tuple)->quotaClass(), "slow");
   const Endpoint chPeer = ep("8.8.8.8:9"), indPeer = ep("9.9.9.9:9");
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, chPeer)));
   ASSERT_TRUE(isSuccess(c.permit(indPeer)));

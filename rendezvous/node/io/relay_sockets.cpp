@@ -1,6 +1,7 @@
 #include "rendezvous/node/io/worker_impl.h"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "rendezvous/node/io/sockets.h"
@@ -59,20 +60,21 @@ bool Worker::Impl::wrapRelaySocket(relay::RelayPort relay, int fd) {
 }
 
 Worker::Impl::RelaySocket* Worker::Impl::openRelaySocket(relay::RelayPort relay, int fd) {
+  if (relayEpoll < 0 && !openRelayEpoll()) {
+    closeSocket(fd);
+    return nullptr;
+  }
   auto* s = new RelaySocket();
   s->port = relay;
-  s->owner = this;
   s->fd = fd;
-  if (uv_poll_init_socket(&loop, &s->poll, fd) != 0) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = s;
+  if (epoll_ctl(relayEpoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
     closeSocket(fd);
     delete s;
     return nullptr;
   }
-  s->poll.data = s;
-  uv_poll_start(&s->poll, UV_READABLE, [](uv_poll_t* p, int status, int) {
-    auto* rs = static_cast<RelaySocket*>(p->data);
-    if (status == 0) rs->owner->onPeerReadable(*rs);
-  });
   // Linux UDP sockets set DF by default (PMTUDISC_WANT); relayed datagrams may fragment unless the
   // client asked for DONT-FRAGMENT, so start from "off".
   s->dontFragment = true;
@@ -86,11 +88,54 @@ void Worker::Impl::registerRelaySocket(RelaySocket* s) {
 }
 
 void Worker::Impl::closeRelaySocket(RelaySocket* s) {
-  // The poll stops now; the descriptor closes with the handle (libuv must not poll a closed fd).
-  uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), [](uv_handle_t* h) {
-    auto* rs = static_cast<RelaySocket*>(h->data);
-    closeSocket(rs->fd);
-    delete rs;
+  epoll_ctl(relayEpoll, EPOLL_CTL_DEL, s->fd, nullptr);
+  closeSocket(s->fd);
+  s->fd = -1;
+  if (dispatchingRelays) {
+    closedRelays.push_back(s);  // an event for it may follow in the batch being dispatched
+  } else {
+    delete s;
+  }
+}
+
+bool Worker::Impl::openRelayEpoll() {
+  relayEpoll = epoll_create1(EPOLL_CLOEXEC);
+  if (relayEpoll < 0) return false;
+  if (uv_poll_init(&loop, &relayPoll, relayEpoll) != 0) {
+    close(relayEpoll);
+    relayEpoll = -1;
+    return false;
+  }
+  relayPoll.data = this;
+  uv_poll_start(&relayPoll, UV_READABLE, [](uv_poll_t* p, int status, int) {
+    if (status == 0) static_cast<Impl*>(p->data)->onRelayEvents();
+  });
+  return true;
+}
+
+// Level-triggered: a socket onPeerReadable left data on is reported again on the next turn.
+void Worker::Impl::onRelayEvents() {
+  constexpr int kEvents = 64;
+  epoll_event events[kEvents];
+  const int n = epoll_wait(relayEpoll, events, kEvents, 0);
+  dispatchingRelays = true;
+  for (int i = 0; i < n; ++i) {
+    auto* s = static_cast<RelaySocket*>(events[i].data.ptr);
+    if (s->fd >= 0) onPeerReadable(*s);
+  }
+  dispatchingRelays = false;
+  for (RelaySocket* s : closedRelays) delete s;
+  closedRelays.clear();
+}
+
+void Worker::Impl::closeRelayEpoll() {
+  if (relayEpoll < 0) return;
+  auto* handle = reinterpret_cast<uv_handle_t*>(&relayPoll);
+  if (uv_is_closing(handle)) return;
+  uv_close(handle, [](uv_handle_t* h) {  // the descriptor closes once libuv stopped polling it
+    auto* impl = static_cast<Impl*>(h->data);
+    close(impl->relayEpoll);
+    impl->relayEpoll = -1;
   });
 }
 

@@ -103,6 +103,7 @@ void Worker::Impl::shutdown() {
   for (auto& [port, sock] : relaySockets) relays.push_back(port);
   for (auto port : relays) releaseRelay(port);
   closePrebound();
+  closeRelayEpoll();
   closeHandle(&tick);
   closeHandle(&stopAsync);
   closeHandle(&reloadAsync);

@@ -63,11 +63,11 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   };
   // A relay socket (RFC 8656 §2.2 relayed transport address): bound on demand by the engine's Allocate,
   // closed when the engine releases it. Plain bind, no SO_REUSEPORT: a port taken elsewhere fails here.
+  // No libuv handle of its own (a uv_poll_t is 160 bytes, most of a relay socket's memory): every relay
+  // socket of the worker is in one epoll set (relayEpoll), which the loop polls as one descriptor.
   struct RelaySocket {
-    uv_poll_t poll;
-    int fd = -1;
+    int fd = -1;  // -1 once closed (an event already read for it is then skipped)
     relay::RelayPort port;
-    Impl* owner;
     bool dontFragment = false;  // the socket's current DF setting (RFC 8656 DONT-FRAGMENT)
     bool gso = true;
   };
@@ -148,6 +148,12 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   std::vector<StreamPeer> closedPeers;
 
   std::unordered_map<relay::RelayPort, RelaySocket*> relaySockets;
+  // relay_sockets.cpp: the epoll set of every relay socket (pooled ones too), polled by the loop through
+  // relayPoll. Sockets closed while its events are dispatched are freed after the dispatch (closedRelays).
+  int relayEpoll = -1;
+  uv_poll_t relayPoll;
+  bool dispatchingRelays = false;
+  std::vector<RelaySocket*> closedRelays;
   // Why: the send path finds a relay socket by index, not by hashing: slot (family, port - min) of the
   // relay port range. relaySockets stays the owner list (and covers ports outside the range).
   std::vector<RelaySocket*> relayByPort;
@@ -184,6 +190,9 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   RelaySocket* openRelaySocket(relay::RelayPort relay, int fd);  // polled, DF off, not yet the engine's
   void registerRelaySocket(RelaySocket* s);
   void closeRelaySocket(RelaySocket* s);
+  bool openRelayEpoll();
+  void onRelayEvents();
+  void closeRelayEpoll();
   bool poolEnabled() const;
   void refillPrebound(size_t atMost);
   void closePrebound();

@@ -94,6 +94,7 @@ class Ledger final : public UsageSink {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::vector<storage::LedgerEvent> queue_;
+  static constexpr size_t kTrimAfterEvents = 1024;  // run(): malloc_trim after a flush of at least this many
   bool stopping_ = false;
   uint64_t flushRequests_ = 0;  // flushNow() generations, under queueMutex_
   uint64_t flushesDone_ = 0;
