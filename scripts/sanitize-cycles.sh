@@ -224,7 +224,7 @@ EOF
     verdict="FAIL exit status $status"
   fi
   local line="cycle $n ns=$ns traffic=$traffic stop=$when exit=$status stop_s=$((SECONDS - started)): $verdict"
-  if [[ $verdict != ok ]]; then
+  if [[ $verdict != ok* ]]; then
     rm -rf "$RESULTS/$MODE-cycle-$n"
     cp -r "$dir" "$RESULTS/$MODE-cycle-$n"
     echo "$line (logs in $RESULTS/$MODE-cycle-$n)"
