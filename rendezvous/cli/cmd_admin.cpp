@@ -204,7 +204,7 @@ void addAdminCommands(CLI::App& app) {
   auto* drain = admin->add_subcommand("drain", "refuse new allocations (300 to alternate-server), keep live ones");
   commonOptions(drain, o);
   drain->add_flag("--off", o->off, "stop draining (DELETE /v1/drain)");
-  drain->callback([o] { exitCode() = runSimple(*o, o->off ? "DELETE" : "POST", "/v1/drain", o->off ? "" : "{}"); });
+  drain->callback([o] { exitCode() = runSimple(*o, o->off ? "DELETE" : "POST", "/v1/drain", ""); });
 }
 
 }  // namespace rdv::cli

@@ -147,6 +147,7 @@ Result<std::unique_ptr<Stream>, std::string> Stream::connect(const Endpoint& to,
     }
   }
   while (true) {
+    ERR_clear_error();  // SSL_get_error() reads this thread's queue: see Stream::read
     const int r = SSL_connect(s->ssl_);
     if (r == 1) break;
     const int e = SSL_get_error(s->ssl_, r);
@@ -154,6 +155,7 @@ Result<std::unique_ptr<Stream>, std::string> Stream::connect(const Endpoint& to,
     if (events == 0) {
       const long verify = SSL_get_verify_result(s->ssl_);
       std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : sslError();
+      ERR_clear_error();  // a refused certificate leaves errors in this thread's queue
       return unexpected("TLS handshake with " + to.toString() + " failed: " + why);
     }
     if (!waitFor(fd, events, deadline)) return unexpected("TLS handshake with " + to.toString() + ": timed out");
@@ -173,6 +175,7 @@ bool Stream::write(ByteSpan bytes) {
     ssize_t n;
     short wait = POLLOUT;
     if (ssl_) {
+      ERR_clear_error();
       n = SSL_write(ssl_, bytes.data() + off, static_cast<int>(bytes.size() - off));
       if (n <= 0) {
         const int e = SSL_get_error(ssl_, static_cast<int>(n));
@@ -199,6 +202,10 @@ Bytes Stream::read(Clock::time_point deadline) {
     ssize_t n;
     short wait = POLLIN;
     if (ssl_) {
+      // OpenSSL keeps one error queue per thread and SSL_get_error() answers SSL_ERROR_SSL while it holds
+      // anything: an error left by another connection of this thread (a refused certificate) would make
+      // "no data yet" look fatal. The queue must be empty before each TLS I/O call (SSL_get_error(3)).
+      ERR_clear_error();
       n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
       if (n <= 0) {
         const int e = SSL_get_error(ssl_, static_cast<int>(n));

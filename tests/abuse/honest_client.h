@@ -9,24 +9,11 @@
 #include <string>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/rdv_peer.h"
 
 namespace rdv::test::abuse {
 
 using namespace std::chrono_literals;
-
-struct Peer {
-  std::string keyFile;
-  std::string enr;
-};
-
-inline Peer makePeer(const TempDir& dir, const std::string& name) {
-  Peer p{dir.file(name + ".key"), ""};
-  EXPECT_EQ(run({binary("rdv"), "key", "new", "--out", p.keyFile}).exitCode, 0);
-  auto enr = run({binary("rdv"), "enr", "encode", "--key", p.keyFile});
-  EXPECT_EQ(enr.exitCode, 0) << enr.err;
-  p.enr = enr.out.substr(0, enr.out.find('\n'));
-  return p;
-}
 
 inline std::string lastLine(const std::string& out) {
   auto end = out.find_last_not_of('\n');
@@ -42,24 +29,24 @@ inline void expectHonestClientServed(Node& node, const TempDir& dir, const std::
   const std::string url = "http://" + node.http();
   Peer alice = makePeer(dir, tag + "-alice"), bob = makePeer(dir, tag + "-bob");
   const auto t0 = std::chrono::steady_clock::now();
-  auto reg = run({binary("rdv"), "register", "--node", url, "--namespace", "honest-" + tag, "--key", alice.keyFile,
+  auto reg = run({binary("rdv"), "register", "--node", url, "--namespace", "honest-" + tag, "--key", alice.key,
                   "--udp", "4000"}, 20s);
   ASSERT_EQ(reg.exitCode, 0) << reg.err;
   auto found = run({binary("rdv"), "discover", "--node", url, "--namespace", "honest-" + tag}, 20s);
   ASSERT_EQ(found.exitCode, 0) << found.err;
   EXPECT_EQ(nlohmann::json::parse(found.out)["registrations"].size(), 1u) << found.out;
 
-  auto offline = run({binary("rdv"), "send", "--node", url, "--key", alice.keyFile, "--to", bob.enr, "offline hello"}, 20s);
+  auto offline = run({binary("rdv"), "send", "--node", url, "--key", alice.key, "--to", bob.enr, "offline hello"}, 20s);
   ASSERT_EQ(offline.exitCode, 0) << offline.err;
   EXPECT_NE(lastLine(offline.out).find("\"stored\""), std::string::npos) << offline.out;
-  auto got = run({binary("rdv"), "inbox", "--node", url, "--key", bob.keyFile, "--count", "1", "--timeout", "15"}, 20s);
+  auto got = run({binary("rdv"), "inbox", "--node", url, "--key", bob.key, "--count", "1", "--timeout", "15"}, 20s);
   ASSERT_EQ(got.exitCode, 0) << got.err;
   EXPECT_NE(got.out.find("offline hello"), std::string::npos) << got.out;
 
-  Process inbox({binary("rdv"), "inbox", "--node", url, "--key", bob.keyFile, "--count", "1", "--timeout", "20"},
+  Process inbox({binary("rdv"), "inbox", "--node", url, "--key", bob.key, "--count", "1", "--timeout", "20"},
                 dir.file(tag + "-inbox.log"));
   ASSERT_TRUE(waitUntil([&] { return inbox.log().find("listening as") != std::string::npos; }, 15s)) << inbox.log();
-  auto online = run({binary("rdv"), "send", "--node", url, "--key", alice.keyFile, "--to", bob.enr, "online hello"}, 20s);
+  auto online = run({binary("rdv"), "send", "--node", url, "--key", alice.key, "--to", bob.enr, "online hello"}, 20s);
   ASSERT_EQ(online.exitCode, 0) << online.err;
   EXPECT_NE(lastLine(online.out).find("\"delivered\""), std::string::npos) << online.out;
   ASSERT_TRUE(waitUntil([&] { return !inbox.running(); }, 20s));

@@ -102,8 +102,8 @@ TEST(HttpAbuse, IdleWebSocketsAreClosedAndDeadPeersDropped) {
     ASSERT_TRUE(idle.back()->open("127.0.0." + std::to_string(70 + i / 50), node.http())) << i;
   }
   const std::string url = "http://" + node.http();
-  abuse::Peer bob = abuse::makePeer(dir, "quiet-bob"), alice = abuse::makePeer(dir, "quiet-alice");
-  Process inbox({binary("rdv"), "inbox", "--node", url, "--key", bob.keyFile, "--count", "1", "--timeout", "40"},
+  Peer bob = makePeer(dir, "quiet-bob"), alice = makePeer(dir, "quiet-alice");
+  Process inbox({binary("rdv"), "inbox", "--node", url, "--key", bob.key, "--count", "1", "--timeout", "40"},
                 dir.file("quiet-inbox.log"));
   ASSERT_TRUE(waitUntil([&] { return inbox.log().find("listening as") != std::string::npos; }, 15s)) << inbox.log();
   WsClient dead;
@@ -127,7 +127,7 @@ TEST(HttpAbuse, IdleWebSocketsAreClosedAndDeadPeersDropped) {
   EXPECT_GE(deadAfter, 9s);
   EXPECT_LT(deadAfter, 16s);
   // The honest inbox has been quiet for more than two ping intervals by now: it answered the pings.
-  auto online = run({binary("rdv"), "send", "--node", url, "--key", alice.keyFile, "--to", bob.enr, "still here"}, 20s);
+  auto online = run({binary("rdv"), "send", "--node", url, "--key", alice.key, "--to", bob.enr, "still here"}, 20s);
   ASSERT_EQ(online.exitCode, 0) << online.err;
   EXPECT_NE(abuse::lastLine(online.out).find("\"delivered\""), std::string::npos) << online.out;
   ASSERT_TRUE(waitUntil([&] { return !inbox.running(); }, 20s));

@@ -17,8 +17,6 @@ using abuse::WsClient;
 
 using abuse::expectHonestClientServed;
 using abuse::lastLine;
-using abuse::makePeer;
-using abuse::Peer;
 
 // 23 keys on 127.0.0.3-25 fill a 1 MiB store with 4 KiB envelopes to random ids, and one more
 // (127.0.0.2) sends 100 small envelopes to one victim. The per-sender caps keep each key to 64 KiB and 64
@@ -35,7 +33,7 @@ TEST(HubAbuse, MailboxFloodFromManyKeysLeavesRoomForHonestSenders) {
   const auto deadline = std::chrono::steady_clock::now() + 90s;
   std::map<std::string, int> outcomes;
   Peer victim = makePeer(dir, "victim");
-  auto victimKey = identity::PrivateKey::load(victim.keyFile).value();
+  auto victimKey = identity::PrivateKey::load(victim.key).value();
   const std::string body(4000, 'f');
   for (int k = 0; k < 24 && std::chrono::steady_clock::now() < deadline; ++k) {
     WsClient ws;
@@ -55,7 +53,7 @@ TEST(HubAbuse, MailboxFloodFromManyKeysLeavesRoomForHonestSenders) {
   EXPECT_GT(outcomes["sender-mailbox-bytes-full"], 0);      // each key stopped at its 64 KiB
   // The victim's mailbox still takes an honest sender's envelope.
   Peer friendOfVictim = makePeer(dir, "friend");
-  auto toVictim = run({binary("rdv"), "send", "--node", "http://" + node.http(), "--key", friendOfVictim.keyFile, "--to",
+  auto toVictim = run({binary("rdv"), "send", "--node", "http://" + node.http(), "--key", friendOfVictim.key, "--to",
                        victim.enr, "for the victim"}, 20s);
   ASSERT_EQ(toVictim.exitCode, 0) << toVictim.err;
   EXPECT_NE(lastLine(toVictim.out).find("\"stored\""), std::string::npos) << toVictim.out;

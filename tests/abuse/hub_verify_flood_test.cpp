@@ -48,13 +48,13 @@ TEST(HubAbuse, SignedEnvelopeFloodDoesNotStallOtherClients) {
   ASSERT_TRUE(waitUntil([&] { return answers.load() >= 500; }, 30s)) << "the flood is being processed";
 
   const std::string url = "http://" + node.http();
-  abuse::Peer alice = abuse::makePeer(dir, "flood-alice"), bob = abuse::makePeer(dir, "flood-bob");
-  Process inbox({binary("rdv"), "inbox", "--node", url, "--key", bob.keyFile, "--count", "1", "--timeout", "30"},
+  Peer alice = makePeer(dir, "flood-alice"), bob = makePeer(dir, "flood-bob");
+  Process inbox({binary("rdv"), "inbox", "--node", url, "--key", bob.key, "--count", "1", "--timeout", "30"},
                 dir.file("flood-inbox.log"));
   ASSERT_TRUE(waitUntil([&] { return inbox.log().find("listening as") != std::string::npos; }, 15s)) << inbox.log();
   const int answersBefore = answers.load();
   const auto t0 = Clock::now();
-  auto sent = run({binary("rdv"), "send", "--node", url, "--key", alice.keyFile, "--to", bob.enr, "through the flood"}, 20s);
+  auto sent = run({binary("rdv"), "send", "--node", url, "--key", alice.key, "--to", bob.enr, "through the flood"}, 20s);
   ASSERT_EQ(sent.exitCode, 0) << sent.err;
   ASSERT_TRUE(waitUntil([&] { return !inbox.running(); }, 20s));
   const auto took = Clock::now() - t0;

@@ -9,6 +9,7 @@
 #include "tests/fleet/fleet_http.h"
 #include "tests/fleet/redis_server.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/rdv_peer.h"
 #include "tests/integration/turn_test_client.h"
 
 namespace rdv::test {
@@ -22,20 +23,6 @@ std::unique_ptr<Node> fleetNode(const RedisServer& redis, std::vector<std::strin
                                 "--admin-listen", "127.0.0.1:0", "--admin-token", kAdminToken};
   args.insert(args.end(), extra.begin(), extra.end());
   return std::make_unique<Node>(args);
-}
-
-struct Peer {
-  std::string key;
-  std::string enr;
-};
-
-Peer makePeer(const TempDir& dir, const std::string& name) {
-  Peer p{dir.file(name + ".key"), ""};
-  EXPECT_EQ(run({binary("rdv"), "key", "new", "--out", p.key}).exitCode, 0);
-  auto enr = run({binary("rdv"), "enr", "encode", "--key", p.key});
-  EXPECT_EQ(enr.exitCode, 0) << enr.err;
-  p.enr = enr.out.substr(0, enr.out.find('\n'));
-  return p;
 }
 
 Json lastJsonLine(const std::string& out) {

@@ -6,26 +6,13 @@
 #include <sstream>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/rdv_peer.h"
 #include "tests/integration/hub_peer.h"
 
 namespace rdv::test {
 namespace {
 
 constexpr const char* kSecret = "agent-test-secret";
-
-struct Peer {
-  std::string key;
-  std::string nodeId;
-};
-
-Peer makePeer(const TempDir& dir, const std::string& name) {
-  Peer p{dir.file(name + ".key"), ""};
-  auto r = run({binary("rdv"), "key", "new", "--out", p.key});
-  EXPECT_EQ(r.exitCode, 0) << r.err;
-  p.nodeId = r.out.substr(0, r.out.find('\n'));  // key new --out prints the node id
-  EXPECT_EQ(p.nodeId.size(), 64u) << r.out;
-  return p;
-}
 
 std::vector<nlohmann::json> jsonLines(const std::string& text) {
   std::vector<nlohmann::json> out;

@@ -16,25 +16,12 @@
 #include "signalling/hub/frames.h"
 #include "signalling/hub/frames_cbor.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/rdv_peer.h"
 
 namespace rdv::test {
 namespace {
 
 using Json = nlohmann::json;
-
-struct Peer {
-  std::string key;
-  std::string enr;
-};
-
-Peer makePeer(const TempDir& dir, const std::string& name) {
-  Peer p{dir.file(name + ".key"), ""};
-  EXPECT_EQ(run({binary("rdv"), "key", "new", "--out", p.key}).exitCode, 0);
-  auto enr = run({binary("rdv"), "enr", "encode", "--key", p.key});
-  EXPECT_EQ(enr.exitCode, 0) << enr.err;
-  p.enr = enr.out.substr(0, enr.out.find('\n'));
-  return p;
-}
 
 std::vector<std::string> compact(bool on) { return on ? std::vector<std::string>{"--compact"} : std::vector<std::string>{}; }
 

@@ -3,104 +3,22 @@
 // answer to an allowed origin only, none at all by default, keep-alive across a preflight, and a bad
 // origin in the configuration refused at start (exit 2 naming the key).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
-#include <map>
-
-#include "rendezvous/base/address.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/http_connection.h"
 
 namespace rdv::test {
 namespace {
 
-struct Answer {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-// A connection to the node's API that can carry several requests (keep-alive).
-class Connection {
- public:
-  explicit Connection(const std::string& hostPort) : hostPort_(hostPort) {
-    auto ep = Endpoint::parse(hostPort);
-    EXPECT_TRUE(ep.has_value()) << hostPort;
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_storage ss{};
-    const unsigned len = ep->toSockaddr(ss);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) == 0;
-    EXPECT_TRUE(connected_) << "connect " << hostPort;
-  }
-  ~Connection() { ::close(fd_); }
-
-  // One request; the answer read by its Content-Length.
-  Answer request(const std::string& method, const std::string& target, const std::vector<std::string>& headers) {
-    std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + hostPort_ + "\r\n";
-    for (const auto& h : headers) req += h + "\r\n";
-    req += "\r\n";
-    if (!connected_ || ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return {};
-    size_t end;
-    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
-      if (!fill()) return {};
-    Answer a;
-    const std::string head = buffer_.substr(0, end);
-    buffer_.erase(0, end + 4);
-    if (head.rfind("HTTP/1.1 ", 0) != 0) return {};
-    a.status = std::stoi(head.substr(9, 3));
-    for (size_t at = head.find("\r\n"); at != std::string::npos;) {
-      const size_t next = head.find("\r\n", at + 2);
-      const std::string line = head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        a.headers[lower(line.substr(0, colon))] = value;
-      }
-      at = next;
-    }
-    const size_t length = a.headers.count("content-length") ? std::stoul(a.headers["content-length"]) : 0;
-    while (buffer_.size() < length)
-      if (!fill()) return {};
-    a.body = buffer_.substr(0, length);
-    buffer_.erase(0, length);
-    return a;
-  }
-
- private:
-  bool fill() {
-    char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n <= 0) return false;
-    buffer_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-  std::string hostPort_;
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buffer_;
-};
+using Answer = HttpAnswer;
+using Connection = HttpConnection;
 
 Answer once(const std::string& hostPort, const std::string& method, const std::string& target,
             const std::vector<std::string>& headers) {
-  Connection c(hostPort);
-  return c.request(method, target, headers);
+  return httpOnce(hostPort, method, target, headers);
 }
-
-std::string header(const Answer& a, const std::string& name) {
-  auto it = a.headers.find(name);
-  return it == a.headers.end() ? "<absent>" : it->second;
-}
+std::string header(const Answer& a, const std::string& name) { return headerOf(a, name); }
+std::string lower(const std::string& s) { return lowerCase(s); }
 
 constexpr const char* kPage = "http://127.0.0.1:8000";
 constexpr const char* kOther = "http://127.0.0.1:8001";

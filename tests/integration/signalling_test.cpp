@@ -6,24 +6,11 @@
 #include <sstream>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/rdv_peer.h"
 #include "tests/integration/hub_peer.h"
 
 namespace rdv::test {
 namespace {
-
-struct Peer {
-  std::string key;
-  std::string enr;
-};
-
-Peer makePeer(const TempDir& dir, const std::string& name) {
-  Peer p{dir.file(name + ".key"), ""};
-  EXPECT_EQ(run({binary("rdv"), "key", "new", "--out", p.key}).exitCode, 0);
-  auto enr = run({binary("rdv"), "enr", "encode", "--key", p.key});
-  EXPECT_EQ(enr.exitCode, 0) << enr.err;
-  p.enr = enr.out.substr(0, enr.out.find('\n'));
-  return p;
-}
 
 nlohmann::json lastJsonLine(const std::string& out) {
   auto end = out.find_last_not_of('\n');

@@ -60,18 +60,6 @@ std::optional<Bytes> UdpSocket::receive(std::chrono::milliseconds timeout, Endpo
   return buf;
 }
 
-std::string restUsername(const std::string& name, int64_t validitySeconds) {
-  return std::to_string(static_cast<int64_t>(std::time(nullptr)) + validitySeconds) + ":" + name;
-}
-
-std::string restPassword(const std::string& secret, const std::string& username) {
-  const Bytes mac = stun::hmacSha1(asBytes(secret), asBytes(username));
-  std::string out(4 * ((mac.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac.data(), static_cast<int>(mac.size()));
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
-}
-
 TurnTestClient::TurnTestClient(Endpoint server, std::string username, std::string password, uint32_t localHostOrder)
     : server_(std::move(server)), username_(std::move(username)), password_(std::move(password)), socket_(localHostOrder) {}
 

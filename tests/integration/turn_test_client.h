@@ -12,6 +12,7 @@
 #include "rendezvous/base/address.h"
 #include "rendezvous/base/bytes.h"
 #include "stun/message.h"
+#include "tests/integration/rest_credentials.h"  // restUsername, restPassword
 
 namespace rdv::test {
 
@@ -35,9 +36,6 @@ class UdpSocket {
   int fd_ = -1;
 };
 
-// coturn's REST credentials: "EXPIRY:NAME" and base64(HMAC-SHA1(secret, username)).
-std::string restUsername(const std::string& name, int64_t validitySeconds = 86400);
-std::string restPassword(const std::string& secret, const std::string& username);
 
 struct TurnAnswer {
   bool ok = false;       // a success response

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/rest_credentials.h"
 
 namespace rdv::test {
 namespace {
@@ -19,17 +20,10 @@ constexpr guint kComponent = 1;
 constexpr int kMessagesWanted = 5;  // per direction
 constexpr guint kDeadlineMs = 20'000;
 
-// coturn-style REST credentials: username "EXPIRY:id", password base64(HMAC-SHA1(secret, username)).
+// coturn's REST scheme, as an application server would compute it (Synapse, Jitsi, Nextcloud Talk).
 std::pair<std::string, std::string> restCredentials(const std::string& secret, const std::string& id) {
-  const std::string username = std::to_string(std::time(nullptr) + 3600) + ":" + id;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned macLen = 0;
-  HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(username.data()),
-       username.size(), mac, &macLen);
-  std::string b64(4 * ((macLen + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), mac, static_cast<int>(macLen));
-  b64.resize(static_cast<size_t>(n));
-  return {username, b64};
+  const std::string username = restUsername(id, 3600);
+  return {username, restPassword(secret, username)};
 }
 
 struct Peer;

@@ -62,6 +62,8 @@ int HttpServer::Impl::respond(lws* wsi, SessionData* sd, const HttpResponse& res
   uint8_t* start = headers + LWS_PRE;
   uint8_t* p = start;
   uint8_t* end = headers + sizeof(headers) - 1;
+  if (sd->tx->answered) return 0;  // one answer per request (see Transaction::answered)
+  sd->tx->answered = true;
   const HttpRequest& req = sd->tx->request;
   // CORS on every answer to an allowed origin (a preflight's answer carries its own).
   const HeaderList cors = req.method == "OPTIONS" ? HeaderList{} : corsHeaders(config.cors, req.origin, false);
@@ -133,7 +135,7 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
     case LWS_CALLBACK_HTTP:
       return self->onHttp(wsi, sd, static_cast<const char*>(in));
     case LWS_CALLBACK_HTTP_BODY:
-      if (!sd || !sd->tx || sd->tx->tooLarge) return 0;
+      if (!sd || !sd->tx || sd->tx->answered) return 0;
       if (sd->tx->request.body.size() + len > self->config.maxBodyBytes) {
         sd->tx->tooLarge = true;
         return self->respond(wsi, sd, jsonError(413, "too_large", "request body too large"));
@@ -141,7 +143,7 @@ int HttpServer::Impl::callback(lws* wsi, enum lws_callback_reasons reason, void*
       sd->tx->request.body.append(static_cast<const char*>(in), len);
       return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      if (!sd || !sd->tx || sd->tx->tooLarge) return 0;
+      if (!sd || !sd->tx || sd->tx->answered) return 0;
       lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
       return self->respond(wsi, sd, self->dispatch(sd->tx->request));
     case LWS_CALLBACK_HTTP_WRITEABLE: {

@@ -27,6 +27,10 @@ namespace rdv::node {
 struct Transaction {
   HttpRequest request;
   bool tooLarge = false;
+  // The response is written (headers sent): libwebsockets still reports the end of a body that was
+  // answered early (a POST with Content-Length: 0 gets LWS_CALLBACK_HTTP_BODY_COMPLETION after the answer),
+  // and a second answer would interleave two header blocks.
+  bool answered = false;
   std::string out;  // LWS_PRE bytes of headroom, then the response body
 };
 

@@ -67,8 +67,14 @@ bool TlsSession::receive(ByteSpan ciphertext, Bytes& plaintext) {
   return pump(&plaintext);
 }
 
+// OpenSSL keeps one error queue per thread, and SSL_get_error() answers SSL_ERROR_SSL whenever it holds
+// anything, whatever the call it is asked about did. A worker thread serves many connections and makes
+// other OpenSSL calls (HMAC, digests): an error one of them left would turn this connection's "no data
+// yet" into a fatal error and close a healthy client. So the queue is emptied before each TLS I/O call
+// (SSL_get_error(3)), and every failure below takes its error out (opensslError).
 bool TlsSession::pump(Bytes* plaintext) {
   if (!SSL_is_init_finished(ssl_)) {
+    ERR_clear_error();
     const int r = SSL_do_handshake(ssl_);
     if (r != 1) {
       const int e = SSL_get_error(ssl_, r);
@@ -84,6 +90,7 @@ bool TlsSession::pump(Bytes* plaintext) {
   }
   uint8_t buf[16384];
   while (plaintext) {
+    ERR_clear_error();
     const int n = SSL_read(ssl_, buf, sizeof(buf));
     if (n > 0) {
       plaintext->insert(plaintext->end(), buf, buf + n);
@@ -106,6 +113,7 @@ bool TlsSession::send(ByteSpan plaintext) {
   }
   size_t off = 0;
   while (off < plaintext.size()) {
+    ERR_clear_error();  // see pump()
     const int n = SSL_write(ssl_, plaintext.data() + off, static_cast<int>(plaintext.size() - off));
     if (n <= 0) {
       error_ = opensslError("TLS write");

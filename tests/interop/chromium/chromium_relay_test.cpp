@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/rest_credentials.h"
 
 namespace rdv::test {
 namespace {
@@ -51,15 +52,8 @@ std::string urlDecode(const std::string& s) {
 
 // coturn's REST scheme, as an application server would compute it (Synapse, Jitsi, Nextcloud Talk).
 std::pair<std::string, std::string> restCredentials(const std::string& secret, const std::string& id) {
-  const std::string username = std::to_string(std::time(nullptr) + 3600) + ":" + id;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned macLen = 0;
-  HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(username.data()),
-       username.size(), mac, &macLen);
-  std::string b64(4 * ((macLen + 2) / 3) + 1, '\0');
-  b64.resize(static_cast<size_t>(
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), mac, static_cast<int>(macLen))));
-  return {username, b64};
+  const std::string username = restUsername(id, 3600);
+  return {username, restPassword(secret, username)};
 }
 
 class ChromiumRelay : public ::testing::TestWithParam<const char*> {};

@@ -12,55 +12,18 @@
 #include <sstream>
 #include <string>
 
+#include "tests/rendezvous/cli/rdv_cli_fixture.h"
+
 namespace {
+
+using rdv::test::readFile;
+using rdv::test::rdvPath;
 
 constexpr const char* kEipRecord =
     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlw"
     "hH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8";
 
-struct RunResult {
-  int exitCode = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string rdvPath() {
-  const char* dir = std::getenv("RDV_BIN_DIR");
-  return std::string(dir != nullptr ? dir : RDV_DEFAULT_BIN_DIR) + "/rdv";
-}
-
-std::string readFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class RdvEnrCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("rdv-cli-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    ASSERT_TRUE(std::filesystem::exists(rdvPath())) << rdvPath();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  // Arguments are passed through the shell: tests only use shell-safe strings.
-  RunResult run(const std::string& args) {
-    const auto outFile = dir_ / "stdout";
-    const auto errFile = dir_ / "stderr";
-    const std::string cmd = rdvPath() + " " + args + " >" + outFile.string() + " 2>" + errFile.string();
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = readFile(outFile);
-    r.err = readFile(errFile);
-    return r;
-  }
-
-  std::filesystem::path dir_;
-};
+class RdvEnrCli : public rdv::test::RdvCliTest {};
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();

@@ -11,66 +11,21 @@
 #include <sstream>
 #include <string>
 
+#include "tests/rendezvous/cli/rdv_cli_fixture.h"
+
 namespace {
+
+using rdv::test::readFile;
+using rdv::test::rdvPath;
 
 constexpr const char* kSecret = "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d";
 // The vectors' address, EIP-55 checksummed (it has only digits and lower-case letters a-f).
 constexpr const char* kAddress = "0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b";
 
-struct RunResult {
-  int exitCode = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string rdvPath() {
-  const char* dir = std::getenv("RDV_BIN_DIR");
-  return std::string(dir != nullptr ? dir : RDV_DEFAULT_BIN_DIR) + "/rdv";
-}
-
 // The source tree's tests/vectors/ethereum (RDV_ETH_VECTORS, set by CMake).
 std::string vectorPath(const std::string& name) { return std::string(RDV_ETH_VECTORS) + "/" + name; }
 
-std::string readFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class RdvKeyCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("rdv-key-cli-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    ASSERT_TRUE(std::filesystem::exists(rdvPath())) << rdvPath();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  // setsid: no controlling terminal, so a missing --password-file cannot prompt. Arguments go through
-  // the shell: tests use shell-safe strings only.
-  RunResult run(const std::string& args) {
-    const auto outFile = dir_ / "stdout";
-    const auto errFile = dir_ / "stderr";
-    const std::string cmd =
-        "setsid " + rdvPath() + " " + args + " </dev/null >" + outFile.string() + " 2>" + errFile.string();
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = readFile(outFile);
-    r.err = readFile(errFile);
-    return r;
-  }
-
-  std::filesystem::path writeFile(const std::string& name, const std::string& text) {
-    const auto p = dir_ / name;
-    std::ofstream(p) << text;
-    return p;
-  }
-
-  std::filesystem::path dir_;
-};
+class RdvKeyCli : public rdv::test::RdvCliTest {};
 
 TEST_F(RdvKeyCli, AddressOfAKeyIsEip55) {
   const auto key = writeFile("k.hex", std::string(kSecret) + "\n");

@@ -16,6 +16,7 @@
 #include "rendezvous/storage/database.h"
 #include "rendezvous/storage/ledger_book.h"
 #include "rendezvous/storage/ledger_store.h"
+#include "tests/rendezvous/storage/scratch_dir_test.h"
 
 namespace rdv::storage {
 namespace {
@@ -121,18 +122,9 @@ TEST(LedgerBook, RestoredBatchIsMergedUnderNewerEvents) {
   EXPECT_EQ(b.sessions.at({"2026-11-21", "relayed", "relay", "srflx"}), 1u);
 }
 
-class LedgerStoreTest : public ::testing::Test {
+class LedgerStoreTest : public rdv::test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rdv-ledger-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string path() const { return (dir_ / "node.db").string(); }
-  std::filesystem::path dir_;
+  LedgerStoreTest() : ScratchDirTest("rdv-ledger") {}
 };
 
 int64_t scalar(Database& db, const std::string& sql) {

@@ -13,6 +13,7 @@
 #include "rendezvous/storage/database.h"
 #include "rendezvous/storage/durable_registry.h"
 #include "rendezvous/storage/registry_store.h"
+#include "tests/rendezvous/storage/scratch_dir_test.h"
 
 namespace rdv::storage {
 namespace {
@@ -22,19 +23,10 @@ using identity::PrivateKey;
 using registry::Registry;
 using registry::TimePoint;
 
-class StorageTest : public ::testing::Test {
+class StorageTest : public rdv::test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rdv-storage-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string path() const { return (dir_ / "node.db").string(); }
+  StorageTest() : ScratchDirTest("rdv-storage") {}
 
-  std::filesystem::path dir_;
   TimePoint now_ = TimePoint{} + 1'700'000'000s;
 };
 
