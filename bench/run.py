@@ -88,6 +88,9 @@ API_ROWS = [
     ("signal fleet same-node p99", "signal-fleet-same", "p99_us", "us"),
     ("signal fleet cross-node p50", "signal-fleet-cross", "p50_us", "us"),
     ("signal fleet cross-node p99", "signal-fleet-cross", "p99_us", "us"),
+    # --nodes N: N nodes at once, one rdv-apibench per node whose pairs' second clients sit at the next
+    # node, so every envelope crosses; envelopes/s summed over the nodes (compare "signal envelopes").
+    ("signal fleet envelopes, all cross-node", "signal-fleet-rate", "value", "env/s"),
     ("topic fan-out deliveries", "fanout", "deliveries_per_s", "msg/s"),
     ("topic fan-out p99", "fanout", "p99_us", "us"),
     ("presence offline p99", "fanout", "presence_offline_p99_us", "us"),
@@ -547,10 +550,11 @@ class Bench:
                     http, common + ["--rate", str(a.signal_rate), "--key-offset", str(rnd * 100000 + 50000),
                                     "--server-pid", str(p.pid)], timeout))
             if "signal" in todo and a.nodes > 1:
-                same, cross = self.signal_fleet(rnd, timeout)
+                same, cross, rate = self.signal_fleet(rnd, timeout)
                 results.setdefault(("signal-fleet-same", "rendezvousd"), []).append(same)
                 results.setdefault(("signal-fleet-cross", "rendezvousd"), []).append(cross)
-                for k in ("signal-fleet-same", "signal-fleet-cross"):
+                results.setdefault(("signal-fleet-rate", "rendezvousd"), []).append(rate)
+                for k in ("signal-fleet-same", "signal-fleet-cross", "signal-fleet-rate"):
                     results.setdefault((k, "coturn"), []).append({"ok": False, "na": True, "na_text": "n/a (no equivalent)"})
             if "registry" in todo and a.nodes > 1:
                 results.setdefault(("registry", "rendezvousd"), []).append(self.registry_fleet(rnd, timeout))
@@ -618,24 +622,44 @@ class Bench:
         a = self.args
         if not shutil.which("redis-server") or "--redis" not in self.ours_flags:
             na = {"ok": False, "na": True, "na_text": "n/a (no redis-server or no fleet support)"}
-            return na, na
+            return na, na, na
         redis, port = self.start_redis()
         nodes = []
         try:
-            for i in range(2):
+            for i in range(max(2, a.nodes)):
                 nodes.append(self.start_ours("user", api=True, extra=["--redis", "redis://127.0.0.1:%d" % port],
                                              cores=str(i % max(1, os.cpu_count() or 1))))
-            (pa, http_a), (_, http_b) = nodes
+            (pa, http_a), (_, http_b) = nodes[:2]
             common = ["--scenario", "signal", "--clients", str(min(a.signal_clients, 200)), "--duration",
                       str(a.duration), "--rate", str(a.signal_rate), "--server-pid", str(pa.pid)]
             same = self.apibench(http_a, common + ["--key-offset", str(rnd * 100000 + 70000)], timeout)
             cross = self.apibench(http_a, common + ["--server2", http_b, "--key-offset", str(rnd * 100000 + 80000)],
                                   timeout)
-            return same, cross
+            return same, cross, self.signal_fleet_rate(nodes, rnd, timeout)
         finally:
             for p, _ in nodes:
                 stop(p)
             stop(redis)
+
+    def signal_fleet_rate(self, nodes, rnd, timeout):
+        """Envelopes/s of the whole fleet: one rdv-apibench per node at once (window mode), each pair's
+        second client at the next node, so every envelope and its ack cross Redis; the rates summed."""
+        a = self.args
+        clients = max(2, a.signal_clients // len(nodes) // 2 * 2)  # pairs
+        with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+            futures = [pool.submit(self.apibench, http, [
+                "--scenario", "signal", "--clients", str(clients), "--duration", str(a.duration),
+                "--window", str(a.signal_window), "--server-pid", str(p.pid),
+                "--server2", nodes[(i + 1) % len(nodes)][1],
+                "--key-offset", str(rnd * 100000 + 90000 + i * 2000)], timeout) for i, (p, http) in enumerate(nodes)]
+            parts = [f.result() for f in futures]
+        bad = [r for r in parts if not r.get("ok")]
+        if bad:
+            return bad[0]
+        out = dict(parts[0])
+        out["value"] = sum(r["value"] for r in parts)
+        out["nodes"] = len(nodes)
+        return out
 
     def registry_fleet(self, rnd, timeout):
         """Registry writes/s of a fleet (docs/fleet.md): a redis-server of our own (appendonly yes), --nodes
