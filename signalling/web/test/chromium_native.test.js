@@ -194,6 +194,9 @@ for (const { mode, side, cut } of CASES) {
     await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
     assert.ok(result, `no result from the page${context()}`);
     assert.equal(result.status, 'pass', `${result.error}\n${(result.log ?? []).join('\n')}${context()}`);
+    // The page can finish its 5 echoes before rdv's ICE check list reaches its nominated pair (data flows
+    // on a valid pair before that; rdv prints `connected` on nomination): wait for the line, bounded.
+    await waitFor('rdv to report connected', () => rdvOut.events.some((e) => e.event === 'connected'), 15000).catch(() => {});
     const connected = rdvOut.events.find((e) => e.event === 'connected');
     assert.ok(connected, context());
     if (side === 'rdv-listens') {
