@@ -218,6 +218,10 @@ void DtlsTransport::start() {
 void DtlsTransport::drive() {
   if (failed() || !started_) return;
   if (!connected_) {
+    // SSL_get_error() answers SSL_ERROR_SSL while this thread's error queue holds anything, whoever left
+    // it there (another session's failed handshake, a refused certificate in the same thread): each call
+    // starts from an empty queue, as node/io/tls.cpp and client/net.cpp do.
+    ERR_clear_error();
     const int r = SSL_do_handshake(ssl_);
     if (r == 1) {
       if (verifyPeer()) {
@@ -233,6 +237,7 @@ void DtlsTransport::drive() {
   if (connected_) {
     uint8_t buf[16384];
     while (true) {
+      ERR_clear_error();
       const int n = SSL_read(ssl_, buf, sizeof(buf));
       if (n > 0) {
         received_.emplace_back(buf, buf + n);
@@ -258,6 +263,7 @@ void DtlsTransport::handleDatagram(ByteSpan datagram) {
 
 bool DtlsTransport::send(ByteSpan plaintext) {
   if (!connected_ || failed()) return false;
+  ERR_clear_error();
   const int n = SSL_write(ssl_, plaintext.data(), static_cast<int>(plaintext.size()));
   drive();
   return n == static_cast<int>(plaintext.size());

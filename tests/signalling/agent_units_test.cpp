@@ -1,6 +1,7 @@
 // The peer agent's pure parts: DTLS over memory (handshake, fingerprint check, DTLS-SRTP keys with
 // libsrtp2), message ordering across two paths, RTP receiver statistics, ice-servers parsing.
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 
 #include "signalling/agent/dtls_transport.h"
 #include "signalling/agent/ice_config.h"
@@ -60,6 +61,31 @@ TEST(DtlsTransport, HandshakeWithAnnouncedFingerprintsCarriesRecordsBothWays) {
   got = p.client->takeReceived();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(asString(got[0]), "hello client");
+}
+
+// OpenSSL keeps one error queue per thread, and SSL_get_error() answers SSL_ERROR_SSL while it holds
+// anything: an error another session (or a refused certificate) left in this thread must not fail a
+// healthy association whose read simply has no data yet.
+TEST(DtlsTransport, AnErrorLeftInTheThreadsQueueDoesNotFailAHealthyAssociation) {
+  Pair p;
+  p.client->setRemoteFingerprint(p.server->localFingerprint());
+  p.server->setRemoteFingerprint(p.client->localFingerprint());
+  ERR_raise(ERR_LIB_USER, 1);
+  p.client->start();
+  ERR_raise(ERR_LIB_USER, 1);
+  pump(*p.client, *p.server);
+  ASSERT_TRUE(p.client->connected()) << p.client->error();
+  ASSERT_TRUE(p.server->connected()) << p.server->error();
+  ERR_raise(ERR_LIB_USER, 1);
+  ASSERT_TRUE(p.client->send(asBytes("still here")));
+  EXPECT_FALSE(p.client->failed()) << p.client->error();
+  ERR_raise(ERR_LIB_USER, 1);
+  pump(*p.client, *p.server);
+  EXPECT_FALSE(p.server->failed()) << p.server->error();
+  auto got = p.server->takeReceived();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(asString(got[0]), "still here");
+  ERR_clear_error();
 }
 
 TEST(DtlsTransport, SharedCertificateIsOnePerProcessAndStillHandshakes) {
