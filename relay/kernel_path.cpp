@@ -71,7 +71,7 @@ void Server::kernelReallow(const ClientTuple& tuple, const Now& now) {
 // directions).
 void Server::allowKernel(const ChannelBinding& c, const Allocation& a, int64_t unixNow) {
   constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max() / 4;
-  const IdentityQuota& q = *a.meter.quota;
+  IdentityQuota& q = *a.meter.quota;
   const QuotaClass& cls = *q.cls.load(std::memory_order_acquire);
   uint64_t shares = 0;
   for (uint16_t number : a.channels) {
@@ -82,8 +82,10 @@ void Server::allowKernel(const ChannelBinding& c, const Allocation& a, int64_t u
   auto left = [](uint64_t cap, uint64_t used) { return cap == 0 ? kUnlimited : (used >= cap ? 0 : cap - used); };
   uint64_t day = kUnlimited;
   if (cls.bytesPerDay != 0) {
-    const uint64_t holders = std::max<uint32_t>(q.allocations.load(std::memory_order_relaxed), 1);
-    day = left(cls.bytesPerDay, quota_->bytesToday(q.identity, unixNow)) / (2 * holders);
+    // The day's remainder is the fleet's (docs/fleet.md, "Quotas"), shared by every holder in the fleet.
+    const uint64_t holders = std::max<uint64_t>(
+        uint64_t{q.allocations.load(std::memory_order_relaxed)} + q.fleetAllocations.load(std::memory_order_relaxed), 1);
+    day = left(cls.bytesPerDay, quota_->bytesTodayEverywhere(q, unixNow)) / (2 * holders);
   }
   kernel_->allow(kernelChannel(c), std::min(left(cls.bytesPerAllocation, a.meter.toPeer), day) / shares,
                  std::min(left(cls.bytesPerAllocation, a.meter.toClient), day) / shares);
@@ -125,6 +127,17 @@ void Server::kernelCollect(const Now& now) {
     const auto it = channels_.find(key);  // an earlier fold may have ended its allocation
     if (it == channels_.end() || !it->second.inKernel) continue;
     foldKernel(it->second, kernel_->collect(kernelChannel(it->second)), now, true);
+  }
+}
+
+void Server::kernelRefresh(const Now& now) {
+  if (kernel_ == nullptr) return;
+  kernelCollect(now);  // allowances are what is left after what the kernel already forwarded
+  for (auto& [tuple, a] : allocations_) {
+    for (uint16_t number : a.channels) {
+      const auto it = channels_.find(ChannelKey{tuple, number});
+      if (it != channels_.end() && it->second.inKernel) allowKernel(it->second, a, now.unixSeconds);
+    }
   }
 }
 

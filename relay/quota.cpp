@@ -229,6 +229,11 @@ bool QuotaBook::dailyBudgetSpent(IdentityQuota& q, int64_t unixNow) {
                                        q.fleetBytesToday.load(std::memory_order_relaxed) >= c.bytesPerDay;
 }
 
+uint64_t QuotaBook::bytesTodayEverywhere(IdentityQuota& q, int64_t unixNow) {
+  rollDay(q, unixNow);
+  return q.bytesToday.load(std::memory_order_relaxed) + q.fleetBytesToday.load(std::memory_order_relaxed);
+}
+
 void QuotaBook::apply(QuotaPolicy policy) {
   std::lock_guard lock(mutex_);
   policy_ = std::move(policy);

@@ -145,6 +145,8 @@ class QuotaBook {
   Admission charge(IdentityQuota& q, uint64_t bytes, Instant now, int64_t unixNow);
   // Not per packet: is the identity's daily budget spent (Refresh, the metering tick)?
   bool dailyBudgetSpent(IdentityQuota& q, int64_t unixNow);
+  // The identity's bytes today, here and (with a fleet) at the other nodes: what admit() counts.
+  uint64_t bytesTodayEverywhere(IdentityQuota& q, int64_t unixNow);
 
   // Replaces the policy (SIGHUP): every identity moves to its class under the new policy; allocations
   // keep running. The caller validated the policy.
@@ -167,7 +169,8 @@ class QuotaBook {
   // Sets what the other nodes use of each identity (creating the identity's state when this node has
   // none yet, so its first Allocate here already counts them). An identity absent from `usage` keeps
   // what it had.
-  void setFleetUsage(const std::vector<FleetQuotaUsage>& usage, int64_t unixNow);
+  // True when some identity's figures changed (the kernel fast path's allowances must then be re-issued).
+  bool setFleetUsage(const std::vector<FleetQuotaUsage>& usage, int64_t unixNow);
   // Redis is away: local-only until the next tick that reaches it.
   void clearFleetUsage();
   // Identities with usage at other nodes (a gauge for /metrics).

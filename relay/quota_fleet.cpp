@@ -31,8 +31,9 @@ std::vector<LocalQuotaUsage> QuotaBook::localUsage(int64_t unixNow) const {
   return out;
 }
 
-void QuotaBook::setFleetUsage(const std::vector<FleetQuotaUsage>& usage, int64_t unixNow) {
+bool QuotaBook::setFleetUsage(const std::vector<FleetQuotaUsage>& usage, int64_t unixNow) {
   std::lock_guard lock(mutex_);
+  bool changed = false;
   for (const FleetQuotaUsage& u : usage) {
     auto it = identities_.find(u.key);
     if (it == identities_.end()) {
@@ -50,9 +51,10 @@ void QuotaBook::setFleetUsage(const std::vector<FleetQuotaUsage>& usage, int64_t
     }
     IdentityQuota& q = *it->second;
     rollDay(q, unixNow);
-    q.fleetAllocations.store(u.allocations, std::memory_order_relaxed);
-    q.fleetBytesToday.store(u.bytesToday, std::memory_order_relaxed);
+    changed |= q.fleetAllocations.exchange(u.allocations, std::memory_order_relaxed) != u.allocations;
+    changed |= q.fleetBytesToday.exchange(u.bytesToday, std::memory_order_relaxed) != u.bytesToday;
   }
+  return changed;
 }
 
 void QuotaBook::clearFleetUsage() {

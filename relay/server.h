@@ -124,6 +124,9 @@ class Server {
   // current class; and ending one at once by its id (EndReason::Admin). False: no such allocation here.
   std::vector<AllocationInfo> allocations() const;
   bool endById(uint64_t id, const Now& now);
+  // The fleet's view of some identity's usage changed (docs/fleet.md, "Quotas"): fold what the kernel fast
+  // path forwarded and re-issue every kernel channel's allowance from the new remainders.
+  void kernelRefresh(const Now& now);
 
  private:
   // One authenticated request on its way through a method handler.

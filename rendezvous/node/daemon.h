@@ -86,6 +86,9 @@ class Daemon {
   std::optional<std::string> startFastPath(const relay::Config& relay);
   // /metrics: what the kernel forwarded, beside the user-space counters (zeros when the fast path is off).
   std::string fastPathMetrics() const;
+  // The fleet's quota tick changed what other nodes use: every worker re-issues its kernel allowances
+  // (relay::Server::kernelRefresh) before the tick returns, so the kernel never spends a stale remainder.
+  void refreshKernelAllowances();
   // The fleet (docs/fleet.md, daemon_fleet.cpp), when `redis` is set: connect (exit 2 if Redis does not
   // answer) and put the registry in Redis; the mailbox store for the hub; the router, /v1/nodes, threads.
   std::optional<std::string> startFleet();

@@ -7,7 +7,9 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <future>
 
 #include "rendezvous/node/data_dir.h"
 #include "rendezvous/node/fastpath/kernel_channels.h"
@@ -99,6 +101,21 @@ std::string Daemon::fastPathMetrics() const {
   family("rendezvous_relay_fastpath_channels", "gauge", "channels whose ChannelData the kernel forwards now");
   sample("rendezvous_relay_fastpath_channels", "", channels);
   return out;
+}
+
+void Daemon::refreshKernelAllowances() {
+  if (!kernel_) return;
+  std::vector<std::future<void>> done;
+  for (auto& w : workers_) {
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    w->post([promise](Service& s, const relay::Now& now, std::vector<Outgoing>& out) {
+      s.kernelRefresh(now, out);
+      promise->set_value();
+    });
+  }
+  // Bounded: a stopping worker drops its task (the promise breaks) and the next tick tries again.
+  for (auto& f : done) f.wait_for(std::chrono::seconds(2));
 }
 
 }  // namespace rdv::node

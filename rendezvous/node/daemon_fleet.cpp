@@ -159,11 +159,11 @@ void Daemon::startFleetQuotas() {
     for (auto& u : book->localUsage(unixNow)) out.push_back({std::move(u.key), u.allocations, u.bytesToday});
     return out;
   };
-  hooks.apply = [book](const std::vector<fleet::QuotaOthers>& others, int64_t unixNow) {
+  hooks.apply = [this, book](const std::vector<fleet::QuotaOthers>& others, int64_t unixNow) {
     std::vector<relay::FleetQuotaUsage> usage;
     usage.reserve(others.size());
     for (const auto& o : others) usage.push_back({o.key, o.allocations, o.bytesToday});
-    book->setFleetUsage(usage, unixNow);
+    if (book->setFleetUsage(usage, unixNow)) refreshKernelAllowances();
   };
   hooks.localOnly = [book] { book->clearFleetUsage(); };
   hooks.log = [](bool warn, const char* event, nlohmann::json fields) {

@@ -249,5 +249,40 @@ TEST(KernelPath, RateClassesStayInUserSpace) {
   EXPECT_EQ(h.kernel.entries.size(), 1u) << "a tick does not move it into the kernel";
 }
 
+// With a fleet (docs/fleet.md, "Quotas") the kernel's share of the daily budget is what the whole fleet
+// left, and a fleet tick that brings the other nodes' bytes re-issues it at once: the kernel never spends
+// a remainder the fleet has already used (found with the fleet quota test run with the fast path on).
+TEST(KernelPath, TheFleetsBytesShrinkTheKernelsShareOfTheDailyBudget) {
+  auto book = std::make_shared<QuotaBook>();
+  QuotaPolicy p;
+  QuotaClass daily;
+  daily.name = "daily";
+  daily.bytesPerDay = 60'000;
+  p.classes["daily"] = daily;
+  p.members["node-d"] = "daily";
+  book->apply(p);
+  Config cfg = baseConfig();
+  cfg.quota = book;
+  KernelHarness h(cfg);
+  TurnClient c = restClient(h, udpTuple(), "node-d");
+  ASSERT_TRUE(isSuccess(c.allocate()));
+  ASSERT_TRUE(isSuccess(c.bindChannel(0x4000, ep("9.9.9.9:4"))));
+  ASSERT_EQ(h.kernel.entries.size(), 1u);
+  EXPECT_EQ(h.kernel.entries.begin()->second.allowToPeer, 30'000u) << "the day's half per direction";
+
+  // Another node relayed 50,000 B for the identity and holds one allocation of it.
+  ASSERT_TRUE(book->setFleetUsage({{"rest/node-d", 1, 50'000}}, h.now.unixSeconds));
+  EXPECT_FALSE(book->setFleetUsage({{"rest/node-d", 1, 50'000}}, h.now.unixSeconds)) << "nothing new";
+  h.server->kernelRefresh(h.now);
+  EXPECT_EQ(h.kernel.entries.begin()->second.allowToPeer, 2'500u) << "10,000 left, two directions, two holders";
+  uint64_t relayed = 0;
+  for (int i = 0; i < 20; ++i) relayed += h.clientSends(c.tuple, 0x4000, 1000);
+  EXPECT_EQ(relayed, 10'000u) << "the kernel's share, then user space's exact admission to the fleet's budget";
+  const auto ended = Harness::only<AllocationEnded>(h.log);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].reason, EndReason::DailyBudget);
+  EXPECT_TRUE(h.kernel.entries.empty());
+}
+
 }  // namespace
 }  // namespace rdv::relay::test

@@ -90,6 +90,11 @@ class Service {
     drain(out);
     return found;
   }
+  // The fleet's quota tick changed some identity's usage elsewhere: the kernel fast path's allowances anew.
+  void kernelRefresh(const relay::Now& now, std::vector<Outgoing>& out) {
+    relay_.kernelRefresh(now);
+    drain(out);
+  }
 
  private:
   bool answerBinding(const stun::MessageView& msg, const stun::BindingRequestContext& ctx, Outgoing::Kind kind,
