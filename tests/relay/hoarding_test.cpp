@@ -199,17 +199,11 @@ TEST(Reservations, CountAgainstTheIdentitysAllocationsUntilClaimedOrLapsed) {
 // Quota keys by (kind, id) (issue 12 item 8): a static user, a REST username an app makes with the shared
 // secret, and a node id's node-bound credential (as /v1/ice-servers issues it) never share a bucket.
 TEST(QuotaKeys, StaticUsersRestIdsAndNodeIdsAreSeparateIdentities) {
-  auto book = std::make_shared<QuotaBook>();
   QuotaPolicy p;
   p.limited.allocations = 1;
-  QuotaClass one;
-  one.name = "one";
-  one.allocations = 1;
-  p.classes["one"] = one;
-  p.members["alice"] = "one";  // the static user alice: one allocation
-  book->apply(p);
-  Config cfg = baseConfig();
-  cfg.quota = book;
+  // The static user alice: one allocation.
+  auto book = bookWithClass({.name = "one", .allocations = 1}, {"alice"}, p);
+  Config cfg = configWith(book);
   Harness h(cfg);
   const std::string nodeId(64, 'a');
   const std::string user = std::to_string(h.now.unixSeconds + 3600) + ":" + nodeId;

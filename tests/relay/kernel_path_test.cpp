@@ -220,17 +220,8 @@ TEST(KernelPath, OnlyUdpIpv4ChannelsOnASpecificAddressGoToTheKernel) {
 // channel after a tick over the rate let that whole tick through at any rate (the daemon's 200-allocation
 // rate test relayed 18x its cap with the fast path on). Its traffic meets the exact user-space bucket.
 TEST(KernelPath, RateClassesStayInUserSpace) {
-  auto book = std::make_shared<QuotaBook>();
-  QuotaPolicy p;
-  QuotaClass capped;
-  capped.name = "capped";
-  capped.bytesPerSecond = 10'000;
-  capped.burst = 10'000;
-  p.classes["capped"] = capped;
-  p.members["node-r"] = "capped";
-  book->apply(p);
-  Config cfg = baseConfig();
-  cfg.quota = book;
+  auto book = bookWithClass({.name = "capped", .bytesPerSecond = 10'000, .burst = 10'000}, {"node-r"});
+  Config cfg = configWith(book);
   KernelHarness h(cfg);
   TurnClient rated = restClient(h, udpTuple("198.51.100.20:5"), "node-r");
   ASSERT_TRUE(isSuccess(rated.allocate()));
@@ -253,16 +244,8 @@ TEST(KernelPath, RateClassesStayInUserSpace) {
 // left, and a fleet tick that brings the other nodes' bytes re-issues it at once: the kernel never spends
 // a remainder the fleet has already used (found with the fleet quota test run with the fast path on).
 TEST(KernelPath, TheFleetsBytesShrinkTheKernelsShareOfTheDailyBudget) {
-  auto book = std::make_shared<QuotaBook>();
-  QuotaPolicy p;
-  QuotaClass daily;
-  daily.name = "daily";
-  daily.bytesPerDay = 60'000;
-  p.classes["daily"] = daily;
-  p.members["node-d"] = "daily";
-  book->apply(p);
-  Config cfg = baseConfig();
-  cfg.quota = book;
+  auto book = bookWithClass({.name = "daily", .bytesPerDay = 60'000}, {"node-d"});
+  Config cfg = configWith(book);
   KernelHarness h(cfg);
   TurnClient c = restClient(h, udpTuple(), "node-d");
   ASSERT_TRUE(isSuccess(c.allocate()));

@@ -371,17 +371,8 @@ TEST(QuotaEngine, StaticUsersAreUnlimitedUnlessListed) {
 // A configured class with a rate: over-rate packets are dropped and counted, in both directions and
 // both framings, against one bucket per identity; what passes stays within one burst of the cap.
 TEST(QuotaEngine, RateCapDropsOverRatePacketsBothDirectionsBothFramings) {
-  auto book = std::make_shared<QuotaBook>();
-  QuotaPolicy p;
-  QuotaClass slow;
-  slow.name = "slow";
-  slow.bytesPerSecond = 50'000;
-  slow.burst = 65'535;
-  p.classes["slow"] = slow;
-  p.members["alice"] = "slow";
-  book->apply(p);
-  Config config = baseConfig();
-  config.quota = book;
+  auto book = bookWithClass({.name = "slow", .bytesPerSecond = 50'000, .burst = 65'535}, {"alice"});
+  Config config = configWith(book);
   Harness h(config);
   TurnClient c(h, udpTuple());
   ASSERT_TRUE(isSuccess(c.allocate([](MessageBuilder& b) {
@@ -447,17 +438,8 @@ TEST(QuotaEngine, NodeCapacityCapsEveryoneTogether) {
 
 TEST(QuotaEngine, ConcurrentAllocationsAndNodeTotalAcrossWorkers) {
   // Two workers' engines sharing one book: the identity's count and the node total are node-wide.
-  auto book = std::make_shared<QuotaBook>();
-  QuotaPolicy p;
-  QuotaClass two;
-  two.name = "two";
-  two.allocations = 2;
-  p.classes["two"] = two;
-  p.members["node-a"] = "two";
-  p.maxAllocations = 4;
-  book->apply(p);
-  Config config = baseConfig();
-  config.quota = book;
+  auto book = bookWithClass({.name = "two", .allocations = 2}, {"node-a"}, QuotaPolicy{.maxAllocations = 4});
+  Config config = configWith(book);
   Harness w1(config), w2(config);
   TurnClient a1 = restClient(w1, udpTuple("198.51.100.7:1"), "node-a");
   TurnClient a2 = restClient(w2, udpTuple("198.51.100.7:2"), "node-a");
@@ -480,16 +462,8 @@ TEST(QuotaEngine, ConcurrentAllocationsAndNodeTotalAcrossWorkers) {
 }
 
 TEST(QuotaEngine, DailyBudgetEndsEveryAllocationOfTheIdentityOnEveryWorker) {
-  auto book = std::make_shared<QuotaBook>();
-  QuotaPolicy p;
-  QuotaClass budget;
-  budget.name = "budget";
-  budget.bytesPerDay = 10'000;
-  p.classes["budget"] = budget;
-  p.members["node-a"] = "budget";
-  book->apply(p);
-  Config config = baseConfig();
-  config.quota = book;
+  auto book = bookWithClass({.name = "budget", .bytesPerDay = 10'000}, {"node-a"});
+  Config config = configWith(book);
   Harness w1(config), w2(config);
   TurnClient a1 = restClient(w1, udpTuple("198.51.100.7:1"), "node-a");
   TurnClient a2 = restClient(w2, udpTuple("198.51.100.7:2"), "node-a");
@@ -523,16 +497,8 @@ TEST(QuotaEngine, DailyBudgetEndsEveryAllocationOfTheIdentityOnEveryWorker) {
 }
 
 TEST(QuotaEngine, RefreshOfASpentIdentityIsAnswered486AndEndsTheAllocation) {
-  auto book = std::make_shared<QuotaBook>();
-  QuotaPolicy p;
-  QuotaClass budget;
-  budget.name = "budget";
-  budget.bytesPerDay = 1'000'000;
-  p.classes["budget"] = budget;
-  p.members["alice"] = "budget";
-  book->apply(p);
-  Config config = baseConfig();
-  config.quota = book;
+  auto book = bookWithClass({.name = "budget", .bytesPerDay = 1'000'000}, {"alice"});
+  Config config = configWith(book);
   Harness h(config);
   TurnClient c(h, udpTuple());
   ASSERT_TRUE(isSuccess(c.allocate()));

@@ -133,6 +133,22 @@ struct Harness {
   std::vector<Command> log;
 };
 
+// A quota book whose policy `p` gets one more class, `cls`, with these members (identities or usernames).
+inline std::shared_ptr<QuotaBook> bookWithClass(QuotaClass cls, std::initializer_list<std::string> members,
+                                                QuotaPolicy p = {}) {
+  for (const std::string& m : members) p.members[m] = cls.name;
+  p.classes[cls.name] = std::move(cls);
+  auto book = std::make_shared<QuotaBook>();
+  book->apply(p);
+  return book;
+}
+// baseConfig() with this quota book.
+inline Config configWith(std::shared_ptr<QuotaBook> book) {
+  Config c = baseConfig();
+  c.quota = std::move(book);
+  return c;
+}
+
 inline stun::MessageView view(const Bytes& b) {
   auto m = stun::MessageView::parse(b);
   EXPECT_TRUE(m.ok());
