@@ -19,121 +19,58 @@ using namespace cbor_frames;
 // ---- encoding: keys written in increasing order by construction ----
 
 void writeEnvelope(std::string& out, const Envelope& e) {
+  Writer w(out);
   if (e.version == kEnvelopeVersion2) {  // {0:18, 1:the v2 bytes}
     const Bytes wire = encodeV2(e);
     out.reserve(out.size() + 8 + wire.size());
-    Writer w(out);
-    begin(w, CborFrameType::EnvelopeV2, 2);
-    w.unsignedInt(1);
-    w.bytes(wire);
+    FrameMap(w, CborFrameType::EnvelopeV2, 2).bytes(1, wire);
     return;
   }
   out.reserve(out.size() + 220 + e.ciphertext.size());
-  Writer w(out);
-  begin(w, CborFrameType::Envelope, 10);
-  w.unsignedInt(1);
-  w.unsignedInt(static_cast<uint8_t>(e.header.type));
-  w.unsignedInt(2);
-  w.bytes(e.header.from.bytes);
-  w.unsignedInt(3);
-  w.bytes(e.header.to.bytes);
-  w.unsignedInt(4);
-  w.unsignedInt(e.header.seq);
-  w.unsignedInt(5);
-  w.unsignedInt(e.header.timestampMs);
-  w.unsignedInt(6);
-  w.bytes(e.ephemeralKey);
-  w.unsignedInt(7);
-  w.bytes(e.nonce);
-  w.unsignedInt(8);
-  w.bytes(e.ciphertext);
-  w.unsignedInt(9);
-  w.bytes(e.signature);
+  FrameMap(w, CborFrameType::Envelope, 10)
+      .uint(1, static_cast<uint8_t>(e.header.type))
+      .bytes(2, e.header.from.bytes)
+      .bytes(3, e.header.to.bytes)
+      .uint(4, e.header.seq)
+      .uint(5, e.header.timestampMs)
+      .bytes(6, e.ephemeralKey)
+      .bytes(7, e.nonce)
+      .bytes(8, e.ciphertext)
+      .bytes(9, e.signature);
 }
 
 struct Encoder {
+  Writer& w;
   std::string& out;
   // Topic and presence frames: written by writePubSub before this visitor runs.
   template <class F>
   void operator()(const F&) const {}
   void operator()(const ChallengeFrame& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::Challenge, 4);
-    w.unsignedInt(1);
-    w.bytes(f.hub.bytes);
-    w.unsignedInt(2);
-    w.bytes(f.nonce);
-    w.unsignedInt(3);
-    w.unsignedInt(f.expiresInMs);
+    FrameMap(w, CborFrameType::Challenge, 4).bytes(1, f.hub.bytes).bytes(2, f.nonce).uint(3, f.expiresInMs);
   }
   void operator()(const AuthFrame& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::Auth, f.presence ? 4 : 3);
-    w.unsignedInt(1);
-    w.bytes(f.node.bytes);
-    w.unsignedInt(2);
-    w.bytes(f.signature);
-    if (f.presence) {  // present only when true: one encoding per frame
-      w.unsignedInt(3);
-      w.boolean(true);
-    }
+    FrameMap(w, CborFrameType::Auth, f.presence ? 4 : 3).bytes(1, f.node.bytes).bytes(2, f.signature).flag(3, f.presence);
   }
   void operator()(const WelcomeFrame& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::Welcome, 3);
-    w.unsignedInt(1);
-    w.bytes(f.node.bytes);
-    w.unsignedInt(2);
-    w.unsignedInt(f.stored);
+    FrameMap(w, CborFrameType::Welcome, 3).bytes(1, f.node.bytes).uint(2, f.stored);
   }
   void operator()(const EnvelopeFrame& f) const { writeEnvelope(out, f.envelope); }
   void operator()(const AckFrame& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::Ack, 4);
-    w.unsignedInt(1);
-    w.bytes(f.to.bytes);
-    w.unsignedInt(2);
-    w.unsignedInt(f.seq);
-    w.unsignedInt(3);
-    w.unsignedInt(f.status == AckStatus::Stored ? 1 : 0);
+    FrameMap(w, CborFrameType::Ack, 4).bytes(1, f.to.bytes).uint(2, f.seq).uint(3, f.status == AckStatus::Stored ? 1 : 0);
   }
   void operator()(const ErrorFrame& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::Error, 3 + (f.to ? 1 : 0) + (f.seq ? 1 : 0) + (f.topic ? 1 : 0));
-    w.unsignedInt(1);
-    w.text(f.code);
-    w.unsignedInt(2);
-    w.text(f.message);
-    if (f.to) {
-      w.unsignedInt(3);
-      w.bytes(f.to->bytes);
-    }
-    if (f.seq) {
-      w.unsignedInt(4);
-      w.unsignedInt(*f.seq);
-    }
-    if (f.topic) {
-      w.unsignedInt(5);
-      w.text(*f.topic);
-    }
+    FrameMap(w, CborFrameType::Error, 3 + (f.to ? 1 : 0) + (f.seq ? 1 : 0) + (f.topic ? 1 : 0))
+        .text(1, f.code)
+        .text(2, f.message)
+        .optionalNode(3, f.to)
+        .optionalUint(4, f.seq)
+        .optionalText(5, f.topic);
   }
   void operator()(const ReceivedFrame& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::Received, 3);
-    w.unsignedInt(1);
-    w.bytes(f.from.bytes);
-    w.unsignedInt(2);
-    w.unsignedInt(f.seq);
+    FrameMap(w, CborFrameType::Received, 3).bytes(1, f.from.bytes).uint(2, f.seq);
   }
   void operator()(const PathReportFrame& f) const {
-    Writer w(out);
-    begin(w, CborFrameType::PathReport, 4);
-    w.unsignedInt(1);
-    w.text(f.path);
-    w.unsignedInt(2);
-    w.text(f.local);
-    w.unsignedInt(3);
-    w.text(f.remote);
+    FrameMap(w, CborFrameType::PathReport, 4).text(1, f.path).text(2, f.local).text(3, f.remote);
   }
 };
 
@@ -169,22 +106,8 @@ Decoded decodeAck(const Fields& f) {
 
 Decoded decodeError(const Fields& f) {
   ErrorFrame e;
-  if (!f.text(1, e.code) || !f.text(2, e.message)) return malformed();
-  if (f.at[3]) {
-    NodeId to;
-    if (!f.bytes(3, to.bytes)) return malformed();
-    e.to = to;
-  }
-  if (f.at[4]) {
-    uint64_t seq = 0;
-    if (!f.uint(4, seq)) return malformed();
-    e.seq = seq;
-  }
-  if (f.at[5]) {
-    std::string topic;
-    if (!f.text(5, topic)) return malformed();
-    e.topic = std::move(topic);
-  }
+  if (!f.text(1, e.code) || !f.text(2, e.message) || !f.node(3, e.to) || !f.uint(4, e.seq) || !f.text(5, e.topic))
+    return malformed();
   return Frame{e};
 }
 
@@ -203,7 +126,7 @@ Decoded decodePathReport(const Fields& f) {
 std::string encodeFrameCbor(const Frame& f) {
   std::string out;
   Writer w(out);
-  if (!writePubSub(w, f)) std::visit(Encoder{out}, f);
+  if (!writePubSub(w, f)) std::visit(Encoder{w, out}, f);
   return out;
 }
 

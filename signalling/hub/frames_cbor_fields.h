@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,47 @@ inline void writeNodes(cbor::Writer& w, const std::vector<NodeId>& ids) {
   w.bytes(asBytes(joined));
 }
 
+// One frame map being written: begin()'s header, then a key and its value per call. The encoders call
+// them in increasing key order and pass the number of pairs they write, optional fields included.
+class FrameMap {
+ public:
+  FrameMap(cbor::Writer& w, CborFrameType type, size_t pairs) : w_(w) { begin(w_, type, pairs); }
+  FrameMap& uint(uint64_t key, uint64_t v) {
+    w_.unsignedInt(key);
+    w_.unsignedInt(v);
+    return *this;
+  }
+  FrameMap& bytes(uint64_t key, ByteSpan v) {
+    w_.unsignedInt(key);
+    w_.bytes(v);
+    return *this;
+  }
+  FrameMap& text(uint64_t key, std::string_view v) {
+    w_.unsignedInt(key);
+    w_.text(v);
+    return *this;
+  }
+  FrameMap& nodes(uint64_t key, const std::vector<NodeId>& ids) {
+    w_.unsignedInt(key);
+    writeNodes(w_, ids);
+    return *this;
+  }
+  // Optional fields: written only when present (one encoding per frame); `true` is the only flag value.
+  FrameMap& flag(uint64_t key, bool set) {
+    if (set) {
+      w_.unsignedInt(key);
+      w_.boolean(true);
+    }
+    return *this;
+  }
+  FrameMap& optionalText(uint64_t key, const std::optional<std::string>& v) { return v ? text(key, *v) : *this; }
+  FrameMap& optionalUint(uint64_t key, const std::optional<uint64_t>& v) { return v ? uint(key, *v) : *this; }
+  FrameMap& optionalNode(uint64_t key, const std::optional<NodeId>& v) { return v ? bytes(key, v->bytes) : *this; }
+
+ private:
+  cbor::Writer& w_;
+};
+
 // The frame's values by key (1..kMaxKey). Keys are unsigned and increasing (the CBOR decoder checked
 // the order).
 struct Fields {
@@ -57,6 +99,19 @@ struct Fields {
     if (!v || v->type != cbor::Type::Text) return false;
     out.assign(v->text());
     return true;
+  }
+  // Optional fields: absent is fine (out stays nullopt); present must read as the type.
+  bool text(size_t key, std::optional<std::string>& out) const {
+    if (!at[key]) return true;
+    return text(key, out.emplace());
+  }
+  bool uint(size_t key, std::optional<uint64_t>& out) const {
+    if (!at[key]) return true;
+    return uint(key, out.emplace());
+  }
+  bool node(size_t key, std::optional<NodeId>& out) const {
+    if (!at[key]) return true;
+    return bytes(key, out.emplace().bytes);
   }
   // A byte string of 32 * n bytes, n <= max.
   bool nodes(size_t key, size_t max, std::vector<NodeId>& out) const {

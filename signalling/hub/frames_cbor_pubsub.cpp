@@ -21,97 +21,60 @@ struct PubSubWriter {
   bool operator()(const PublishFrame& f) const {
     const Publication& p = f.publication;
     if (p.version != 1) {  // {0:19, 1:topic, 2:seq, 3:body, 4:sig bstr64}
-      begin(w, CborFrameType::PublishV2, 5);
-      w.unsignedInt(1);
-      w.text(p.topic);
-      w.unsignedInt(2);
-      w.unsignedInt(p.seq);
-      w.unsignedInt(3);
-      w.bytes(p.body);
-      w.unsignedInt(4);
-      w.bytes(compactSignature(p.signature));
+      FrameMap(w, CborFrameType::PublishV2, 5)
+          .text(1, p.topic)
+          .uint(2, p.seq)
+          .bytes(3, p.body)
+          .bytes(4, compactSignature(p.signature));
       return true;
     }
-    begin(w, CborFrameType::Publish, 7);
-    w.unsignedInt(1);
-    w.bytes(p.from.bytes);
-    w.unsignedInt(2);
-    w.text(p.topic);
-    w.unsignedInt(3);
-    w.unsignedInt(p.seq);
-    w.unsignedInt(4);
-    w.unsignedInt(p.timestampMs);
-    w.unsignedInt(5);
-    w.bytes(p.body);
-    w.unsignedInt(6);
-    w.bytes(p.signature);
+    FrameMap(w, CborFrameType::Publish, 7)
+        .bytes(1, p.from.bytes)
+        .text(2, p.topic)
+        .uint(3, p.seq)
+        .uint(4, p.timestampMs)
+        .bytes(5, p.body)
+        .bytes(6, p.signature);
     return true;
   }
   bool operator()(const SubscribeFrame& f) const { return topicOnly(CborFrameType::Subscribe, f.topic); }
   bool operator()(const UnsubscribeFrame& f) const { return topicOnly(CborFrameType::Unsubscribe, f.topic); }
   bool operator()(const SubscribedFrame& f) const {
-    begin(w, CborFrameType::Subscribed, 3);
-    w.unsignedInt(1);
-    w.text(f.topic);
-    w.unsignedInt(2);
-    w.unsignedInt(f.history);
+    FrameMap(w, CborFrameType::Subscribed, 3).text(1, f.topic).uint(2, f.history);
     return true;
   }
   bool operator()(const PublishedFrame& f) const {
-    begin(w, CborFrameType::Published, 4);
-    w.unsignedInt(1);
-    w.text(f.topic);
-    w.unsignedInt(2);
-    w.unsignedInt(f.seq);
-    w.unsignedInt(3);
-    w.unsignedInt(f.subscribers);
+    FrameMap(w, CborFrameType::Published, 4).text(1, f.topic).uint(2, f.seq).uint(3, f.subscribers);
     return true;
   }
   bool operator()(const TopicMembersFrame& f) const {
     const MembersRecord& r = f.record;
-    begin(w, CborFrameType::TopicMembers, 6);
-    w.unsignedInt(1);
-    w.text(r.topic);
-    w.unsignedInt(2);
-    w.bytes(r.owner.bytes);
-    w.unsignedInt(3);
-    writeNodes(w, r.members);
-    w.unsignedInt(4);
-    w.unsignedInt(r.seq);
-    w.unsignedInt(5);
-    w.bytes(r.signature);
+    FrameMap(w, CborFrameType::TopicMembers, 6)
+        .text(1, r.topic)
+        .bytes(2, r.owner.bytes)
+        .nodes(3, r.members)
+        .uint(4, r.seq)
+        .bytes(5, r.signature);
     return true;
   }
   bool operator()(const WatchFrame& f) const { return nodes(CborFrameType::Watch, f.nodes, f.ns); }
   bool operator()(const UnwatchFrame& f) const { return nodes(CborFrameType::Unwatch, f.nodes, f.ns); }
   bool operator()(const PresenceFrame& f) const {
     const PresenceEvent& e = f.event;
-    begin(w, CborFrameType::Presence, 5);
-    w.unsignedInt(1);
-    w.unsignedInt(e.event == PresenceState::Online ? 1 : 0);
-    w.unsignedInt(2);
-    w.bytes(e.node.bytes);
-    w.unsignedInt(3);
-    w.unsignedInt(e.lastSeenMs);
-    w.unsignedInt(4);
-    w.bytes(e.signature);
+    FrameMap(w, CborFrameType::Presence, 5)
+        .uint(1, e.event == PresenceState::Online ? 1 : 0)
+        .bytes(2, e.node.bytes)
+        .uint(3, e.lastSeenMs)
+        .bytes(4, e.signature);
     return true;
   }
 
   bool topicOnly(CborFrameType type, const std::string& topic) const {
-    begin(w, type, 2);
-    w.unsignedInt(1);
-    w.text(topic);
+    FrameMap(w, type, 2).text(1, topic);
     return true;
   }
   bool nodes(CborFrameType type, const std::vector<NodeId>& ids, const std::optional<std::string>& ns) const {
-    begin(w, type, ns ? 3 : 2);
-    w.unsignedInt(1);
-    writeNodes(w, ids);
-    if (ns) {
-      w.unsignedInt(2);
-      w.text(*ns);
-    }
+    FrameMap(w, type, ns ? 3 : 2).nodes(1, ids).optionalText(2, ns);
     return true;
   }
 };
