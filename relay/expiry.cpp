@@ -108,6 +108,8 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
     if (ch->second.expires <= now.mono) {
       removeChannel(a, number, now);
     } else {
+      // Its permission may have just lapsed: the kernel fast path stops forwarding it now, not at the tick.
+      if (ch->second.inKernel) syncKernel(ch->second, a, now);
       next = std::min(next, ch->second.expires);
     }
   }

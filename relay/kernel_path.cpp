@@ -3,11 +3,11 @@
 // user-space path does (data_path.cpp, quota_path.cpp). The kernel itself is behind KernelPath
 // (commands.h); the daemon's is node/fastpath.
 //
-// One predicate, kernelEligible(), applied when a channel is bound or refreshed and at every metering
-// tick: a channel is in the kernel exactly while it holds. What the kernel does not check per packet -
-// permission expiry, rate limits - is checked here: a permission that lapses between two ticks lets the
-// kernel forward for at most one tick (usageInterval, 1 s by default) longer, and an identity the kernel
-// took over its rate is withdrawn to the exact user-space GCRA for a tick. Caps and daily budgets are the
+// One predicate, kernelEligible(), applied when a channel is bound or refreshed, when a permission or
+// channel deadline fires (expiry.cpp: the channel leaves the kernel at its permission's expiry, not at
+// the next tick) and at every metering tick: a channel is in the kernel exactly while it holds. What the
+// kernel does not check per packet - permission expiry, rate limits - is checked here, and an identity
+// the kernel took over its rate is withdrawn to the exact user-space GCRA for a tick. Caps and daily budgets are the
 // kernel's to enforce, from the allowance: it passes them by at most one datagram per CPU. An identity
 // whose class has a rate (bytes-per-second) stays in user space altogether: the kernel has no GCRA, and a
 // tick's allowance cannot bound every shorter window (a withdrawal after the fact let a whole tick through

@@ -170,22 +170,28 @@ TEST(KernelPath, LimitedClassCapHoldsWithTheKernelCarryingTheTraffic) {
 }
 
 TEST(KernelPath, LapsedPermissionAndExpiredChannelLeaveTheKernelWithTheirCounts) {
-  KernelHarness h;
+  Config cfg = baseConfig();
+  cfg.usageInterval = Seconds(60);  // ticks far apart: the permission's own deadline takes it out
+  KernelHarness h(cfg);
   TurnClient c(h, udpTuple());
   ASSERT_TRUE(isSuccess(c.allocate([](stun::MessageBuilder& b) {
     b.addRequestedTransport(stun::kTransportUdp).addU32(stun::attr::Lifetime, 3600);
   })));
   ASSERT_TRUE(isSuccess(c.bindChannel(0x4002, ep("9.9.9.9:7000"))));
   EXPECT_EQ(h.clientSends(c.tuple, 0x4002, 500), 500u);
-  // Permissions last 300 s, the channel 600 s: at the first tick past 300 s the channel leaves the kernel.
-  for (int s = 0; s < 301; ++s) h.advance(Seconds(1));
+  // Permissions last 300 s, the channel 600 s: at 300 s the channel leaves the kernel (RFC 8656 §9), at
+  // the permission's deadline, not at the next metering tick (360 s here).
+  h.advance(Seconds(299));
+  h.drain();
+  EXPECT_EQ(h.kernel.entries.size(), 1u);
+  h.advance(Seconds(1));
   h.drain();
   EXPECT_TRUE(h.kernel.entries.empty());
   EXPECT_EQ(h.kernel.removes, 1);
   EXPECT_EQ(h.clientSends(c.tuple, 0x4002, 500), 0u) << "user space drops it: no permission";
   // A fresh permission puts it back at the next tick.
   ASSERT_TRUE(isSuccess(c.permit(ep("9.9.9.9:1"))));
-  h.advance(Seconds(1));
+  h.advance(Seconds(60));
   h.drain();
   EXPECT_EQ(h.kernel.entries.size(), 1u);
   EXPECT_EQ(h.clientSends(c.tuple, 0x4002, 300), 300u);
