@@ -10,34 +10,17 @@
 // Skipped without chromium or the binaries (RDV_REQUIRE_BINARIES=1 makes missing binaries a failure).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { startServer } from '../scripts/serve.mjs';
+import { binDir, haveBinaries, killGroup, launchChromium, startNode, waitFor, which } from '../scripts/test-harness.mjs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const binDir = process.env.RDV_BIN_DIR ?? here('../../../build/bin');
-const rendezvousd = join(binDir, 'rendezvousd');
-const haveBinaries = existsSync(rendezvousd);
-if (!haveBinaries && process.env.RDV_REQUIRE_BINARIES === '1') throw new Error(`no rendezvousd in ${binDir}`);
-let chromium;
-try {
-  chromium = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-} catch {
-  chromium = '';
-}
-
-async function waitFor(what, condition, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await condition();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const haveNode = haveBinaries('rendezvousd');
+const chromium = which('chromium');
 
 /** The package's files, /v1/ forwarded to the node (scripts/serve.mjs), and POST /result collected. */
 function startProxy(nodeUrl, onResult) {
@@ -78,12 +61,11 @@ function makeCertificate(dir) {
 
 for (const mode of ['relay', 'direct', 'cross-origin', 'refused-origin', 'tls']) {
 test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
-  skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd in ${binDir}`) ||
+  skip: (!chromium && 'chromium is not installed') || (!haveNode && `no rendezvousd in ${binDir}`) ||
     (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1'),
   timeout: 180000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rdv-web-chromium-'));
-  const ready = join(dir, 'ready.json');
   const crossOrigin = mode === 'cross-origin' || mode === 'refused-origin' || mode === 'tls';
   let result;
   let proxy;
@@ -97,28 +79,17 @@ test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
   const cors = mode === 'cross-origin' || mode === 'tls' ? ['--http-cors-origins', pageOrigin] : mode === 'refused-origin' ? ['--http-cors-origins', 'https://elsewhere.example'] : [];
   const certificate = mode === 'tls' ? makeCertificate(dir) : undefined;
   if (certificate) cors.push('--http-cert', certificate.cert, '--http-key', certificate.key);
-  const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
-    '--listen', '127.0.0.1:0', '--auth-secret', 'chromium-web-secret', '--log-level', 'warn', ...cors], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let nodeLog = '';
-  node.stderr.on('data', (d) => (nodeLog += d));
+  let node;
   let browser;
   t.after(async () => {
-    if (browser?.pid) {
-      try {
-        process.kill(-browser.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
+    killGroup(browser);
     proxy?.closeAllConnections?.();
     proxy?.close();
-    node.kill('SIGTERM');
-    await waitFor('rendezvousd exit', () => node.exitCode !== null || node.signalCode !== null, 10000);
+    await node?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitFor('rendezvousd ready', () => existsSync(ready) || node.exitCode !== null, 15000);
-  assert.ok(existsSync(ready), nodeLog);
-  const http = JSON.parse(readFileSync(ready, 'utf8')).http;
+  node = await startNode(dir, ['--auth-secret', 'chromium-web-secret', ...cors]);
+  const http = node.http;
   const [host, port] = [http.slice(0, http.lastIndexOf(':')), Number(http.slice(http.lastIndexOf(':') + 1))];
   const relayOnly = mode === 'direct' ? 0 : 1;
   let url;
@@ -129,17 +100,10 @@ test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
     proxy = await startProxy(`http://${host}:${port}`, (r) => (result = r));
     url = `http://127.0.0.1:${proxy.address().port}/test/browser/peers.html?relayOnly=${relayOnly}&namespace=chromium-web`;
   }
-  let browserLog = '';
-  browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
-    '--disable-extensions', '--disable-dev-shm-usage', '--mute-audio', `--user-data-dir=${join(dir, 'profile')}`,
-    // Candidates on loopback (the only interface in the test's namespace), as plain addresses.
-    '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ...(certificate ? [`--ignore-certificate-errors-spki-list=${certificate.spki}`] : []),
-    '--enable-logging=stderr', '--v=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  browser.stderr.on('data', (d) => (browserLog += d));
+  browser = launchChromium(chromium, dir, url,
+    certificate ? [`--ignore-certificate-errors-spki-list=${certificate.spki}`] : []);
   await waitFor('the page to report', () => result !== undefined || browser.exitCode !== null, 150000).catch(() => {});
-  assert.ok(result, `no result from the page\nchromium:\n${browserLog.slice(-3000)}\nnode:\n${nodeLog}`);
+  assert.ok(result, `no result from the page\nchromium:\n${browser.log()}\nnode:\n${node.log()}`);
   if (mode === 'refused-origin') {
     // The browser refuses the preflight's answer (403, no Access-Control-Allow-Origin): the first
     // API call, register(), fails as unreachable (fetch's TypeError), before anything is registered.
@@ -147,7 +111,7 @@ test(`Chromium: browser <-> browser through the hub, ${TITLES[mode]}`, {
     assert.match(result.error, /unreachable/);
     return;
   }
-  assert.equal(result.status, 'pass', `${result.error}\n${(result.log ?? []).join('\n')}\nnode:\n${nodeLog}`);
+  assert.equal(result.status, 'pass', `${result.error}\n${(result.log ?? []).join('\n')}\nnode:\n${node.log()}`);
   assert.equal(result.hub.body, 'hello through the hub');
   assert.equal(result.hub.from, result.hub.alice);
   if (mode !== 'direct') {

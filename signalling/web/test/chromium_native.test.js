@@ -9,47 +9,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../scripts/serve.mjs';
+import { binDir, haveBinaries, killGroup, launchChromium, loopbackCutRules, rdv, startNode, waitFor, which } from '../scripts/test-harness.mjs';
 import { Identity } from '../dist/rendezvous.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const binDir = process.env.RDV_BIN_DIR ?? here('../../../build/bin');
-const rendezvousd = join(binDir, 'rendezvousd');
-const rdv = join(binDir, 'rdv');
-const haveBinaries = existsSync(rendezvousd) && existsSync(rdv);
-if (!haveBinaries && process.env.RDV_REQUIRE_BINARIES === '1') throw new Error(`no rendezvousd/rdv in ${binDir}`);
-let chromium;
-try {
-  chromium = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-} catch {
-  chromium = '';
-}
+const haveBoth = haveBinaries('rendezvousd', 'rdv');
+const chromium = which('chromium');
 // The direct case gathers host candidates: only where loopback is the sole interface (the test runs
 // in a network namespace of its own, tests/web/run_npm_tests.sh), so no check leaves 127.0.0.1.
 const onlyLoopback = Object.values(networkInterfaces()).flat().every((i) => i.internal);
-
-async function waitFor(what, condition, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await condition();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function killGroup(child) {
-  if (!child?.pid) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
-}
 
 /** Collects an rdv command's JSON lines (stdout) and its stderr. */
 function jsonLines(child) {
@@ -65,12 +38,7 @@ function jsonLines(child) {
   return out;
 }
 
-let iptables = '';
-try {
-  iptables = execFileSync('sh', ['-c', 'command -v iptables'], { encoding: 'utf8' }).trim();
-} catch {
-  /* none */
-}
+const iptables = which('iptables');
 const ipt = (op, rule) => execFileSync(iptables, [op, ...rule], { stdio: 'ignore' });
 
 const CASES = [];
@@ -85,17 +53,13 @@ for (const { mode, side, cut } of CASES) {
     ? `Chromium -> rdv listen: data channel ${mode === 'direct' ? 'direct' : 'relay-only through our TURN'}, 5 messages echoed by rdv`
     : `rdv connect --webrtc -> Chromium: data channel ${mode === 'direct' ? 'direct' : 'relay-only through our TURN'}, 5 messages echoed by the page`;
   test(title, {
-    skip: (!chromium && 'chromium is not installed') || (!haveBinaries && `no rendezvousd/rdv in ${binDir}`) ||
+    skip: (!chromium && 'chromium is not installed') || (!haveBoth && `no rendezvousd/rdv in ${binDir}`) ||
       (mode === 'direct' && !onlyLoopback && 'interfaces besides loopback: direct checks would leave 127.0.0.1') ||
       (cut && (!iptables || process.getuid?.() !== 0) && 'cutting the path needs iptables and root (in its own namespace)'),
     timeout: 180000,
   }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'rdv-web-native-'));
-    const ready = join(dir, 'ready.json');
-    const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
-      '--listen', '127.0.0.1:0', '--auth-secret', 'chromium-native-secret', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let nodeLog = '';
-    node.stderr.on('data', (d) => (nodeLog += d));
+    let node;
     let native;
     let browser;
     let proxy;
@@ -112,13 +76,11 @@ for (const { mode, side, cut } of CASES) {
       native?.kill('SIGKILL');
       proxy?.closeAllConnections?.();
       proxy?.close();
-      node.kill('SIGTERM');
-      await waitFor('rendezvousd exit', () => node.exitCode !== null || node.signalCode !== null, 10000);
+      await node?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
-    await waitFor('rendezvousd ready', () => existsSync(ready) || node.exitCode !== null, 15000);
-    assert.ok(existsSync(ready), nodeLog);
-    const http = JSON.parse(readFileSync(ready, 'utf8')).http;
+    node = await startNode(dir, ['--auth-secret', 'chromium-native-secret']);
+    const http = node.http;
     const bob = Identity.generate();
     const key = join(dir, 'bob.key');
     writeFileSync(key, bob.privateKeyHex() + '\n', { mode: 0o600 });
@@ -149,12 +111,7 @@ for (const { mode, side, cut } of CASES) {
       '/ready': collect((b) => (pageId = b)),
       // Drops everything on loopback but TCP to and from the page's server and the node's HTTP port.
       '/cut': (req, res) => {
-        const ports = [String(proxy.address().port), http.slice(http.lastIndexOf(':') + 1)];
-        for (const port of ports) {
-          rules.push(['INPUT', '-i', 'lo', '-p', 'tcp', '--dport', port, '-j', 'ACCEPT']);
-          rules.push(['INPUT', '-i', 'lo', '-p', 'tcp', '--sport', port, '-j', 'ACCEPT']);
-        }
-        rules.push(['INPUT', '-i', 'lo', '-j', 'DROP']);
+        rules.push(...loopbackCutRules([proxy.address().port, http.slice(http.lastIndexOf(':') + 1)]));
         try {
           for (const r of rules) ipt('-A', r);
           res.end('cut');
@@ -167,15 +124,9 @@ for (const { mode, side, cut } of CASES) {
     const query = (side === 'rdv-listens' ? `peer=${bob.nodeId}` : 'mode=listen') + (cut ? '&cut=1' : '');
     const url = `http://127.0.0.1:${proxy.address().port}/test/browser/native.html?relayOnly=${mode === 'relay' ? 1 : 0}` +
       `&namespace=${namespace}&${query}`;
-    let browserLog = '';
-    browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
-      '--disable-extensions', '--disable-dev-shm-usage', '--mute-audio', `--user-data-dir=${join(dir, 'profile')}`,
-      '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--enable-logging=stderr', '--v=0', url], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    browser.stderr.on('data', (d) => (browserLog += d));
+    browser = launchChromium(chromium, dir, url);
     const context = () => `\nrdv:\n${rdvOut.events.map((e) => JSON.stringify(e)).join('\n')}\n${rdvOut.err}` +
-      `\nchromium:\n${browserLog.slice(-3000)}\nnode:\n${nodeLog}`;
+      `\nchromium:\n${browser.log()}\nnode:\n${node.log()}`;
 
     if (side === 'browser-listens') {
       await waitFor('the page to listen', () => pageId !== undefined || result !== undefined || browser.exitCode !== null, 60000)

@@ -7,28 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { binDir, haveBinaries, rdv, startNode, waitFor } from '../scripts/test-harness.mjs';
 import WebSocket from 'ws';
 import { Identity, RendezvousClient, ApiError, rdvSigHeader, registerDigest, bytes, EnrRecord } from '../dist/rendezvous.js';
 
-const binDir = process.env.RDV_BIN_DIR ?? fileURLToPath(new URL('../../../build/bin', import.meta.url));
-const rendezvousd = join(binDir, 'rendezvousd');
-const rdv = join(binDir, 'rdv');
-const haveBinaries = existsSync(rendezvousd) && existsSync(rdv);
-if (!haveBinaries && process.env.RDV_REQUIRE_BINARIES === '1') throw new Error(`no rendezvousd/rdv in ${binDir}`);
-
-async function waitFor(what, condition, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await condition();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const haveBoth = haveBinaries('rendezvousd', 'rdv');
 
 /** Runs a command to completion: {code, stdout, stderr}. */
 function run(cmd, args, { timeoutMs = 30000 } = {}) {
@@ -49,27 +35,9 @@ function run(cmd, args, { timeoutMs = 30000 } = {}) {
   });
 }
 
-async function startNode(dir) {
-  const ready = join(dir, 'ready.json');
-  const p = spawn(
-    rendezvousd,
-    ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0', '--listen', '127.0.0.1:0',
-     '--auth-secret', 's3cret-0123456789', '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  p.stderr.on('data', (d) => (log += d));
-  let exited = false;
-  p.on('exit', () => (exited = true));
-  await waitFor('rendezvousd ready file', () => existsSync(ready) || exited, 15000);
-  if (exited) throw new Error(`rendezvousd exited: ${log}`);
-  const j = JSON.parse(readFileSync(ready, 'utf8'));
-  return { process: p, url: `http://${j.http}`, log: () => log };
-}
-
-test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no binaries in ${binDir}`, timeout: 120000 }, async (t) => {
+test('JS client <-> real rendezvousd and rdv', { skip: !haveBoth && `no binaries in ${binDir}`, timeout: 120000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rdv-web-'));
-  const node = await startNode(dir);
+  const node = await startNode(dir, ['--auth-secret', 's3cret-0123456789']);
   const alice = Identity.generate();
   const client = new RendezvousClient({ node: node.url, identity: alice, WebSocket });
   const bobKey = join(dir, 'bob.key');
@@ -79,8 +47,7 @@ test('JS client <-> real rendezvousd and rdv', { skip: !haveBinaries && `no bina
   t.after(async () => {
     client.close();
     for (const c of children) c.kill('SIGKILL');
-    node.process.kill('SIGTERM');
-    await waitFor('rendezvousd exit', () => node.process.exitCode !== null || node.process.signalCode !== null, 10000);
+    await node.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

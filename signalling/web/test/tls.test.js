@@ -5,21 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binDir, haveBinaries, startNode, which } from '../scripts/test-harness.mjs';
 
-const binDir = process.env.RDV_BIN_DIR ?? fileURLToPath(new URL('../../../build/bin', import.meta.url));
-const rendezvousd = join(binDir, 'rendezvousd');
-const haveBinaries = existsSync(rendezvousd);
-if (!haveBinaries && process.env.RDV_REQUIRE_BINARIES === '1') throw new Error(`no rendezvousd in ${binDir}`);
-let haveOpenssl = true;
-try {
-  execFileSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' });
-} catch {
-  haveOpenssl = false;
-}
+const haveNode = haveBinaries('rendezvousd');
+const haveOpenssl = which('openssl') !== '';
 
 // The child: two JS clients on https:// and wss:// only; prints one JSON line with what happened.
 const dist = new URL('../dist/rendezvous.js', import.meta.url).href;
@@ -52,18 +45,8 @@ bob.close();
 console.log(JSON.stringify(out));
 `;
 
-async function waitFor(what, condition, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await condition();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 test('JS client over https and wss (http-cert, http-key)', {
-  skip: (!haveBinaries && `no rendezvousd in ${binDir}`) || (!haveOpenssl && 'openssl is not installed'),
+  skip: (!haveNode && `no rendezvousd in ${binDir}`) || (!haveOpenssl && 'openssl is not installed'),
   timeout: 90000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rdv-web-tls-'));
@@ -71,22 +54,15 @@ test('JS client over https and wss (http-cert, http-key)', {
   const key = join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-  const ready = join(dir, 'ready.json');
-  const node = spawn(rendezvousd, ['--ready-file', ready, '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0',
-    '--listen', '127.0.0.1:0', '--auth-secret', 'tls-test-rest-secret', '--log-level', 'warn', '--http-cert', cert, '--http-key', key],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-  let nodeLog = '';
-  node.stderr.on('data', (d) => (nodeLog += d));
+  let node;
   let peer;
   t.after(async () => {
     peer?.kill('SIGKILL');
-    node.kill('SIGTERM');
-    await waitFor('rendezvousd exit', () => node.exitCode !== null || node.signalCode !== null, 10000);
+    await node?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitFor('rendezvousd ready', () => existsSync(ready) || node.exitCode !== null, 15000);
-  assert.ok(existsSync(ready), nodeLog);
-  const url = `https://${JSON.parse(readFileSync(ready, 'utf8')).http}`;
+  node = await startNode(dir, ['--auth-secret', 'tls-test-rest-secret', '--http-cert', cert, '--http-key', key]);
+  const url = `https://${node.http}`;
 
   peer = spawn(process.execPath, ['--input-type=module', '-e', PEER, url], {
     cwd: fileURLToPath(new URL('..', import.meta.url)), // resolves 'ws' from the package's node_modules
@@ -100,7 +76,7 @@ test('JS client over https and wss (http-cert, http-key)', {
   const code = await new Promise((resolve) => peer.on('close', resolve));
   assert.equal(code, 0, err);
   const r = JSON.parse(out.trim().split('\n').pop());
-  assert.equal(r.status, 'pass', `${r.error}\n${err}\nnode:\n${nodeLog}`);
+  assert.equal(r.status, 'pass', `${r.error}\n${err}\nnode:\n${node.log()}`);
   assert.equal(r.nodeApi, url, 'the node record advertises its API as https');
   assert.deepEqual(r.found, r.expected);
   assert.equal(r.turn, true);
