@@ -37,6 +37,10 @@ import time
 USER, PASSWORD, REALM = "bench", "benchpass", "bench"
 SCENARIOS = [("channel-100", "100"), ("channel-1200", "1200")]
 TARGETS = ["rendezvousd", "rendezvousd+kernel", "coturn", "baseline"]
+# The reflector rows' control: no relay at all, a reflector at the relay's listen address too (rdv-reflector
+# --serve), so every datagram bounces between the two namespaces. Its CPU per bounce is what the load costs
+# per relayed packet in the other rows (one bounce in the load namespace each).
+NULL = "load alone"
 
 
 def sh(cmd, check=True):
@@ -151,6 +155,16 @@ class VethBench:
                 raise RuntimeError("rendezvousd did not start: " + err.strip())
             return p, info["udp"][0]
         port = random.randrange(3000, 9000)
+        if target == NULL:
+            ready = os.path.join(self.tmp, "ready-%d.json" % random.randrange(1 << 30))
+            cmd = ns + [os.path.join(self.args.bin_dir, "rdv-reflector"), "--serve", "198.18.1.1:%d" % port,
+                        "--device", "ra", "--ready-file", ready]
+            p = self.spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if not wait_file(ready, p, 15):
+                err = p.stderr.read().decode(errors="replace")[-300:] if p.poll() is not None else "no ready file"
+                stop(p)
+                raise RuntimeError("rdv-reflector --serve did not start: " + err.strip())
+            return p, "198.18.1.1:%d" % port
         if target == "coturn":
             cmd = ns + ["turnserver", "-n", "--listening-ip", "198.18.1.1", "--relay-ip", "198.18.2.1",
                         "--listening-port", str(port), "--relay-threads", "1", "--min-port", "40000",
@@ -203,7 +217,7 @@ class VethBench:
             "--server-pid", str(pid), "--inject-cpus", cpus, "--warmup", str(min(0.5, self.args.duration / 2))]
         for dev in lab.load_devs:
             cmd += ["--device", dev]
-        if target == "baseline":
+        if target in ("baseline", NULL):
             cmd.append("--raw")
         drops = self.udp_rcvbuf_errors(lab)
         try:
@@ -216,6 +230,7 @@ class VethBench:
             return {"ok": False, "error": "rdv-reflector: " + out.stderr.strip()[-300:]}
         r = json.loads(lines[-1])
         r["load"] = "reflector"
+        r["label_null"] = target == NULL
         if drops is not None and after is not None:
             r["relay_rcvbuf_drops"] = after - drops
         return r
@@ -224,6 +239,8 @@ class VethBench:
         results = {}
         loads = ["reflector", "loadgen"] if self.args.veth_load == "both" else [self.args.veth_load]
         targets = [t for t in TARGETS if t in self.args.veth_targets.split(",")]
+        if "reflector" in loads:
+            targets.append(NULL)
         lab = Lab()
         try:
             for rnd in range(self.args.rounds):
@@ -233,13 +250,13 @@ class VethBench:
                     try:
                         p, server = self.start(lab, target)
                         for name, payload in SCENARIOS:
-                            for load in loads:
+                            for load in (["reflector"] if target == NULL else loads):
                                 run = self.reflector if load == "reflector" else self.loadgen
                                 r = run(lab, target, server, payload, p.pid)
                                 results.setdefault((load, name, target), []).append(r)
                     except RuntimeError as e:
                         for name, _ in SCENARIOS:
-                            for load in loads:
+                            for load in (["reflector"] if target == NULL else loads):
                                 results.setdefault((load, name, target), []).append({"ok": False, "error": str(e)})
                     finally:
                         stop(p)
@@ -305,24 +322,36 @@ def expected_bytes(target, payload):
 def render_reflector(results):
     """The reflector table (results keyed (scenario, target))."""
     lines = ["| scenario | target | round trips/s | vs forwarder | relayed pkt/s | machine CPU us/pkt (all cores) "
-             "| vs forwarder | server CPU us/pkt | cores busy (softirq) | B/pkt to peer, to client | "
-             "in flight start -> end |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| vs forwarder | minus the load | vs forwarder | server CPU us/pkt | cores busy (softirq) | "
+             "B/pkt to peer, to client | in flight start -> end |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for rs in results.values():
+        for r in rs:
+            if r.get("label_null") and r.get("ok") and r.get("to_client_packets"):
+                # two bounces per round trip, one in each namespace: per bounce
+                r["relayed_per_s"] = 2 * r["value"]
+                r["machine_cpu_us_per"] = r["machine_cpu_us"] / (2 * r["to_client_packets"])
     for name, payload in SCENARIOS:
         base = results.get((name, "baseline"), [])
+        load = median(results.get((name, NULL), []), "machine_cpu_us_per")
+        net = lambda m: m - load if m is not None and load is not None else None
         fwd_rtt, fwd_m = median(base, "value"), median(base, "machine_cpu_us_per")
-        for target in TARGETS:
+        for target in TARGETS + [NULL]:
             if (name, target) not in results:
                 continue
             rs = results[(name, target)]
             if not any(r.get("ok") for r in rs):
-                lines.append(error_row(name, target, rs, 9))
+                lines.append(error_row(name, target, rs, 11))
                 continue
             rtt, pps, mcpu, scpu = (median(rs, k) for k in ("value", "relayed_per_s", "machine_cpu_us_per",
                                                               "cpu_us_per"))
             ok = [r for r in rs if r.get("ok")]
             mid = min(ok, key=lambda r: abs(r.get("value", 0) - rtt))
             cores = "%s (%s)" % (mid.get("core_busy", "?"), mid.get("core_softirq", "?"))
+            if target == NULL:
+                lines.append("| %s | %s (a reflector at the relay) | %s | | %s bounces/s | %s per bounce | | | | | %s "
+                             "| | |" % (name, target, num(rtt, "%.0f"), num(pps, "%.0f"), num(mcpu, "%.2f"), cores))
+                continue
             want = expected_bytes(target, int(payload))
             seen = [(r.get("to_peer_bytes_per_packet"), r.get("to_client_bytes_per_packet")) for r in ok]
             bytes_ok = all(abs(a - want[0]) < 1e-9 and abs(b - want[1]) < 1e-9 for a, b in seen)
@@ -331,9 +360,10 @@ def render_reflector(results):
             drops = [r["relay_rcvbuf_drops"] for r in ok if r.get("relay_rcvbuf_drops")]
             if drops:
                 flight += " (%s dropped by full socket buffers at the relay)" % "+".join(str(d) for d in drops)
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d, %d %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d, %d %s | %s |" % (
                 name, target, num(rtt, "%.0f"), ratio(rtt, fwd_rtt), num(pps, "%.0f"), num(mcpu, "%.2f"),
-                ratio(mcpu, fwd_m), num(scpu, "%.2f"), cores, want[0], want[1],
+                ratio(mcpu, fwd_m), num(net(mcpu), "%.2f"), ratio(net(mcpu), net(fwd_m)), num(scpu, "%.2f"),
+                cores, want[0], want[1],
                 "(as loadgen)" if bytes_ok else "MISMATCH %s" % seen, flight))
     lines += ["", "Medians over the rounds. The load: rdv-reflector sets up 16 allocations with a channel (or 16 "
               "flows through the raw forwarder), injects 16 datagrams per flow and BPF reflectors at TC ingress "
@@ -348,7 +378,10 @@ def render_reflector(results):
               "rdv-loadgen relays and verifies (payload to the peer, + the 4-byte ChannelData header to a TURN "
               "client). In flight: datagrams injected, and those drained up to the client sockets at the end "
               "and verified byte for byte (the rest were lost; UDP RcvbufErrors of the relay's namespace "
-              "in brackets), per round.", ""]
+              "in brackets), per round. Load alone: the control, no relay: a reflector at the relay's listen "
+              "address too, so datagrams bounce between the namespaces; its machine CPU per bounce is what "
+              "the load costs per relayed packet in the other rows (one bounce each), and 'minus the load' "
+              "subtracts it: the relay's own cost per packet, its veth receive and send included.", ""]
     return lines
 
 

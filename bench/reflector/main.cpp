@@ -7,8 +7,10 @@
 // the end. Prints one JSON line; exit 0 (even for a failed run: "ok": false), 2 on a bad command line,
 // 77 when BPF cannot be used here (no root, no BPF), so a test can skip.
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -35,6 +37,8 @@ struct Args {
   double warmup = 0.5;           // seconds between the injection and the timed phase
   bool raw = false;              // the raw forwarder: bare payloads, no TURN
   bool probe = false;            // only load the program (and unload it): can BPF be used here?
+  Endpoint serve;                // --serve: be the null relay at this address instead (see kUsage)
+  std::string readyFile;         // --serve: written once the reflector bounces
   std::vector<int> injectCpus;   // flow i is injected from injectCpus[i % size] (its softirq runs there)
 };
 
@@ -45,7 +49,9 @@ const char* kUsage =
     "Sets up N allocations with a channel to --peer (or N flows through the raw forwarder with --raw),\n"
     "attaches the reflector at TC ingress of every --device, injects --window datagrams per flow and\n"
     "measures for --duration seconds. Prints one JSON line. Needs root (BPF); exit 77 without it.\n"
-    "rdv-reflector --probe: load the program and unload it (exit 0), or say why not (exit 77).\n";
+    "rdv-reflector --probe: load the program and unload it (exit 0), or say why not (exit 77).\n"
+    "rdv-reflector --serve IP:PORT --device DEV [--ready-file F]: the null relay, the harness's measure of\n"
+    "the load alone: bounce every datagram sent to IP:PORT at DEV until SIGTERM.\n";
 
 bool parseCpus(const std::string& s, std::vector<int>& out) {
   size_t at = 0;
@@ -74,7 +80,13 @@ std::optional<Args> parse(int argc, char** argv, std::string& error) {
     char* end = nullptr;
     const double number = std::strtod(v.c_str(), &end);
     const bool isNumber = end && *end == '\0' && !v.empty() && number >= 0;
-    if (name == "--server" || name == "--peer") {
+    if (name == "--serve") {
+      auto ep = Endpoint::parse(v);
+      if (!ep || !ep->ip().isV4() || !isBenchAddress(*ep)) return error = "--serve: an IPv4 IP:PORT in 198.18.0.0/15", std::nullopt;
+      a.serve = *ep;
+    } else if (name == "--ready-file") {
+      a.readyFile = v;
+    } else if (name == "--server" || name == "--peer") {
       auto ep = Endpoint::parse(v);
       if (!ep || !ep->ip().isV4() || !isBenchAddress(*ep)) return error = name + ": an IPv4 IP:PORT in 198.18.0.0/15 or loopback", std::nullopt;
       (name == "--server" ? a.turn.server : a.peer) = *ep;
@@ -109,6 +121,10 @@ std::optional<Args> parse(int argc, char** argv, std::string& error) {
     }
   }
   if (a.probe) return a;
+  if (a.serve.port() != 0) {
+    if (a.devices.empty()) return error = "--serve needs --device", std::nullopt;
+    return a;
+  }
   if (a.turn.server.port() == 0 || a.peer.port() == 0 || !a.turn.clientIp || a.devices.empty())
     return error = "--server, --peer, --client-ip and --device are required", std::nullopt;
   return a;
@@ -202,6 +218,30 @@ Drained drain(const Args& a, const std::vector<int>& fds, uint64_t injected) {
     }
   }
   return d;
+}
+
+volatile std::sig_atomic_t gStop = 0;
+void onSignal(int) { gStop = 1; }
+
+// --serve: bounces what arrives for a.serve until SIGTERM or SIGINT; the reflector's own deadline ends
+// the bouncing within an hour in any case.
+int serve(const Args& a, Reflector& reflector) {
+  std::signal(SIGTERM, onSignal);
+  std::signal(SIGINT, onSignal);
+  if (!reflector.addTarget(a.serve, RF_PEER) || !reflector.setMode(RF_REFLECT, nowNs() + 3600'000'000'000)) {
+    std::fprintf(stderr, "rdv-reflector: cannot write the BPF maps\n");
+    return 1;
+  }
+  if (!a.readyFile.empty()) {
+    const std::string tmp = a.readyFile + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f) return 1;
+    std::fprintf(f, "{\"udp\":[\"%s\"],\"pid\":%d}\n", a.serve.toString().c_str(), getpid());
+    std::fclose(f);
+    std::rename(tmp.c_str(), a.readyFile.c_str());
+  }
+  while (!gStop) poll(nullptr, 0, 200);
+  return 0;
 }
 
 JsonLine fail(const std::string& error) { return JsonLine().add("ok", false).add("error", error); }
@@ -340,6 +380,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", JsonLine().add("ok", true).str().c_str());
     return 0;
   }
+  if (args->serve.port() != 0) return serve(*args, *reflector);
   JsonLine j = run(*args, *reflector);
   reflector.reset();  // detached before the result is printed: a caller may delete the devices next
   j.add("raw", args->raw).add("window", static_cast<uint64_t>(args->window));

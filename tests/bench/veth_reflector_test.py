@@ -72,15 +72,19 @@ def main():
             if float(row[2]) <= 0 or float(row[4]) <= 0:
                 problems.append("reflector row %s: no traffic: %s" % (where, row))
             want = "%d, %d (as loadgen)" % (payload, payload + (0 if target == "baseline" else 4))
-            if row[9] != want:
-                problems.append("reflector row %s: bytes per packet %r, want %r" % (where, row[9], want))
-            start, end = (int(x) for x in re.match(r"(\d+) -> (\d+)", row[10]).groups())
+            if row[11] != want:
+                problems.append("reflector row %s: bytes per packet %r, want %r" % (where, row[11], want))
+            start, end = (int(x) for x in re.match(r"(\d+) -> (\d+)", row[12]).groups())
             # A user-space relay may lose some to full socket buffers (or all, starved on a busy machine);
             # the kernel path has no socket to overflow.
             if start != 16 * 16 or end > start or (target == "rendezvousd+kernel" and end <= 0):
-                problems.append("reflector row %s: in flight %s (16 x 16 injected)" % (where, row[10]))
-            if target == "rendezvousd+kernel" and float(row[7]) > 0.5:
-                problems.append("reflector row %s: the daemon spent %s us/pkt: not the kernel path" % (where, row[7]))
+                problems.append("reflector row %s: in flight %s (16 x 16 injected)" % (where, row[12]))
+            if target == "rendezvousd+kernel" and float(row[9]) > 0.5:
+                problems.append("reflector row %s: the daemon spent %s us/pkt: not the kernel path" % (where, row[9]))
+    for name, _ in SCENARIOS:  # the control: the load alone, a reflector in place of the relay
+        row = next((r for r in reflector if r[0] == name and r[1].startswith("load alone")), None)
+        if not row or row[2].startswith("error") or not row[5].endswith("per bounce") or float(row[2]) <= 0:
+            problems.append("reflector row %s load alone: %s" % (name, row))
     for msg in problems:
         print("FAIL: " + msg)
     return 1 if problems else 0
