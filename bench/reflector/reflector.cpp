@@ -16,7 +16,7 @@ namespace {
 static_assert(sizeof(rf_key) == 8);
 static_assert(sizeof(rf_target) == 8);
 static_assert(sizeof(rf_control) == 16);
-static_assert(sizeof(rf_counts) == 8 * 2 * RF_COUNTERS);
+static_assert(sizeof(rf_counts) == 8 * (2 * RF_COUNTERS + 2));
 
 // Our filter at TC ingress: "RF" 1, below the kernel fast path's priorities (0x4000 and up), which never
 // share a device with it anyway (the fast path runs in the relay's namespace).

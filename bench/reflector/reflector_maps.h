@@ -49,6 +49,8 @@ enum rf_counter {
 struct rf_counts {
   __u64 packets[RF_COUNTERS];
   __u64 bytes[RF_COUNTERS]; /* UDP payload bytes (the ChannelData header included at a TURN client) */
+  __u64 seen;               /* datagrams for a target: the clock is read once per 1024 of them */
+  __u64 expired;            /* rf_control.until_ns has passed (on this CPU's last look) */
 };
 
 #endif
