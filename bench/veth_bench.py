@@ -132,6 +132,23 @@ class VethBench:
         self.args, self.spawn = args, spawn
         self.tmp = tempfile.mkdtemp(prefix="rdv-veth-")
         self.peer_port = random.randrange(20000, 30000)
+        self.admin_token = "%032x" % random.getrandbits(128)
+        self.admin = {}  # rendezvousd pid -> its admin listener (the relay's own counters, /metrics)
+
+    def relay_counters(self, lab, pid):
+        """rendezvousd's relayed packets and payload bytes by direction (/metrics: user space and what it
+        folded from the kernel), or None."""
+        if pid not in self.admin:
+            return None
+        out = sh(lab.exec_in(lab.relay) + ["curl", "-sf", "-m", "5", "-H", "Authorization: Bearer " + self.admin_token,
+                                           "http://%s/metrics" % self.admin[pid]], check=False).stdout
+        found = {}
+        for line in out.splitlines():
+            for metric in ("rendezvous_relay_packets_total", "rendezvous_relay_bytes_total"):
+                for direction in ("to_peer", "to_client"):
+                    if line.startswith('%s{direction="%s"} ' % (metric, direction)):
+                        found[(metric.split("_")[2], direction)] = int(float(line.split()[-1]))
+        return found if len(found) == 4 else None
 
     def start(self, lab, target):
         """The target in the relay namespace on core 0; returns (process, server address)."""
@@ -146,6 +163,7 @@ class VethBench:
                         # no node-wide byte rate (as run.py's loopback rows): the default, derived from the
                         # veth's 10 Gbit/s, drops 1200-byte channels over it (coturn and the forwarder have none)
                         "--bps-capacity", "0",
+                        "--admin-listen", "127.0.0.1:0", "--admin-token", self.admin_token,
                         "--kernel-fast-path", "on" if target.endswith("+kernel") else "off"]
             p = self.spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             info = wait_file(ready, p, 15)
@@ -153,6 +171,8 @@ class VethBench:
                 err = p.stderr.read().decode(errors="replace")[-300:] if p.poll() is not None else "no ready file"
                 stop(p)
                 raise RuntimeError("rendezvousd did not start: " + err.strip())
+            if info.get("admin"):
+                self.admin[p.pid] = info["admin"]
             return p, info["udp"][0]
         port = random.randrange(3000, 9000)
         if target == NULL:
@@ -220,6 +240,7 @@ class VethBench:
         if target in ("baseline", NULL):
             cmd.append("--raw")
         drops = self.udp_rcvbuf_errors(lab)
+        metered = self.relay_counters(lab, pid)
         try:
             out = subprocess.run(cmd, capture_output=True, timeout=self.args.duration + 60, text=True)
         except subprocess.TimeoutExpired:
@@ -231,6 +252,18 @@ class VethBench:
         r = json.loads(lines[-1])
         r["load"] = "reflector"
         r["label_null"] = target == NULL
+        # The relay's own count of this run against the reflectors' (rdv-reflector released the
+        # allocations before it exited, which collects what the kernel forwarded at once).
+        after_metered = self.relay_counters(lab, pid) if metered is not None else None
+        if after_metered is not None and r.get("ok"):
+            d = {k: after_metered[k] - metered[k] for k in metered}
+            size = int(payload)
+            want = {("packets", "to_peer"): r.get("run_to_peer_packets"),
+                    ("packets", "to_client"): r.get("run_to_client_packets")}
+            want[("bytes", "to_peer")] = want[("packets", "to_peer")] * size
+            want[("bytes", "to_client")] = want[("packets", "to_client")] * size
+            r["metered"] = "= bounced" if d == want else "MISMATCH relay %s, reflectors %s" % (
+                sorted(d.items()), sorted(want.items()))
         if drops is not None and after is not None:
             r["relay_rcvbuf_drops"] = after - drops
         return r
@@ -323,8 +356,8 @@ def render_reflector(results):
     """The reflector table (results keyed (scenario, target))."""
     lines = ["| scenario | target | round trips/s | vs forwarder | relayed pkt/s | machine CPU us/pkt (all cores) "
              "| vs forwarder | minus the load | vs forwarder | server CPU us/pkt | cores busy (softirq) | "
-             "B/pkt to peer, to client | in flight start -> end |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "B/pkt to peer, to client | relay's /metrics | in flight start -> end |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for rs in results.values():
         for r in rs:
             if r.get("label_null") and r.get("ok") and r.get("to_client_packets"):
@@ -341,7 +374,7 @@ def render_reflector(results):
                 continue
             rs = results[(name, target)]
             if not any(r.get("ok") for r in rs):
-                lines.append(error_row(name, target, rs, 11))
+                lines.append(error_row(name, target, rs, 12))
                 continue
             rtt, pps, mcpu, scpu = (median(rs, k) for k in ("value", "relayed_per_s", "machine_cpu_us_per",
                                                               "cpu_us_per"))
@@ -350,7 +383,7 @@ def render_reflector(results):
             cores = "%s (%s)" % (mid.get("core_busy", "?"), mid.get("core_softirq", "?"))
             if target == NULL:
                 lines.append("| %s | %s (a reflector at the relay) | %s | | %s bounces/s | %s per bounce | | | | | %s "
-                             "| | |" % (name, target, num(rtt, "%.0f"), num(pps, "%.0f"), num(mcpu, "%.2f"), cores))
+                             "| | | |" % (name, target, num(rtt, "%.0f"), num(pps, "%.0f"), num(mcpu, "%.2f"), cores))
                 continue
             want = expected_bytes(target, int(payload))
             seen = [(r.get("to_peer_bytes_per_packet"), r.get("to_client_bytes_per_packet")) for r in ok]
@@ -360,11 +393,12 @@ def render_reflector(results):
             drops = [r["relay_rcvbuf_drops"] for r in ok if r.get("relay_rcvbuf_drops")]
             if drops:
                 flight += " (%s dropped by full socket buffers at the relay)" % "+".join(str(d) for d in drops)
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d, %d %s | %s |" % (
+            metered = sorted(set(r.get("metered", "") for r in ok))
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d, %d %s | %s | %s |" % (
                 name, target, num(rtt, "%.0f"), ratio(rtt, fwd_rtt), num(pps, "%.0f"), num(mcpu, "%.2f"),
                 ratio(mcpu, fwd_m), num(net(mcpu), "%.2f"), ratio(net(mcpu), net(fwd_m)), num(scpu, "%.2f"),
                 cores, want[0], want[1],
-                "(as loadgen)" if bytes_ok else "MISMATCH %s" % seen, flight))
+                "(as loadgen)" if bytes_ok else "MISMATCH %s" % seen, " / ".join(m for m in metered if m), flight))
     lines += ["", "Medians over the rounds. The load: rdv-reflector sets up 16 allocations with a channel (or 16 "
               "flows through the raw forwarder), injects 16 datagrams per flow and BPF reflectors at TC ingress "
               "of the load namespace's veth ends bounce them back (bench/reflector). Round trips/s: datagrams "
@@ -376,7 +410,9 @@ def render_reflector(results):
               "timed phase, its irq+softirq share in brackets (the round nearest the median). B/pkt: UDP "
               "payload bytes per datagram as the reflectors counted them over the run, checked against what "
               "rdv-loadgen relays and verifies (payload to the peer, + the 4-byte ChannelData header to a TURN "
-              "client). In flight: datagrams injected, and those drained up to the client sockets at the end "
+              "client). Relay's /metrics: rendezvousd's rendezvous_relay_packets_total and _bytes_total over "
+              "the run (what user space relayed and what it collected from the kernel) against what the "
+              "reflectors bounced each way, set-up to release. In flight: datagrams injected, and those drained up to the client sockets at the end "
               "and verified byte for byte (the rest were lost; UDP RcvbufErrors of the relay's namespace "
               "in brackets), per round. Load alone: the control, no relay: a reflector at the relay's listen "
               "address too, so datagrams bounce between the namespaces; its machine CPU per bounce is what "

@@ -325,6 +325,9 @@ JsonLine run(const Args& a, Reflector& reflector) {
   const auto per = [](uint64_t bytes, uint64_t packets) { return packets ? static_cast<double>(bytes) / static_cast<double>(packets) : 0.0; };
   j.add("to_client_bytes_per_packet", per(c2.bytes[RF_AT_CLIENT] + c2.bytes[RF_DRAINED], c2.packets[RF_AT_CLIENT] + c2.packets[RF_DRAINED]));
   j.add("to_peer_bytes_per_packet", per(c2.bytes[RF_AT_PEER], c2.packets[RF_AT_PEER]));
+  // The whole run's datagrams relayed each way as the reflectors saw them (set-up to release): what the
+  // relay's own counters must show (bench/veth_bench.py compares them with rendezvousd's /metrics).
+  j.add("run_to_peer_packets", c2.packets[RF_AT_PEER]).add("run_to_client_packets", c2.packets[RF_AT_CLIENT] + c2.packets[RF_DRAINED]);
   j.add("in_flight_start", injected).add("in_flight_end", d.valid).add("lost", lost);
   j.add("drained_invalid", d.invalid).add("drained_duplicates", d.duplicates);
   j.add("drained_counted", c2.packets[RF_DRAINED]);

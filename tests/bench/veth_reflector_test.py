@@ -4,7 +4,8 @@ the kernel fast path and the raw forwarder. The reflector rows (bench/reflector:
 namespace) must circulate traffic through every target, drain the datagrams still in flight up to the client
 sockets with every byte verified, and count the same bytes per relayed packet as the rdv-loadgen rows relay
 and verify (the payload to the peer, + the 4-byte ChannelData header to a TURN client); the kernel fast path's
-reflector rows must cost the daemon next to no CPU (the forwarding is in softirq). Needs root and BPF: exit 77
+reflector rows must cost the daemon next to no CPU (the forwarding is in softirq), and rendezvousd's /metrics
+must count exactly the packets and bytes the reflectors bounced each way. Needs root and BPF: exit 77
 (CTest SKIP) with the reason otherwise. The namespaces are the harness's (198.18.1.0/24, 198.18.2.0/24),
 removed even on failure."""
 import argparse
@@ -74,11 +75,14 @@ def main():
             want = "%d, %d (as loadgen)" % (payload, payload + (0 if target == "baseline" else 4))
             if row[11] != want:
                 problems.append("reflector row %s: bytes per packet %r, want %r" % (where, row[11], want))
-            start, end = (int(x) for x in re.match(r"(\d+) -> (\d+)", row[12]).groups())
+            start, end = (int(x) for x in re.match(r"(\d+) -> (\d+)", row[13]).groups())
             # A user-space relay may lose some to full socket buffers (or all, starved on a busy machine);
             # the kernel path has no socket to overflow.
             if start != 16 * 16 or end > start or (target == "rendezvousd+kernel" and end <= 0):
-                problems.append("reflector row %s: in flight %s (16 x 16 injected)" % (where, row[12]))
+                problems.append("reflector row %s: in flight %s (16 x 16 injected)" % (where, row[13]))
+            # rendezvousd's own counters (user space, and the kernel's folded in) against the reflectors'
+            if target.startswith("rendezvousd") and row[12] != "= bounced":
+                problems.append("reflector row %s: the relay's /metrics %r" % (where, row[12]))
             if target == "rendezvousd+kernel" and float(row[9]) > 0.5:
                 problems.append("reflector row %s: the daemon spent %s us/pkt: not the kernel path" % (where, row[9]))
     for name, _ in SCENARIOS:  # the control: the load alone, a reflector in place of the relay
