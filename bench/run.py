@@ -775,6 +775,14 @@ def parse_args(argv):
     ap.add_argument("--veth", action="store_true",
                     help="instead: the kernel fast path's rows, channel scenarios over veth between namespaces "
                          "(bench/veth_bench.py; needs root)")
+    ap.add_argument("--veth-load", choices=("both", "reflector", "loadgen"), default="both",
+                    help="--veth: the load of its rows: rdv-reflector (BPF reflectors in the load namespace, "
+                         "the load nearly free), rdv-loadgen (clients and echoing peer in user space), or both tables")
+    ap.add_argument("--veth-targets", default="rendezvousd,rendezvousd+kernel,coturn,baseline",
+                    help="--veth: the targets to run (baseline: the raw forwarder)")
+    ap.add_argument("--veth-inject-cpus", default=None,
+                    help="--veth reflector rows: the cores the flows are injected from, where their softirq "
+                         "runs (default: every core, flows spread over them)")
     a = ap.parse_args(argv)
     tiny = a.smoke or a.quick
     a.rounds = a.rounds or (1 if tiny else 5)
@@ -801,10 +809,11 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     atexit.register(kill_all)
-    for tool in ("rdv-loadgen", "rdv-baseline") + (() if args.veth else ("rdv-apibench",)):
+    for tool in ("rdv-loadgen", "rdv-baseline") + (() if args.veth else ("rdv-apibench",)) + \
+            (("rdv-reflector",) if args.veth and args.veth_load != "loadgen" else ()):
         if not os.access(os.path.join(args.bin_dir, tool), os.X_OK):
             sys.exit("run.py: %s not found in %s (build the bench targets)" % (tool, args.bin_dir))
-    if not shutil.which("turnserver"):
+    if not shutil.which("turnserver") and (not args.veth or "coturn" in args.veth_targets.split(",")):
         sys.exit("run.py: coturn's turnserver is not installed")
     if args.veth:
         import veth_bench  # noqa: E402 (bench/, on sys.path above)
