@@ -19,7 +19,10 @@ PAIRED_KEYS = [("latency (kernel timestamps) p50", "k_rtt_p50_us"), ("latency (k
                ("latency (kernel timestamps) p999", "k_rtt_p999_us"), ("relay-added (paired) p50", "added_p50_us"),
                ("relay-added (paired) p50 95% CI +-", "added_p50_ci_us"), ("relay-added (paired) p99", "added_p99_us"),
                ("relay-added (paired) p99 95% CI +-", "added_p99_ci_us"), ("relay-added (paired) p999", "added_p999_us"),
-               ("relay-added (paired) median of pair differences", "pair_diff_p50_us")]
+               ("relay-added (paired) median of pair differences", "pair_diff_p50_us"),
+               ("relay-added (paired, net of run-queue wait) p50", "net_added_p50_us"),
+               ("relay-added (paired, net of run-queue wait) p99", "net_added_p99_us"),
+               ("relay-added (paired, net of run-queue wait) p99 95% CI +-", "net_added_p99_ci_us")]
 
 
 def summary(runs, key):
@@ -128,14 +131,15 @@ def paired_latency(results):
             "- latency-paired, %s (kernel timestamps, us): client->relay->peer p50 %s / p99 %s (forwarder %s / %s), "
             "peer->relay->client p50 %s / p99 %s (forwarder %s / %s); relay-added one-way: to the peer p50 %s p99 %s, "
             "back p50 %s p99 %s; pairs %s, late slots %s, missing stamps %s, lost %s; the load generator's own view "
-            "(user-space round trip) p50 %s / p99 %s (forwarder %s / %s)" % (
+            "(user-space round trip) p50 %s / p99 %s (forwarder %s / %s); run-queue wait around a packet p99 %s "
+            "(forwarder %s)" % (
                 t, med(runs, "k_out_p50_us"), med(runs, "k_out_p99_us"), med(runs, "fwd_k_out_p50_us"),
                 med(runs, "fwd_k_out_p99_us"), med(runs, "k_back_p50_us"), med(runs, "k_back_p99_us"),
                 med(runs, "fwd_k_back_p50_us"), med(runs, "fwd_k_back_p99_us"), med(runs, "added_out_p50_us"),
                 med(runs, "added_out_p99_us"), med(runs, "added_back_p50_us"), med(runs, "added_back_p99_us"),
                 med(runs, "pairs"), med(runs, "late_slots"), med(runs, "missing_stamps"), med(runs, "lost"),
                 med(runs, "user_rtt_p50_us"), med(runs, "user_rtt_p99_us"), med(runs, "fwd_user_rtt_p50_us"),
-                med(runs, "fwd_user_rtt_p99_us")))
+                med(runs, "fwd_user_rtt_p99_us"), med(runs, "run_wait_p99_us"), med(runs, "fwd_run_wait_p99_us")))
     return lines
 
 

@@ -519,7 +519,7 @@ class Bench:
         run; the forwarder's half of the result also goes to the baseline column."""
         fwd, fwd_addr = self.start_baseline("forward", peer_port)
         procs.append(fwd)
-        r = self.loadgen(server, target, extra + ["--forwarder", fwd_addr],
+        r = self.loadgen(server, target, extra + ["--forwarder", fwd_addr, "--forwarder-pid", str(fwd.pid)],
                          duration=self.args.paired_duration)
         results.setdefault(("latency-paired", target), []).append(r)
         view = {k[len("fwd_"):]: v for k, v in r.items() if k.startswith("fwd_")}

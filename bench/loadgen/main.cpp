@@ -231,7 +231,8 @@ JsonLine runPaired(const Options& o) {
     if (!phase.begin()) {
       j = notStarted();
     } else {
-      PairedLatency paired({o.payload, o.rate, secondsToNs(o.duration), o.count}, relayFds, fwdFds, peerFd);
+      PairedLatency paired({o.payload, o.rate, secondsToNs(o.duration), o.count, o.serverPid, o.forwarderPid},
+                           relayFds, fwdFds, peerFd);
       const bool ran = paired.run(error);
       phase.end();
       if (!ran) {

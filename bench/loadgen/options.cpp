@@ -51,6 +51,8 @@ bool apply(Options& o, std::string_view name, const char* v) {
   if (name == "--count") return toUnsigned(v, o.count);
   if (name == "--server-pid")
     return toUnsigned(v, u) && u > 0 && u < (1u << 30) && (o.serverPid = static_cast<int>(u), true);
+  if (name == "--forwarder-pid")
+    return toUnsigned(v, u) && u > 0 && u < (1u << 30) && (o.forwarderPid = static_cast<int>(u), true);
   if (name == "--slice") {  // K/N, 0 <= K < N <= 64
     const std::string_view s(v);
     const size_t slash = s.find('/');
@@ -88,7 +90,7 @@ const char* usage() {
   return "usage: rdv-loadgen --scenario binding|allocate|channel|send|latency|latency-paired|memory --server IP:PORT\n"
          "  [--label NAME] [--cpu N] [--duration S] [--count N] [--rate PER_S] [--flows N] [--window N]\n"
          "  [--payload BYTES] [--raw] [--user U --password P | --rest-secret S] [--peer-bind IP:PORT]\n"
-         "  [--client-ip IP] [--forwarder IP:PORT]\n"
+         "  [--client-ip IP] [--forwarder IP:PORT [--forwarder-pid PID]]\n"
          "  [--hold S] [--setup-timeout S] [--server-pid PID] [--sync] [--slice K/N]\n"
          "Prints one JSON line with the results. --raw drives rdv-baseline (echo for binding, forwarder\n"
          "for channel/send/latency) with the same payloads and no STUN/TURN framing.\n"
@@ -99,7 +101,8 @@ const char* usage() {
          "latency-paired: --flows allocations on --server and as many sockets to the raw forwarder at\n"
          "--forwarder (rdv-baseline forward, its --peer at --peer-bind), one packet at a time at --rate,\n"
          "alternating between the two; kernel software timestamps at every send and receive (the relay-added\n"
-         "latency without the load generator's wake-ups; docs/benchmarks.md).\n";
+         "latency without the load generator's wake-ups; docs/benchmarks.md); with --server-pid and\n"
+         "--forwarder-pid also each path's run-queue wait (/proc/PID/task/*/schedstat) around every packet.\n";
 }
 
 std::optional<Options> parseOptions(int argc, char** argv, std::string& error) {

@@ -39,8 +39,36 @@ double us(int64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
 // One quantity of every complete sample of one path.
 struct Series {
-  std::vector<int64_t> rtt, out, back, user;
+  std::vector<int64_t> rtt, out, back, user, wait;
 };
+
+// Relay-added at percentile p: the relay path's p-th percentile minus the forwarder's, over the pairs of one
+// run (`pairs`: relay, forwarder); its noise: a 95 % bootstrap interval, resampling pairs (so that whatever
+// the two packets of a pair shared stays shared). Adds PREFIX{p50,p99,p999}_us and their _ci_us half-widths.
+void addedStats(const std::vector<std::array<int64_t, 2>>& pairs, const std::string& prefix, JsonLine& j) {
+  std::vector<int64_t> relay, fwd;
+  for (const auto& p : pairs) {
+    relay.push_back(p[0]);
+    fwd.push_back(p[1]);
+  }
+  int64_t added[3];
+  for (size_t i = 0; i < 3; ++i) added[i] = quantile(relay, kPercentiles[i]) - quantile(fwd, kPercentiles[i]);
+  std::mt19937_64 rng(1);
+  std::uniform_int_distribution<size_t> pick(0, pairs.size() - 1);
+  std::vector<int64_t> boot[3];
+  for (int b = 0; b < kBootstrapRounds; ++b) {
+    for (size_t n = 0; n < pairs.size(); ++n) {
+      const auto& p = pairs[pick(rng)];
+      relay[n] = p[0];
+      fwd[n] = p[1];
+    }
+    for (size_t i = 0; i < 3; ++i) boot[i].push_back(quantile(relay, kPercentiles[i]) - quantile(fwd, kPercentiles[i]));
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    const int64_t lo = quantile(boot[i], 0.025), hi = quantile(boot[i], 0.975);
+    j.add(prefix + kNames[i] + "_us", us(added[i])).add(prefix + kNames[i] + "_ci_us", us(hi - lo) / 2);
+  }
+}
 
 }  // namespace
 
@@ -53,6 +81,11 @@ PairedLatency::PairedLatency(const PairedConfig& config, std::vector<int> relayF
   size_t n = static_cast<size_t>(std::min(planned, static_cast<double>(kMaxSamples)));
   if (config.count) n = std::min<size_t>(n, config.count);
   samples_.resize(n);
+  if (config.serverPid > 0 && config.forwarderPid > 0 &&
+      !(waits_[kRelay].open(config.serverPid) && waits_[kForwarder].open(config.forwarderPid))) {
+    waits_[kRelay].close();
+    waits_[kForwarder].close();
+  }
 }
 
 PairedLatency::~PairedLatency() {
@@ -157,6 +190,7 @@ void PairedLatency::sendNext(int64_t now) {
   Sample& s = samples_[k];
   s.flow = flow;
   s.userSent = now;
+  s.waitBefore = waits_[path].total();
   if (send(flows_[flow].fd, p, header + config_.payload, MSG_DONTWAIT) < 0) {
     ++sendErrors_;
     return;
@@ -219,6 +253,7 @@ void PairedLatency::onClientReadable(uint32_t flow) {
     }
     s->clientRx = d.stampNs;
     s->userReceived = nowNs();
+    s->waitAfter = waits_[flows_[flow].path].total();
     s->answered = true;
   }
 }
@@ -231,9 +266,12 @@ uint64_t PairedLatency::relayedByServer() const {
 }
 
 void PairedLatency::report(JsonLine& j) const {
+  const bool waits = waits_[kRelay].isOpen() && waits_[kForwarder].isOpen();
   Series series[2];
   uint64_t answered = 0, lost = 0, missing = 0;
-  std::vector<std::array<int64_t, 2>> pairs;  // kernel round trips of the pairs whose two packets completed
+  // The kernel round trips of the pairs whose two packets completed (relay, forwarder), and the same net of
+  // each path's run-queue wait around its packet.
+  std::vector<std::array<int64_t, 2>> pairs, netPairs;
   for (uint64_t k = 0; k < next_; ++k) {
     const Sample& s = samples_[k];
     if (!s.sent) continue;
@@ -246,12 +284,15 @@ void PairedLatency::report(JsonLine& j) const {
     v.back.push_back(s.clientRx - s.peerTx);
     v.rtt.push_back(v.out.back() + v.back.back());
     v.user.push_back(s.userReceived - s.userSent);
+    v.wait.push_back(s.waitAfter - s.waitBefore);
     if (k % 2 == 1 && samples_[k - 1].complete()) {
       const Sample& a = samples_[k - 1];
       const int64_t rttA = (a.peerRx - a.clientTx) + (a.clientRx - a.peerTx);
       const int64_t rttB = v.rtt.back();
+      const int64_t netA = rttA - (a.waitAfter - a.waitBefore), netB = rttB - v.wait.back();
       const bool aIsRelay = flows_[a.flow].path == kRelay;
       pairs.push_back({aIsRelay ? rttA : rttB, aIsRelay ? rttB : rttA});
+      netPairs.push_back({aIsRelay ? netA : netB, aIsRelay ? netB : netA});
     }
   }
   j.add("ok", !pairs.empty() && invalid_ == 0).add("unit", std::string("us"));
@@ -268,6 +309,7 @@ void PairedLatency::report(JsonLine& j) const {
       j.add(pre + "k_out_" + kNames[i] + "_us", us(quantile(v.out, kPercentiles[i])));
       j.add(pre + "k_back_" + kNames[i] + "_us", us(quantile(v.back, kPercentiles[i])));
       j.add(pre + "user_rtt_" + kNames[i] + "_us", us(quantile(v.user, kPercentiles[i])));
+      if (waits) j.add(pre + "run_wait_" + kNames[i] + "_us", us(quantile(v.wait, kPercentiles[i])));
     }
   }
   if (pairs.empty()) {
@@ -275,48 +317,24 @@ void PairedLatency::report(JsonLine& j) const {
     return;
   }
   if (invalid_) j.add("error", std::to_string(invalid_) + " datagrams failed verification");
-  // Relay-added at percentile p: the relay path's p-th percentile minus the forwarder's, over the complete
-  // pairs of this run; its noise: a 95 % bootstrap interval, resampling pairs (so that whatever the two
-  // packets of a pair shared stays shared).
-  std::vector<int64_t> relay, fwd, diff;
-  for (const auto& p : pairs) {
-    relay.push_back(p[0]);
-    fwd.push_back(p[1]);
-    diff.push_back(p[0] - p[1]);
-  }
-  int64_t added[3];
-  for (size_t i = 0; i < 3; ++i) added[i] = quantile(relay, kPercentiles[i]) - quantile(fwd, kPercentiles[i]);
-  std::mt19937_64 rng(1);
-  std::uniform_int_distribution<size_t> pick(0, pairs.size() - 1);
-  std::vector<int64_t> boot[3];
-  std::vector<int64_t> r(pairs.size()), f(pairs.size());
-  for (int b = 0; b < kBootstrapRounds; ++b) {
-    for (size_t n = 0; n < pairs.size(); ++n) {
-      const auto& p = pairs[pick(rng)];
-      r[n] = p[0];
-      f[n] = p[1];
-    }
-    for (size_t i = 0; i < 3; ++i) boot[i].push_back(quantile(r, kPercentiles[i]) - quantile(f, kPercentiles[i]));
-  }
-  for (size_t i = 0; i < 3; ++i) {
-    const int64_t lo = quantile(boot[i], 0.025), hi = quantile(boot[i], 0.975);
-    j.add(std::string("added_") + kNames[i] + "_us", us(added[i]));
-    j.add(std::string("added_") + kNames[i] + "_ci_us", us(hi - lo) / 2);
-  }
+  addedStats(pairs, "added_", j);
+  if (waits) addedStats(netPairs, "net_added_", j);
   // Per direction, from each path's own complete samples.
-  for (const char* dir : {"out", "back"}) {
+  for (int dir = 0; dir < 2; ++dir) {
     Series a = series[kRelay], b = series[kForwarder];
-    auto& va = std::string(dir) == "out" ? a.out : a.back;
-    auto& vb = std::string(dir) == "out" ? b.out : b.back;
+    auto& va = dir == 0 ? a.out : a.back;
+    auto& vb = dir == 0 ? b.out : b.back;
     for (size_t i = 0; i < 2; ++i)
-      j.add(std::string("added_") + dir + "_" + kNames[i] + "_us",
+      j.add(std::string("added_") + (dir == 0 ? "out_" : "back_") + kNames[i] + "_us",
             us(quantile(va, kPercentiles[i]) - quantile(vb, kPercentiles[i])));
   }
   // The pairwise differences: their median is another estimate of the shift; their spread is the two
   // paths' jitter together, not added latency (docs/benchmarks.md).
+  std::vector<int64_t> diff;
+  for (const auto& p : pairs) diff.push_back(p[0] - p[1]);
   j.add("pair_diff_p50_us", us(quantile(diff, 0.5))).add("pair_diff_p01_us", us(quantile(diff, 0.01)));
   j.add("pair_diff_p99_us", us(quantile(diff, 0.99)));
-  j.add("value", us(added[0]));
+  j.add("value", us(quantile(diff, 0.5)));
 }
 
 }  // namespace rdv::bench

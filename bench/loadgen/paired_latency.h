@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench/loadgen/options.h"
+#include "bench/loadgen/run_delay.h"
 
 namespace rdv::bench {
 
@@ -21,6 +22,8 @@ struct PairedConfig {
   double rate = 2000;      // packets per second, both paths together (each path gets half)
   int64_t durationNs = 0;  // sending stops then
   uint64_t count = 0;      // or after this many packets (0: no limit)
+  int serverPid = 0;       // when set (both): each path's run-queue wait is read around every packet
+  int forwarderPid = 0;
 };
 
 class PairedLatency {
@@ -49,6 +52,7 @@ class PairedLatency {
   struct Sample {
     int64_t userSent = 0, userReceived = 0;  // CLOCK_MONOTONIC, the load generator's own view
     int64_t clientTx = 0, peerRx = 0, peerTx = 0, clientRx = 0;  // kernel, CLOCK_REALTIME
+    int64_t waitBefore = 0, waitAfter = 0;  // the path's process's run-queue wait before the send, after the answer
     uint32_t flow = 0;
     bool sent = false;
     bool answered = false;
@@ -74,6 +78,7 @@ class PairedLatency {
   uint64_t sendErrors_ = 0;
   uint64_t invalid_ = 0;
   std::vector<uint8_t> buf_;
+  RunDelay waits_[2];  // by Path
 };
 
 }  // namespace rdv::bench
