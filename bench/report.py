@@ -20,9 +20,9 @@ PAIRED_KEYS = [("latency (kernel timestamps) p50", "k_rtt_p50_us"), ("latency (k
                ("relay-added (paired) p50 95% CI +-", "added_p50_ci_us"), ("relay-added (paired) p99", "added_p99_us"),
                ("relay-added (paired) p99 95% CI +-", "added_p99_ci_us"), ("relay-added (paired) p999", "added_p999_us"),
                ("relay-added (paired) median of pair differences", "pair_diff_p50_us"),
-               ("relay-added (paired, net of run-queue wait) p50", "net_added_p50_us"),
-               ("relay-added (paired, net of run-queue wait) p99", "net_added_p99_us"),
-               ("relay-added (paired, net of run-queue wait) p99 95% CI +-", "net_added_p99_ci_us")]
+               ("relay-added (paired, uncontended) p50", "uncontended_added_p50_us"),
+               ("relay-added (paired, uncontended) p99", "uncontended_added_p99_us"),
+               ("relay-added (paired, uncontended) p99 95% CI +-", "uncontended_added_p99_ci_us")]
 
 
 def summary(runs, key):
@@ -132,14 +132,15 @@ def paired_latency(results):
             "peer->relay->client p50 %s / p99 %s (forwarder %s / %s); relay-added one-way: to the peer p50 %s p99 %s, "
             "back p50 %s p99 %s; pairs %s, late slots %s, missing stamps %s, lost %s; the load generator's own view "
             "(user-space round trip) p50 %s / p99 %s (forwarder %s / %s); run-queue wait around a packet p99 %s "
-            "(forwarder %s)" % (
+            "(forwarder %s), pairs with no wait on either path %s" % (
                 t, med(runs, "k_out_p50_us"), med(runs, "k_out_p99_us"), med(runs, "fwd_k_out_p50_us"),
                 med(runs, "fwd_k_out_p99_us"), med(runs, "k_back_p50_us"), med(runs, "k_back_p99_us"),
                 med(runs, "fwd_k_back_p50_us"), med(runs, "fwd_k_back_p99_us"), med(runs, "added_out_p50_us"),
                 med(runs, "added_out_p99_us"), med(runs, "added_back_p50_us"), med(runs, "added_back_p99_us"),
                 med(runs, "pairs"), med(runs, "late_slots"), med(runs, "missing_stamps"), med(runs, "lost"),
                 med(runs, "user_rtt_p50_us"), med(runs, "user_rtt_p99_us"), med(runs, "fwd_user_rtt_p50_us"),
-                med(runs, "fwd_user_rtt_p99_us"), med(runs, "run_wait_p99_us"), med(runs, "fwd_run_wait_p99_us")))
+                med(runs, "fwd_user_rtt_p99_us"), med(runs, "run_wait_p99_us"), med(runs, "fwd_run_wait_p99_us"),
+                med(runs, "uncontended_pairs")))
     return lines
 
 

@@ -239,6 +239,8 @@ JsonLine runPaired(const Options& o) {
         j.add("ok", false).add("error", error);
       } else {
         paired.report(j);
+        if (!o.samplesFile.empty() && !paired.writeSamples(o.samplesFile))
+          j.add("ok", false).add("error", "cannot write --samples " + o.samplesFile);
         j.add("relayed", paired.relayedByServer());
         phase.report(j, paired.relayedByServer());
       }

@@ -29,6 +29,7 @@ bool apply(Options& o, std::string_view name, const char* v) {
   if (name == "--password") return o.password = v, true;
   if (name == "--rest-secret") return o.restSecret = v, true;
   if (name == "--peer-bind") return o.peerBind = v, true;
+  if (name == "--samples") return o.samplesFile = v, true;
   if (name == "--client-ip") {
     auto ip = IpAddress::parse(v);
     if (ip) o.clientIp = *ip;
@@ -90,7 +91,7 @@ const char* usage() {
   return "usage: rdv-loadgen --scenario binding|allocate|channel|send|latency|latency-paired|memory --server IP:PORT\n"
          "  [--label NAME] [--cpu N] [--duration S] [--count N] [--rate PER_S] [--flows N] [--window N]\n"
          "  [--payload BYTES] [--raw] [--user U --password P | --rest-secret S] [--peer-bind IP:PORT]\n"
-         "  [--client-ip IP] [--forwarder IP:PORT [--forwarder-pid PID]]\n"
+         "  [--client-ip IP] [--forwarder IP:PORT [--forwarder-pid PID] [--samples CSV]]\n"
          "  [--hold S] [--setup-timeout S] [--server-pid PID] [--sync] [--slice K/N]\n"
          "Prints one JSON line with the results. --raw drives rdv-baseline (echo for binding, forwarder\n"
          "for channel/send/latency) with the same payloads and no STUN/TURN framing.\n"

@@ -30,6 +30,7 @@ struct Options {
   std::optional<IpAddress> clientIp;     // every client socket's source address (veth runs); default 127.x
   std::optional<Endpoint> forwarder;     // latency-paired: the raw forwarder running beside the server
   int forwarderPid = 0;                  // latency-paired: its pid (with --server-pid: run-queue waits)
+  std::string samplesFile;               // latency-paired: every sample as CSV
   double hold = 60;         // memory: seconds to hold the allocations at most (stdin EOF ends it sooner)
   double setupTimeout = 1;  // seconds before a setup request is retransmitted (3 times at most)
   int serverPid = 0;        // when set: the server's CPU time over the timed phase is measured (server_cpu.h)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -258,6 +259,23 @@ void PairedLatency::onClientReadable(uint32_t flow) {
   }
 }
 
+bool PairedLatency::writeSamples(const std::string& path) const {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "seq,path,client_tx_ns,peer_rx_ns,peer_tx_ns,client_rx_ns,wait_before_ns,wait_after_ns,"
+                  "user_sent_ns,user_received_ns\n");
+  for (uint64_t k = 0; k < next_; ++k) {
+    const Sample& s = samples_[k];
+    if (!s.sent) continue;
+    std::fprintf(f, "%llu,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n", static_cast<unsigned long long>(k),
+                 flows_[s.flow].path == kRelay ? "relay" : "forwarder", static_cast<long long>(s.clientTx),
+                 static_cast<long long>(s.peerRx), static_cast<long long>(s.peerTx), static_cast<long long>(s.clientRx),
+                 static_cast<long long>(s.waitBefore), static_cast<long long>(s.waitAfter),
+                 static_cast<long long>(s.userSent), static_cast<long long>(s.userReceived));
+  }
+  return std::fclose(f) == 0;
+}
+
 uint64_t PairedLatency::relayedByServer() const {
   uint64_t n = 0;
   for (uint64_t k = 0; k < next_; ++k)
@@ -269,9 +287,9 @@ void PairedLatency::report(JsonLine& j) const {
   const bool waits = waits_[kRelay].isOpen() && waits_[kForwarder].isOpen();
   Series series[2];
   uint64_t answered = 0, lost = 0, missing = 0;
-  // The kernel round trips of the pairs whose two packets completed (relay, forwarder), and the same net of
-  // each path's run-queue wait around its packet.
-  std::vector<std::array<int64_t, 2>> pairs, netPairs;
+  // The kernel round trips of the pairs whose two packets completed (relay, forwarder), and of those pairs
+  // where neither process waited on a run queue around its packet (no other task delayed either path).
+  std::vector<std::array<int64_t, 2>> pairs, uncontended;
   for (uint64_t k = 0; k < next_; ++k) {
     const Sample& s = samples_[k];
     if (!s.sent) continue;
@@ -289,10 +307,9 @@ void PairedLatency::report(JsonLine& j) const {
       const Sample& a = samples_[k - 1];
       const int64_t rttA = (a.peerRx - a.clientTx) + (a.clientRx - a.peerTx);
       const int64_t rttB = v.rtt.back();
-      const int64_t netA = rttA - (a.waitAfter - a.waitBefore), netB = rttB - v.wait.back();
       const bool aIsRelay = flows_[a.flow].path == kRelay;
       pairs.push_back({aIsRelay ? rttA : rttB, aIsRelay ? rttB : rttA});
-      netPairs.push_back({aIsRelay ? netA : netB, aIsRelay ? netB : netA});
+      if (a.waitAfter == a.waitBefore && v.wait.back() == 0) uncontended.push_back(pairs.back());
     }
   }
   j.add("ok", !pairs.empty() && invalid_ == 0).add("unit", std::string("us"));
@@ -318,7 +335,10 @@ void PairedLatency::report(JsonLine& j) const {
   }
   if (invalid_) j.add("error", std::to_string(invalid_) + " datagrams failed verification");
   addedStats(pairs, "added_", j);
-  if (waits) addedStats(netPairs, "net_added_", j);
+  if (waits) {
+    j.add("uncontended_pairs", static_cast<uint64_t>(uncontended.size()));
+    if (!uncontended.empty()) addedStats(uncontended, "uncontended_added_", j);
+  }
   // Per direction, from each path's own complete samples.
   for (int dir = 0; dir < 2; ++dir) {
     Series a = series[kRelay], b = series[kForwarder];

@@ -40,6 +40,9 @@ class PairedLatency {
   // Percentiles per path and direction, the relay-added statistics and the counts (keys in
   // docs/benchmarks.md); `ok` is false when no pair completed or an answer failed verification.
   void report(JsonLine& j) const;
+  // Every sample as CSV (seq, path, the four kernel stamps, the run-queue waits, the user-space times), for
+  // analysis beyond the percentiles; false when the file cannot be written.
+  bool writeSamples(const std::string& path) const;
   // Datagrams the server under test relayed (both directions of the relay path's answered packets).
   uint64_t relayedByServer() const;
 

@@ -1,8 +1,9 @@
 // How long a process's threads have waited on a run queue (runnable, not running): the second field of
 // /proc/PID/task/TID/schedstat, nanoseconds, summed over the threads the process had when opened. The paired
 // latency scenario reads it around each packet for the server and the forwarder: on a shared machine that
-// wait (other processes' time slices on the server's core) is what makes a latency tail, and subtracting it
-// leaves what the relay itself added.
+// wait (other processes' time slices on the server's core) is what makes a latency tail, and the pairs in
+// which neither process waited show what the relay itself added. (A wake-up on an idle core counts no wait:
+// the kernel's run-queue clock does not move between the enqueue and the switch.)
 #pragma once
 
 #include <sys/types.h>

@@ -27,7 +27,7 @@ ROWS += CPU_ROWS + RATE_ROWS
 PAIRED_ROWS = ["latency (kernel timestamps) p50", "latency (kernel timestamps) p99", "latency (kernel timestamps) p999",
                "relay-added (paired) p50", "relay-added (paired) p50 95% CI +-", "relay-added (paired) p99",
                "relay-added (paired) p99 95% CI +-", "relay-added (paired) median of pair differences",
-               "relay-added (paired, net of run-queue wait) p50", "relay-added (paired, net of run-queue wait) p99"]
+               "relay-added (paired, uncontended) p50", "relay-added (paired, uncontended) p99"]
 ROWS += PAIRED_ROWS
 PROCS_SCENARIOS = "binding,allocate,channel-100"
 PROCS_ROWS = ["binding", "binding CPU/answer", "allocate", "allocate CPU/alloc", "channel-100", "channel-100 CPU/pkt"]
