@@ -25,7 +25,7 @@ class RunDelay {
   bool open(pid_t pid);
   bool isOpen() const { return !fds_.empty(); }
   void close();
-  // The threads' run-queue wait so far, ns (0 when not open).
+  // The threads' run-queue wait so far, ns (0 when not open); a thread that has exited no longer counts.
   int64_t total() const;
 
  private:
