@@ -3,7 +3,9 @@
 // queue) and the time one arrived from it (SOF_TIMESTAMPING_RX_SOFTWARE), both taken by the kernel on
 // CLOCK_REALTIME. A sample between two of them does not include when the load generator's thread got to run.
 // On loopback both are taken in the same place, loopback_xmit -> netif_rx: a sender's TX stamp and its
-// receiver's RX stamp of one datagram are the same instant (to within the clock read).
+// receiver's RX stamp of one datagram are the same instant (to within the clock read). The first socket to ask
+// for RX stamps switches them on for the whole kernel through deferred work (net_enable_timestamp): a datagram
+// received in the next few milliseconds may come without one.
 #pragma once
 
 #include <sys/socket.h>

@@ -124,7 +124,7 @@ bool PairedLatency::run(std::string& error) {
   const int64_t interval = std::max<int64_t>(1000, static_cast<int64_t>(1e9 / config_.rate));
   itimerspec its{};
   its.it_interval = {interval / 1'000'000'000, interval % 1'000'000'000};
-  its.it_value = {0, 1'000'000};
+  its.it_value = {0, 20'000'000};  // the kernel turns RX stamps on through deferred work (kernel_stamps.h)
   timerfd_settime(timerFd_, 0, &its, nullptr);
 
   const int64_t end = nowNs() + config_.durationNs;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/loadgen/udp.h"
@@ -48,22 +49,26 @@ TEST(KernelStamps, ADatagramGetsATxStampAtTheSenderAndAnRxStampAtTheReceiver) {
 
   std::vector<uint8_t> payload(100);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 7 + 1);
-  ASSERT_EQ(send(tx.fd, payload.data(), payload.size(), 0), static_cast<ssize_t>(payload.size()));
-
   std::vector<uint8_t> buf(2048);
-  StampedDatagram sent;
-  ASSERT_TRUE(waitFor(tx.fd, POLLERR));  // POLLERR: the error queue holds the stamp
-  ASSERT_TRUE(receiveTxStamp(tx.fd, buf.data(), buf.size(), sent));
-  ASSERT_GE(sent.length, payload.size());  // headers first, then what was sent
-  EXPECT_EQ(0, std::memcmp(buf.data() + sent.length - payload.size(), payload.data(), payload.size()));
-  EXPECT_GT(sent.stampNs, 0);
-  EXPECT_FALSE(receiveTxStamp(tx.fd, buf.data(), buf.size(), sent));  // one datagram, one stamp
+  StampedDatagram sent, got;
+  // The first socket to ask for RX stamps switches them on for the whole kernel through a deferred work item
+  // (net_enable_timestamp), so the first datagrams may arrive unstamped: send until one has its stamp.
+  for (int attempt = 0; attempt < 200 && got.stampNs == 0; ++attempt) {
+    if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    payload[0] = static_cast<uint8_t>(attempt);
+    ASSERT_EQ(send(tx.fd, payload.data(), payload.size(), 0), static_cast<ssize_t>(payload.size()));
+    ASSERT_TRUE(waitFor(tx.fd, POLLERR));  // POLLERR: the error queue holds the stamp
+    ASSERT_TRUE(receiveTxStamp(tx.fd, buf.data(), buf.size(), sent));
+    ASSERT_GE(sent.length, payload.size());  // headers first, then what was sent
+    EXPECT_EQ(0, std::memcmp(buf.data() + sent.length - payload.size(), payload.data(), payload.size()));
+    EXPECT_GT(sent.stampNs, 0);
+    EXPECT_FALSE(receiveTxStamp(tx.fd, buf.data(), buf.size(), sent));  // one datagram, one stamp
 
-  StampedDatagram got;
-  ASSERT_TRUE(waitFor(rx.fd, POLLIN));
-  ASSERT_TRUE(receiveStamped(rx.fd, buf.data(), buf.size(), got));
-  ASSERT_EQ(got.length, payload.size());
-  EXPECT_EQ(0, std::memcmp(buf.data(), payload.data(), payload.size()));
+    ASSERT_TRUE(waitFor(rx.fd, POLLIN));
+    ASSERT_TRUE(receiveStamped(rx.fd, buf.data(), buf.size(), got));
+    ASSERT_EQ(got.length, payload.size());
+    EXPECT_EQ(0, std::memcmp(buf.data(), payload.data(), payload.size()));
+  }
   EXPECT_EQ(*Endpoint::fromSockaddr(reinterpret_cast<const sockaddr*>(&got.from)), localEndpoint(tx.fd));
   EXPECT_GE(got.stampNs, sent.stampNs);
   EXPECT_LT(got.stampNs - sent.stampNs, 1'000'000'000);
