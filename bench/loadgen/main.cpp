@@ -205,7 +205,8 @@ JsonLine runRelay(const Options& o) {
 // forwarder (whose --peer is that peer), then packets alternating between the two (paired_latency.h).
 JsonLine runPaired(const Options& o) {
   std::string error;
-  if (!isBenchAddress(*o.forwarder)) return JsonLine().add("ok", false).add("error", std::string("--forwarder: not a bench address"));
+  if (!isBenchAddress(*o.forwarder))
+    return JsonLine().add("ok", false).add("error", std::string("--forwarder: not loopback or 198.18.0.0/15"));
   auto peerBind = Endpoint::parse(o.peerBind);
   const int peerFd = peerBind ? openUdp(*peerBind, nullptr, error) : -1;
   if (peerFd < 0) return JsonLine().add("ok", false).add("error", "peer socket: " + error);
