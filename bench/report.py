@@ -15,10 +15,14 @@ LATENCY_KEYS = [("latency p50", "p50_us"), ("latency p99", "p99_us"), ("latency 
 # latency-paired (kernel timestamps, the server and the raw forwarder in one run; docs/benchmarks.md): the
 # kernel round trip of each path (the baseline column: the forwarder's half of the same runs), then the
 # relay-added latency = the server's percentile - the forwarder's, within each run, and its 95 % interval.
-PAIRED_KEYS = [("latency (kernel timestamps) p50", "k_rtt_p50_us"), ("latency (kernel timestamps) p99", "k_rtt_p99_us"),
-               ("latency (kernel timestamps) p999", "k_rtt_p999_us"), ("relay-added (paired) p50", "added_p50_us"),
-               ("relay-added (paired) p50 95% CI +-", "added_p50_ci_us"), ("relay-added (paired) p99", "added_p99_us"),
-               ("relay-added (paired) p99 95% CI +-", "added_p99_ci_us"), ("relay-added (paired) p999", "added_p999_us"),
+PAIRED_KEYS = [("latency (kernel timestamps) p50", "k_rtt_p50_us"),
+               ("latency (kernel timestamps) p99", "k_rtt_p99_us"),
+               ("latency (kernel timestamps) p999", "k_rtt_p999_us"),
+               ("relay-added (paired) p50", "added_p50_us"),
+               ("relay-added (paired) p50 95% CI +-", "added_p50_ci_us"),
+               ("relay-added (paired) p99", "added_p99_us"),
+               ("relay-added (paired) p99 95% CI +-", "added_p99_ci_us"),
+               ("relay-added (paired) p999", "added_p999_us"),
                ("relay-added (paired) median of pair differences", "pair_diff_p50_us"),
                ("relay-added (paired, uncontended) p50", "uncontended_added_p50_us"),
                ("relay-added (paired, uncontended) p99", "uncontended_added_p99_us"),

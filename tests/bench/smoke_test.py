@@ -4,7 +4,8 @@ a row per scenario and no error cell, and a number in every rendezvousd cell (a 
 the traffic rows, the server-CPU rows (CPU/answer, CPU/pkt, CPU/alloc: positive for every target) and the
 fixed-rate rows (--rate); the registry and signalling rows (scenario 6, rdv-apibench) must have numbers for
 rendezvousd; the latency-paired rows (kernel timestamps: a positive round trip in every column; relay-added
-rows for both servers). A second short run with --procs 2 (two load generators, results summed) must give numbers too."""
+rows for both servers). A second short run with --procs 2 (two load generators, results summed) must give
+numbers too."""
 import argparse
 import os
 import subprocess
