@@ -20,28 +20,38 @@ TEST(RunDelay, TwoThreadsOnOneCoreWaitForEachOther) {
   while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &mine)) ++cpu;
   ASSERT_LT(cpu, CPU_SETSIZE);
 
-  std::atomic<bool> go{false}, stop{false};
+  std::atomic<bool> stop{false};
+  std::atomic<int> spinning{0};
+  std::atomic<bool> pinned{true};
   auto spin = [&] {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    sched_setaffinity(0, sizeof(one), &one);
-    while (!go.load()) std::this_thread::yield();
+    if (sched_setaffinity(0, sizeof(one), &one) != 0) pinned = false;
+    ++spinning;
     while (!stop.load()) {
     }
   };
   std::thread a(spin), b(spin);
   RunDelay delay;
   const bool opened = delay.open(getpid());  // after the threads exist: their files are opened too
+  // Both spinning on one core (on a busy machine a new thread may wait a while for its first turn), then
+  // until the wait grows, with a deadline; read while they live: an exited thread's figures are gone.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (spinning.load() < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const int64_t before = delay.total();
-  go = true;
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const int64_t after = delay.total();  // while they live: an exited thread's figures are gone
+  int64_t after = before;
+  while (after == before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = delay.total();
+  }
   stop = true;
   a.join();
   b.join();
   ASSERT_TRUE(opened);
-  EXPECT_GT(after, before);  // 100 ms of two spinning threads on one core: one ran while the other waited
+  ASSERT_TRUE(pinned);
+  EXPECT_GT(after, before);  // two spinning threads on one core: one ran while the other waited
 }
 
 TEST(RunDelay, NoProcessNoFigures) {
