@@ -12,6 +12,21 @@ EXTRA_ROWS = [("channel-1200 Mbit/s", "channel-1200", "mbps", "Mbit/s"),
 # Server CPU time per unit of work (cpu_us_per from rdv-loadgen --server-pid): the row after each scenario.
 CPU_SUFFIX = {"binding": "CPU/answer", "allocate": "CPU/alloc", "allocate-rest": "CPU/alloc"}  # others: CPU/pkt
 LATENCY_KEYS = [("latency p50", "p50_us"), ("latency p99", "p99_us"), ("latency p999", "p999_us")]
+# latency-paired (kernel timestamps, the server and the raw forwarder in one run; docs/benchmarks.md): the
+# kernel round trip of each path (the baseline column: the forwarder's half of the same runs), then the
+# relay-added latency = the server's percentile - the forwarder's, within each run, and its 95 % interval.
+PAIRED_KEYS = [("latency (kernel timestamps) p50", "k_rtt_p50_us"),
+               ("latency (kernel timestamps) p99", "k_rtt_p99_us"),
+               ("latency (kernel timestamps) p999", "k_rtt_p999_us"),
+               ("relay-added (paired) p50", "added_p50_us"),
+               ("relay-added (paired) p50 95% CI +-", "added_p50_ci_us"),
+               ("relay-added (paired) p99", "added_p99_us"),
+               ("relay-added (paired) p99 95% CI +-", "added_p99_ci_us"),
+               ("relay-added (paired) p999", "added_p999_us"),
+               ("relay-added (paired) median of pair differences", "pair_diff_p50_us"),
+               ("relay-added (paired, uncontended) p50", "uncontended_added_p50_us"),
+               ("relay-added (paired, uncontended) p99", "uncontended_added_p99_us"),
+               ("relay-added (paired, uncontended) p99 95% CI +-", "uncontended_added_p99_ci_us")]
 
 
 def summary(runs, key):
@@ -53,6 +68,9 @@ def table_rows(results, args, scenarios, api_rows=()):
     for name, _a, key, unit, _b, _t in scenarios:
         base = name.split(" @")[0]
         if base not in args.scenarios:
+            continue
+        if name == "latency-paired":  # no CPU row: the latency row's CPU/pkt is the one at this rate
+            specs += [(label, name, k, unit) for label, k in PAIRED_KEYS]
             continue
         if name == "latency":
             specs += [(label, name, k, unit) for label, k in LATENCY_KEYS]
@@ -100,6 +118,36 @@ def added_latency(results):
     return lines
 
 
+def paired_latency(results):
+    """latency-paired, per server: one-way percentiles of both paths and the counts (medians over rounds)."""
+    def med(runs, key):
+        v = summary(runs, key)[1]
+        return "n/a" if v is None else "%.1f" % v
+    lines = []
+    for t in ("rendezvousd", "coturn"):
+        runs = results.get(("latency-paired", t), [])
+        if not runs:
+            continue
+        if not all(r.get("ok") for r in runs):
+            lines.append("- latency-paired, %s: %s" % (t, summary(runs, "value")[0]))
+            continue
+        lines.append(
+            "- latency-paired, %s (kernel timestamps, us): client->relay->peer p50 %s / p99 %s (forwarder %s / %s), "
+            "peer->relay->client p50 %s / p99 %s (forwarder %s / %s); relay-added one-way: to the peer p50 %s p99 %s, "
+            "back p50 %s p99 %s; pairs %s, late slots %s, missing stamps %s, lost %s; the load generator's own view "
+            "(user-space round trip) p50 %s / p99 %s (forwarder %s / %s); run-queue wait around a packet p99 %s "
+            "(forwarder %s), pairs with no wait on either path %s" % (
+                t, med(runs, "k_out_p50_us"), med(runs, "k_out_p99_us"), med(runs, "fwd_k_out_p50_us"),
+                med(runs, "fwd_k_out_p99_us"), med(runs, "k_back_p50_us"), med(runs, "k_back_p99_us"),
+                med(runs, "fwd_k_back_p50_us"), med(runs, "fwd_k_back_p99_us"), med(runs, "added_out_p50_us"),
+                med(runs, "added_out_p99_us"), med(runs, "added_back_p50_us"), med(runs, "added_back_p99_us"),
+                med(runs, "pairs"), med(runs, "late_slots"), med(runs, "missing_stamps"), med(runs, "lost"),
+                med(runs, "user_rtt_p50_us"), med(runs, "user_rtt_p99_us"), med(runs, "fwd_user_rtt_p50_us"),
+                med(runs, "fwd_user_rtt_p99_us"), med(runs, "run_wait_p99_us"), med(runs, "fwd_run_wait_p99_us"),
+                med(runs, "uncontended_pairs")))
+    return lines
+
+
 def machine():
     model = "unknown"
     try:
@@ -120,6 +168,10 @@ def render(rows, results, args, started, pinned, ours_turn):
            "- CPU pinning: %s" % ("server on core 0, rdv-loadgen on core 1 (taskset)" if pinned else "none (1 core)"),
            "- rounds %d, %.2f s per run%s, latency at %d packets/s; medians, (min-max) over rounds" % (
                args.rounds, args.duration, (", count %d" % args.count) if args.count else "", args.latency_rate),
+           "- latency-paired: %g s per run at the same rate, the server and rdv-baseline forward both on core 0, "
+           "packets alternating between them; kernel software timestamps (send and receive), round trip without "
+           "the load generator's turnaround; relay-added = the server's percentile - the forwarder's in the same "
+           "run, +- the half-width of its 95%% bootstrap interval" % getattr(args, "paired_duration", 0),
            "- rendezvousd TURN: %s" % ("yes" if ours_turn else NA),
            "- server CPU rows (`CPU/answer`, `CPU/pkt`, `CPU/alloc`): the server's utime+stime (all threads) over "
            "the timed phase / verified answers, packets it relayed (each round trip is two) or Allocates; lower "
@@ -140,6 +192,8 @@ def render(rows, results, args, started, pinned, ours_turn):
     out += ["| " + " | ".join(r) + " |" for r in rows]
     if "latency" in args.scenarios:
         out += [""] + added_latency(results)
+    if "latency-paired" in args.scenarios:
+        out += [""] + paired_latency(results)
     return "\n".join(out) + "\n"
 
 

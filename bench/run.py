@@ -48,6 +48,10 @@ SCENARIOS = [
      "pkt/s", "forward", True),
     ("latency", ["--scenario", "latency", "--flows", "4", "--window", "64", "--payload", "100"], "latency", "us",
      "forward", True),
+    # The server and the raw forwarder at once (both on core 0), packets alternating between them, kernel
+    # timestamps (docs/benchmarks.md, "latency-paired"); the baseline column comes from the forwarder's half.
+    ("latency-paired", ["--scenario", "latency-paired", "--flows", "2", "--payload", "100"], "value", "us", None,
+     True),
 ]
 # Scenarios with a fixed-rate variant (--rate): "NAME @R/s", the same traffic at R packets/s in total.
 RATE_VARIANTS = ("binding", "channel-100", "channel-1200", "send-100", "send-1200")
@@ -432,7 +436,7 @@ class Bench:
 
     def scenario_args(self, name, args, target):
         args = list(args)
-        if name == "latency":
+        if name in ("latency", "latency-paired"):
             args += ["--rate", str(self.args.latency_rate)]
         if target == "baseline":
             args = [a for a in args if a not in ("--rest-secret", SECRET)] + ["--raw"]
@@ -495,6 +499,9 @@ class Bench:
                 mode = base or "echo"
                 extra = self.scenario_args(name, args, target) + ["--peer-bind", "127.0.0.2:%d" % peer_port,
                                                                   "--server-pid", str(pids[mode])]
+                if name == "latency-paired":
+                    self.run_paired(target, servers["forward"], extra, peer_port, procs, results)
+                    continue
                 if self.args.procs > 1 and base_name(name).split("-")[0] in MULTI_PROC:
                     r = self.loadgen_procs(servers[mode], target, extra, self.args.procs)
                 else:
@@ -506,6 +513,18 @@ class Bench:
         finally:
             for p in procs:
                 stop(p)
+
+    def run_paired(self, target, server, extra, peer_port, procs, results):
+        """latency-paired: a raw forwarder started beside the server (core 0 too, the same peer), both in one
+        run; the forwarder's half of the result also goes to the baseline column."""
+        fwd, fwd_addr = self.start_baseline("forward", peer_port)
+        procs.append(fwd)
+        r = self.loadgen(server, target, extra + ["--forwarder", fwd_addr, "--forwarder-pid", str(fwd.pid)],
+                         duration=self.args.paired_duration)
+        results.setdefault(("latency-paired", target), []).append(r)
+        view = {k[len("fwd_"):]: v for k, v in r.items() if k.startswith("fwd_")}
+        results.setdefault(("latency-paired", "baseline"), []).append(dict(view, ok=r.get("ok", False),
+                                                                          error=r.get("error")))
 
     # --- scenario 6: registry and signalling (rendezvousd only) ----------------------------------------
     def apibench(self, server, extra, timeout):
@@ -755,6 +774,8 @@ def parse_args(argv):
     ap.add_argument("--procs", type=int, default=1,
                     help="load generators for binding, allocate, channel and send (cores 1..N, results summed)")
     ap.add_argument("--latency-rate", type=int, default=None, help="packets/s in the latency scenario")
+    ap.add_argument("--paired-duration", type=float, default=None,
+                    help="seconds per latency-paired run (default 10, quick 3, smoke 0.5)")
     ap.add_argument("--memory-levels", default=None, help="allocation counts, default 1000,10000")
     ap.add_argument("--with-50k", action="store_true", help="add 50000 to the memory levels")
     ap.add_argument("--scenarios", default=",".join([s[0] for s in SCENARIOS] + ["memory", "registry", "signal", "fanout"]))
@@ -788,6 +809,7 @@ def parse_args(argv):
     a.rounds = a.rounds or (1 if tiny else 5)
     a.duration = a.duration or (0.2 if a.smoke else 1.0 if a.quick else 3.0)
     a.latency_rate = a.latency_rate or (500 if a.smoke else 2000)
+    a.paired_duration = a.paired_duration or (0.5 if a.smoke else 3.0 if a.quick else 10.0)
     a.rate = (1000 if a.smoke else 5000) if a.rate is None else a.rate
     if a.procs < 1 or a.procs > 64 or a.rate < 0:
         ap.error("--procs must be 1..64 and --rate >= 0")

@@ -4,12 +4,17 @@
 //            datagrams go out through it, and what the peer sends back goes to that client (the baseline
 //            for ChannelData, Send/Data and relay latency)
 // Both batch with recvmmsg/sendmmsg on one thread. Writes {"udp":["IP:PORT"],"pid":N} to --ready-file.
+// forward --rx-timestamps (a measurement of the measurement, docs/benchmarks.md "latency-paired"): every
+// socket gets SO_TIMESTAMPNS, and the time from each datagram's kernel receive stamp to the return of the
+// sendmmsg that forwarded it (its residence) is kept; at exit one JSON line of percentiles goes to stdout.
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,7 +33,42 @@ struct Args {
   Endpoint peer;
   std::string readyFile;
   int cpu = -1;
+  bool rxTimestamps = false;
 };
+
+int64_t realtimeNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Residence times of forwarded datagrams (--rx-timestamps), one direction.
+class Residence {
+ public:
+  void add(int64_t ns) {
+    if (ns > 0 && samples_.size() < 4'000'000) samples_.push_back(ns);
+  }
+  std::string json(const char* name) {
+    std::string out = std::string("\"") + name + "_samples\":" + std::to_string(samples_.size());
+    for (double p : {0.5, 0.99, 0.999}) {
+      if (samples_.empty()) break;
+      const size_t k = std::min(samples_.size() - 1, static_cast<size_t>(p * static_cast<double>(samples_.size())));
+      std::nth_element(samples_.begin(), samples_.begin() + static_cast<long>(k), samples_.end());
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), ",\"%s_p%g_us\":%.3f", name, p * 100, samples_[k] / 1000.0);
+      out += buf;
+    }
+    return out;
+  }
+
+ private:
+  std::vector<int64_t> samples_;
+};
+
+void enableRxTimestamps(int fd) {
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+}
 
 void runEcho(int fd) {
   Batch batch;
@@ -56,9 +96,13 @@ uint64_t keyOf(const sockaddr_storage& a) {  // IPv4 client address and port as 
 
 class Forwarder {
  public:
-  Forwarder(int listenFd, const Endpoint& peer, const IpAddress& local)
-      : listenFd_(listenFd), peer_(peer), local_(local) {
+  Forwarder(int listenFd, const Endpoint& peer, const IpAddress& local, bool rxTimestamps)
+      : listenFd_(listenFd), peer_(peer), local_(local), stamps_(rxTimestamps) {
     poller_.add(listenFd, 0);
+    if (stamps_) {
+      enableRxTimestamps(listenFd);
+      in_.enableControl();
+    }
   }
 
   void run() {
@@ -67,6 +111,8 @@ class Forwarder {
       poller_.wait(ready, 200);
       for (uint32_t i : ready) i == 0 ? fromClients() : fromPeer(i - 1);
     }
+    if (stamps_)
+      std::printf("{%s,%s}\n", toPeer_.json("to_peer").c_str(), toClient_.json("to_client").c_str());
   }
 
  private:
@@ -90,17 +136,27 @@ class Forwarder {
         out_.clearAddress(m);
       }
       if (fd >= 0) out_.send(fd, m);
+      if (stamps_) {
+        const int64_t sent = realtimeNs();
+        for (unsigned i = k - m; i < k; ++i) toPeer_.add(sent - in_.rxStampNs(i));
+      }
     }
   }
 
   void fromPeer(uint32_t index) {
     Flow& f = flows_[index];
     const unsigned n = in_.receive(f.fd);
+    int64_t stamps[Batch::kBatch] = {};
     for (unsigned k = 0; k < n; ++k) {
+      if (stamps_) stamps[k] = in_.rxStampNs(k);
       in_.setLength(k, in_.length(k));
       in_.setAddress(k, f.client, sizeof(sockaddr_in));
     }
     if (n) in_.send(listenFd_, n);
+    if (stamps_ && n) {
+      const int64_t sent = realtimeNs();
+      for (unsigned k = 0; k < n; ++k) toClient_.add(sent - stamps[k]);
+    }
   }
 
   int flowFor(uint64_t key, const sockaddr_storage& client) {
@@ -109,6 +165,7 @@ class Forwarder {
     std::string error;
     const int fd = openUdp(Endpoint(local_, 0), &peer_, error);  // from the listen address, as a relay
     if (fd < 0) return -1;
+    if (stamps_) enableRxTimestamps(fd);
     byClient_.emplace(key, static_cast<uint32_t>(flows_.size()));
     flows_.push_back({fd, client});
     poller_.add(fd, static_cast<uint32_t>(flows_.size()));
@@ -123,13 +180,21 @@ class Forwarder {
   Batch out_;
   std::vector<Flow> flows_;
   std::unordered_map<uint64_t, uint32_t> byClient_;  // client address -> index in flows_
+  bool stamps_;
+  Residence toPeer_, toClient_;
 };
 
 bool parseArgs(int argc, char** argv, Args& a) {
   if (argc < 2) return false;
   a.mode = argv[1];
-  for (int i = 2; i + 1 < argc; i += 2) {
+  for (int i = 2; i < argc; i += 2) {
     const std::string name = argv[i];
+    if (name == "--rx-timestamps") {
+      a.rxTimestamps = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) return false;
     const char* v = argv[i + 1];
     if (name == "--listen" || name == "--peer") {
       auto ep = Endpoint::parse(v);
@@ -156,7 +221,7 @@ int main(int argc, char** argv) {
   if (!parseArgs(argc, argv, a)) {
     std::fprintf(stderr,
                  "usage: rdv-baseline echo|forward [--listen 127.0.0.1:PORT] [--peer 127.0.0.X:PORT (forward)]\n"
-                 "                    [--ready-file F] [--cpu N]\n");
+                 "                    [--ready-file F] [--cpu N] [--rx-timestamps (forward)]\n");
     return 2;
   }
   std::signal(SIGTERM, onSignal);
@@ -177,7 +242,7 @@ int main(int argc, char** argv) {
     std::rename(tmp.c_str(), a.readyFile.c_str());
   }
   if (a.mode == "echo") runEcho(fd);
-  else Forwarder(fd, a.peer, a.listen.ip()).run();
+  else Forwarder(fd, a.peer, a.listen.ip(), a.rxTimestamps).run();
   close(fd);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bench/loadgen/options.h"
+#include "bench/loadgen/paired_latency.h"
 #include "bench/loadgen/server_cpu.h"
 #include "bench/loadgen/traffic.h"
 #include "bench/loadgen/turn_clients.h"
@@ -200,6 +201,58 @@ JsonLine runRelay(const Options& o) {
   return j;
 }
 
+// latency-paired: --flows allocations with a channel to the in-process peer, as many sockets to the raw
+// forwarder (whose --peer is that peer), then packets alternating between the two (paired_latency.h).
+JsonLine runPaired(const Options& o) {
+  std::string error;
+  if (!isBenchAddress(*o.forwarder))
+    return JsonLine().add("ok", false).add("error", std::string("--forwarder: not loopback or 198.18.0.0/15"));
+  auto peerBind = Endpoint::parse(o.peerBind);
+  const int peerFd = peerBind ? openUdp(*peerBind, nullptr, error) : -1;
+  if (peerFd < 0) return JsonLine().add("ok", false).add("error", "peer socket: " + error);
+  const Endpoint peer = localEndpoint(peerFd);
+  TurnClients clients(o);
+  std::vector<int> relayFds, fwdFds;
+  Options toForwarder = o;
+  toForwarder.server = *o.forwarder;
+  if (!clients.open(o.flows, error) || !openClients(toForwarder, fwdFds, error)) {
+    close(peerFd);
+    for (int fd : fwdFds) close(fd);
+    return JsonLine().add("ok", false).add("error", error);
+  }
+  clients.run(Plan::Channel, peer, nowNs() + secondsToNs(10 + o.flows / 500.0), 64, 0, 0);
+  for (const auto& s : clients.sessions())
+    if (s.stage == Session::Stage::Done) relayFds.push_back(s.fd);
+  JsonLine j;
+  if (relayFds.size() != o.flows) {
+    j.add("ok", false).add("error", "relay setup failed: " + clients.stats().lastError);
+    addTurnStats(j, clients.stats());
+  } else {
+    TimedPhase phase(o);
+    if (!phase.begin()) {
+      j = notStarted();
+    } else {
+      PairedLatency paired({o.payload, o.rate, secondsToNs(o.duration), o.count, o.serverPid, o.forwarderPid},
+                           relayFds, fwdFds, peerFd);
+      const bool ran = paired.run(error);
+      phase.end();
+      if (!ran) {
+        j.add("ok", false).add("error", error);
+      } else {
+        paired.report(j);
+        if (!o.samplesFile.empty() && !paired.writeSamples(o.samplesFile))
+          j.add("ok", false).add("error", "cannot write --samples " + o.samplesFile);
+        j.add("relayed", paired.relayedByServer());
+        phase.report(j, paired.relayedByServer());
+      }
+    }
+  }
+  for (int fd : fwdFds) close(fd);
+  clients.releaseAll(nowNs() + secondsToNs(2));
+  close(peerFd);
+  return j;
+}
+
 // Holds the allocations until stdin closes (or a line arrives) or --hold seconds pass.
 void holdUntilReleased(double seconds) {
   pollfd p{STDIN_FILENO, POLLIN, 0};
@@ -252,6 +305,7 @@ int main(int argc, char** argv) {
   JsonLine j = o.scenario == "binding"    ? runBinding(o)
                : o.scenario == "allocate" ? runAllocate(o)
                : o.scenario == "memory"   ? runMemory(o)
+               : o.scenario == "latency-paired" ? runPaired(o)
                                           : runRelay(o);
   j.add("scenario", o.scenario).add("label", o.label).add("raw", o.raw).add("cpu", static_cast<double>(o.cpu));
   j.add("pinned", pinned && o.cpu >= 0).add("flows", static_cast<uint64_t>(o.flows));

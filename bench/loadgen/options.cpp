@@ -29,6 +29,7 @@ bool apply(Options& o, std::string_view name, const char* v) {
   if (name == "--password") return o.password = v, true;
   if (name == "--rest-secret") return o.restSecret = v, true;
   if (name == "--peer-bind") return o.peerBind = v, true;
+  if (name == "--samples") return o.samplesFile = v, true;
   if (name == "--client-ip") {
     auto ip = IpAddress::parse(v);
     if (ip) o.clientIp = *ip;
@@ -39,6 +40,11 @@ bool apply(Options& o, std::string_view name, const char* v) {
     if (ep) o.server = *ep;
     return ep.has_value();
   }
+  if (name == "--forwarder") {
+    auto ep = Endpoint::parse(v);
+    if (ep) o.forwarder = *ep;
+    return ep.has_value();
+  }
   if (name == "--duration") return toDouble(v, o.duration);
   if (name == "--rate") return toDouble(v, o.rate);
   if (name == "--hold") return toDouble(v, o.hold);
@@ -46,6 +52,8 @@ bool apply(Options& o, std::string_view name, const char* v) {
   if (name == "--count") return toUnsigned(v, o.count);
   if (name == "--server-pid")
     return toUnsigned(v, u) && u > 0 && u < (1u << 30) && (o.serverPid = static_cast<int>(u), true);
+  if (name == "--forwarder-pid")
+    return toUnsigned(v, u) && u > 0 && u < (1u << 30) && (o.forwarderPid = static_cast<int>(u), true);
   if (name == "--slice") {  // K/N, 0 <= K < N <= 64
     const std::string_view s(v);
     const size_t slash = s.find('/');
@@ -80,17 +88,22 @@ std::string quote(const std::string& s) {
 }  // namespace
 
 const char* usage() {
-  return "usage: rdv-loadgen --scenario binding|allocate|channel|send|latency|memory --server IP:PORT\n"
+  return "usage: rdv-loadgen --scenario binding|allocate|channel|send|latency|latency-paired|memory --server IP:PORT\n"
          "  [--label NAME] [--cpu N] [--duration S] [--count N] [--rate PER_S] [--flows N] [--window N]\n"
          "  [--payload BYTES] [--raw] [--user U --password P | --rest-secret S] [--peer-bind IP:PORT]\n"
-         "  [--client-ip IP]\n"
+         "  [--client-ip IP] [--forwarder IP:PORT [--forwarder-pid PID] [--samples CSV]]\n"
          "  [--hold S] [--setup-timeout S] [--server-pid PID] [--sync] [--slice K/N]\n"
          "Prints one JSON line with the results. --raw drives rdv-baseline (echo for binding, forwarder\n"
          "for channel/send/latency) with the same payloads and no STUN/TURN framing.\n"
          "--server-pid: also report the server's CPU time (utime+stime) over the timed phase and per unit\n"
          "(answer, relayed packet or allocation). --sync: after setup print {\"event\":\"ready\"}, start on\n"
          "a line on stdin, print {\"event\":\"done\"} when the timed phase ends. --slice K/N: load generator\n"
-         "K of N: client source addresses from slice K, the peer socket shared with the others (SO_REUSEPORT).\n";
+         "K of N: client source addresses from slice K, the peer socket shared with the others (SO_REUSEPORT).\n"
+         "latency-paired: --flows allocations on --server and as many sockets to the raw forwarder at\n"
+         "--forwarder (rdv-baseline forward, its --peer at --peer-bind), one packet at a time at --rate,\n"
+         "alternating between the two; kernel software timestamps at every send and receive (the relay-added\n"
+         "latency without the load generator's wake-ups; docs/benchmarks.md); with --server-pid and\n"
+         "--forwarder-pid also each path's run-queue wait (/proc/PID/task/*/schedstat) around every packet.\n";
 }
 
 std::optional<Options> parseOptions(int argc, char** argv, std::string& error) {
@@ -107,13 +120,17 @@ std::optional<Options> parseOptions(int argc, char** argv, std::string& error) {
     }
     ++i;
   }
-  static const std::string_view kScenarios[] = {"binding", "allocate", "channel", "send", "latency", "memory"};
+  static const std::string_view kScenarios[] = {"binding", "allocate", "channel", "send", "latency", "latency-paired",
+                                                "memory"};
   bool known = false;
   for (auto s : kScenarios) known = known || s == o.scenario;
   if (!known) error = "unknown --scenario '" + o.scenario + "'";
   else if (o.server.port() == 0) error = "--server IP:PORT is required";
   else if (o.raw && (o.scenario == "allocate" || o.scenario == "memory")) error = "--raw has no " + o.scenario;
   else if (o.sync && o.scenario == "memory") error = "--sync has no memory (it holds until stdin closes)";
+  else if (o.scenario == "latency-paired" && (o.raw || !o.forwarder || o.rate <= 0))
+    error = "latency-paired needs --forwarder IP:PORT and --rate, and has no --raw";
+  else if (o.forwarder && o.scenario != "latency-paired") error = "--forwarder is for latency-paired only";
   if (!error.empty()) return std::nullopt;
   return o;
 }

@@ -12,7 +12,7 @@
 namespace rdv::bench {
 
 struct Options {
-  std::string scenario;   // binding | allocate | channel | send | latency | memory
+  std::string scenario;   // binding | allocate | channel | send | latency | latency-paired | memory
   std::string label;      // echoed in the result ("rendezvousd", "coturn", "baseline")
   Endpoint server;        // the STUN/TURN server, or the raw echo/forwarder
   int cpu = -1;           // pin the load generator to this core (-1: no pinning)
@@ -28,6 +28,9 @@ struct Options {
   std::string restSecret;   // when set: coturn REST credentials computed from this shared secret
   std::string peerBind = "127.0.0.2:0";  // the in-process peer echo (not the node's own 127.0.0.1)
   std::optional<IpAddress> clientIp;     // every client socket's source address (veth runs); default 127.x
+  std::optional<Endpoint> forwarder;     // latency-paired: the raw forwarder running beside the server
+  int forwarderPid = 0;                  // latency-paired: its pid (with --server-pid: run-queue waits)
+  std::string samplesFile;               // latency-paired: every sample as CSV
   double hold = 60;         // memory: seconds to hold the allocations at most (stdin EOF ends it sooner)
   double setupTimeout = 1;  // seconds before a setup request is retransmitted (3 times at most)
   int serverPid = 0;        // when set: the server's CPU time over the timed phase is measured (server_cpu.h)

@@ -96,9 +96,28 @@ unsigned Batch::receive(int fd) {
     iovs_[i].iov_len = kBufSize;
     hdr(i).msg_name = &addrs_[i];
     hdr(i).msg_namelen = sizeof(sockaddr_storage);
+    if (!control_.empty()) {
+      hdr(i).msg_control = control_[i].data();
+      hdr(i).msg_controllen = sizeof(control_[i]);
+    }
   }
   const int n = recvmmsg(fd, msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
   return n > 0 ? static_cast<unsigned>(n) : 0;
+}
+
+void Batch::enableControl() { control_.resize(kBatch); }
+
+int64_t Batch::rxStampNs(unsigned i) {
+  if (control_.empty()) return 0;
+  msghdr& m = hdr(i);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+      timespec ts{};
+      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+      return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    }
+  }
+  return 0;
 }
 
 void Batch::setAddress(unsigned i, const sockaddr_storage& a, socklen_t len) {
@@ -108,6 +127,10 @@ void Batch::setAddress(unsigned i, const sockaddr_storage& a, socklen_t len) {
 }
 
 unsigned Batch::send(int fd, unsigned count) {
+  for (unsigned i = 0; i < count && !control_.empty(); ++i) {  // what receive() got is not for sending
+    hdr(i).msg_control = nullptr;
+    hdr(i).msg_controllen = 0;
+  }
   unsigned done = 0;
   while (done < count) {
     const int n = sendmmsg(fd, msgs_.data() + done, count - done, MSG_DONTWAIT);

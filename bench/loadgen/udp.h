@@ -45,6 +45,10 @@ class Batch {
 
   // Receives up to kBatch datagrams without blocking; returns the count (0 when none or on error).
   unsigned receive(int fd);
+  // Room for control messages on receive (off by default): with SO_TIMESTAMPNS on the socket, rxStampNs(i)
+  // is datagram i's kernel receive time (CLOCK_REALTIME ns; 0 when it has none). rdv-baseline --rx-timestamps.
+  void enableControl();
+  int64_t rxStampNs(unsigned i);
   // Sends entries [0, count) with their lengths set by setLength(); `to` (per entry) null for connected
   // sockets. Returns how many the kernel took.
   void setLength(unsigned i, unsigned len) { iovs_[i].iov_len = len; }
@@ -58,6 +62,7 @@ class Batch {
   std::array<mmsghdr, kBatch> msgs_{};
   std::array<iovec, kBatch> iovs_{};
   std::array<sockaddr_storage, kBatch> addrs_{};
+  std::vector<std::array<uint64_t, 8>> control_;  // 64 bytes per message when enabled (cmsghdr-aligned)
 };
 
 // Level-triggered epoll over read readiness; the user value is a 32-bit index.

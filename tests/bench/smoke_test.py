@@ -3,7 +3,9 @@
 a row per scenario and no error cell, and a number in every rendezvousd cell (a TURN row saying n/a fails):
 the traffic rows, the server-CPU rows (CPU/answer, CPU/pkt, CPU/alloc: positive for every target) and the
 fixed-rate rows (--rate); the registry and signalling rows (scenario 6, rdv-apibench) must have numbers for
-rendezvousd. A second short run with --procs 2 (two load generators, results summed) must give numbers too."""
+rendezvousd; the latency-paired rows (kernel timestamps: a positive round trip in every column; relay-added
+rows for both servers). A second short run with --procs 2 (two load generators, results summed) must give
+numbers too."""
 import argparse
 import os
 import subprocess
@@ -21,9 +23,19 @@ RATE_ROWS = ["binding @%d/s" % SMOKE_RATE, "binding @%d/s CPU/answer" % SMOKE_RA
     "%s @%d/s%s" % (s, SMOKE_RATE, suffix) for s in ("channel-100", "channel-1200", "send-100", "send-1200")
     for suffix in ("", " CPU/pkt")]
 ROWS += CPU_ROWS + RATE_ROWS
+# latency-paired: the kernel-timestamp round trips (the baseline column: the forwarder run beside each server)
+# and the relay-added rows (no baseline column: they are the server minus the forwarder).
+PAIRED_ROWS = ["latency (kernel timestamps) p50", "latency (kernel timestamps) p99", "latency (kernel timestamps) p999",
+               "relay-added (paired) p50", "relay-added (paired) p50 95% CI +-", "relay-added (paired) p99",
+               "relay-added (paired) p99 95% CI +-", "relay-added (paired) median of pair differences",
+               "relay-added (paired, uncontended) p50", "relay-added (paired, uncontended) p99"]
+ROWS += PAIRED_ROWS
+# Present, but "-" allowed: a short smoke run on a busy machine may have no pair in which neither server waited
+# on a run queue (and a kernel without schedstat gives none).
+MAY_BE_EMPTY = ("relay-added (paired, uncontended) p50", "relay-added (paired, uncontended) p99")
 PROCS_SCENARIOS = "binding,allocate,channel-100"
 PROCS_ROWS = ["binding", "binding CPU/answer", "allocate", "allocate CPU/alloc", "channel-100", "channel-100 CPU/pkt"]
-NO_BASELINE = ("allocate", "allocate-rest", "memory")
+NO_BASELINE = ("allocate", "allocate-rest", "memory", "relay-added")
 # Scenario 6 (rendezvousd only): a number for ours, coturn "n/a (no equivalent)", no baseline.
 API_ROWS = ["registry registrations", "registry reg per CPU-second", "registry discover p50", "registry discover p99",
             "signal envelopes", "signal env per CPU-second", "signal latency p50", "signal latency p99",
@@ -58,12 +70,17 @@ def check(table, rows=ROWS, api_rows=API_ROWS):
         _name, _unit, ours, coturn, baseline = row[:5]
         if any(c.startswith("error") for c in row):
             problems.append("%s: %s" % (label, row))
+        if label in MAY_BE_EMPTY:
+            continue
         if not is_number(coturn):
             problems.append("%s: coturn cell '%s'" % (label, coturn))
         if not label.startswith(NO_BASELINE) and not is_number(baseline):
             problems.append("%s: baseline cell '%s'" % (label, baseline))
         if not is_number(ours):
             problems.append("%s: rendezvousd cell '%s'" % (label, ours))
+        if label.startswith("latency (kernel") and not all(float(c.split()[0]) > 0 for c in (ours, coturn, baseline)
+                                                            if is_number(c)):
+            problems.append("%s: a kernel round trip of 0? %s" % (label, row))
         if "CPU/" in label and not all(float(c.split()[0]) > 0 for c in (ours, coturn, baseline) if is_number(c)):
             problems.append("%s: a server used no CPU? %s" % (label, row))
     for label in api_rows:
