@@ -57,6 +57,17 @@ void closeSocket(int fd) {
 
 namespace {
 
+// A UDP listener takes every client's datagrams: room for a burst of them. The kernel's default (about
+// 208 KiB) drops a burst of 1200-byte datagrams the worker has not read yet (UdpRcvbufErrors; seen in the
+// veth bench at 256 in flight). SO_RCVBUFFORCE passes net.core.rmem_max when the node may (CAP_NET_ADMIN);
+// otherwise SO_RCVBUF, which the kernel caps at rmem_max. A few listeners per worker: bounded kernel memory.
+constexpr int kListenerReceiveBuffer = 4 << 20;
+
+void growReceiveBuffer(int fd) {
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kListenerReceiveBuffer, sizeof(kListenerReceiveBuffer)) != 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kListenerReceiveBuffer, sizeof(kListenerReceiveBuffer));
+}
+
 // Binds every (worker, type) socket on `port` (0 only when there is a single worker: the first bind picks it).
 Result<BoundSet, std::string> bindAll(const IpAddress& ip, uint16_t port, const std::vector<SocketType>& types,
                                       unsigned workers) {
@@ -72,6 +83,7 @@ Result<BoundSet, std::string> bindAll(const IpAddress& ip, uint16_t port, const 
         return unexpected(fd.error());
       }
       set.fds.back().push_back(*fd);
+      if (t == SocketType::Udp) growReceiveBuffer(*fd);
       if (set.endpoint.port() == 0) {
         auto bound = localEndpointOf(*fd);
         if (!bound) return unexpected(bound.error());
