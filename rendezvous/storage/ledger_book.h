@@ -132,9 +132,24 @@ class LedgerBook {
   const std::map<std::string, uint64_t>& endedByReason() const { return endedByReason_; }
 
  private:
+  // Who an allocation is metered to, as its row names it: identity, username, quota class and transport.
+  // Interned: one copy per distinct set, shared by every live allocation that has it (an identity's
+  // thousand allocations hold one copy of its strings; issue 13 item 4, docs/benchmarks.md "memory").
+  struct Names {
+    std::string identity;
+    std::string username;
+    std::string quotaClass;
+    std::string transport;
+    auto operator<=>(const Names&) const = default;
+  };
+  // A live allocation, compact (the key of live_ is its runId): its row's facts are rebuilt from this
+  // when the batch is taken.
   struct Live {
     int64_t rowId = 0;
-    LedgerAllocationFacts facts;
+    const Names* names = nullptr;  // the key of an entry of names_, which holds a reference for it
+    std::string client;            // ADDR:PORT (or its prefix)
+    std::string relay;
+    int64_t startedUnix = 0;
     LedgerCounters booked;
     int64_t accruedTo = 0;  // allocation seconds are booked up to here
     bool dirty = false;     // its row changed since the last takeBatch (written then)
@@ -144,9 +159,13 @@ class LedgerBook {
   void book(const std::string& identity, const std::string& quotaClass, const LedgerCounters& delta, int64_t unix);
   void accrue(Live& live, int64_t toUnix);
   void touch(Live& live);
+  const Names* intern(Names names);
+  void release(const Names* names);
+  static LedgerAllocationFacts factsOf(uint64_t runId, const Live& live);
 
   int64_t nextRowId_;
   std::unordered_map<uint64_t, Live> live_;  // by runId
+  std::map<Names, uint32_t> names_;          // interned Names -> live allocations holding them
   LedgerBatch pending_;
   uint64_t orphanUsage_ = 0;
   std::map<std::string, uint64_t> endedByReason_;
