@@ -1,6 +1,7 @@
 // The state of one allocation (RFC 8656 §2.2, §5) and its forwarding records, as plain values.
-// An Allocation lives in Server::allocations_ keyed by its ClientTuple; its channel bindings live in
-// Server::channels_ (see server.h for every index and why it exists).
+// An Allocation lives in Server::allocations_ (relay/allocation_table.h: stored once, found by its
+// ClientTuple or a relay port); its channel bindings live in Server::channels_ (see server.h for every
+// index and why it exists).
 #pragma once
 
 #include <cstdint>
@@ -63,10 +64,12 @@ struct ChannelBinding {
 // What an allocation keeps of its AllocationInfo. The identity and the quota class are not copied: they
 // are its lease's (meter.quota: IdentityQuota::identity and ::cls, which a reload may move), and
 // Server::totalsOf() puts them into the AllocationInfo of events and the admin view.
+// The username is interned: it points at the key of Server::allocationsPerUser_, which counts the
+// allocations holding it and keeps the string while any does (one copy per user, not per allocation).
 struct AllocationFacts {
   uint64_t id = 0;  // unique within the node run: from Config::firstAllocationId, increasing
   ClientTuple tuple;
-  std::string username;
+  const std::string* username = nullptr;
   uint32_t peers = 0;  // distinct peer IPs that got a permission during the allocation
   RelayPort relays[2];
   uint8_t relayCount = 0;
@@ -76,11 +79,16 @@ struct AllocationFacts {
   TrafficCounters toClient;  // peer -> client payload over the indication path
 };
 
+// An allocation's name in its Server's AllocationTable (a slot number, reused once the allocation ended):
+// timer entries and index entries hold this instead of the 56-byte client 5-tuple.
+using AllocationHandle = uint32_t;
+
 struct Allocation {
   AllocationFacts info;  // tuple, username, relays, start; counters for the indication path
+  AllocationHandle handle = 0;  // set by AllocationTable::insert
   Instant expires{};
   // At a fixed address for the allocation's life (channel records point at it): the Allocation lives in a
-  // node of Server::allocations_, which never moves it.
+  // chunk of Server::allocations_, which never moves it.
   AllocationMeter meter;
   // Small inline lists (1-4 entries almost always, no heap block then); scanned linearly, capped by Config.
   SmallVector<Permission, 1> permissions;
@@ -102,6 +110,7 @@ struct Allocation {
   Instant scheduledAt = Instant::max();
 
   const ClientTuple& tuple() const { return info.tuple; }
+  const std::string& username() const { return *info.username; }
   // The identity it is metered under and its current quota class (its lease; set from Allocate to the end).
   const std::string& identity() const { return meter.quota->identity; }
   const std::string& quotaClass() const { return meter.quota->cls.load(std::memory_order_acquire)->name; }
