@@ -71,10 +71,15 @@ void Ledger::run() {
     const size_t applied = events.size();
     events = {};
     flushOnce();
-    // A burst (thousands of Allocates within one interval) leaves its events, and the rows the flush
-    // wrote, freed but resident between the long-lived records allocated in the same burst: hand the
-    // free pages back, so the node's RSS follows its live allocations (docs/benchmarks.md, memory).
-    if (applied >= kTrimAfterEvents) malloc_trim(0);
+    // A burst (thousands of Allocates) leaves its events, and the rows the flushes wrote, freed but
+    // resident between the long-lived records allocated in the same burst: hand the free pages back, so
+    // the node's RSS follows its live allocations (docs/benchmarks.md, memory). Counted across flushes:
+    // a burst spread over many small flushes (a loaded machine) is trimmed too.
+    untrimmedEvents_ += applied;
+    if (untrimmedEvents_ >= kTrimAfterEvents) {
+      malloc_trim(0);
+      untrimmedEvents_ = 0;
+    }
     purgeOld();
     lock.lock();
     flushesDone_ = requested;

@@ -94,7 +94,8 @@ class Ledger final : public UsageSink {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::vector<storage::LedgerEvent> queue_;
-  static constexpr size_t kTrimAfterEvents = 1024;  // run(): malloc_trim after a flush of at least this many
+  static constexpr size_t kTrimAfterEvents = 1024;  // run(): malloc_trim once this many were applied
+  size_t untrimmedEvents_ = 0;                        // events applied since the last malloc_trim (ledger thread)
   bool stopping_ = false;
   uint64_t flushRequests_ = 0;  // flushNow() generations, under queueMutex_
   uint64_t flushesDone_ = 0;
