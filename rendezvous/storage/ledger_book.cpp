@@ -102,6 +102,10 @@ void LedgerBook::apply(const LedgerEvent& event) {
           endedByReason_[e.reason] += 1;
           release(l.names);
           live_.erase(e.facts.runId);
+          if (live_.empty()) {  // every record is back in the pool: return the pool's memory too
+            live_ = std::pmr::unordered_map<uint64_t, Live>(&livePool_);
+            livePool_.release();
+          }
         } else {
           pending_.sessions[{utcDay(e.unixSeconds), e.path, e.local, e.remote}] += 1;
         }
@@ -138,8 +142,8 @@ void LedgerBook::release(const Names* names) {
 }
 
 LedgerAllocationFacts LedgerBook::factsOf(uint64_t runId, const Live& l) {
-  return {runId, l.names->identity, l.names->username, l.names->quotaClass, l.names->transport, l.client, l.relay,
-          l.startedUnix};
+  return {runId,        l.names->identity, l.names->username, l.names->quotaClass, l.names->transport,
+          l.client.str(), l.relay.str(),     l.startedUnix};
 }
 
 void LedgerBook::book(const std::string& identity, const std::string& quotaClass, const LedgerCounters& delta,

@@ -13,6 +13,12 @@ Result<std::unique_ptr<Ledger>, std::string> Ledger::open(const std::string& dbP
   if (!clock) clock = [] { return static_cast<int64_t>(std::time(nullptr)); };
   auto db = storage::Database::open(dbPath);
   if (!db) return unexpected("ledger: cannot open '" + dbPath + "': " + db.error().message);
+  // This connection only writes (one transaction per flush; /v1/usage reads through its own): rows are
+  // appended by increasing id and updated while live, so a small page cache holds the pages it touches,
+  // and the rest comes back from the OS's cache. SQLite's default (2 MiB) filled with ledger pages and
+  // showed in the node's memory per allocation (docs/benchmarks.md, "What bounds us", memory).
+  if (auto s = db->exec("PRAGMA cache_size = -" + std::to_string(kPageCacheKiB)); !s)
+    return unexpected("ledger: cannot set the page cache of '" + dbPath + "': " + s.error().message);
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(*db), flushInterval, std::move(clock)));
   auto store = storage::LedgerStore::open(ledger->db_, &ledger->openInfo_);
   if (!store) return unexpected("ledger: cannot open the ledger in '" + dbPath + "': " + store.error().message);

@@ -94,6 +94,7 @@ class Ledger final : public UsageSink {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::vector<storage::LedgerEvent> queue_;
+  static constexpr int kPageCacheKiB = 256;  // PRAGMA cache_size of the ledger's connection
   static constexpr size_t kTrimAfterEvents = 1024;  // run(): malloc_trim once this many were applied
   size_t untrimmedEvents_ = 0;                        // events applied since the last malloc_trim (ledger thread)
   bool stopping_ = false;

@@ -136,6 +136,29 @@ TEST(LedgerBook, AClassMovedByAReloadMovesOnlyThatAllocation) {
   EXPECT_EQ(book.liveAllocations(), 0u);
 }
 
+TEST(ShortText, KeepsUpTo23BytesInsideAndLongerOnTheHeap) {
+  const std::string v4 = "203.0.113.77:54321";
+  const std::string v6 = "[2001:db8:1234:5678:9abc:def0:1234:5678]:54321";
+  ShortText a(v4);
+  ShortText b(v6);
+  EXPECT_FALSE(a.onHeap());
+  EXPECT_TRUE(b.onHeap());
+  EXPECT_EQ(a.view(), v4);
+  EXPECT_EQ(b.view(), v6);
+  EXPECT_EQ(ShortText(std::string(23, 'x')).view(), std::string(23, 'x'));
+  EXPECT_TRUE(ShortText(std::string(24, 'x')).onHeap());
+  ShortText c(b);  // copies
+  ShortText d(std::move(b));
+  EXPECT_EQ(c.view(), v6);
+  EXPECT_EQ(d.view(), v6);
+  EXPECT_EQ(b.view(), "");  // NOLINT(bugprone-use-after-move): moved-from is empty
+  a = d;
+  d = std::string_view("v4:1");
+  EXPECT_EQ(a.view(), v6);
+  EXPECT_EQ(d.view(), "v4:1");
+  EXPECT_EQ(ShortText().view(), "");
+}
+
 TEST(LedgerBook, RestoredBatchIsMergedUnderNewerEvents) {
   LedgerBook book;
   book.apply(LedgerAllocationStarted{facts(1, "a", kT0)});
