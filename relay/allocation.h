@@ -4,6 +4,7 @@
 // index and why it exists).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -75,8 +76,10 @@ struct AllocationFacts {
   uint8_t relayCount = 0;
   Instant started{};
   int64_t startedUnix = 0;
-  TrafficCounters toPeer;    // client -> peer payload over the indication path
-  TrafficCounters toClient;  // peer -> client payload over the indication path
+  // Payload relayed outside the live channels: over the indication path, and by channel bindings that
+  // ended (their counters are folded in when they go). With the live channels': the allocation's totals.
+  TrafficCounters toPeer;    // client -> peer
+  TrafficCounters toClient;  // peer -> client
 };
 
 // An allocation's name in its Server's AllocationTable (a slot number, reused once the allocation ended):
@@ -84,7 +87,7 @@ struct AllocationFacts {
 using AllocationHandle = uint32_t;
 
 struct Allocation {
-  AllocationFacts info;  // tuple, username, relays, start; counters for the indication path
+  AllocationFacts info;  // tuple, username, relays, start; counters outside the live channels
   AllocationHandle handle = 0;  // set by AllocationTable::insert
   Instant expires{};
   // At a fixed address for the allocation's life (channel records point at it): the Allocation lives in a
@@ -93,8 +96,6 @@ struct Allocation {
   // Small inline lists (1-4 entries almost always, no heap block then); scanned linearly, capped by Config.
   SmallVector<Permission, 1> permissions;
   SmallVector<uint16_t, 4> channels;  // channel numbers bound on this allocation (keys into channels_)
-  TrafficCounters closedChannelsToPeer;    // counters folded in from channel bindings that expired
-  TrafficCounters closedChannelsToClient;
   // Metering: the totals already reported in AllocationUsage events (the next delta starts from these).
   TrafficCounters reportedToPeer;
   TrafficCounters reportedToClient;
@@ -103,9 +104,21 @@ struct Allocation {
   static constexpr size_t kMaxPeersRemembered = 1024;
   SmallVector<IpAddress, 1> peersSeen;
   // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmitted request (same transaction id, same 5-tuple) gets the
-  // same answer. The last request's transaction id and response bytes.
+  // same answer. The last request's transaction id and response bytes (an exact-size block, not a vector).
   stun::TransactionId lastTransaction;
-  Bytes lastResponse;
+  uint16_t lastResponseSize = 0;
+  std::unique_ptr<uint8_t[]> lastResponse;
+  ByteSpan lastResponseBytes() const { return {lastResponse.get(), lastResponseSize}; }
+  void keepResponse(ByteSpan response) {
+    if (response.empty() || response.size() > UINT16_MAX) {  // never for a server's answers; keep nothing
+      lastResponse.reset();
+      lastResponseSize = 0;
+      return;
+    }
+    if (response.size() != lastResponseSize) lastResponse = std::make_unique_for_overwrite<uint8_t[]>(response.size());
+    std::copy(response.begin(), response.end(), lastResponse.get());
+    lastResponseSize = static_cast<uint16_t>(response.size());
+  }
   // The earliest time this allocation is queued in the timer heap (see Server::schedule()).
   Instant scheduledAt = Instant::max();
 

@@ -117,9 +117,7 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
 }
 
 Server::Traffic Server::trafficOf(const Allocation& a) const {
-  Traffic t{a.info.toPeer, a.info.toClient};
-  t.toPeer += a.closedChannelsToPeer;
-  t.toClient += a.closedChannelsToClient;
+  Traffic t{a.info.toPeer, a.info.toClient};  // the indication path and closed channels
   for (const uint16_t number : a.channels) {
     const auto ch = channels_.find(ChannelKey{a.tuple(), number});
     if (ch == channels_.end()) continue;

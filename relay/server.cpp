@@ -123,10 +123,11 @@ void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, con
   // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmission (same transaction id on the same 5-tuple) gets the
   // very same answer, without re-running the request (a second Allocate would otherwise get 437).
   Allocation* allocation = allocations_.find(tuple);
-  if (allocation && !allocation->lastResponse.empty() && allocation->lastTransaction == m.transactionId()) {
+  if (allocation && allocation->lastResponseSize != 0 && allocation->lastTransaction == m.transactionId()) {
     ++stats_.retransmissionsAnswered;
     Bytes copy = takeBuffer();
-    copy.assign(allocation->lastResponse.begin(), allocation->lastResponse.end());
+    const ByteSpan kept = allocation->lastResponseBytes();
+    copy.assign(kept.begin(), kept.end());
     sendToClient(tuple, std::move(copy));
     return;
   }
@@ -154,7 +155,7 @@ void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, con
   countAnswer(m.method(), response);
   if (Allocation* after = allocations_.find(tuple)) {
     after->lastTransaction = m.transactionId();
-    after->lastResponse = response;
+    after->keepResponse(response);
   }
   sendToClient(tuple, std::move(response));
 }
