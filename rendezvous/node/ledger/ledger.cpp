@@ -80,9 +80,10 @@ void Ledger::run() {
     // A burst (thousands of Allocates) leaves its events, and the rows the flushes wrote, freed but
     // resident between the long-lived records allocated in the same burst: hand the free pages back, so
     // the node's RSS follows its live allocations (docs/benchmarks.md, memory). Counted across flushes:
-    // a burst spread over many small flushes (a loaded machine) is trimmed too.
+    // a burst spread over many small flushes (a loaded machine) is trimmed too, and so is the tail of a
+    // burst, at the first flush with nothing to apply (the last batch's freed queue would stay resident).
     untrimmedEvents_ += applied;
-    if (untrimmedEvents_ >= kTrimAfterEvents) {
+    if (untrimmedEvents_ >= kTrimAfterEvents || (applied == 0 && untrimmedEvents_ >= kTrimAfterQuiet)) {
       malloc_trim(0);
       untrimmedEvents_ = 0;
     }
