@@ -717,6 +717,21 @@ class Bench:
                     return int(line.split()[1])
         return 0
 
+    def settled_rss_kib(self, pid, window=1.25, limit=6.0):
+        """RSS once it holds still: two samples `window` s apart (longer than rendezvousd's 1 s ledger flush,
+        which frees a burst's queued events) within 64 KiB, at most `limit` s after the first."""
+        time.sleep(0.5)
+        samples = [(time.monotonic(), self.rss_kib(pid))]
+        while True:
+            time.sleep(0.25)
+            now, rss = time.monotonic(), self.rss_kib(pid)
+            samples.append((now, rss))
+            earlier = [r for t, r in samples if t <= now - window]
+            if earlier and abs(rss - earlier[-1]) <= 64:
+                return rss
+            if now - samples[0][0] >= limit:
+                return rss
+
     def memory_level(self, target, level):
         """Fresh server, RSS idle, then RSS with `level` allocations held by rdv-loadgen."""
         start = self.start_ours if target == "rendezvousd" else self.start_coturn
@@ -731,8 +746,7 @@ class Bench:
                        preexec_fn=raise_nofile(level + 4096))
             line = lg.stdout.readline()  # {"event":"holding",...} once every allocation is made
             held = json.loads(line).get("allocations", 0) if line.startswith("{") else 0
-            time.sleep(0.5)
-            rss = self.rss_kib(p.pid)
+            rss = self.settled_rss_kib(p.pid)
             lg.stdin.close()
             final = lg.stdout.read()
             stop(lg)
@@ -743,8 +757,23 @@ class Bench:
         finally:
             stop(p)
 
+    def memory_level_blocker(self, level):
+        """Why `level` allocations cannot be held on this machine (the row then says so), or None."""
+        reasons = []
+        need = level + 256  # a relay socket per allocation in the server, a client socket each in rdv-loadgen
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < need:
+            probe = "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (%d, %d))" % (need, need)
+            if subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode != 0:
+                reasons.append("open-file hard limit %d < %d needed, and raising it needs CAP_SYS_RESOURCE" % (hard, need))
+        lo, hi = self.relay_range(level + 1000)
+        if hi - lo < level + 1000:
+            reasons.append("needs %d relay ports, one relay address gives the harness %d" % (level + 1000, hi - lo))
+        return "n/a (%s)" % "; ".join(reasons) if reasons else None
+
     def run_memory(self, results, rounds):
         levels = [int(x) for x in self.args.memory_levels.split(",")]
+        blockers = {lvl: self.memory_level_blocker(lvl) for lvl in levels}
         for rnd in range(rounds):
             for target in (["rendezvousd", "coturn"] if rnd % 2 == 0 else ["coturn", "rendezvousd"]):
                 if target == "rendezvousd" and not self.ours_turn:
@@ -752,6 +781,10 @@ class Bench:
                         results.setdefault(("memory-%d" % lvl, target), []).append({"ok": False, "na": True})
                     continue
                 for lvl in levels:
+                    if blockers[lvl]:
+                        results.setdefault(("memory-%d" % lvl, target), []).append(
+                            {"ok": False, "na": True, "na_text": blockers[lvl]})
+                        continue
                     try:
                         r = self.memory_level(target, lvl)
                     except (RuntimeError, OSError, ValueError) as e:

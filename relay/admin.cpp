@@ -6,21 +6,21 @@ namespace rdv::relay {
 std::vector<AllocationInfo> Server::allocations() const {
   std::vector<AllocationInfo> out;
   out.reserve(allocations_.size());
-  for (const auto& [tuple, a] : allocations_) {
+  allocations_.forEach([&](const Allocation& a) {
     out.push_back(totalsOf(a));  // with its current class
-  }
+  });
   return out;
 }
 
 bool Server::endById(uint64_t id, const Now& now) {
   // A scan: the admin API ends allocations rarely, and an index by id would cost every Allocate.
-  for (const auto& [tuple, a] : allocations_) {
-    if (a.info.id != id) continue;
-    const ClientTuple t = tuple;  // endAllocation erases the entry
-    endAllocation(t, EndReason::Admin, now);
-    return true;
-  }
-  return false;
+  std::optional<ClientTuple> found;
+  allocations_.forEach([&](const Allocation& a) {
+    if (a.info.id == id) found = a.tuple();
+  });
+  if (!found) return false;
+  endAllocation(*found, EndReason::Admin, now);  // after the scan: it erases the record
+  return true;
 }
 
 }  // namespace rdv::relay

@@ -238,18 +238,18 @@ Allocation& Server::createAllocation(const Request& r, const RelayPort* relays, 
   Allocation a;
   a.info.id = nextAllocationId_++;
   a.info.tuple = r.tuple;
-  a.info.username = r.credentials.username;
   a.info.started = r.now.mono;
   a.info.startedUnix = r.now.unixSeconds;
   for (uint8_t i = 0; i < count; ++i) a.info.relays[i] = relays[i];
   a.info.relayCount = count;
 
-  Allocation& stored = allocations_.emplace(r.tuple, std::move(a)).first->second;
+  auto user = allocationsPerUser_.try_emplace(r.credentials.username, 0).first;
+  ++user->second;
+  a.info.username = &user->first;  // the one copy of the name, kept while the count is above zero
+  Allocation& stored = allocations_.insert(std::move(a));  // indexed by its tuple and relay ports
   for (uint8_t i = 0; i < count; ++i) {
-    allocationByRelay_[relays[i]] = &stored;
     live_->add(relays[i]);  // reachable from the node's other allocations (peer policy, rule 3)
   }
-  ++allocationsPerUser_[stored.info.username];
   ++stats_.allocationsCreated;
   stats_.allocationsActive = allocations_.size();
   quotaEnded_.erase(r.tuple);

@@ -1,8 +1,10 @@
 // The state of one allocation (RFC 8656 §2.2, §5) and its forwarding records, as plain values.
-// An Allocation lives in Server::allocations_ keyed by its ClientTuple; its channel bindings live in
-// Server::channels_ (see server.h for every index and why it exists).
+// An Allocation lives in Server::allocations_ (relay/allocation_table.h: stored once, found by its
+// ClientTuple or a relay port); its channel bindings live in Server::channels_ (see server.h for every
+// index and why it exists).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -63,30 +65,37 @@ struct ChannelBinding {
 // What an allocation keeps of its AllocationInfo. The identity and the quota class are not copied: they
 // are its lease's (meter.quota: IdentityQuota::identity and ::cls, which a reload may move), and
 // Server::totalsOf() puts them into the AllocationInfo of events and the admin view.
+// The username is interned: it points at the key of Server::allocationsPerUser_, which counts the
+// allocations holding it and keeps the string while any does (one copy per user, not per allocation).
 struct AllocationFacts {
   uint64_t id = 0;  // unique within the node run: from Config::firstAllocationId, increasing
   ClientTuple tuple;
-  std::string username;
+  const std::string* username = nullptr;
   uint32_t peers = 0;  // distinct peer IPs that got a permission during the allocation
   RelayPort relays[2];
   uint8_t relayCount = 0;
   Instant started{};
   int64_t startedUnix = 0;
-  TrafficCounters toPeer;    // client -> peer payload over the indication path
-  TrafficCounters toClient;  // peer -> client payload over the indication path
+  // Payload relayed outside the live channels: over the indication path, and by channel bindings that
+  // ended (their counters are folded in when they go). With the live channels': the allocation's totals.
+  TrafficCounters toPeer;    // client -> peer
+  TrafficCounters toClient;  // peer -> client
 };
 
+// An allocation's name in its Server's AllocationTable (a slot number, reused once the allocation ended):
+// timer entries and index entries hold this instead of the 56-byte client 5-tuple.
+using AllocationHandle = uint32_t;
+
 struct Allocation {
-  AllocationFacts info;  // tuple, username, relays, start; counters for the indication path
+  AllocationFacts info;  // tuple, username, relays, start; counters outside the live channels
+  AllocationHandle handle = 0;  // set by AllocationTable::insert
   Instant expires{};
   // At a fixed address for the allocation's life (channel records point at it): the Allocation lives in a
-  // node of Server::allocations_, which never moves it.
+  // chunk of Server::allocations_, which never moves it.
   AllocationMeter meter;
   // Small inline lists (1-4 entries almost always, no heap block then); scanned linearly, capped by Config.
   SmallVector<Permission, 1> permissions;
   SmallVector<uint16_t, 4> channels;  // channel numbers bound on this allocation (keys into channels_)
-  TrafficCounters closedChannelsToPeer;    // counters folded in from channel bindings that expired
-  TrafficCounters closedChannelsToClient;
   // Metering: the totals already reported in AllocationUsage events (the next delta starts from these).
   TrafficCounters reportedToPeer;
   TrafficCounters reportedToClient;
@@ -95,13 +104,26 @@ struct Allocation {
   static constexpr size_t kMaxPeersRemembered = 1024;
   SmallVector<IpAddress, 1> peersSeen;
   // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmitted request (same transaction id, same 5-tuple) gets the
-  // same answer. The last request's transaction id and response bytes.
+  // same answer. The last request's transaction id and response bytes (an exact-size block, not a vector).
   stun::TransactionId lastTransaction;
-  Bytes lastResponse;
+  uint16_t lastResponseSize = 0;
+  std::unique_ptr<uint8_t[]> lastResponse;
+  ByteSpan lastResponseBytes() const { return {lastResponse.get(), lastResponseSize}; }
+  void keepResponse(ByteSpan response) {
+    if (response.empty() || response.size() > UINT16_MAX) {  // never for a server's answers; keep nothing
+      lastResponse.reset();
+      lastResponseSize = 0;
+      return;
+    }
+    if (response.size() != lastResponseSize) lastResponse = std::make_unique_for_overwrite<uint8_t[]>(response.size());
+    std::copy(response.begin(), response.end(), lastResponse.get());
+    lastResponseSize = static_cast<uint16_t>(response.size());
+  }
   // The earliest time this allocation is queued in the timer heap (see Server::schedule()).
   Instant scheduledAt = Instant::max();
 
   const ClientTuple& tuple() const { return info.tuple; }
+  const std::string& username() const { return *info.username; }
   // The identity it is metered under and its current quota class (its lease; set from Allocate to the end).
   const std::string& identity() const { return meter.quota->identity; }
   const std::string& quotaClass() const { return meter.quota->cls.load(std::memory_order_acquire)->name; }

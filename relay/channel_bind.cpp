@@ -84,8 +84,8 @@ void Server::removeChannel(Allocation& a, uint16_t channel, const Now& now) {
     const KernelTraffic t = kernel_->remove(KernelChannel{c.client, c.channel, c.relay, c.peer});
     foldKernel(c, t, now, false);
   }
-  a.closedChannelsToPeer += it->second.toPeer;
-  a.closedChannelsToClient += it->second.toClient;
+  a.info.toPeer += it->second.toPeer;  // the allocation's totals keep what the channel relayed
+  a.info.toClient += it->second.toClient;
   channelByPeer_.erase(PeerKey{it->second.relay, it->second.peer});
   channels_.erase(it);
   a.channels.eraseIf([&](uint16_t n) { return n == channel; });

@@ -110,12 +110,12 @@ void Server::onClientChannelData(ByteSpan packet, const ClientTuple& tuple, cons
 // RFC 8656 §10.2 (receiving a Send indication): no allocation, no XOR-PEER-ADDRESS or DATA, no
 // permission: dropped silently. DONT-FRAGMENT asks for DF on the datagram.
 void Server::onSendIndication(const stun::MessageView& m, const ClientTuple& tuple, const Now& now) {
-  const auto found = allocations_.find(tuple);
-  if (found == allocations_.end()) {
+  Allocation* found = allocations_.find(tuple);
+  if (found == nullptr) {
     ++stats_.dropNoAllocation;
     return;
   }
-  Allocation& a = found->second;
+  Allocation& a = *found;
   const auto peer = m.xorAddress(stun::attr::XorPeerAddress);
   const auto data = m.data();
   const RelayPort* relay = peer ? a.relayFor(peer->family()) : nullptr;
@@ -204,12 +204,12 @@ void Server::peerInput(RelayPort relay, const Endpoint& peer, ByteSpan packet, c
       return;
     }
   }
-  const auto owner = allocationByRelay_.find(relay);
-  if (owner == allocationByRelay_.end()) {
+  Allocation* owner = allocations_.findByRelay(relay);
+  if (owner == nullptr) {
     ++stats_.dropUnknownRelayPort;
     return;
   }
-  Allocation& a = *owner->second;
+  Allocation& a = *owner;
   const Permission* permission = a.findPermission(peer.ip());
   if (!permission || permission->expires <= now.mono) {
     ++stats_.dropNoPermission;

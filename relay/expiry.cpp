@@ -19,7 +19,8 @@ void Server::schedule(Allocation& a, Instant at) {
   TimerEntry e;
   e.at = at;
   e.kind = TimerEntry::Kind::Allocation;
-  e.tuple = a.tuple();
+  e.key = a.info.id;
+  e.handle = a.handle;
   timers_.push(e);
 }
 
@@ -46,22 +47,22 @@ void Server::handleTimeout(const Now& now) {
 }
 
 void Server::emitUsage(const Now& now) {
-  for (auto& [tuple, a] : allocations_) {
+  allocations_.forEach([&](Allocation& a) {
     const Traffic totals = trafficOf(a);
     const TrafficCounters toPeer = totals.toPeer - a.reportedToPeer;
     const TrafficCounters toClient = totals.toClient - a.reportedToClient;
-    if (toPeer.empty() && toClient.empty()) continue;
+    if (toPeer.empty() && toClient.empty()) return;
     a.reportedToPeer = totals.toPeer;
     a.reportedToClient = totals.toClient;
     // The class is the lease's current one (a policy reload may have moved it).
     push(AllocationUsage{a.info.id, a.identity(), a.quotaClass(), toPeer, toClient, now.unixSeconds});
-  }
+  });
 }
 
 void Server::endAll(const Now& now) {
   std::vector<ClientTuple> tuples;
   tuples.reserve(allocations_.size());
-  for (const auto& [tuple, a] : allocations_) tuples.push_back(tuple);
+  allocations_.forEach([&](const Allocation& a) { tuples.push_back(a.tuple()); });
   for (const ClientTuple& t : tuples) endAllocation(t, EndReason::Shutdown, now);
   nextUsage_.reset();
   // Reservations give their quota leases back (the daemon closes their sockets as it stops).
@@ -74,26 +75,27 @@ void Server::endAll(const Now& now) {
 void Server::sweep(const TimerEntry& e, const Now& now) {
   if (e.kind == TimerEntry::Kind::Reservation) {
     // RFC 8656 §7.2: an unused reservation lapses (about 30 s) and its port is released.
-    const auto it = reservations_.find(e.token);
+    const auto it = reservations_.find(e.key);
     if (it == reservations_.end() || it->second.expires > now.mono) return;
     reservedPorts_.erase(it->second.relay);
     if (!it->second.parked) {
       releasePort(it->second.relay);
       quota_->release(it->second.lease);
-    } else if (config_->sharedReservations->remove(e.token)) {
+    } else if (config_->sharedReservations->remove(e.key)) {
       binder_.discard(it->second.relay);  // nobody claimed it: close the parked socket
       quota_->release(it->second.lease);
     }  // else another worker claimed it: the socket and the lease went with the token
     reservations_.erase(it);
     return;
   }
-  const auto it = allocations_.find(e.tuple);
-  if (it == allocations_.end() || it->second.scheduledAt != e.at) return;  // stale entry
-  Allocation& a = it->second;
+  Allocation* found = allocations_.at(e.handle);
+  // Stale: the allocation ended (its handle may hold a newer one), or it was re-queued earlier.
+  if (found == nullptr || found->info.id != e.key || found->scheduledAt != e.at) return;
+  Allocation& a = *found;
   a.scheduledAt = Instant::max();
   // RFC 8656 §7: an allocation whose lifetime ran out is deleted, with everything it holds.
   if (a.expires <= now.mono) {
-    endAllocation(e.tuple, EndReason::Expired, now);
+    endAllocation(a.tuple(), EndReason::Expired, now);
     return;
   }
   // RFC 8656 §9: permissions last 300 s unless refreshed; §11: channels 600 s.
@@ -117,9 +119,7 @@ void Server::sweep(const TimerEntry& e, const Now& now) {
 }
 
 Server::Traffic Server::trafficOf(const Allocation& a) const {
-  Traffic t{a.info.toPeer, a.info.toClient};
-  t.toPeer += a.closedChannelsToPeer;
-  t.toClient += a.closedChannelsToClient;
+  Traffic t{a.info.toPeer, a.info.toClient};  // the indication path and closed channels
   for (const uint16_t number : a.channels) {
     const auto ch = channels_.find(ChannelKey{a.tuple(), number});
     if (ch == channels_.end()) continue;
@@ -133,7 +133,7 @@ AllocationInfo Server::totalsOf(const Allocation& a) const {
   AllocationInfo info;
   info.id = a.info.id;
   info.tuple = a.info.tuple;
-  info.username = a.info.username;
+  info.username = a.username();
   if (a.meter.quota) {  // held from Allocate until endAllocation() releases it, after its last totalsOf()
     info.identity = a.identity();
     info.quotaClass = a.quotaClass();
@@ -150,23 +150,20 @@ AllocationInfo Server::totalsOf(const Allocation& a) const {
 }
 
 void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now& now) {
-  const auto it = allocations_.find(tuple);
-  if (it == allocations_.end()) return;
-  Allocation& a = it->second;
+  Allocation* found = allocations_.find(tuple);
+  if (found == nullptr) return;
+  Allocation& a = *found;
   if (a.meter.kernelChannels != 0) kernelSettle(tuple, now, false);  // the kernel's last counts, first
   AllocationEnded ended{totalsOf(a), reason, now.mono};
   for (const uint16_t number : SmallVector<uint16_t, 4>(a.channels)) removeChannel(a, number, now);
   stats_.permissionsActive -= a.permissions.size();
   for (uint8_t i = 0; i < a.info.relayCount; ++i) {
-    allocationByRelay_.erase(a.info.relays[i]);
     live_->remove(a.info.relays[i]);  // before the socket is released: another worker may bind it next
     releasePort(a.info.relays[i]);
   }
   quota_->release(a.meter.quota);
   a.meter.quota = nullptr;
-  if (auto user = allocationsPerUser_.find(a.info.username); user != allocationsPerUser_.end()) {
-    if (--user->second == 0) allocationsPerUser_.erase(user);
-  }
+  const auto user = allocationsPerUser_.find(a.username());
   switch (reason) {
     case EndReason::Expired: ++stats_.allocationsExpired; break;
     case EndReason::Deleted:
@@ -176,7 +173,8 @@ void Server::endAllocation(const ClientTuple& tuple, EndReason reason, const Now
     case EndReason::Shutdown: ++stats_.allocationsEndedByShutdown; break;
     case EndReason::Admin: ++stats_.allocationsEndedByAdmin; break;
   }
-  allocations_.erase(it);
+  allocations_.erase(a);  // `tuple` may be the record's own: not used below
+  if (user != allocationsPerUser_.end() && --user->second == 0) allocationsPerUser_.erase(user);
   stats_.allocationsActive = allocations_.size();
   if (allocations_.empty()) nextUsage_.reset();  // the last one's traffic is in its AllocationEnded
   if (logs(LogLevel::Info))

@@ -47,9 +47,9 @@ void Server::syncKernel(ChannelBinding& c, const Allocation& a, const Now& now) 
 }
 
 bool Server::kernelSettle(const ClientTuple& tuple, const Now& now, bool mayEnd) {
-  const auto found = allocations_.find(tuple);
-  if (found == allocations_.end()) return false;
-  for (const uint16_t number : SmallVector<uint16_t, 4>(found->second.channels)) {
+  const Allocation* found = allocations_.find(tuple);
+  if (found == nullptr) return false;
+  for (const uint16_t number : SmallVector<uint16_t, 4>(found->channels)) {
     const auto it = channels_.find(ChannelKey{tuple, number});
     if (it == channels_.end() || !it->second.inKernel) continue;
     if (!foldKernel(it->second, kernel_->collect(kernelChannel(it->second)), now, mayEnd)) return false;
@@ -58,11 +58,11 @@ bool Server::kernelSettle(const ClientTuple& tuple, const Now& now, bool mayEnd)
 }
 
 void Server::kernelReallow(const ClientTuple& tuple, const Now& now) {
-  const auto found = allocations_.find(tuple);
-  if (found == allocations_.end()) return;
-  for (const uint16_t number : found->second.channels) {
+  const Allocation* found = allocations_.find(tuple);
+  if (found == nullptr) return;
+  for (const uint16_t number : found->channels) {
     const auto it = channels_.find(ChannelKey{tuple, number});
-    if (it != channels_.end() && it->second.inKernel) allowKernel(it->second, found->second, now.unixSeconds);
+    if (it != channels_.end() && it->second.inKernel) allowKernel(it->second, *found, now.unixSeconds);
   }
 }
 
@@ -143,16 +143,16 @@ void Server::kernelRefresh(const Now& now) {
 
 void Server::kernelTick(const Now& now) {
   if (kernel_ == nullptr) return;
-  for (auto& [tuple, a] : allocations_) {
+  allocations_.forEach([&](Allocation& a) {
     for (uint16_t number : a.channels) {
-      const auto it = channels_.find(ChannelKey{tuple, number});
+      const auto it = channels_.find(ChannelKey{a.tuple(), number});
       if (it == channels_.end()) continue;
       ChannelBinding& c = it->second;
       if (!c.inKernel && c.overRate) c.overRate = false;  // it spent a tick under the exact user-space GCRA
       syncKernel(c, a, now);
       if (c.inKernel) allowKernel(c, a, now.unixSeconds);
     }
-  }
+  });
 }
 
 }  // namespace rdv::relay

@@ -46,9 +46,9 @@ uint16_t Server::noAllocationCode(const Request& r) {
 
 void Server::checkBudgets(const Now& now) {
   std::vector<ClientTuple> spent;
-  for (auto& [tuple, a] : allocations_) {
-    if (quota_->dailyBudgetSpent(*a.meter.quota, now.unixSeconds)) spent.push_back(tuple);
-  }
+  allocations_.forEach([&](const Allocation& a) {
+    if (quota_->dailyBudgetSpent(*a.meter.quota, now.unixSeconds)) spent.push_back(a.tuple());
+  });
   for (const ClientTuple& t : spent) endByQuota(t, EndReason::DailyBudget, now);
 }
 

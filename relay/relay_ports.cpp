@@ -5,7 +5,7 @@
 namespace rdv::relay {
 
 bool Server::portInUse(RelayPort p) const {
-  return allocationByRelay_.count(p) != 0 || reservedPorts_.count(p) != 0;
+  return allocations_.holdsRelay(p) || reservedPorts_.count(p) != 0;
 }
 
 // A random starting point in the range, then each port in turn (RFC 6056's first algorithm), skipping
@@ -66,7 +66,7 @@ uint64_t Server::reserve(RelayPort p, IdentityQuota* lease, const Now& now) {
   TimerEntry e;
   e.at = expires;
   e.kind = TimerEntry::Kind::Reservation;
-  e.token = token;
+  e.key = token;
   timers_.push(e);
   return token;
 }

@@ -122,12 +122,12 @@ void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, con
 
   // RFC 8489 §6.3.1 / RFC 8656 §7.2: a retransmission (same transaction id on the same 5-tuple) gets the
   // very same answer, without re-running the request (a second Allocate would otherwise get 437).
-  auto found = allocations_.find(tuple);
-  Allocation* allocation = found == allocations_.end() ? nullptr : &found->second;
-  if (allocation && !allocation->lastResponse.empty() && allocation->lastTransaction == m.transactionId()) {
+  Allocation* allocation = allocations_.find(tuple);
+  if (allocation && allocation->lastResponseSize != 0 && allocation->lastTransaction == m.transactionId()) {
     ++stats_.retransmissionsAnswered;
     Bytes copy = takeBuffer();
-    copy.assign(allocation->lastResponse.begin(), allocation->lastResponse.end());
+    const ByteSpan kept = allocation->lastResponseBytes();
+    copy.assign(kept.begin(), kept.end());
     sendToClient(tuple, std::move(copy));
     return;
   }
@@ -145,7 +145,7 @@ void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, con
     stun::MessageBuilder b = stun::MessageBuilder::responseTo(m, stun::Class::Error);
     b.addErrorCode(stun::error::UnknownAttribute).addUnknownAttributes(unknown);
     response = finish(b, m, &r.credentials);
-  } else if (allocation && allocation->info.username != credentials->username) {
+  } else if (allocation && allocation->username() != credentials->username) {
     // RFC 8656 §5: requests on an allocation must use the credentials that created it.
     ++stats_.wrongCredentials;
     response = errorReply(r, stun::error::WrongCredentials);
@@ -153,9 +153,9 @@ void Server::onRequest(const stun::MessageView& m, const ClientTuple& tuple, con
     response = (this->*(entry->handler))(r);
   }
   countAnswer(m.method(), response);
-  if (auto after = allocations_.find(tuple); after != allocations_.end()) {
-    after->second.lastTransaction = m.transactionId();
-    after->second.lastResponse = response;
+  if (Allocation* after = allocations_.find(tuple)) {
+    after->lastTransaction = m.transactionId();
+    after->keepResponse(response);
   }
   sendToClient(tuple, std::move(response));
 }
@@ -245,8 +245,7 @@ void Server::recycle(Bytes&& buffer) {
 }
 
 const Allocation* Server::findAllocation(const ClientTuple& tuple) const {
-  const auto it = allocations_.find(tuple);
-  return it == allocations_.end() ? nullptr : &it->second;
+  return allocations_.find(tuple);
 }
 
 const ChannelBinding* Server::findChannel(const ClientTuple& tuple, uint16_t channel) const {

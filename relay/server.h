@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "relay/allocation.h"
+#include "relay/allocation_table.h"
 #include "relay/auth.h"
 #include "relay/commands.h"
 #include "relay/admission.h"
@@ -139,11 +140,13 @@ class Server {
   };
   using Handler = Bytes (Server::*)(const Request&);
 
+  // 24 bytes: an allocation is named by its handle and id (the id tells a reused handle's new allocation
+  // from the one the entry was queued for), not by its 56-byte 5-tuple.
   struct TimerEntry {
     Instant at{};
+    uint64_t key = 0;  // Kind::Allocation: the allocation's info.id; Kind::Reservation: its token
+    AllocationHandle handle = 0;  // Kind::Allocation
     enum class Kind : uint8_t { Allocation, Reservation } kind = Kind::Allocation;
-    ClientTuple tuple;   // Kind::Allocation
-    uint64_t token = 0;  // Kind::Reservation
     bool operator>(const TimerEntry& o) const { return at > o.at; }
   };
   struct Reservation {
@@ -260,9 +263,10 @@ class Server {
   // The next metering tick; empty while there is no allocation.
   std::optional<Instant> nextUsage_;
 
-  // Primary store: every allocation, keyed by its client 5-tuple (RFC 8656 §2.2: the 5-tuple names the
-  // allocation on every client request).
-  std::unordered_map<ClientTuple, Allocation> allocations_;
+  // Primary store: every allocation, stored once and found by its client 5-tuple (RFC 8656 §2.2: the
+  // 5-tuple names the allocation on every client request) or by a relay port it holds (peer datagrams
+  // without a channel, i.e. Data indications, and port bookkeeping); both indexes hold 32-bit handles.
+  AllocationTable allocations_;
   // Every channel binding, keyed the way client ChannelData names it (5-tuple, channel number): the
   // client->peer hot path is one lookup.
   std::unordered_map<ChannelKey, ChannelBinding> channels_;
@@ -272,10 +276,6 @@ class Server {
   // and removeChannel() erases both together), so the peer->client hot path is one lookup, like the
   // client->peer one.
   std::unordered_map<PeerKey, ChannelBinding*> channelByPeer_;
-  // Why: peer datagrams without a channel (Data indications) and port bookkeeping: which allocation owns
-  // a relay socket. Points into allocations_ (node-based; erased together in endAllocation()), so a
-  // Data indication costs one lookup too.
-  std::unordered_map<RelayPort, Allocation*> allocationByRelay_;
   // RESERVATION-TOKEN -> the port held for it (RFC 8656 §7.2, EVEN-PORT with R).
   std::unordered_map<uint64_t, Reservation> reservations_;
   // Why: port picking must skip ports held by reservations without scanning them.
@@ -286,7 +286,9 @@ class Server {
     Instant expires{};
   };
   std::unordered_map<ClientTuple, QuotaTombstone> quotaEnded_;
-  // Why: the per-username allocation cap (486) needs the count without scanning allocations.
+  // Why: the per-username allocation cap (486) needs the count without scanning allocations. Also the
+  // allocations' one copy of each username (AllocationFacts::username points at a key here; the entry
+  // lives while its count is above zero).
   std::unordered_map<std::string, uint32_t> allocationsPerUser_;
 
   // Every lifetime, permission, channel and reservation expiry goes through this one min-heap: one

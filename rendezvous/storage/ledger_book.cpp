@@ -76,9 +76,15 @@ void LedgerBook::apply(const LedgerEvent& event) {
             return;
           }
           Live& l = it->second;
-          l.facts.quotaClass = e.quotaClass.empty() ? l.facts.quotaClass : e.quotaClass;  // a reload may move it
+          if (!e.quotaClass.empty() && e.quotaClass != l.names->quotaClass) {  // a reload may move it
+            Names moved = *l.names;
+            moved.quotaClass = e.quotaClass;
+            const Names* before = l.names;
+            l.names = intern(std::move(moved));
+            release(before);
+          }
           l.booked += e.delta;
-          book(l.facts.identity, l.facts.quotaClass, e.delta, e.unixSeconds);
+          book(l.names->identity, l.names->quotaClass, e.delta, e.unixSeconds);
           touch(l);
         } else if constexpr (std::is_same_v<T, LedgerAllocationEnded>) {
           auto it = live_.find(e.facts.runId);
@@ -88,13 +94,18 @@ void LedgerBook::apply(const LedgerEvent& event) {
                                     .packetsToPeer = minus(e.totals.packetsToPeer, l.booked.packetsToPeer),
                                     .packetsToClient = minus(e.totals.packetsToClient, l.booked.packetsToClient)};
           l.booked += rest;
-          book(l.facts.identity, l.facts.quotaClass, rest, e.endedUnix);
-          accrue(l, std::max(e.endedUnix, l.facts.startedUnix));
-          LedgerAllocationRow row{l.rowId, l.facts, l.booked, e.peers, std::max(e.endedUnix, l.facts.startedUnix),
-                                  e.reason};
+          book(l.names->identity, l.names->quotaClass, rest, e.endedUnix);
+          accrue(l, std::max(e.endedUnix, l.startedUnix));
+          LedgerAllocationRow row{l.rowId, factsOf(e.facts.runId, l), l.booked, e.peers,
+                                  std::max(e.endedUnix, l.startedUnix), e.reason};
           pending_.allocations[l.rowId] = std::move(row);
           endedByReason_[e.reason] += 1;
+          release(l.names);
           live_.erase(e.facts.runId);
+          if (live_.empty()) {  // every record is back in the pool: return the pool's memory too
+            live_ = std::pmr::unordered_map<uint64_t, Live>(&livePool_);
+            livePool_.release();
+          }
         } else {
           pending_.sessions[{utcDay(e.unixSeconds), e.path, e.local, e.remote}] += 1;
         }
@@ -105,7 +116,10 @@ void LedgerBook::apply(const LedgerEvent& event) {
 LedgerBook::Live& LedgerBook::start(const LedgerAllocationFacts& facts) {
   Live& l = live_[facts.runId];
   l.rowId = nextRowId_++;
-  l.facts = facts;
+  l.names = intern(Names{facts.identity, facts.username, facts.quotaClass, facts.transport});
+  l.client = facts.client;
+  l.relay = facts.relay;
+  l.startedUnix = facts.startedUnix;
   l.accruedTo = facts.startedUnix;
   pending_.days[{utcDay(facts.startedUnix), facts.identity, facts.quotaClass}].allocations += 1;
   touch(l);
@@ -115,6 +129,22 @@ LedgerBook::Live& LedgerBook::start(const LedgerAllocationFacts& facts) {
 // The live allocation's row is built when the batch is taken, not here: a copy per event would sit
 // between the long-lived Live records of a burst and leave holes the allocator cannot give back.
 void LedgerBook::touch(Live& l) { l.dirty = true; }
+
+const LedgerBook::Names* LedgerBook::intern(Names names) {
+  auto [it, added] = names_.try_emplace(std::move(names), 0);
+  ++it->second;
+  return &it->first;
+}
+
+void LedgerBook::release(const Names* names) {
+  const auto it = names_.find(*names);
+  if (it != names_.end() && --it->second == 0) names_.erase(it);
+}
+
+LedgerAllocationFacts LedgerBook::factsOf(uint64_t runId, const Live& l) {
+  return {runId,        l.names->identity, l.names->username, l.names->quotaClass, l.names->transport,
+          l.client.str(), l.relay.str(),     l.startedUnix};
+}
 
 void LedgerBook::book(const std::string& identity, const std::string& quotaClass, const LedgerCounters& delta,
                       int64_t unix) {
@@ -130,7 +160,7 @@ void LedgerBook::accrue(Live& l, int64_t toUnix) {
     const int64_t upto = std::min(toUnix, hour + kHour);
     const auto seconds = static_cast<uint64_t>(upto - l.accruedTo);
     pending_.hours[hour].allocationSeconds += seconds;
-    pending_.days[{utcDay(l.accruedTo), l.facts.identity, l.facts.quotaClass}].allocationSeconds += seconds;
+    pending_.days[{utcDay(l.accruedTo), l.names->identity, l.names->quotaClass}].allocationSeconds += seconds;
     l.accruedTo = upto;
   }
 }
@@ -139,7 +169,7 @@ LedgerBatch LedgerBook::takeBatch(int64_t nowUnix) {
   for (auto& [id, l] : live_) {
     if (l.accruedTo < nowUnix) accrue(l, nowUnix);
     if (!l.dirty) continue;
-    pending_.allocations[l.rowId] = LedgerAllocationRow{l.rowId, l.facts, l.booked, 0, std::nullopt, {}};
+    pending_.allocations[l.rowId] = LedgerAllocationRow{l.rowId, factsOf(id, l), l.booked, 0, std::nullopt, {}};
     l.dirty = false;
   }
   LedgerBatch out = std::move(pending_);
@@ -157,7 +187,7 @@ void LedgerBook::restore(LedgerBatch&& failed) {
 
 std::map<std::string, uint64_t> LedgerBook::activeByClass() const {
   std::map<std::string, uint64_t> out;
-  for (const auto& [id, l] : live_) out[l.facts.quotaClass] += 1;
+  for (const auto& [id, l] : live_) out[l.names->quotaClass] += 1;
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -19,6 +20,7 @@
 #include <variant>
 
 #include "rendezvous/base/usage_totals.h"
+#include "rendezvous/storage/short_text.h"
 
 namespace rdv::storage {
 
@@ -132,9 +134,24 @@ class LedgerBook {
   const std::map<std::string, uint64_t>& endedByReason() const { return endedByReason_; }
 
  private:
+  // Who an allocation is metered to, as its row names it: identity, username, quota class and transport.
+  // Interned: one copy per distinct set, shared by every live allocation that has it (an identity's
+  // thousand allocations hold one copy of its strings; issue 13 item 4, docs/benchmarks.md "memory").
+  struct Names {
+    std::string identity;
+    std::string username;
+    std::string quotaClass;
+    std::string transport;
+    auto operator<=>(const Names&) const = default;
+  };
+  // A live allocation, compact (the key of live_ is its runId): its row's facts are rebuilt from this
+  // when the batch is taken.
   struct Live {
     int64_t rowId = 0;
-    LedgerAllocationFacts facts;
+    const Names* names = nullptr;  // the key of an entry of names_, which holds a reference for it
+    ShortText client;              // ADDR:PORT (or its prefix)
+    ShortText relay;
+    int64_t startedUnix = 0;
     LedgerCounters booked;
     int64_t accruedTo = 0;  // allocation seconds are booked up to here
     bool dirty = false;     // its row changed since the last takeBatch (written then)
@@ -144,9 +161,17 @@ class LedgerBook {
   void book(const std::string& identity, const std::string& quotaClass, const LedgerCounters& delta, int64_t unix);
   void accrue(Live& live, int64_t toUnix);
   void touch(Live& live);
+  const Names* intern(Names names);
+  void release(const Names* names);
+  static LedgerAllocationFacts factsOf(uint64_t runId, const Live& live);
 
   int64_t nextRowId_;
-  std::unordered_map<uint64_t, Live> live_;  // by runId
+  // Live records come from a pool of their own: allocated in the same heap as each flush's transient rows
+  // and SQLite's pages, a burst's records ended up spread over pages that malloc_trim cannot give back
+  // (the node's RSS per allocation then varied by ~150 B from run to run). Given back when none is live.
+  std::pmr::unsynchronized_pool_resource livePool_;
+  std::pmr::unordered_map<uint64_t, Live> live_{&livePool_};  // by runId
+  std::map<Names, uint32_t> names_;          // interned Names -> live allocations holding them
   LedgerBatch pending_;
   uint64_t orphanUsage_ = 0;
   std::map<std::string, uint64_t> endedByReason_;

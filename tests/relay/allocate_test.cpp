@@ -40,7 +40,7 @@ TEST(Allocate, ChallengeThenAuthenticatedMd5) {
   EXPECT_EQ(h.server->stats().unauthorized, 1u);
   const Allocation* a = h.server->findAllocation(c.tuple);
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->info.username, "alice");
+  EXPECT_EQ(a->username(), "alice");
   EXPECT_EQ(a->identity(), "alice");
   EXPECT_EQ(Harness::only<AllocationStarted>(h.log).size(), 1u);
 }

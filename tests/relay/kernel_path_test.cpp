@@ -200,7 +200,7 @@ TEST(KernelPath, LapsedPermissionAndExpiredChannelLeaveTheKernelWithTheirCounts)
   EXPECT_TRUE(h.kernel.entries.empty()) << "the channel expired";
   const Allocation* a = h.server->findAllocation(c.tuple);
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->closedChannelsToPeer.bytes, 800u) << "what the kernel forwarded stays counted";
+  EXPECT_EQ(a->info.toPeer.bytes, 800u) << "what the kernel forwarded stays counted";
 }
 
 TEST(KernelPath, OnlyUdpIpv4ChannelsOnASpecificAddressGoToTheKernel) {

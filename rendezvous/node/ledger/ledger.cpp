@@ -13,6 +13,12 @@ Result<std::unique_ptr<Ledger>, std::string> Ledger::open(const std::string& dbP
   if (!clock) clock = [] { return static_cast<int64_t>(std::time(nullptr)); };
   auto db = storage::Database::open(dbPath);
   if (!db) return unexpected("ledger: cannot open '" + dbPath + "': " + db.error().message);
+  // This connection only writes (one transaction per flush; /v1/usage reads through its own): rows are
+  // appended by increasing id and updated while live, so a small page cache holds the pages it touches,
+  // and the rest comes back from the OS's cache. SQLite's default (2 MiB) filled with ledger pages and
+  // showed in the node's memory per allocation (docs/benchmarks.md, "What bounds us", memory).
+  if (auto s = db->exec("PRAGMA cache_size = -" + std::to_string(kPageCacheKiB)); !s)
+    return unexpected("ledger: cannot set the page cache of '" + dbPath + "': " + s.error().message);
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(*db), flushInterval, std::move(clock)));
   auto store = storage::LedgerStore::open(ledger->db_, &ledger->openInfo_);
   if (!store) return unexpected("ledger: cannot open the ledger in '" + dbPath + "': " + store.error().message);
@@ -71,10 +77,16 @@ void Ledger::run() {
     const size_t applied = events.size();
     events = {};
     flushOnce();
-    // A burst (thousands of Allocates within one interval) leaves its events, and the rows the flush
-    // wrote, freed but resident between the long-lived records allocated in the same burst: hand the
-    // free pages back, so the node's RSS follows its live allocations (docs/benchmarks.md, memory).
-    if (applied >= kTrimAfterEvents) malloc_trim(0);
+    // A burst (thousands of Allocates) leaves its events, and the rows the flushes wrote, freed but
+    // resident between the long-lived records allocated in the same burst: hand the free pages back, so
+    // the node's RSS follows its live allocations (docs/benchmarks.md, memory). Counted across flushes:
+    // a burst spread over many small flushes (a loaded machine) is trimmed too, and so is the tail of a
+    // burst, at the first flush with nothing to apply (the last batch's freed queue would stay resident).
+    untrimmedEvents_ += applied;
+    if (untrimmedEvents_ >= kTrimAfterEvents || (applied == 0 && untrimmedEvents_ >= kTrimAfterQuiet)) {
+      malloc_trim(0);
+      untrimmedEvents_ = 0;
+    }
     purgeOld();
     lock.lock();
     flushesDone_ = requested;

@@ -94,7 +94,10 @@ class Ledger final : public UsageSink {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::vector<storage::LedgerEvent> queue_;
-  static constexpr size_t kTrimAfterEvents = 1024;  // run(): malloc_trim after a flush of at least this many
+  static constexpr int kPageCacheKiB = 256;  // PRAGMA cache_size of the ledger's connection
+  static constexpr size_t kTrimAfterEvents = 1024;  // run(): malloc_trim once this many were applied,
+  static constexpr size_t kTrimAfterQuiet = 64;      // or this many and then a flush with none
+  size_t untrimmedEvents_ = 0;                        // events applied since the last malloc_trim (ledger thread)
   bool stopping_ = false;
   uint64_t flushRequests_ = 0;  // flushNow() generations, under queueMutex_
   uint64_t flushesDone_ = 0;

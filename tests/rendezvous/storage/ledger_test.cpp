@@ -107,6 +107,58 @@ TEST(LedgerBook, ActiveByClassFollowsStartsAndEnds) {
   EXPECT_EQ(book.activeByClass(), (std::map<std::string, uint64_t>{{"gold", 1}, {"limited", 1}}));
 }
 
+// Live allocations share one copy of their names (identity, username, class, transport); a reload that
+// moves one allocation to another class moves only that one, and its row keeps every fact.
+TEST(LedgerBook, AClassMovedByAReloadMovesOnlyThatAllocation) {
+  LedgerBook book;
+  book.apply(LedgerAllocationStarted{facts(1, "a", kT0, "limited")});
+  book.apply(LedgerAllocationStarted{facts(2, "a", kT0, "limited")});
+  book.apply(LedgerAllocationUsage{2, "a", "gold", counters(7, 0, 1, 0), kT0 + 1});
+  EXPECT_EQ(book.activeByClass(), (std::map<std::string, uint64_t>{{"gold", 1}, {"limited", 1}}));
+  auto b = book.takeBatch(kT0 + 2);
+  EXPECT_EQ(b.days.at({"2026-11-21", "a", "gold"}).counters, counters(7, 0, 1, 0));
+  const LedgerAllocationFacts& moved = b.allocations.at(2).facts;
+  EXPECT_EQ(moved.runId, 2u);
+  EXPECT_EQ(moved.quotaClass, "gold");
+  EXPECT_EQ(moved.identity, "a");
+  EXPECT_EQ(moved.username, "user-a");
+  EXPECT_EQ(moved.transport, "udp");
+  EXPECT_EQ(moved.client, "127.0.0.1:5000");
+  EXPECT_EQ(moved.relay, "v4:49152");
+  EXPECT_EQ(moved.startedUnix, kT0);
+  EXPECT_EQ(b.allocations.at(1).facts.quotaClass, "limited");
+  book.apply(LedgerAllocationEnded{facts(2, "a", kT0, "limited"), counters(7, 0, 1, 0), 0, "expired", kT0 + 3});
+  book.apply(LedgerAllocationEnded{facts(1, "a", kT0, "limited"), {}, 0, "expired", kT0 + 3});
+  EXPECT_TRUE(book.activeByClass().empty());
+  b = book.takeBatch(kT0 + 4);
+  EXPECT_EQ(b.allocations.at(2).facts.quotaClass, "gold") << "the end keeps the class the reload gave it";
+  EXPECT_EQ(b.allocations.at(2).endedUnix, std::optional<int64_t>(kT0 + 3));
+  EXPECT_EQ(book.liveAllocations(), 0u);
+}
+
+TEST(ShortText, KeepsUpTo23BytesInsideAndLongerOnTheHeap) {
+  const std::string v4 = "203.0.113.77:54321";
+  const std::string v6 = "[2001:db8:1234:5678:9abc:def0:1234:5678]:54321";
+  ShortText a(v4);
+  ShortText b(v6);
+  EXPECT_FALSE(a.onHeap());
+  EXPECT_TRUE(b.onHeap());
+  EXPECT_EQ(a.view(), v4);
+  EXPECT_EQ(b.view(), v6);
+  EXPECT_EQ(ShortText(std::string(23, 'x')).view(), std::string(23, 'x'));
+  EXPECT_TRUE(ShortText(std::string(24, 'x')).onHeap());
+  ShortText c(b);  // copies
+  ShortText d(std::move(b));
+  EXPECT_EQ(c.view(), v6);
+  EXPECT_EQ(d.view(), v6);
+  EXPECT_EQ(b.view(), "");  // NOLINT(bugprone-use-after-move): moved-from is empty
+  a = d;
+  d = std::string_view("v4:1");
+  EXPECT_EQ(a.view(), v6);
+  EXPECT_EQ(d.view(), "v4:1");
+  EXPECT_EQ(ShortText().view(), "");
+}
+
 TEST(LedgerBook, RestoredBatchIsMergedUnderNewerEvents) {
   LedgerBook book;
   book.apply(LedgerAllocationStarted{facts(1, "a", kT0)});
