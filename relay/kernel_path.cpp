@@ -133,12 +133,12 @@ void Server::kernelCollect(const Now& now) {
 void Server::kernelRefresh(const Now& now) {
   if (kernel_ == nullptr) return;
   kernelCollect(now);  // allowances are what is left after what the kernel already forwarded
-  for (auto& [tuple, a] : allocations_) {
+  allocations_.forEach([&](Allocation& a) {
     for (uint16_t number : a.channels) {
-      const auto it = channels_.find(ChannelKey{tuple, number});
+      const auto it = channels_.find(ChannelKey{a.tuple(), number});
       if (it != channels_.end() && it->second.inKernel) allowKernel(it->second, a, now.unixSeconds);
     }
-  }
+  });
 }
 
 void Server::kernelTick(const Now& now) {
