@@ -46,7 +46,7 @@ run() {
   kill -TERM "$target"
   wait "$NODE_PID" || true
   NODE_PID=
-  python3 -c "import json,sys; j=json.load(open('$D/load.json')); print(j['allocations']); j['ok'] or sys.exit(j.get('error'))"
+  python3 -c "import json,sys; j=json.load(open('$D/load.json')); print(j['allocations']); j['ok'] or sys.exit(j.get('error'))" || { grep -v "^==" "$D/node.log" | tail -5 >&2; exit 1; }
 }
 
 small=$((CYCLES / 4))

@@ -3,9 +3,12 @@
 
 #include "rendezvous/base/constant_time.h"
 
-#include <openssl/core_names.h>
+// The SHA-1/SHA-256 block functions (deprecated for applications in OpenSSL 3, kept in 3.x): the HMAC
+// below holds their states by value, which EVP's opaque heap contexts cannot do without allocating.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <cstring>
@@ -16,14 +19,13 @@ namespace rdv::stun {
 
 namespace {
 
-// OpenSSL 3 looks a digest or MAC up by name (EVP_MD_fetch/EVP_MAC_fetch: its global lock and string
-// compares) on every one-shot HMAC()/EVP_Digest() call with EVP_sha1() and the like, and allocates a
-// context each time. Here the algorithms are fetched once per process (immutable once fetched, shared
-// by all threads) and every thread keeps its own contexts, re-initialised per use.
+// OpenSSL 3 looks a digest up by name (EVP_MD_fetch: its global lock and string compares) on every
+// one-shot EVP_Digest() call with EVP_md5() and the like, and allocates a context each time. Here the
+// digests are fetched once per process (immutable once fetched, shared by all threads) and every thread
+// keeps its own context, re-initialised per use.
 struct Algorithms {
   EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
   EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
 };
 
 const Algorithms& algorithms() {
@@ -32,58 +34,117 @@ const Algorithms& algorithms() {
   return *a;
 }
 
-enum class Hash { Sha1, Sha256 };
+struct ThreadDigest {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ThreadDigest() = default;
+  ThreadDigest(const ThreadDigest&) = delete;
+  ThreadDigest& operator=(const ThreadDigest&) = delete;
+  ~ThreadDigest() { EVP_MD_CTX_free(ctx); }
+};
 
-// An HMAC context with its digest set (the digest is fetched here, once per context).
-EVP_MAC_CTX* newHmac(Hash h) {
-  EVP_MAC* mac = algorithms().hmac;
-  EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
-  char name[8];
-  std::strcpy(name, h == Hash::Sha1 ? "SHA1" : "SHA256");
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0),
-                               OSSL_PARAM_construct_end()};
-  if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
-    EVP_MAC_CTX_free(ctx);
-    return nullptr;
-  }
-  return ctx;
+EVP_MD_CTX* threadDigest() {
+  thread_local ThreadDigest d;
+  return d.ctx;
 }
 
-struct ThreadContexts {
-  EVP_MAC_CTX* hmacSha1 = newHmac(Hash::Sha1);
-  EVP_MAC_CTX* hmacSha256 = newHmac(Hash::Sha256);
-  EVP_MD_CTX* digest = EVP_MD_CTX_new();
-  ThreadContexts() = default;
-  ThreadContexts(const ThreadContexts&) = delete;
-  ThreadContexts& operator=(const ThreadContexts&) = delete;
-  ~ThreadContexts() {
-    EVP_MAC_CTX_free(hmacSha1);
-    EVP_MAC_CTX_free(hmacSha256);
-    EVP_MD_CTX_free(digest);
+enum class Hash { Sha1, Sha256 };
+
+// HMAC (RFC 2104) over OpenSSL's SHA-1/SHA-256 block functions, with the keyed state kept: a MAC costs
+// its message's blocks plus one, copies two small structs and allocates nothing. (EVP_MAC re-keys per
+// call, two compressions, and OpenSSL 3.0 duplicates the digest contexts through the heap in
+// HMAC_Init/HMAC_Final: ~5 mallocs per MAC, four MACs and two nonce MACs per Allocate cycle.) Each
+// thread keeps the keyed states of its last few keys: a node's nonce key and REST secret, and a
+// client's long-term key from its Allocate to its Refresh. Keys are compared in constant time.
+struct Sha1 {
+  using Ctx = SHA_CTX;
+  static constexpr size_t kOut = 20;
+  static void init(Ctx& c) { SHA1_Init(&c); }
+  static void update(Ctx& c, const void* p, size_t n) { SHA1_Update(&c, p, n); }
+  static void final(uint8_t* out, Ctx& c) { SHA1_Final(out, &c); }
+};
+struct Sha256 {
+  using Ctx = SHA256_CTX;
+  static constexpr size_t kOut = 32;
+  static void init(Ctx& c) { SHA256_Init(&c); }
+  static void update(Ctx& c, const void* p, size_t n) { SHA256_Update(&c, p, n); }
+  static void final(uint8_t* out, Ctx& c) { SHA256_Final(out, &c); }
+};
+
+constexpr size_t kBlock = 64;  // SHA-1 and SHA-256
+constexpr size_t kCachedKeys = 4;
+
+template <class H>
+struct KeyedState {
+  uint8_t key[kBlock];
+  size_t keySize = SIZE_MAX;  // SIZE_MAX: empty slot, or a key longer than a block (never matched)
+  typename H::Ctx inner;
+  typename H::Ctx outer;
+};
+
+template <class H>
+struct KeyedStates {
+  std::array<KeyedState<H>, kCachedKeys> slots;
+  KeyedState<H> longKey;  // a key longer than a block: hashed first, not kept
+  size_t next = 0;
+  KeyedStates() = default;
+  KeyedStates(const KeyedStates&) = delete;
+  KeyedStates& operator=(const KeyedStates&) = delete;
+  ~KeyedStates() {
+    OPENSSL_cleanse(slots.data(), sizeof(slots));
+    OPENSSL_cleanse(&longKey, sizeof(longKey));
+  }
+
+  const KeyedState<H>& of(ByteSpan key) {
+    if (key.size() <= kBlock) {
+      for (const KeyedState<H>& s : slots) {
+        if (s.keySize == key.size() && constantTimeEqual(ByteSpan(s.key, s.keySize), key)) return s;
+      }
+    }
+    KeyedState<H>& s = key.size() <= kBlock ? slots[next++ % kCachedKeys] : longKey;
+    uint8_t k[kBlock] = {};
+    if (key.size() <= kBlock) {
+      if (!key.empty()) std::memcpy(k, key.data(), key.size());
+      if (!key.empty()) std::memcpy(s.key, key.data(), key.size());
+      s.keySize = key.size();
+    } else {
+      typename H::Ctx c;
+      H::init(c);
+      H::update(c, key.data(), key.size());
+      H::final(k, c);
+      s.keySize = SIZE_MAX;
+    }
+    uint8_t pad[kBlock];
+    for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
+    H::init(s.inner);
+    H::update(s.inner, pad, kBlock);
+    for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
+    H::init(s.outer);
+    H::update(s.outer, pad, kBlock);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    return s;
   }
 };
 
-ThreadContexts& contexts() {
-  thread_local ThreadContexts c;
-  return c;
+template <class H>
+size_t hmacOf(ByteSpan key, std::initializer_list<ByteSpan> parts, uint8_t* out) {
+  thread_local KeyedStates<H> states;
+  const KeyedState<H>& s = states.of(key);
+  typename H::Ctx c = s.inner;
+  for (ByteSpan p : parts) H::update(c, p.data(), p.size());
+  uint8_t innerHash[H::kOut];
+  H::final(innerHash, c);
+  c = s.outer;
+  H::update(c, innerHash, H::kOut);
+  H::final(out, c);
+  return H::kOut;
 }
 
 constexpr size_t kMaxMac = 32;
 
-// HMAC of the concatenated `parts` into `out`; returns its length (20 or 32), 0 on failure.
+// HMAC of the concatenated `parts` into `out`; returns its length (20 or 32).
 size_t hmacInto(Hash h, ByteSpan key, std::initializer_list<ByteSpan> parts, uint8_t (&out)[kMaxMac]) {
-  EVP_MAC_CTX* shared = h == Hash::Sha1 ? contexts().hmacSha1 : contexts().hmacSha256;
-  // EVP_MAC_init with a null key would reuse the previous call's key, and OpenSSL 3.0 keeps a zero-length
-  // key's buffer on a reused context: an empty key gets a context of its own (rare: no hot path uses one).
-  static const uint8_t kEmpty = 0;
-  EVP_MAC_CTX* own = key.empty() ? newHmac(h) : nullptr;
-  EVP_MAC_CTX* ctx = key.empty() ? own : shared;
-  size_t n = 0;
-  bool ok = ctx != nullptr && EVP_MAC_init(ctx, key.empty() ? &kEmpty : key.data(), key.size(), nullptr) == 1;
-  for (ByteSpan p : parts) ok = ok && EVP_MAC_update(ctx, p.data(), p.size()) == 1;
-  ok = ok && EVP_MAC_final(ctx, out, &n, kMaxMac) == 1;
-  EVP_MAC_CTX_free(own);
-  return ok ? n : 0;
+  return h == Hash::Sha1 ? hmacOf<Sha1>(key, parts, out) : hmacOf<Sha256>(key, parts, out);
 }
 
 Bytes hmac(Hash h, ByteSpan key, ByteSpan data) {
@@ -94,7 +155,7 @@ Bytes hmac(Hash h, ByteSpan key, ByteSpan data) {
 
 // The digest of the concatenated `parts` (no joined copy of them is made).
 Bytes digest(const EVP_MD* md, std::initializer_list<ByteSpan> parts) {
-  EVP_MD_CTX* ctx = contexts().digest;
+  EVP_MD_CTX* ctx = threadDigest();
   uint8_t out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx, md, nullptr) == 1;
@@ -186,6 +247,8 @@ uint32_t fingerprintOf(ByteSpan data) {
 
 Bytes hmacSha1(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha1, key, data); }
 Bytes hmacSha256(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha256, key, data); }
+void hmacSha1(ByteSpan key, ByteSpan data, uint8_t (&out)[20]) { hmacOf<Sha1>(key, {data}, out); }
+void hmacSha256(ByteSpan key, ByteSpan data, uint8_t (&out)[32]) { hmacOf<Sha256>(key, {data}, out); }
 Bytes sha256(ByteSpan data) { return digest(algorithms().sha256, {data}); }
 Bytes md5(ByteSpan data) { return digest(algorithms().md5, {data}); }
 

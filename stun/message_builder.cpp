@@ -149,9 +149,13 @@ void MessageBuilder::appendIntegrity(uint16_t type, ByteSpan key, bool sha256) {
   const size_t macSize = sha256 ? 32 : 20;
   if (!reserve(macSize)) return;
   setLength(out_.size() - kHeaderSize + 4 + macSize);
-  Bytes mac = sha256 ? hmacSha256(key, out_) : hmacSha1(key, out_);
-  if (mac.size() != macSize) mac.assign(macSize, 0);  // OpenSSL failure: an unverifiable MAC, never a crash
-  add(type, mac);
+  uint8_t mac[32];
+  if (sha256) {
+    hmacSha256(key, out_, mac);
+  } else {
+    hmacSha1(key, out_, reinterpret_cast<uint8_t(&)[20]>(mac));
+  }
+  add(type, ByteSpan(mac, macSize));
 }
 
 MessageBuilder& MessageBuilder::addMessageIntegrity(ByteSpan key) {
