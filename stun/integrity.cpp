@@ -3,11 +3,12 @@
 
 #include "rendezvous/base/constant_time.h"
 
-// The SHA-1/SHA-256 block functions (deprecated for applications in OpenSSL 3, kept in 3.x): the HMAC
-// below holds their states by value, which EVP's opaque heap contexts cannot do without allocating.
+// The MD5/SHA-1/SHA-256 block functions (deprecated for applications in OpenSSL 3, kept in 3.x): the HMAC
+// and digests below hold their states by value, which EVP's opaque heap contexts cannot do without
+// allocating (and without OpenSSL 3's provider dispatch per call).
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <openssl/md5.h>
 #include <openssl/sha.h>
 
 #include <array>
@@ -18,34 +19,6 @@
 namespace rdv::stun {
 
 namespace {
-
-// OpenSSL 3 looks a digest up by name (EVP_MD_fetch: its global lock and string compares) on every
-// one-shot EVP_Digest() call with EVP_md5() and the like, and allocates a context each time. Here the
-// digests are fetched once per process (immutable once fetched, shared by all threads) and every thread
-// keeps its own context, re-initialised per use.
-struct Algorithms {
-  EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-};
-
-const Algorithms& algorithms() {
-  // Never freed: worker threads may still hash while the process exits (a thread-safe static).
-  static const Algorithms* a = new Algorithms();
-  return *a;
-}
-
-struct ThreadDigest {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ThreadDigest() = default;
-  ThreadDigest(const ThreadDigest&) = delete;
-  ThreadDigest& operator=(const ThreadDigest&) = delete;
-  ~ThreadDigest() { EVP_MD_CTX_free(ctx); }
-};
-
-EVP_MD_CTX* threadDigest() {
-  thread_local ThreadDigest d;
-  return d.ctx;
-}
 
 enum class Hash { Sha1, Sha256 };
 
@@ -61,6 +34,13 @@ struct Sha1 {
   static void init(Ctx& c) { SHA1_Init(&c); }
   static void update(Ctx& c, const void* p, size_t n) { SHA1_Update(&c, p, n); }
   static void final(uint8_t* out, Ctx& c) { SHA1_Final(out, &c); }
+};
+struct Md5 {
+  using Ctx = MD5_CTX;
+  static constexpr size_t kOut = 16;
+  static void init(Ctx& c) { MD5_Init(&c); }
+  static void update(Ctx& c, const void* p, size_t n) { MD5_Update(&c, p, n); }
+  static void final(uint8_t* out, Ctx& c) { MD5_Final(out, &c); }
 };
 struct Sha256 {
   using Ctx = SHA256_CTX;
@@ -153,15 +133,16 @@ Bytes hmac(Hash h, ByteSpan key, ByteSpan data) {
   return Bytes(out, out + n);
 }
 
-// The digest of the concatenated `parts` (no joined copy of them is made).
-Bytes digest(const EVP_MD* md, std::initializer_list<ByteSpan> parts) {
-  EVP_MD_CTX* ctx = threadDigest();
-  uint8_t out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx, md, nullptr) == 1;
-  for (ByteSpan p : parts) ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
-  if (!ok || EVP_DigestFinal_ex(ctx, out, &n) != 1) return {};
-  return Bytes(out, out + n);
+// The digest of the concatenated `parts` (no joined copy of them is made), over the block functions as
+// the HMAC above: no EVP context (OpenSSL 3.0 re-allocates its provider context on every init).
+template <class H>
+Bytes digestOf(std::initializer_list<ByteSpan> parts) {
+  typename H::Ctx c;
+  H::init(c);
+  for (ByteSpan p : parts) H::update(c, p.data(), p.size());
+  Bytes out(H::kOut);
+  H::final(out.data(), c);
+  return out;
 }
 
 const ByteSpan kColon = asBytes(std::string_view(":"));
@@ -200,15 +181,14 @@ uint32_t loadLe32(const uint8_t* p) {
 
 Bytes longTermKey(std::string_view username, std::string_view realm, std::string_view password,
                   PasswordAlgorithm alg) {
-  const Algorithms& a = algorithms();
-  return digest(alg == PasswordAlgorithm::Sha256 ? a.sha256 : a.md5,
-                {asBytes(username), kColon, asBytes(realm), kColon, asBytes(password)});
+  const std::initializer_list<ByteSpan> parts = {asBytes(username), kColon, asBytes(realm), kColon, asBytes(password)};
+  return alg == PasswordAlgorithm::Sha256 ? digestOf<Sha256>(parts) : digestOf<Md5>(parts);
 }
 
 Bytes shortTermKey(std::string_view password) { return Bytes(password.begin(), password.end()); }
 
 Bytes userhash(std::string_view username, std::string_view realm) {
-  return digest(algorithms().sha256, {asBytes(username), kColon, asBytes(realm)});
+  return digestOf<Sha256>({asBytes(username), kColon, asBytes(realm)});
 }
 
 IntegrityCheck verifyMessageIntegrity(const MessageView& m, ByteSpan key) {
@@ -249,7 +229,7 @@ Bytes hmacSha1(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha1, key, data)
 Bytes hmacSha256(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha256, key, data); }
 void hmacSha1(ByteSpan key, ByteSpan data, uint8_t (&out)[20]) { hmacOf<Sha1>(key, {data}, out); }
 void hmacSha256(ByteSpan key, ByteSpan data, uint8_t (&out)[32]) { hmacOf<Sha256>(key, {data}, out); }
-Bytes sha256(ByteSpan data) { return digest(algorithms().sha256, {data}); }
-Bytes md5(ByteSpan data) { return digest(algorithms().md5, {data}); }
+Bytes sha256(ByteSpan data) { return digestOf<Sha256>({data}); }
+Bytes md5(ByteSpan data) { return digestOf<Md5>({data}); }
 
 }  // namespace rdv::stun
