@@ -78,7 +78,7 @@ EOF
     s=$(count "$D/small.out"); b=$(count "$D/big.out")
     python3 -c "print('allocation calls per cycle: %.2f' % (($b - $s) / $cycles))"
     heaptrack_print -f "$D/big.out"* --print-allocators 1 --print-peaks 0 --print-leaks 0 --print-temporary 0 \
-      --print-histogram 0 -n 15 2>/dev/null | sed -n '/MOST CALLS TO ALLOCATION FUNCTIONS/,/^$/p' | head -60
+      -n 15 2>/dev/null | sed -n '/MOST CALLS TO ALLOCATION FUNCTIONS/,/^$/p' | head -60
     ;;
   callgrind)
     total() { callgrind_annotate "$1" 2>/dev/null | sed -n 's/^\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,; }
