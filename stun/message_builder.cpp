@@ -1,6 +1,7 @@
 // MessageBuilder (RFC 8489 §5, §14) and transaction ids.
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,7 +17,7 @@ constexpr size_t padded(size_t n) { return (n + 3) & ~size_t{3}; }
 }  // namespace
 
 MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie) {
-  out_.reserve(128);
+  out_.reserve(256);  // a 401 with REALM, NONCE, PASSWORD-ALGORITHMS and FINGERPRINT is ~150 bytes
   appendBe16(out_, static_cast<uint16_t>(type & 0x3FFF));
   appendBe16(out_, 0);
   appendBe32(out_, cookie);
@@ -85,9 +86,9 @@ MessageBuilder& MessageBuilder::addXorAddress(uint16_t type, const Endpoint& ep)
 MessageBuilder& MessageBuilder::addErrorCode(uint16_t code, std::string_view reason) {
   if (reason.empty()) reason = reasonPhrase(code);
   if (reason.size() > 763) reason = reason.substr(0, 763);
-  Bytes v = {0, 0, static_cast<uint8_t>((code / 100) & 0x07), static_cast<uint8_t>(code % 100)};
-  v.insert(v.end(), reason.begin(), reason.end());
-  return add(attr::ErrorCode, v);
+  uint8_t v[4 + 763] = {0, 0, static_cast<uint8_t>((code / 100) & 0x07), static_cast<uint8_t>(code % 100)};
+  std::memcpy(v + 4, reason.data(), reason.size());
+  return add(attr::ErrorCode, ByteSpan(v, 4 + reason.size()));
 }
 
 MessageBuilder& MessageBuilder::addUnknownAttributes(std::span<const uint16_t> types) {
@@ -126,12 +127,13 @@ MessageBuilder& MessageBuilder::addResponsePort(uint16_t port) {
 }
 
 MessageBuilder& MessageBuilder::addPasswordAlgorithms(std::span<const PasswordAlgorithm> algs) {
-  Bytes v;
-  for (PasswordAlgorithm a : algs) {
-    appendBe16(v, static_cast<uint16_t>(a));
-    appendBe16(v, 0);  // MD5 and SHA-256 take no parameters
+  uint8_t v[4 * 16];  // on the stack: every 401 and 438 carries this list
+  const size_t n = std::min<size_t>(algs.size(), 16);
+  for (size_t i = 0; i < n; ++i) {
+    storeBe16(v + 4 * i, static_cast<uint16_t>(algs[i]));
+    storeBe16(v + 4 * i + 2, 0);  // MD5 and SHA-256 take no parameters
   }
-  return add(attr::PasswordAlgorithms, v);
+  return add(attr::PasswordAlgorithms, ByteSpan(v, 4 * n));
 }
 
 MessageBuilder& MessageBuilder::addPasswordAlgorithm(PasswordAlgorithm alg) {
