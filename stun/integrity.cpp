@@ -1,4 +1,6 @@
 // MESSAGE-INTEGRITY(-SHA256), FINGERPRINT and credential keys (RFC 8489 §9.2.2, §14.4-14.7).
+// First, before any header that may include OpenSSL's: see the block functions below.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "stun/integrity.h"
 
 #include "rendezvous/base/constant_time.h"
@@ -6,7 +8,6 @@
 // The MD5/SHA-1/SHA-256 block functions (deprecated for applications in OpenSSL 3, kept in 3.x): the HMAC
 // and digests below hold their states by value, which EVP's opaque heap contexts cannot do without
 // allocating (and without OpenSSL 3's provider dispatch per call).
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/md5.h>
 #include <openssl/sha.h>
