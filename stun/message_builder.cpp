@@ -16,7 +16,12 @@ constexpr size_t kMaxBody = 0xFFFF & ~size_t{3};  // the length field is 16 bits
 constexpr size_t padded(size_t n) { return (n + 3) & ~size_t{3}; }
 }  // namespace
 
-MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie) {
+MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie)
+    : MessageBuilder(type, tid, cookie, Bytes()) {}
+
+MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie, Bytes buffer)
+    : out_(std::move(buffer)) {
+  out_.clear();
   out_.reserve(256);  // a 401 with REALM, NONCE, PASSWORD-ALGORITHMS and FINGERPRINT is ~150 bytes
   appendBe16(out_, static_cast<uint16_t>(type & 0x3FFF));
   appendBe16(out_, 0);
@@ -26,6 +31,10 @@ MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t
 
 MessageBuilder MessageBuilder::responseTo(const MessageView& request, Class c) {
   return MessageBuilder(messageType(request.method(), c), request.transactionId(), request.cookie());
+}
+
+MessageBuilder MessageBuilder::responseTo(const MessageView& request, Class c, Bytes buffer) {
+  return MessageBuilder(messageType(request.method(), c), request.transactionId(), request.cookie(), std::move(buffer));
 }
 
 void MessageBuilder::setLength(size_t bodyLength) { storeBe16(out_.data() + 2, static_cast<uint16_t>(bodyLength)); }
