@@ -116,7 +116,7 @@ Bytes Server::admissionReply(const Request& r) {
 // 300 Try Alternate with ALTERNATE-SERVER (and ALTERNATE-DOMAIN over TLS), or 508 without an alternate.
 Bytes Server::tryAlternateReply(const Request& r, const std::optional<AlternateServer>& alternate) {
   if (!alternate) return errorReply(r, stun::error::InsufficientCapacity);
-  stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Error);
+  stun::MessageBuilder b = answerTo(r.msg, stun::Class::Error);
   b.addErrorCode(stun::error::TryAlternate);
   b.addAddress(stun::attr::AlternateServer, alternate->server);
   if (r.tuple.transport == Transport::Tls && !alternate->domain.empty())
@@ -221,7 +221,7 @@ Bytes Server::onAllocate(const Request& r) {
   if (logs(LogLevel::Info))
     log(LogLevel::Info, "allocation " + std::to_string(a.info.id) + " for " + r.credentials.identity + " (" + cls.name +
                           ") from " + r.tuple.client.toString() + " relayed on port " + std::to_string(relays[0].port));
-  stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Success);
+  stun::MessageBuilder b = answerTo(r.msg, stun::Class::Success);
   for (uint8_t i = 0; i < count; ++i) {
     b.addXorAddress(stun::attr::XorRelayedAddress,
                     Endpoint(c.relayFor(relays[i].family)->advertised(), relays[i].port));

@@ -33,7 +33,8 @@ class NonceCodec {
   NonceCheck check(std::string_view nonce, const IpAddress& client, int64_t unixNow) const;
 
  private:
-  std::string mac(uint64_t seconds, const IpAddress& client) const;
+  // The MAC part of the nonce, 32 hex digits, into `out` (no allocation: one per Allocate, two per cycle).
+  void mac(uint64_t seconds, const IpAddress& client, char (&out)[32]) const;
   Bytes key_;
   Seconds lifetime_;
 };

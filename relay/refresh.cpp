@@ -15,7 +15,7 @@ Bytes Server::onRefresh(const Request& r) {
     const auto f = m.requestedAddressFamily();
     if (!f || !a.hasFamily(*f)) return errorReply(r, stun::error::PeerAddressFamilyMismatch);
   }
-  stun::MessageBuilder b = stun::MessageBuilder::responseTo(m, stun::Class::Success);
+  stun::MessageBuilder b = answerTo(m, stun::Class::Success);
   // §7.3: LIFETIME 0 deletes the allocation (answered with LIFETIME 0); otherwise the desired lifetime
   // is computed as for Allocate and the allocation's expiry moves.
   const auto requested = m.u32(stun::attr::Lifetime);

@@ -20,7 +20,7 @@ Bytes Server::finish(stun::MessageBuilder& b, const stun::MessageView& request, 
 }
 
 Bytes Server::errorReply(const Request& r, uint16_t code) {
-  stun::MessageBuilder b = stun::MessageBuilder::responseTo(r.msg, stun::Class::Error);
+  stun::MessageBuilder b = answerTo(r.msg, stun::Class::Error);
   b.addErrorCode(code);
   return finish(b, r.msg, &r.credentials);
 }
@@ -28,8 +28,8 @@ Bytes Server::errorReply(const Request& r, uint16_t code) {
 // 401 and 438 (RFC 8489 §9.2.4): REALM, a fresh NONCE, and PASSWORD-ALGORITHMS (our nonces carry the
 // "password algorithms" feature bit). 400 answers to unauthenticated requests carry only the code.
 Bytes Server::challenge(const stun::MessageView& request, const ClientTuple& tuple, uint16_t code,
-                        const Now& now) const {
-  stun::MessageBuilder b = stun::MessageBuilder::responseTo(request, stun::Class::Error);
+                        const Now& now) {
+  stun::MessageBuilder b = answerTo(request, stun::Class::Error);
   b.addErrorCode(code);
   if (code != stun::error::BadRequest) {
     b.addString(stun::attr::Realm, config_->realm);

@@ -167,11 +167,15 @@ class Server {
   void log(LogLevel level, std::string message);
   bool logs(LogLevel level) const { return level >= config_->logLevel; }  // build the message only then
   Bytes takeBuffer();
+  // An answer's builder over a recycled buffer (sent answers come back through recycle()).
+  stun::MessageBuilder answerTo(const stun::MessageView& request, stun::Class c) {
+    return stun::MessageBuilder::responseTo(request, c, takeBuffer());
+  }
 
   // response.cpp
   Bytes finish(stun::MessageBuilder& b, const stun::MessageView& request, const Credentials* credentials) const;
   Bytes errorReply(const Request& r, uint16_t code);
-  Bytes challenge(const stun::MessageView& request, const ClientTuple& tuple, uint16_t code, const Now& now) const;
+  Bytes challenge(const stun::MessageView& request, const ClientTuple& tuple, uint16_t code, const Now& now);
 
   // One handler per method, each in its own file, each walking its RFC section step by step.
   Bytes onAllocate(const Request& r);          // allocate.cpp, RFC 8656 §7.2

@@ -1,11 +1,16 @@
 // MESSAGE-INTEGRITY(-SHA256), FINGERPRINT and credential keys (RFC 8489 §9.2.2, §14.4-14.7).
+// First, before any header that may include OpenSSL's: see the block functions below.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "stun/integrity.h"
 
 #include "rendezvous/base/constant_time.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+// The MD5/SHA-1/SHA-256 block functions (deprecated for applications in OpenSSL 3, kept in 3.x): the HMAC
+// and digests below hold their states by value, which EVP's opaque heap contexts cannot do without
+// allocating (and without OpenSSL 3's provider dispatch per call).
+#include <openssl/crypto.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <cstring>
@@ -16,74 +21,111 @@ namespace rdv::stun {
 
 namespace {
 
-// OpenSSL 3 looks a digest or MAC up by name (EVP_MD_fetch/EVP_MAC_fetch: its global lock and string
-// compares) on every one-shot HMAC()/EVP_Digest() call with EVP_sha1() and the like, and allocates a
-// context each time. Here the algorithms are fetched once per process (immutable once fetched, shared
-// by all threads) and every thread keeps its own contexts, re-initialised per use.
-struct Algorithms {
-  EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-};
-
-const Algorithms& algorithms() {
-  // Never freed: worker threads may still hash while the process exits (a thread-safe static).
-  static const Algorithms* a = new Algorithms();
-  return *a;
-}
-
 enum class Hash { Sha1, Sha256 };
 
-// An HMAC context with its digest set (the digest is fetched here, once per context).
-EVP_MAC_CTX* newHmac(Hash h) {
-  EVP_MAC* mac = algorithms().hmac;
-  EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
-  char name[8];
-  std::strcpy(name, h == Hash::Sha1 ? "SHA1" : "SHA256");
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0),
-                               OSSL_PARAM_construct_end()};
-  if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
-    EVP_MAC_CTX_free(ctx);
-    return nullptr;
-  }
-  return ctx;
-}
+// HMAC (RFC 2104) over OpenSSL's SHA-1/SHA-256 block functions, with the keyed state kept: a MAC costs
+// its message's blocks plus one, copies two small structs and allocates nothing. (EVP_MAC re-keys per
+// call, two compressions, and OpenSSL 3.0 duplicates the digest contexts through the heap in
+// HMAC_Init/HMAC_Final: ~5 mallocs per MAC, four MACs and two nonce MACs per Allocate cycle.) Each
+// thread keeps the keyed states of its last few keys: a node's nonce key and REST secret, and a
+// client's long-term key from its Allocate to its Refresh. Keys are compared in constant time.
+struct Sha1 {
+  using Ctx = SHA_CTX;
+  static constexpr size_t kOut = 20;
+  static void init(Ctx& c) { SHA1_Init(&c); }
+  static void update(Ctx& c, const void* p, size_t n) { SHA1_Update(&c, p, n); }
+  static void final(uint8_t* out, Ctx& c) { SHA1_Final(out, &c); }
+};
+struct Md5 {
+  using Ctx = MD5_CTX;
+  static constexpr size_t kOut = 16;
+  static void init(Ctx& c) { MD5_Init(&c); }
+  static void update(Ctx& c, const void* p, size_t n) { MD5_Update(&c, p, n); }
+  static void final(uint8_t* out, Ctx& c) { MD5_Final(out, &c); }
+};
+struct Sha256 {
+  using Ctx = SHA256_CTX;
+  static constexpr size_t kOut = 32;
+  static void init(Ctx& c) { SHA256_Init(&c); }
+  static void update(Ctx& c, const void* p, size_t n) { SHA256_Update(&c, p, n); }
+  static void final(uint8_t* out, Ctx& c) { SHA256_Final(out, &c); }
+};
 
-struct ThreadContexts {
-  EVP_MAC_CTX* hmacSha1 = newHmac(Hash::Sha1);
-  EVP_MAC_CTX* hmacSha256 = newHmac(Hash::Sha256);
-  EVP_MD_CTX* digest = EVP_MD_CTX_new();
-  ThreadContexts() = default;
-  ThreadContexts(const ThreadContexts&) = delete;
-  ThreadContexts& operator=(const ThreadContexts&) = delete;
-  ~ThreadContexts() {
-    EVP_MAC_CTX_free(hmacSha1);
-    EVP_MAC_CTX_free(hmacSha256);
-    EVP_MD_CTX_free(digest);
+constexpr size_t kBlock = 64;  // SHA-1 and SHA-256
+constexpr size_t kCachedKeys = 4;
+
+template <class H>
+struct KeyedState {
+  uint8_t key[kBlock];
+  size_t keySize = SIZE_MAX;  // SIZE_MAX: empty slot, or a key longer than a block (never matched)
+  typename H::Ctx inner;
+  typename H::Ctx outer;
+};
+
+template <class H>
+struct KeyedStates {
+  std::array<KeyedState<H>, kCachedKeys> slots;
+  KeyedState<H> longKey;  // a key longer than a block: hashed first, not kept
+  size_t next = 0;
+  KeyedStates() = default;
+  KeyedStates(const KeyedStates&) = delete;
+  KeyedStates& operator=(const KeyedStates&) = delete;
+  ~KeyedStates() {
+    OPENSSL_cleanse(slots.data(), sizeof(slots));
+    OPENSSL_cleanse(&longKey, sizeof(longKey));
+  }
+
+  const KeyedState<H>& of(ByteSpan key) {
+    if (key.size() <= kBlock) {
+      for (const KeyedState<H>& s : slots) {
+        if (s.keySize == key.size() && constantTimeEqual(ByteSpan(s.key, s.keySize), key)) return s;
+      }
+    }
+    KeyedState<H>& s = key.size() <= kBlock ? slots[next++ % kCachedKeys] : longKey;
+    uint8_t k[kBlock] = {};
+    if (key.size() <= kBlock) {
+      if (!key.empty()) std::memcpy(k, key.data(), key.size());
+      if (!key.empty()) std::memcpy(s.key, key.data(), key.size());
+      s.keySize = key.size();
+    } else {
+      typename H::Ctx c;
+      H::init(c);
+      H::update(c, key.data(), key.size());
+      H::final(k, c);
+      s.keySize = SIZE_MAX;
+    }
+    uint8_t pad[kBlock];
+    for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
+    H::init(s.inner);
+    H::update(s.inner, pad, kBlock);
+    for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
+    H::init(s.outer);
+    H::update(s.outer, pad, kBlock);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    return s;
   }
 };
 
-ThreadContexts& contexts() {
-  thread_local ThreadContexts c;
-  return c;
+template <class H>
+size_t hmacOf(ByteSpan key, std::initializer_list<ByteSpan> parts, uint8_t* out) {
+  thread_local KeyedStates<H> states;
+  const KeyedState<H>& s = states.of(key);
+  typename H::Ctx c = s.inner;
+  for (ByteSpan p : parts) H::update(c, p.data(), p.size());
+  uint8_t innerHash[H::kOut];
+  H::final(innerHash, c);
+  c = s.outer;
+  H::update(c, innerHash, H::kOut);
+  H::final(out, c);
+  return H::kOut;
 }
 
 constexpr size_t kMaxMac = 32;
 
-// HMAC of the concatenated `parts` into `out`; returns its length (20 or 32), 0 on failure.
+// HMAC of the concatenated `parts` into `out`; returns its length (20 or 32).
 size_t hmacInto(Hash h, ByteSpan key, std::initializer_list<ByteSpan> parts, uint8_t (&out)[kMaxMac]) {
-  EVP_MAC_CTX* shared = h == Hash::Sha1 ? contexts().hmacSha1 : contexts().hmacSha256;
-  // EVP_MAC_init with a null key would reuse the previous call's key, and OpenSSL 3.0 keeps a zero-length
-  // key's buffer on a reused context: an empty key gets a context of its own (rare: no hot path uses one).
-  static const uint8_t kEmpty = 0;
-  EVP_MAC_CTX* own = key.empty() ? newHmac(h) : nullptr;
-  EVP_MAC_CTX* ctx = key.empty() ? own : shared;
-  size_t n = 0;
-  bool ok = ctx != nullptr && EVP_MAC_init(ctx, key.empty() ? &kEmpty : key.data(), key.size(), nullptr) == 1;
-  for (ByteSpan p : parts) ok = ok && EVP_MAC_update(ctx, p.data(), p.size()) == 1;
-  ok = ok && EVP_MAC_final(ctx, out, &n, kMaxMac) == 1;
-  EVP_MAC_CTX_free(own);
-  return ok ? n : 0;
+  return h == Hash::Sha1 ? hmacOf<Sha1>(key, parts, out) : hmacOf<Sha256>(key, parts, out);
 }
 
 Bytes hmac(Hash h, ByteSpan key, ByteSpan data) {
@@ -92,15 +134,16 @@ Bytes hmac(Hash h, ByteSpan key, ByteSpan data) {
   return Bytes(out, out + n);
 }
 
-// The digest of the concatenated `parts` (no joined copy of them is made).
-Bytes digest(const EVP_MD* md, std::initializer_list<ByteSpan> parts) {
-  EVP_MD_CTX* ctx = contexts().digest;
-  uint8_t out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx, md, nullptr) == 1;
-  for (ByteSpan p : parts) ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size()) == 1;
-  if (!ok || EVP_DigestFinal_ex(ctx, out, &n) != 1) return {};
-  return Bytes(out, out + n);
+// The digest of the concatenated `parts` (no joined copy of them is made), over the block functions as
+// the HMAC above: no EVP context (OpenSSL 3.0 re-allocates its provider context on every init).
+template <class H>
+Bytes digestOf(std::initializer_list<ByteSpan> parts) {
+  typename H::Ctx c;
+  H::init(c);
+  for (ByteSpan p : parts) H::update(c, p.data(), p.size());
+  Bytes out(H::kOut);
+  H::final(out.data(), c);
+  return out;
 }
 
 const ByteSpan kColon = asBytes(std::string_view(":"));
@@ -139,15 +182,14 @@ uint32_t loadLe32(const uint8_t* p) {
 
 Bytes longTermKey(std::string_view username, std::string_view realm, std::string_view password,
                   PasswordAlgorithm alg) {
-  const Algorithms& a = algorithms();
-  return digest(alg == PasswordAlgorithm::Sha256 ? a.sha256 : a.md5,
-                {asBytes(username), kColon, asBytes(realm), kColon, asBytes(password)});
+  const std::initializer_list<ByteSpan> parts = {asBytes(username), kColon, asBytes(realm), kColon, asBytes(password)};
+  return alg == PasswordAlgorithm::Sha256 ? digestOf<Sha256>(parts) : digestOf<Md5>(parts);
 }
 
 Bytes shortTermKey(std::string_view password) { return Bytes(password.begin(), password.end()); }
 
 Bytes userhash(std::string_view username, std::string_view realm) {
-  return digest(algorithms().sha256, {asBytes(username), kColon, asBytes(realm)});
+  return digestOf<Sha256>({asBytes(username), kColon, asBytes(realm)});
 }
 
 IntegrityCheck verifyMessageIntegrity(const MessageView& m, ByteSpan key) {
@@ -186,7 +228,9 @@ uint32_t fingerprintOf(ByteSpan data) {
 
 Bytes hmacSha1(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha1, key, data); }
 Bytes hmacSha256(ByteSpan key, ByteSpan data) { return hmac(Hash::Sha256, key, data); }
-Bytes sha256(ByteSpan data) { return digest(algorithms().sha256, {data}); }
-Bytes md5(ByteSpan data) { return digest(algorithms().md5, {data}); }
+void hmacSha1(ByteSpan key, ByteSpan data, uint8_t (&out)[20]) { hmacOf<Sha1>(key, {data}, out); }
+void hmacSha256(ByteSpan key, ByteSpan data, uint8_t (&out)[32]) { hmacOf<Sha256>(key, {data}, out); }
+Bytes sha256(ByteSpan data) { return digestOf<Sha256>({data}); }
+Bytes md5(ByteSpan data) { return digestOf<Md5>({data}); }
 
 }  // namespace rdv::stun

@@ -30,6 +30,9 @@ uint32_t fingerprintOf(ByteSpan data);
 
 Bytes hmacSha1(ByteSpan key, ByteSpan data);
 Bytes hmacSha256(ByteSpan key, ByteSpan data);
+// The same into a caller's buffer: nothing allocated (the Allocate path's MACs and nonces).
+void hmacSha1(ByteSpan key, ByteSpan data, uint8_t (&out)[20]);
+void hmacSha256(ByteSpan key, ByteSpan data, uint8_t (&out)[32]);
 Bytes sha256(ByteSpan data);
 Bytes md5(ByteSpan data);
 

@@ -116,10 +116,13 @@ class MessageView {
 class MessageBuilder {
  public:
   MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie = kMagicCookie);
+  MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie, Bytes buffer);
   MessageBuilder(Method m, Class c, const TransactionId& tid, uint32_t cookie = kMagicCookie)
       : MessageBuilder(messageType(m, c), tid, cookie) {}
   // A response (success or error) to `request`, echoing its transaction id and cookie.
   static MessageBuilder responseTo(const MessageView& request, Class c);
+  // The same, built into `buffer` (cleared; its capacity is reused: a server recycles its sent answers).
+  static MessageBuilder responseTo(const MessageView& request, Class c, Bytes buffer);
 
   MessageBuilder& add(uint16_t type, ByteSpan value);
   MessageBuilder& addFlag(uint16_t type) { return add(type, {}); }  // DONT-FRAGMENT, USE-CANDIDATE

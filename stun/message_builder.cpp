@@ -1,6 +1,7 @@
 // MessageBuilder (RFC 8489 §5, §14) and transaction ids.
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,8 +16,13 @@ constexpr size_t kMaxBody = 0xFFFF & ~size_t{3};  // the length field is 16 bits
 constexpr size_t padded(size_t n) { return (n + 3) & ~size_t{3}; }
 }  // namespace
 
-MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie) {
-  out_.reserve(128);
+MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie)
+    : MessageBuilder(type, tid, cookie, Bytes()) {}
+
+MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t cookie, Bytes buffer)
+    : out_(std::move(buffer)) {
+  out_.clear();
+  out_.reserve(256);  // a 401 with REALM, NONCE, PASSWORD-ALGORITHMS and FINGERPRINT is ~150 bytes
   appendBe16(out_, static_cast<uint16_t>(type & 0x3FFF));
   appendBe16(out_, 0);
   appendBe32(out_, cookie);
@@ -25,6 +31,10 @@ MessageBuilder::MessageBuilder(uint16_t type, const TransactionId& tid, uint32_t
 
 MessageBuilder MessageBuilder::responseTo(const MessageView& request, Class c) {
   return MessageBuilder(messageType(request.method(), c), request.transactionId(), request.cookie());
+}
+
+MessageBuilder MessageBuilder::responseTo(const MessageView& request, Class c, Bytes buffer) {
+  return MessageBuilder(messageType(request.method(), c), request.transactionId(), request.cookie(), std::move(buffer));
 }
 
 void MessageBuilder::setLength(size_t bodyLength) { storeBe16(out_.data() + 2, static_cast<uint16_t>(bodyLength)); }
@@ -85,9 +95,9 @@ MessageBuilder& MessageBuilder::addXorAddress(uint16_t type, const Endpoint& ep)
 MessageBuilder& MessageBuilder::addErrorCode(uint16_t code, std::string_view reason) {
   if (reason.empty()) reason = reasonPhrase(code);
   if (reason.size() > 763) reason = reason.substr(0, 763);
-  Bytes v = {0, 0, static_cast<uint8_t>((code / 100) & 0x07), static_cast<uint8_t>(code % 100)};
-  v.insert(v.end(), reason.begin(), reason.end());
-  return add(attr::ErrorCode, v);
+  uint8_t v[4 + 763] = {0, 0, static_cast<uint8_t>((code / 100) & 0x07), static_cast<uint8_t>(code % 100)};
+  std::memcpy(v + 4, reason.data(), reason.size());
+  return add(attr::ErrorCode, ByteSpan(v, 4 + reason.size()));
 }
 
 MessageBuilder& MessageBuilder::addUnknownAttributes(std::span<const uint16_t> types) {
@@ -126,12 +136,13 @@ MessageBuilder& MessageBuilder::addResponsePort(uint16_t port) {
 }
 
 MessageBuilder& MessageBuilder::addPasswordAlgorithms(std::span<const PasswordAlgorithm> algs) {
-  Bytes v;
-  for (PasswordAlgorithm a : algs) {
-    appendBe16(v, static_cast<uint16_t>(a));
-    appendBe16(v, 0);  // MD5 and SHA-256 take no parameters
+  uint8_t v[4 * 16];  // on the stack: every 401 and 438 carries this list
+  const size_t n = std::min<size_t>(algs.size(), 16);
+  for (size_t i = 0; i < n; ++i) {
+    storeBe16(v + 4 * i, static_cast<uint16_t>(algs[i]));
+    storeBe16(v + 4 * i + 2, 0);  // MD5 and SHA-256 take no parameters
   }
-  return add(attr::PasswordAlgorithms, v);
+  return add(attr::PasswordAlgorithms, ByteSpan(v, 4 * n));
 }
 
 MessageBuilder& MessageBuilder::addPasswordAlgorithm(PasswordAlgorithm alg) {
@@ -149,9 +160,13 @@ void MessageBuilder::appendIntegrity(uint16_t type, ByteSpan key, bool sha256) {
   const size_t macSize = sha256 ? 32 : 20;
   if (!reserve(macSize)) return;
   setLength(out_.size() - kHeaderSize + 4 + macSize);
-  Bytes mac = sha256 ? hmacSha256(key, out_) : hmacSha1(key, out_);
-  if (mac.size() != macSize) mac.assign(macSize, 0);  // OpenSSL failure: an unverifiable MAC, never a crash
-  add(type, mac);
+  uint8_t mac[32];
+  if (sha256) {
+    hmacSha256(key, out_, mac);
+  } else {
+    hmacSha1(key, out_, reinterpret_cast<uint8_t(&)[20]>(mac));
+  }
+  add(type, ByteSpan(mac, macSize));
 }
 
 MessageBuilder& MessageBuilder::addMessageIntegrity(ByteSpan key) {

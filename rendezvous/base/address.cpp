@@ -49,10 +49,35 @@ uint32_t IpAddress::v4HostOrder() const {
   return (uint32_t{bytes_[0]} << 24) | (uint32_t{bytes_[1]} << 16) | (uint32_t{bytes_[2]} << 8) | bytes_[3];
 }
 
+namespace {
+
+// Dotted decimal by hand: glibc's inet_ntop formats IPv4 with sprintf, and the ledger and log lines
+// print an address per allocation.
+size_t formatV4(const uint8_t* b, char* out) {
+  char* p = out;
+  for (int i = 0; i < 4; ++i) {
+    const unsigned v = b[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+    if (i < 3) *p++ = '.';
+  }
+  return static_cast<size_t>(p - out);
+}
+
+// "ADDRESS" into `out` (INET6_ADDRSTRLEN bytes); its length, 0 if it cannot be printed.
+size_t formatIp(const IpAddress& ip, char* out) {
+  if (ip.isV4()) return formatV4(ip.data(), out);
+  if (!inet_ntop(AF_INET6, ip.data(), out, INET6_ADDRSTRLEN)) return 0;
+  return std::strlen(out);
+}
+
+}  // namespace
+
 std::string IpAddress::toString() const {
   char buf[INET6_ADDRSTRLEN];
-  if (!inet_ntop(isV4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof(buf))) return "?";
-  return buf;
+  const size_t n = formatIp(*this, buf);
+  return n ? std::string(buf, n) : std::string("?");
 }
 
 std::optional<Endpoint> Endpoint::parse(std::string_view text) {
@@ -112,8 +137,16 @@ unsigned Endpoint::toSockaddr(sockaddr_storage& out) const {
 }
 
 std::string Endpoint::toString() const {
-  if (ip_.isV4()) return ip_.toString() + ":" + std::to_string(port_);
-  return "[" + ip_.toString() + "]:" + std::to_string(port_);
+  char buf[INET6_ADDRSTRLEN + 8];  // "[", address, "]:", five digits
+  size_t n = 0;
+  if (!ip_.isV4()) buf[n++] = '[';
+  const size_t ipSize = formatIp(ip_, buf + n);
+  if (ipSize == 0) return ip_.isV4() ? "?:" + std::to_string(port_) : "[?]:" + std::to_string(port_);
+  n += ipSize;
+  if (!ip_.isV4()) buf[n++] = ']';
+  buf[n++] = ':';
+  const auto [end, ec] = std::to_chars(buf + n, buf + sizeof(buf), port_);
+  return std::string(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : n);
 }
 
 size_t hashValue(const IpAddress& ip) {

@@ -5,6 +5,9 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "stun/integrity.h"
 #include "tests/stun/test_util.h"
 
@@ -83,6 +86,50 @@ TEST(Integrity, ConcurrentThreadsGetTheKnownAnswers) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// The keyed states each thread keeps (a few keys, evicted in turn, keys longer than a block hashed first):
+// against OpenSSL's own one-shot HMAC(), keys of every length 0-100 interleaved so that lookups hit, miss,
+// evict and meet keys of one length with other bytes; the buffer form gives the same MAC as the Bytes one.
+TEST(Integrity, HmacKeyedStatesMatchOpenSslsHmacForEveryKeyLength) {
+  std::vector<Bytes> keys;
+  for (size_t n = 0; n <= 100; ++n) {
+    Bytes k(n);
+    for (size_t i = 0; i < n; ++i) k[i] = static_cast<uint8_t>(n * 131 + i * 7);
+    keys.push_back(k);
+    if (n == 16 || n == 32 || n == 64) {
+      k.assign(n, 0);
+      if (n) k.back() = 1;
+      keys.push_back(k);  // same length, other bytes
+    }
+  }
+  const ByteSpan data = asBytes(std::string_view("a message of a few blocks, longer than sixty-four bytes, so that the "
+                                              "inner hash takes more than one compression of its own"));
+  int wrong = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      // i, then a key seen a little earlier (a hit while it is among the last few), then i again.
+      for (size_t j : {i, i > 2 ? i - 2 : 0, i}) {
+        const Bytes& k = keys[j];
+        uint8_t ref1[EVP_MAX_MD_SIZE], ref256[EVP_MAX_MD_SIZE];
+        unsigned n1 = 0, n256 = 0;
+        static const uint8_t kNone = 0;
+        HMAC(EVP_sha1(), k.empty() ? &kNone : k.data(), static_cast<int>(k.size()), data.data(), data.size(), ref1, &n1);
+        HMAC(EVP_sha256(), k.empty() ? &kNone : k.data(), static_cast<int>(k.size()), data.data(), data.size(), ref256,
+             &n256);
+        uint8_t out1[20], out256[32];
+        hmacSha1(k, data, out1);
+        hmacSha256(k, data, out256);
+        if (Bytes(ref1, ref1 + n1) != Bytes(out1, out1 + 20) || Bytes(ref1, ref1 + n1) != hmacSha1(k, data) ||
+            Bytes(ref256, ref256 + n256) != Bytes(out256, out256 + 32) ||
+            Bytes(ref256, ref256 + n256) != hmacSha256(k, data)) {
+          ++wrong;
+          ADD_FAILURE() << "key of " << k.size() << " bytes";
+        }
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0);
 }
 
 Bytes signedMessage(const Bytes& key, bool sha1, bool sha256, bool fingerprint) {

@@ -160,6 +160,32 @@ TEST(MessageBuilder, ResponseToEchoesTransactionAndCookie) {
   EXPECT_EQ(m->transactionId(), tidOf(4));
 }
 
+// A server builds answers into recycled buffers: whatever the buffer held is gone, the bytes are the same
+// as from a fresh builder, and the buffer's storage is the one used.
+TEST(MessageBuilder, ResponseIntoARecycledBufferIsTheSameMessage) {
+  MessageBuilder req(Method::Allocate, Class::Request, tidOf(9));
+  req.addRequestedTransport(kTransportUdp);
+  const Bytes rb = req.bytes();
+  auto r = MessageView::parse(rb);
+  ASSERT_TRUE(r);
+  auto build = [&](MessageBuilder b) {
+    b.addErrorCode(error::Unauthorized).addString(attr::Realm, "realm").addString(attr::Nonce, "nonce-value");
+    b.addPasswordAlgorithms(std::vector<PasswordAlgorithm>{PasswordAlgorithm::Md5, PasswordAlgorithm::Sha256});
+    b.addMessageIntegrity(asBytes(std::string_view("key"))).addFingerprint();
+    return std::move(b).finish();
+  };
+  const Bytes fresh = build(MessageBuilder::responseTo(*r, Class::Error));
+  Bytes old(4096, 0xEE);  // a recycled buffer: larger than the answer, full of another message
+  const uint8_t* storage = old.data();
+  const Bytes reused = build(MessageBuilder::responseTo(*r, Class::Error, std::move(old)));
+  EXPECT_EQ(reused, fresh);
+  EXPECT_EQ(reused.data(), storage);
+  auto m = MessageView::parse(reused);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->errorCode()->code, 401);
+  EXPECT_EQ(m->passwordAlgorithms(), (std::vector<PasswordAlgorithm>{PasswordAlgorithm::Md5, PasswordAlgorithm::Sha256}));
+}
+
 TEST(MessageBuilder, ErrorCodeDefaultsAndCustomReason) {
   MessageBuilder b(Method::Binding, Class::Error, tidOf(1));
   b.addErrorCode(error::UnknownAttribute);

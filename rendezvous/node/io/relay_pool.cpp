@@ -5,8 +5,18 @@
 // The pool holds ports other workers cannot bind, so it exists only when the range is large (a small
 // relay-ports range behaves exactly as without a pool). Its sockets are not live relays (peer policy
 // rule 3): until an allocation takes one, nothing can reach it through the relay, and what arrives on it
-// directly is dropped by the engine as for an unknown relay port. A released relay socket is closed,
-// never returned to the pool: its port was handed to peers.
+// directly is dropped by the engine as for an unknown relay port.
+//
+// A released relay socket goes back into the pool instead of close() now and socket() + bind() +
+// setsockopt() + epoll_ctl() at the next refill (five syscalls of the eight an Allocate cycle cost): it
+// carries nothing of the old allocation. Its permissions, channels, fast-path entries and counters are
+// the engine's, keyed by allocation, and ended with it; what the kernel queued on the socket is
+// discarded here (recvmmsg into empty buffers) and DF is set back to off. It goes to the front of the
+// pool, so the other pooled ports are handed out before its port comes round again (the pool is a queue:
+// sockets enter at the front, fresh or recycled, and Allocates take from the back); a peer of the old
+// allocation that still sends there is dropped as any peer without a permission. A socket still
+// receiving after kDrainBatches batches (a flood), or released while the relay sockets' events are
+// being dispatched (one may still be pending for it), is closed instead.
 #include "rendezvous/node/io/worker_impl.h"
 
 namespace rdv::node {
@@ -16,10 +26,31 @@ namespace {
 constexpr size_t kPreboundPerFamily = 8;
 constexpr uint32_t kMinRangeForPool = 1024;
 constexpr int kBindAttemptsPerRefill = 4;
+// Released sockets kept per family: a 64th of the range, at least the pool's size, at most 64 (a
+// burst of Refreshes with LIFETIME 0 then a burst of Allocates reuses them instead of binding).
+constexpr size_t kRecycledMax = 64;
+constexpr size_t kDrainBatches = 4;  // of kRecvBatch datagrams
 
 size_t familyIndex(Family f) { return f == Family::V4 ? 0 : 1; }
 
 }  // namespace
+
+size_t Worker::Impl::recycleLimit() const {
+  const size_t share = config.relayPorts.size() / 64;
+  return std::min(kRecycledMax, std::max(kPreboundPerFamily, share));
+}
+
+bool Worker::Impl::recyclePrebound(RelaySocket* s) {
+  if (!poolEnabled() || dispatchingRelays || s->fd < 0 || !config.relayPorts.contains(s->port.port)) return false;
+  auto& pool = prebound[familyIndex(s->port.family)];
+  if (pool.size() >= recycleLimit()) return false;
+  if (!discardQueuedDatagrams(s->fd, kRecvBatch, kDrainBatches)) return false;
+  if (s->dontFragment) setDontFragment(*s, false);
+  if (s->dontFragment) return false;
+  pool.insert(pool.begin(), s);
+  stats.relaySocketsRecycled.add();
+  return true;
+}
 
 bool Worker::Impl::poolEnabled() const { return relayConfig && config.relayPorts.size() >= kMinRangeForPool; }
 
@@ -52,7 +83,7 @@ void Worker::Impl::refillPrebound(size_t atMost) {
         auto fd = openBoundSocket(Endpoint(address->local, port.port), SocketType::Udp, false);
         if (!fd) continue;  // taken by another worker or process
         if (RelaySocket* s = openRelaySocket(port, *fd)) {
-          pool.push_back(s);
+          pool.insert(pool.begin(), s);  // behind the sockets already waiting
           bound = true;
         }
       }

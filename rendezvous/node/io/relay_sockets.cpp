@@ -35,7 +35,7 @@ bool Worker::Impl::park(relay::RelayPort relay) {
   const int copy = fcntl(it->second->fd, F_DUPFD_CLOEXEC, 0);  // the loop closes its own descriptor below
   if (copy < 0) return false;
   parked.park(relay, copy);
-  releaseRelay(relay);
+  releaseRelay(relay, false);  // the parked copy shares the socket: never into the pool
   return true;
 }
 
@@ -148,13 +148,13 @@ void Worker::Impl::setDontFragment(RelaySocket& s, bool on) {
   if (r == 0) s.dontFragment = on;
 }
 
-void Worker::Impl::releaseRelay(relay::RelayPort port) {
+void Worker::Impl::releaseRelay(relay::RelayPort port, bool recycle) {
   auto it = relaySockets.find(port);
   if (it == relaySockets.end()) return;
   RelaySocket* s = it->second;
   relaySockets.erase(it);
   if (const size_t slot = relaySlot(port); slot != SIZE_MAX) relayByPort[slot] = nullptr;
-  closeRelaySocket(s);
+  if (!recycle || !recyclePrebound(s)) closeRelaySocket(s);
 }
 
 }  // namespace rdv::node

@@ -55,6 +55,22 @@ void closeSocket(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
+bool discardQueuedDatagrams(int fd, size_t batch, size_t maxBatches) {
+  mmsghdr msgs[64] = {};  // no buffers: each datagram is consumed and truncated to nothing
+  const auto want = static_cast<unsigned>(std::clamp<size_t>(batch, 1, 64));
+  for (size_t round = 0; round < maxBatches;) {
+    const int n = recvmmsg(fd, msgs, want, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      if (errno != EINTR) ++round;  // a queued error (an ICMP report), consumed by this call: read on
+      continue;
+    }
+    if (static_cast<unsigned>(n) < want) return true;
+    ++round;
+  }
+  return false;
+}
+
 namespace {
 
 // A UDP listener takes every client's datagrams: room for a burst of them. The kernel's default (about

@@ -16,6 +16,10 @@ enum class SocketType { Udp, Tcp };
 Result<int, std::string> openBoundSocket(const Endpoint& ep, SocketType type, bool reusePort);
 Result<Endpoint, std::string> localEndpointOf(int fd);
 void closeSocket(int fd);
+// Reads and discards every datagram queued on the non-blocking UDP socket `fd` (and a pending socket
+// error), `batch` per recvmmsg into empty buffers. False when datagrams still come after `maxBatches`
+// full batches (the caller should close the socket).
+bool discardQueuedDatagrams(int fd, size_t batch, size_t maxBatches);
 // Every address of every interface that is up (getifaddrs), IPv4 and IPv6, link-local included: the
 // node's own addresses for the relay's peer policy (DESIGN principle 6). Empty if getifaddrs fails.
 std::vector<IpAddress> interfaceAddresses();

@@ -23,7 +23,8 @@ namespace rdv::node {
   X(tcpPerIpRefused, "TCP/TLS connections refused at the per-source limit")                  \
   X(tcpFirstFrameClosed, "TCP/TLS connections closed: no handshake and first frame in time")  \
   X(tcpSlowReaderClosed, "TCP/TLS connections closed because their write queue overflowed")  \
-  X(tlsHandshakeFailures, "TLS handshakes that failed")
+  X(tlsHandshakeFailures, "TLS handshakes that failed")                                     \
+  X(relaySocketsRecycled, "relay sockets of ended allocations emptied and put back into the worker's pool")
 
 class Counter {
  public:

@@ -158,6 +158,7 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   // relay port range. relaySockets stays the owner list (and covers ports outside the range).
   std::vector<RelaySocket*> relayByPort;
   // relay_pool.cpp: pre-bound relay sockets by family (V4, V6); poolLow: one was taken since the refill.
+  // A released relay socket goes back to the front of its pool (recyclePrebound), up to recycleLimit.
   std::shared_ptr<const relay::Config> relayConfig;
   std::vector<RelaySocket*> prebound[2];
   relay::CryptoRng poolRng;
@@ -195,11 +196,14 @@ struct Worker::Impl final : relay::RelaySocketBinder {
   void closeRelayEpoll();
   bool poolEnabled() const;
   void refillPrebound(size_t atMost);
+  bool recyclePrebound(RelaySocket* s);
+  size_t recycleLimit() const;  // a released relay socket back into the pool, emptied; false: close it
   void closePrebound();
   void onPeerReadable(RelaySocket& s);
   RelaySocket* relayAt(relay::RelayPort port) const;
   size_t relaySlot(relay::RelayPort port) const;
-  void releaseRelay(relay::RelayPort port);
+  // Takes the socket from the engine's ports: back into the pool when `recycle` allows it, else closed.
+  void releaseRelay(relay::RelayPort port, bool recycle = true);
   void setDontFragment(RelaySocket& s, bool on);
   relay::Now now();
   void armTimer();
