@@ -67,7 +67,8 @@ std::optional<std::string> Daemon::startFastPath(const relay::Config& relay) {
   std::string devices;
   for (const auto& d : options.interfaces) devices += (devices.empty() ? "" : ",") + d;
   logEvent(Level::Info, "kernel-fast-path", {{"devices", devices}, {"channels", options.maxBindings},
-                                             {"instance", options.instance}});
+                                             {"instance", options.instance},
+                                             {"orphans_removed", fastPath->orphansRemoved()}});
   return std::nullopt;
 }
 

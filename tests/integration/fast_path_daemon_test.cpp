@@ -285,6 +285,37 @@ TEST_F(FastPathDaemon, KillNineThenRestartLeavesNoStaleProgram) {
   EXPECT_FALSE(filterAttached(instance)) << "a clean stop detaches";
 }
 
+// A node killed with -9 that never comes back with its data directory leaves its filter on the device,
+// still forwarding its channels' packets. The next node to start there (another data directory) removes
+// every filter of ours whose program no process holds any more, and leaves a live node's alone.
+TEST_F(FastPathDaemon, AnotherNodeRemovesTheFilterOfANodeKilledWithMinusNine) {
+  TempDir dirs;
+  auto args = [&](const std::string& name) {
+    return std::vector<std::string>{"--listen", "127.0.0.1:0", "--workers", "1", "--user", "alice:wonderland",
+                                    "--log-format", "json", "--kernel-fast-path", "on", "--data-dir",
+                                    dirs.file(name)};
+  };
+  Node live(args("live"));
+  ASSERT_TRUE(live.started()) << live.log();
+  const uint64_t liveInstance = field(events(live.log(), "kernel-fast-path").at(0), "instance");
+  uint64_t deadInstance = 0;
+  {
+    Node dead(args("dead"));
+    ASSERT_TRUE(dead.started()) << dead.log();
+    deadInstance = field(events(dead.log(), "kernel-fast-path").at(0), "instance");
+    ASSERT_NE(deadInstance, liveInstance) << "two data directories, two instances";
+    ASSERT_TRUE(dead.process().stop(SIGKILL));
+  }
+  ASSERT_TRUE(filterAttached(deadInstance)) << "a daemon killed with -9 cannot detach";
+  Node next(args("next"));
+  ASSERT_TRUE(next.started()) << next.log();
+  const auto started = events(next.log(), "kernel-fast-path").at(0);
+  EXPECT_GE(field(started, "orphans_removed"), 1u) << next.log();
+  EXPECT_FALSE(filterAttached(deadInstance)) << "the dead node's filter is gone";
+  EXPECT_TRUE(filterAttached(liveInstance)) << "a live node's filter stays";
+  EXPECT_TRUE(filterAttached(field(started, "instance")));
+}
+
 TEST_F(FastPathDaemon, AutoFallsBackToUserSpaceWithOneLineWhereBpfCannotLoad) {
   UnprivilegedNode node({"--listen", "127.0.0.1:0", "--workers", "1", "--user", "alice:wonderland", "--allow-peer",
                          "127.0.0.0/8", "--log-format", "json", "--kernel-fast-path", "auto"});

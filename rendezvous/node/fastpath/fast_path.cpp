@@ -8,8 +8,12 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "rendezvous/node/fastpath/fastpath_maps.h"
 #include "rendezvous/node/fastpath/route_lookup.h"
@@ -86,6 +90,58 @@ Result<std::vector<int>, std::string> ifindexes(const std::vector<std::string>& 
   return out;
 }
 
+// Programs some process holds open (/proc/*/fd links to anon_inode:bpf-prog, ids from their fdinfo): a
+// live node holds its program. Read once at start.
+std::unordered_set<uint32_t> heldPrograms() {
+  namespace fs = std::filesystem;
+  std::unordered_set<uint32_t> ids;
+  std::error_code ec;
+  for (fs::directory_iterator proc("/proc", ec), end; !ec && proc != end; proc.increment(ec)) {
+    const std::string pid = proc->path().filename();
+    if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::error_code fdEc;
+    for (fs::directory_iterator fd(proc->path() / "fd", fdEc); !fdEc && fd != end; fd.increment(fdEc)) {
+      std::error_code linkEc;
+      if (fs::read_symlink(fd->path(), linkEc).native() != "anon_inode:bpf-prog") continue;
+      std::ifstream info(proc->path() / "fdinfo" / fd->path().filename());
+      for (std::string line; std::getline(info, line);) {
+        if (line.rfind("prog_id:", 0) != 0) continue;
+        ids.insert(static_cast<uint32_t>(std::strtoul(line.c_str() + 8, nullptr, 10)));
+        break;
+      }
+    }
+  }
+  return ids;
+}
+
+bool isOurProgram(uint32_t id) {
+  const int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return false;
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  const bool ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && std::strcmp(info.name, "rdv_fastpath") == 0;
+  ::close(fd);
+  return ours;
+}
+
+// Filters of ours (any instance) whose program no process holds: left by a node killed with -9 that was
+// not started again with its data directory (which would remove its own, above). Left attached they
+// would go on forwarding the dead node's channels. Returns how many were removed.
+// `held` is refreshed before a filter is removed: a node that attached after it was read holds its program
+// (it opens it before it attaches), so a fresh read spares it.
+int detachOrphans(bpf_tc_hook& hook, std::unordered_set<uint32_t>& held) {
+  int removed = 0;
+  for (uint16_t instance = 0; instance <= 0x3FFF; ++instance) {
+    bpf_tc_opts q = ourFilter(0, instance);
+    if (bpf_tc_query(&hook, &q) != 0 || held.count(q.prog_id) != 0 || !isOurProgram(q.prog_id)) continue;
+    held = heldPrograms();
+    if (held.count(q.prog_id) != 0) continue;
+    bpf_tc_opts d = ourFilter(0, instance);
+    if (bpf_tc_detach(&hook, &d) == 0) ++removed;
+  }
+  return removed;
+}
+
 }  // namespace
 
 struct FastPath::Impl {
@@ -93,6 +149,7 @@ struct FastPath::Impl {
   std::vector<int> attached;  // ifindexes with our filter
   uint16_t instance = 0;
   uint32_t maxAllocations = 0;
+  int orphansRemoved = 0;
   std::unordered_map<uint32_t, FastPathCounters> seen;  // per slot: counters as last read
   RouteLookup routes;  // opened in the namespace the program is attached in
 
@@ -109,6 +166,8 @@ struct FastPath::Impl {
 
 FastPath::FastPath(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FastPath::~FastPath() = default;
+
+int FastPath::orphansRemoved() const { return impl_->orphansRemoved; }
 
 Result<int, std::string> FastPath::detachStale(const std::vector<std::string>& interfaces, uint16_t instance) {
   auto indexes = ifindexes(interfaces);
@@ -145,12 +204,14 @@ Result<std::unique_ptr<FastPath>, std::string> FastPath::open(const Options& opt
                       (rc == -EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN)" : ""));
 
   int progFd = bpf_program__fd(impl->skel->progs.rdv_fastpath);
+  std::unordered_set<uint32_t> held = heldPrograms();
   for (int ifindex : *indexes) {
     bpf_tc_hook hook = ingressHook(ifindex);
     int rc = bpf_tc_hook_create(&hook);  // the clsact qdisc; it may exist already
     if (rc != 0 && rc != -EEXIST) return unexpected("cannot add a clsact qdisc: " + errnoText(rc));
     bpf_tc_opts stale = ourFilter(0, options.instance);
     bpf_tc_detach(&hook, &stale);  // a predecessor killed with -9
+    impl->orphansRemoved += detachOrphans(hook, held);  // other nodes killed with -9, never restarted
     bpf_tc_opts opts = ourFilter(progFd, options.instance);
     rc = bpf_tc_attach(&hook, &opts);
     if (rc != 0) return unexpected("cannot attach at TC ingress: " + errnoText(rc));

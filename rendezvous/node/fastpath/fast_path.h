@@ -51,8 +51,11 @@ class FastPath {
     uint16_t instance = 0;
   };
 
-  // Removes any program of ours left attached (a daemon killed with -9), loads and attaches.
+  // Removes any program of ours left attached (a daemon killed with -9: this instance's, and any other
+  // instance's filter whose program no process holds any more), loads and attaches.
   static Result<std::unique_ptr<FastPath>, std::string> open(const Options& options);
+  // How many other instances' orphaned filters open() removed.
+  int orphansRemoved() const;
   // Detaches from every interface; the maps go with the last file descriptor.
   ~FastPath();
   FastPath(const FastPath&) = delete;

@@ -14,6 +14,7 @@ Result<std::unique_ptr<FastPath>, std::string> FastPath::open(const Options&) {
   return unexpected(std::string(
       "this build has no kernel fast path (configure with clang, bpftool and libbpf-dev installed)"));
 }
+int FastPath::orphansRemoved() const { return 0; }
 Result<int, std::string> FastPath::detachStale(const std::vector<std::string>&, uint16_t) { return 0; }
 bool FastPath::watchPort(uint16_t, bool) { return false; }
 bool FastPath::bind(const FastPathBinding&) { return false; }
