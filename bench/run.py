@@ -263,6 +263,17 @@ SUMMED = ("value", "mbps", "sent", "received", "invalid", "lost", "relayed", "un
           "challenges", "turn_errors", "timeouts", "mismatches")
 
 
+def summed(parts, nodes):
+    """One rdv-apibench result per fleet node: the first failure, or their values summed."""
+    bad = [r for r in parts if not r.get("ok")]
+    if bad:
+        return bad[0]
+    out = dict(parts[0])
+    out["value"] = sum(r["value"] for r in parts)
+    out["nodes"] = nodes
+    return out
+
+
 def combine(results):
     """One result from several load generators' (--procs): rates and counts summed; the server's CPU
     time from the first start to the last end of their timed phases, over the summed units."""
@@ -672,13 +683,7 @@ class Bench:
                 "--server2", nodes[(i + 1) % len(nodes)][1],
                 "--key-offset", str(rnd * 100000 + 90000 + i * 2000)], timeout) for i, (p, http) in enumerate(nodes)]
             parts = [f.result() for f in futures]
-        bad = [r for r in parts if not r.get("ok")]
-        if bad:
-            return bad[0]
-        out = dict(parts[0])
-        out["value"] = sum(r["value"] for r in parts)
-        out["nodes"] = len(nodes)
-        return out
+        return summed(parts, len(nodes))
 
     def registry_fleet(self, rnd, timeout):
         """Registry writes/s of a fleet (docs/fleet.md): a redis-server of our own (appendonly yes), --nodes
@@ -697,13 +702,7 @@ class Bench:
                     "--discover-requests", str(a.discover_requests), "--key-offset", str(rnd * 10000000 + i * 1000000),
                     "--server-pid", str(p.pid)], timeout) for i, (p, http) in enumerate(nodes)]
                 parts = [f.result() for f in futures]
-            bad = [r for r in parts if not r.get("ok")]
-            if bad:
-                return bad[0]
-            out = dict(parts[0])
-            out["value"] = sum(r["value"] for r in parts)
-            out["nodes"] = a.nodes
-            return out
+            return summed(parts, a.nodes)
         finally:
             for p, _ in nodes:
                 stop(p)
